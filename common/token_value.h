@@ -1,0 +1,49 @@
+// The value a token's register holds, and the register itself: (ts, value).
+//
+// These are plain values shared by storage, the protocol core and the adapters.
+// The wire form is proto/common.proto; the disk form belongs to storage/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tokenstore {
+
+enum class ValueKind : uint8_t {
+  kUndefined = 0,  // never written, or reset by create
+  kDefined = 1,    // holds name, domain and partial
+  kDropped = 2,    // tombstone written by drop
+};
+
+const char* ValueKindName(ValueKind kind);  // "undefined", "defined", "dropped"
+
+struct TokenValue {
+  ValueKind kind = ValueKind::kUndefined;
+  // The fields below are meaningful only when kind == kDefined.
+  std::string name;
+  uint64_t low = 0;
+  uint64_t mid = 0;
+  uint64_t high = 0;
+  bool has_partial = false;  // false when low == mid (empty partial range)
+  uint64_t partial = 0;      // min of H(name, x) over x in [low, mid)
+  uint64_t partial_x = 0;    // the x where that minimum is reached (smallest such x)
+
+  friend bool operator==(const TokenValue&, const TokenValue&) = default;
+};
+
+// A replica's register for one token. ts 0 is the initial, undefined register that
+// every configured token has before its first write; the writer issues ts >= 1.
+struct Register {
+  uint64_t ts = 0;
+  TokenValue value;
+
+  friend bool operator==(const Register&, const Register&) = default;
+};
+
+// Register rule of read-impose write-majority: a Store(ts, v) replaces the current
+// register only when its timestamp is strictly newer.
+inline bool IsNewer(const Register& incoming, const Register& current) {
+  return incoming.ts > current.ts;
+}
+
+}  // namespace tokenstore

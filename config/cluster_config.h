@@ -1,0 +1,66 @@
+// The replication scheme (SPEC section 4): which nodes keep which tokens.
+//
+// The YAML file is a list; each entry names one token, its writer and its readers:
+//
+//   - token: 1
+//     writer: 127.0.0.1:50051
+//     readers: [127.0.0.1:50051, 127.0.0.1:50052, 127.0.0.1:50053]
+//
+// LoadClusterConfig() validates the whole file before returning; any problem yields an
+// INVALID_ARGUMENT Status whose message names the file, the line and the problem, e.g.
+//   "cluster.yaml:7: token \"1\" is listed twice (first at line 2)".
+// When several problems exist, all are reported, one per line.
+//
+// Thread-safety: a loaded ClusterConfig is immutable and safe to share between threads.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace tokenstore {
+
+// "<ipv4>:<port>" or "[<ipv6>]:<port>", port 1..65535. Access points are compared in
+// canonical form (what ParseAccessPoint returns), so "127.0.0.1:050051" is not accepted.
+StatusOr<std::string> ParseAccessPoint(std::string_view text);
+
+enum class Role { kNone, kWriter, kReader, kWriterAndReader };
+const char* RoleName(Role role);  // "none", "writer", "reader", "writer+reader"
+
+struct TokenReplication {
+  std::string id;
+  std::string writer;                // canonical access point
+  std::vector<std::string> readers;  // canonical, in file order, no duplicates
+  int line = 0;                      // line of the entry in the file (1-based)
+
+  // {writer} ∪ readers, writer first, then readers in file order.
+  std::vector<std::string> Replicas() const;
+  // Strict majority of Replicas().size().
+  size_t Quorum() const;
+  bool IsReader(std::string_view node) const;
+  Role RoleOf(std::string_view node) const;
+};
+
+struct ClusterConfig {
+  std::string source;  // the file it came from, for messages
+  std::vector<TokenReplication> tokens;  // in file order
+  std::map<std::string, size_t, std::less<>> index;  // token id -> position in tokens
+
+  // nullptr when the id is not configured.
+  const TokenReplication* Find(std::string_view id) const;
+  // Every access point named anywhere in the file, sorted, without duplicates.
+  std::vector<std::string> Nodes() const;
+  // The tokens `node` keeps (is writer or reader of), in file order.
+  std::vector<const TokenReplication*> TokensOf(std::string_view node) const;
+};
+
+// Reads and validates the file at `path`.
+StatusOr<ClusterConfig> LoadClusterConfig(const std::string& path);
+// Validates YAML text; `source` names it in messages (a path, or "<inline>").
+StatusOr<ClusterConfig> ParseClusterConfig(std::string_view yaml, const std::string& source);
+
+}  // namespace tokenstore

@@ -1,0 +1,62 @@
+// The token hash engine (SPEC section 2).
+//
+//   H(name, x) = first 8 bytes, read big-endian, of SHA-256 over the ASCII bytes of
+//                name + " " + decimal(x)
+//
+// MinHash() finds the minimum of H over a half-open range [begin, end) and the x where it is
+// reached; ties go to the smallest x, so the result is deterministic. Large ranges are split
+// over several threads. Hashing does no heap allocation and no formatting per hash.
+//
+// Thread-safety: every function here is safe to call concurrently.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace tokenstore {
+
+// H(name, x) for one x. Slow path meant for tests and single values.
+uint64_t TokenHash(std::string_view name, uint64_t x);
+
+struct HashMin {
+  uint64_t value = 0;  // min of H(name, x)
+  uint64_t x = 0;      // smallest x where it is reached
+  friend bool operator==(const HashMin&, const HashMin&) = default;
+};
+
+// When to give up a long computation. Both are optional; the engine checks them every few
+// thousand hashes, so it stops within a millisecond or so of either firing.
+struct StopCondition {
+  const std::atomic<bool>* cancelled = nullptr;  // stop when it becomes true
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+};
+
+struct MinHashOptions {
+  // Upper bound on worker threads; 0 means std::thread::hardware_concurrency().
+  unsigned max_threads = 0;
+  // Ranges smaller than this are hashed on the calling thread only.
+  uint64_t parallel_threshold = uint64_t{1} << 20;
+};
+
+// Minimum of H(name, x) over x in [begin, end).
+//
+// Returns std::nullopt when the range is empty (begin >= end). Returns CANCELLED or
+// DEADLINE_EXCEEDED when `stop` fires before the whole range is hashed.
+StatusOr<std::optional<HashMin>> MinHash(std::string_view name, uint64_t begin, uint64_t end,
+                                         const StopCondition& stop = {},
+                                         const MinHashOptions& options = {});
+
+// The smaller of two optional minima (ties: smaller x). Used to combine partial and the
+// rest of the range into final.
+std::optional<HashMin> CombineMin(const std::optional<HashMin>& a,
+                                  const std::optional<HashMin>& b);
+
+// Name of the SHA-256 implementation in use ("sha-ni" or "portable"), for benchmarks and logs.
+const char* Sha256ImplementationName();
+
+}  // namespace tokenstore

@@ -1,0 +1,52 @@
+// The register store: what a replica keeps durably (SPEC section 7).
+//
+// Per token: the register (ts, value). Per node: metadata — the writer's timestamp
+// reservations and the crash-stop marks.
+//
+// Durability contract: when a mutating call returns OK, its effect is synced to stable
+// storage (for RocksDB: the write-ahead log, fsync'ed) and survives a kill -9 of the
+// process. A call that returns an error may or may not have taken effect.
+//
+// Thread-safety: implementations are safe for concurrent use without external locking.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "common/token_value.h"
+
+namespace tokenstore {
+
+class RegisterStore {
+ public:
+  virtual ~RegisterStore() = default;
+
+  // The register stored for `token`, or the initial register (ts 0, undefined) when
+  // nothing was ever stored. Cheap: served from memory.
+  virtual StatusOr<Register> Get(std::string_view token) = 0;
+
+  // Store(ts, v) of read-impose write-majority: replaces the register of `token` with `reg`
+  // only when reg.ts is strictly greater than the stored ts, durably, before returning.
+  // Returns the ts stored after the call (>= reg.ts on success). Concurrent calls for the
+  // same token never make the stored ts go backwards, whatever order they finish in.
+  virtual StatusOr<uint64_t> StoreIfNewer(std::string_view token, const Register& reg) = 0;
+
+  // Every register ever stored, sorted by token id.
+  virtual StatusOr<std::vector<std::pair<std::string, Register>>> Scan() = 0;
+
+  // Highest timestamp reserved for `token` by its writer; 0 when none.
+  virtual StatusOr<uint64_t> GetReservedTimestamp(std::string_view token) = 0;
+  // Durably raises the reservation of `token` to `upto`; a lower value leaves it unchanged.
+  virtual Status ReserveTimestamps(std::string_view token, uint64_t upto) = 0;
+
+  // Durably sets or clears the crash-stop mark of `token`.
+  virtual Status SetCrashed(std::string_view token, bool crashed) = 0;
+  // Tokens marked crashed, sorted.
+  virtual StatusOr<std::vector<std::string>> CrashedTokens() = 0;
+};
+
+}  // namespace tokenstore
