@@ -1,0 +1,22 @@
+// Conversions between the wire messages (proto/*.proto) and the core's plain values, and
+// between grpc::Status and tokenstore::Status. Shared by every adapter.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include "common.pb.h"
+#include "common/status.h"
+#include "common/token_value.h"
+
+namespace tokenstore {
+
+void ToProto(const TokenValue& in, v1::TokenValue* out);
+void ToProto(const Register& in, v1::Register* out);
+// INVALID_ARGUMENT when the message holds an unknown kind.
+StatusOr<TokenValue> FromProto(const v1::TokenValue& in);
+StatusOr<Register> FromProto(const v1::Register& in);
+
+grpc::Status ToGrpc(const Status& st);
+Status FromGrpc(const grpc::Status& st);
+
+}  // namespace tokenstore
