@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The main job: a live five-node cluster, narrated.
+#
+#   scripts/demo.sh
+#
+# Installs what is missing, builds, starts five token-replica processes on 127.0.0.1:50051-55
+# (examples/cluster.yaml) with their data in a temporary directory, and shows: writes; reads
+# of one token at different readers; a token crash-stopped on one replica while reads and
+# writes go on and another token on that node is unaffected; the token's writer crash-stopped
+# (writes time out, reads go on); a node killed with kill -9 and restarted with its registers
+# intact; admin dumps. Everything it started is stopped when it ends, also on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+scripts/bootstrap.sh
+preset=${PRESET:-dev}
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)" --target token-replica token-client token-admin
+bin="$root/build/$preset/bin"
+config="$root/examples/cluster.yaml"
+
+work=$(mktemp -d /tmp/tokenstore-demo.XXXXXX)
+declare -A pid
+cleanup() {
+  local p
+  for p in "${pid[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pid[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: interrupted; stopping the cluster"; exit 130' INT TERM
+
+nodes=(127.0.0.1:50051 127.0.0.1:50052 127.0.0.1:50053 127.0.0.1:50054 127.0.0.1:50055)
+for n in "${nodes[@]}"; do
+  if (exec 3<>"/dev/tcp/${n%:*}/${n#*:}") 2>/dev/null; then
+    echo "demo: $n is already in use; stop whatever listens there and run the demo again" >&2
+    exit 1
+  fi
+done
+
+bold=$(tput bold 2>/dev/null || true); plain=$(tput sgr0 2>/dev/null || true)
+step() { echo; echo "${bold}== $*${plain}"; }
+say() { echo "   $*"; }
+run() { echo "\$ ${*/#$bin\//}"; "$@"; }
+client() { run "$bin/token-client" --config "$config" "$@"; }
+admin() { run "$bin/token-admin" "$@"; }
+
+start_node() {
+  local n=$1 dir="$work/data-${1#*:}"
+  "$bin/token-replica" --config "$config" --listen "$n" --data-dir "$dir" \
+    >>"$work/log-${n#*:}.jsonl" 2>>"$work/log-${n#*:}.err" &
+  pid[$n]=$!
+}
+wait_ready() {  # until the node answers an admin dump, for at most 10 s
+  local n=$1 i
+  for i in $(seq 1 100); do
+    "$bin/token-admin" dump --node "$n" --timeout 0.5 >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "demo: $n did not come up; its log:" >&2
+  cat "$work/log-${n#*:}.err" >&2
+  exit 1
+}
+
+step "Starting five replicas (config: examples/cluster.yaml, data: $work)"
+for n in "${nodes[@]}"; do start_node "$n"; done
+for n in "${nodes[@]}"; do wait_ready "$n"; say "$n up (pid ${pid[$n]})"; done
+
+step "Writes go to each token's writer and return the partial value"
+client write --id 1 --name abc --low 5 --mid 25 --high 100
+client write --id 2 --name demo --low 0 --mid 1000 --high 5000
+client write --id alpha --name greek --low 10 --mid 20 --high 30
+
+step "Reads of token 1 at three different readers agree on the final value"
+for n in 127.0.0.1:50052 127.0.0.1:50053 127.0.0.1:50055; do client read --id 1 --node "$n"; done
+say "A reader chosen at random, as JSON:"
+client --json read --id 1
+
+step "Token 1 crash-stopped on 127.0.0.1:50053: it answers nothing about token 1 from now on"
+admin crash --node 127.0.0.1:50053 --token 1
+say "Reads and writes of token 1 go on through the other replicas:"
+client write --id 1 --name abc-2 --low 0 --mid 50 --high 200
+client read --id 1 --node 127.0.0.1:50052
+say "A read pinned to 127.0.0.1:50053 gets no answer (it times out after 1 s):"
+client read --id 1 --node 127.0.0.1:50053 --timeout 1 || say "(exit code $?, as expected)"
+say "Token 3 on the same node is unaffected:"
+client write --id 3 --name three --low 1 --mid 2 --high 50
+client read --id 3 --node 127.0.0.1:50053
+
+step "Token 1's writer (127.0.0.1:50051) crash-stopped too: writes time out, reads go on"
+admin crash --node 127.0.0.1:50051 --token 1
+client write --id 1 --name never --low 0 --mid 1 --high 2 --timeout 2 || say "(exit code $?, as expected)"
+client read --id 1 --node 127.0.0.1:50054
+say "Reviving both:"
+admin revive --node 127.0.0.1:50051 --token 1
+admin revive --node 127.0.0.1:50053 --token 1
+client write --id 1 --name abc-3 --low 5 --mid 25 --high 100
+client read --id 1 --node 127.0.0.1:50053
+
+step "kill -9 of 127.0.0.1:50054, then a restart: its registers are intact"
+admin dump --node 127.0.0.1:50054 | tee "$work/before.txt"
+run kill -9 "${pid[127.0.0.1:50054]}"
+wait "${pid[127.0.0.1:50054]}" 2>/dev/null || true
+unset 'pid[127.0.0.1:50054]'
+say "While it is down, token alpha (writer 50054) cannot be written, but the others go on:"
+client write --id alpha --name down --low 0 --mid 1 --high 2 --timeout 1 || say "(exit code $?, as expected)"
+client read --id 2 --node 127.0.0.1:50053
+say "An offline dump of its data directory:"
+admin dump --data-dir "$work/data-50054"
+start_node 127.0.0.1:50054
+wait_ready 127.0.0.1:50054
+say "Restarted (pid ${pid[127.0.0.1:50054]}). Its dump now:"
+admin dump --node 127.0.0.1:50054 | tee "$work/after.txt"
+if diff -q "$work/before.txt" "$work/after.txt" >/dev/null; then
+  say "Identical to the dump before kill -9."
+else
+  say "Differs from before kill -9 (registers may only move forward):"
+  diff "$work/before.txt" "$work/after.txt" || true
+fi
+client read --id alpha --node 127.0.0.1:50054
+
+step "An offline dump refuses politely while the replica holds its directory"
+admin dump --data-dir "$work/data-50051" || say "(exit code $?, as expected)"
+
+step "What a replica logs: one JSON line per completed client operation (last 2 of 50052)"
+tail -n 2 "$work/log-50052.jsonl"
+
+step "Stopping the cluster with SIGTERM"
+for n in "${!pid[@]}"; do kill -TERM "${pid[$n]}"; done
+for n in "${!pid[@]}"; do
+  if wait "${pid[$n]}"; then say "$n exited 0"; else say "$n exited $?"; fi
+done
+pid=()
+echo
+echo "${bold}Demo finished.${plain}"
