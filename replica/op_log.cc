@@ -1,0 +1,53 @@
+#include "replica/op_log.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "common/json.h"
+
+namespace tokenstore {
+
+OpLog::OpLog(bool enabled, std::string node, std::vector<std::string> token_ids)
+    : enabled_(enabled), node_(std::move(node)), token_ids_(std::move(token_ids)) {}
+
+void OpLog::Record(const OpRecord& r) {
+  if (!enabled_) return;
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  JsonObject line;
+  line.Add("time_ms", static_cast<uint64_t>(
+                          std::chrono::duration_cast<std::chrono::milliseconds>(now).count()))
+      .Add("event", "op")
+      .Add("node", node_)
+      .Add("op", r.op)
+      .Add("token", r.token)
+      .Add("status", StatusCodeName(r.status.code()));
+  if (!r.status.ok()) line.Add("error", r.status.message());
+  line.Add("millis", r.millis);
+  if (r.status.ok()) {
+    JsonObject state;
+    state.Add("ts", r.ts);
+    if (r.value) {
+      const TokenValue& v = *r.value;
+      state.Add("kind", ValueKindName(v.kind));
+      if (v.kind == ValueKind::kDefined) {
+        state.Add("name", v.name).Add("low", v.low).Add("mid", v.mid).Add("high", v.high);
+        if (v.has_partial) {
+          state.Add("partial", v.partial).Add("partial_x", v.partial_x);
+        } else {
+          state.AddNull("partial");
+        }
+      }
+    }
+    if (r.final_min) state.Add("final", r.final_min->value).Add("final_x", r.final_min->x);
+    if (r.op == "read") state.Add("fast_path", r.fast_path);
+    line.Add("state", state);
+  }
+  line.Add("tokens", token_ids_);
+  std::string text = line.str();
+  text += '\n';
+  std::lock_guard<std::mutex> lock(mu_);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace tokenstore

@@ -1,0 +1,417 @@
+#include "replica/replica_core.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "replica/quorum_round.h"
+
+namespace tokenstore {
+namespace {
+
+std::string Quoted(std::string_view id) { return "token \"" + std::string(id) + "\""; }
+
+std::string JoinNodes(const std::vector<std::string>& nodes) {
+  std::string out;
+  for (const auto& n : nodes) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+}  // namespace
+
+ReplicaCore::ReplicaCore(const ClusterConfig& config, ReplicaOptions options,
+                         RegisterStore& store, PeerTransport& transport,
+                         Executor& storage_executor, Executor& hash_executor)
+    : config_(config),
+      options_(std::move(options)),
+      store_(store),
+      transport_(transport),
+      storage_executor_(storage_executor),
+      hash_executor_(hash_executor),
+      allocator_(store, options_.timestamp_block) {
+  for (const TokenReplication* t : config_.TokensOf(options_.self)) token_ids_.push_back(t->id);
+}
+
+Status ReplicaCore::Start() {
+  StatusOr<std::vector<std::string>> marks = store_.CrashedTokens();
+  if (!marks.ok()) return marks.status().WithContext("loading crash-stop marks");
+  std::unique_lock<std::shared_mutex> lock(crashed_mu_);
+  crashed_.clear();
+  crashed_.insert(marks->begin(), marks->end());
+  return Status::Ok();
+}
+
+// ---- validation ----
+
+Status ReplicaCore::CheckKeeps(std::string_view token) const {
+  const TokenReplication* t = config_.Find(token);
+  if (t == nullptr) {
+    return Status::NotFound(Quoted(token) + " is not in the replication scheme " +
+                            config_.source);
+  }
+  if (t->RoleOf(options_.self) == Role::kNone) {
+    return Status::NotFound(options_.self + " does not keep " + Quoted(token) +
+                            "; its replicas are " + JoinNodes(t->Replicas()));
+  }
+  return Status::Ok();
+}
+
+StatusOr<const TokenReplication*> ReplicaCore::CheckWriter(std::string_view id) const {
+  const TokenReplication* t = config_.Find(id);
+  if (t == nullptr) {
+    return Status::NotFound(Quoted(id) + " is not in the replication scheme " + config_.source);
+  }
+  if (t->writer != options_.self) {
+    return Status::FailedPrecondition(options_.self + " is not the writer of " + Quoted(id) +
+                                      "; send writes to " + t->writer);
+  }
+  return t;
+}
+
+StatusOr<const TokenReplication*> ReplicaCore::CheckReader(std::string_view id) const {
+  const TokenReplication* t = config_.Find(id);
+  if (t == nullptr) {
+    return Status::NotFound(Quoted(id) + " is not in the replication scheme " + config_.source);
+  }
+  if (!t->IsReader(options_.self)) {
+    return Status::FailedPrecondition(options_.self + " is not a reader of " + Quoted(id) +
+                                      "; its readers are " + JoinNodes(t->readers));
+  }
+  return t;
+}
+
+Status ReplicaCore::ValidateWrite(const WriteArgs& a) const {
+  if (a.name.empty()) return Status::InvalidArgument("name: must not be empty");
+  if (a.name.size() > options_.max_name_bytes) {
+    return Status::InvalidArgument("name: " + std::to_string(a.name.size()) +
+                                   " bytes is longer than the limit of " +
+                                   std::to_string(options_.max_name_bytes));
+  }
+  if (a.low > a.mid) {
+    return Status::InvalidArgument("low (" + std::to_string(a.low) + ") must not exceed mid (" +
+                                   std::to_string(a.mid) + ")");
+  }
+  if (a.mid >= a.high) {
+    return Status::InvalidArgument("mid (" + std::to_string(a.mid) + ") must be below high (" +
+                                   std::to_string(a.high) + ")");
+  }
+  if (a.high - a.low > options_.max_range) {
+    return Status::InvalidArgument(
+        "range: high - low = " + std::to_string(a.high - a.low) +
+        " values is more than this server hashes for one token (limit " +
+        std::to_string(options_.max_range) + ", option --max-range)");
+  }
+  return Status::Ok();
+}
+
+OpContext ReplicaCore::Bounded(const OpContext& ctx) const {
+  OpContext out = ctx;
+  const Clock::time_point cap = Clock::now() + options_.max_op_time;
+  if (out.deadline > cap) out.deadline = cap;
+  return out;
+}
+
+Status ReplicaCore::StopStatus(const OpContext& ctx) {
+  if (ctx.cancelled && ctx.cancelled->load()) return Status::Cancelled("the caller cancelled");
+  if (Clock::now() >= ctx.deadline) return Status::DeadlineExceeded("the deadline passed");
+  return Status::Ok();
+}
+
+ReplicaCore::WriterState& ReplicaCore::WriterStateOf(const std::string& token) {
+  std::lock_guard<std::mutex> lock(writers_mu_);
+  auto& slot = writers_[token];
+  if (!slot) slot = std::make_unique<WriterState>();
+  return *slot;
+}
+
+// ---- quorum rounds ----
+
+void ReplicaCore::GetRound(const TokenReplication& token, const OpContext& ctx,
+                           std::function<void(StatusOr<std::vector<Register>>)> done) {
+  using Round = QuorumRound<Register>;
+  auto round = std::make_shared<Round>(
+      token.Replicas(), "read of " + Quoted(token.id), /*cancel_stragglers=*/true,
+      [done = std::move(done)](Status st, std::vector<Round::Answer> answers) {
+        if (!st.ok()) return done(std::move(st));
+        std::vector<Register> regs;
+        regs.reserve(answers.size());
+        for (auto& a : answers) regs.push_back(std::move(a.reply));
+        done(std::move(regs));
+      });
+  const auto& nodes = round->nodes();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i] == options_.self) {
+      round->OnReply(i, HandleGetRegister(token.id));
+      continue;
+    }
+    round->SetCancel(i, transport_.GetRegister(nodes[i], token.id, ctx.deadline,
+                                               [round, i](StatusOr<Register> r) {
+                                                 round->OnReply(i, std::move(r));
+                                               }));
+  }
+}
+
+void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
+                             const OpContext& ctx, std::function<void(Status)> done) {
+  using Round = QuorumRound<uint64_t>;
+  auto round = std::make_shared<Round>(
+      token.Replicas(), "store of " + Quoted(token.id) + " at ts " + std::to_string(reg.ts),
+      /*cancel_stragglers=*/false,
+      [done = std::move(done)](Status st, std::vector<Round::Answer>) { done(std::move(st)); });
+  const auto& nodes = round->nodes();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i] == options_.self) {
+      storage_executor_.Submit([this, round, i, id = token.id, reg] {
+        round->OnReply(i, HandleStore(id, reg));
+      });
+      continue;
+    }
+    round->SetCancel(i, transport_.Store(nodes[i], token.id, reg, ctx.deadline,
+                                         [round, i](StatusOr<uint64_t> r) {
+                                           round->OnReply(i, std::move(r));
+                                         }));
+  }
+}
+
+void ReplicaCore::QuorumRead(const TokenReplication& token, const OpContext& ctx,
+                             std::function<void(StatusOr<QuorumReadOutcome>)> done) {
+  GetRound(token, ctx, [this, &token, ctx, done = std::move(done)](
+                           StatusOr<std::vector<Register>> regs) mutable {
+    if (!regs.ok()) return done(regs.status());
+    const auto& all = *regs;
+    auto highest = std::max_element(all.begin(), all.end(), [](const Register& a,
+                                                               const Register& b) {
+      return a.ts < b.ts;
+    });
+    QuorumReadOutcome outcome{*highest, /*fast_path=*/true};
+    for (const auto& r : all) {
+      if (r.ts != highest->ts) outcome.fast_path = false;
+    }
+    if (outcome.fast_path) return done(std::move(outcome));
+    // The majority disagrees: impose the highest value on a majority before returning it,
+    // so that no later read can return an older one.
+    Register reg = outcome.reg;
+    StoreRound(token, reg, ctx,
+               [outcome = std::move(outcome), done = std::move(done)](Status st) mutable {
+                 if (!st.ok()) return done(st);
+                 done(std::move(outcome));
+               });
+  });
+}
+
+// ---- client operations ----
+
+void ReplicaCore::Read(const std::string& id, const OpContext& in_ctx,
+                       std::function<void(StatusOr<ReadResult>)> done) {
+  StatusOr<const TokenReplication*> token = CheckReader(id);
+  if (!token.ok()) return done(token.status());
+  const TokenReplication& t = **token;
+  OpContext ctx = Bounded(in_ctx);
+  counters_.reads++;
+  QuorumRead(t, ctx, [this, &t, ctx, done = std::move(done)](
+                         StatusOr<QuorumReadOutcome> outcome) mutable {
+    if (!outcome.ok()) return done(outcome.status());
+    (outcome->fast_path ? counters_.fast_reads : counters_.slow_reads)++;
+    FinishRead(t, std::move(outcome).value(), ctx, std::move(done));
+  });
+}
+
+void ReplicaCore::FinishRead(const TokenReplication& token, QuorumReadOutcome outcome,
+                             const OpContext& ctx,
+                             std::function<void(StatusOr<ReadResult>)> done) {
+  ReadResult result;
+  result.ts = outcome.reg.ts;
+  result.value = std::move(outcome.reg.value);
+  result.fast_path = outcome.fast_path;
+  if (result.value.kind == ValueKind::kDropped) {
+    return done(Status::NotFound(Quoted(token.id) + " was dropped; create it to use it again"));
+  }
+  if (result.value.kind == ValueKind::kUndefined) return done(std::move(result));
+
+  if (auto cached = final_cache_.Get(token.id, result.ts)) {
+    counters_.final_cache_hits++;
+    result.final_min = *cached;
+    return done(std::move(result));
+  }
+  hash_executor_.Submit([this, id = token.id, ctx, result = std::move(result),
+                         done = std::move(done)]() mutable {
+    const TokenValue& v = result.value;
+    StopCondition stop{ctx.cancelled.get(), ctx.deadline};
+    StatusOr<std::optional<HashMin>> rest = MinHash(v.name, v.mid, v.high, stop,
+                                                    options_.hash_options);
+    if (!rest.ok()) return done(rest.status().WithContext("computing final of " + Quoted(id)));
+    std::optional<HashMin> partial;
+    if (v.has_partial) partial = HashMin{v.partial, v.partial_x};
+    result.final_min = CombineMin(partial, *rest);
+    final_cache_.Put(id, result.ts, result.final_min);
+    done(std::move(result));
+  });
+}
+
+void ReplicaCore::Write(const WriteArgs& args, const OpContext& in_ctx,
+                        std::function<void(StatusOr<WriteResult>)> done) {
+  StatusOr<const TokenReplication*> token = CheckWriter(args.id);
+  if (!token.ok()) return done(token.status());
+  if (Status st = ValidateWrite(args); !st.ok()) return done(st);
+  const TokenReplication& t = **token;
+  OpContext ctx = Bounded(in_ctx);
+  counters_.writes++;
+  EnsureWriterInitialized(t, ctx, [this, &t, args, ctx, done = std::move(done)](
+                                      Status st) mutable {
+    if (!st.ok()) return done(st);
+    hash_executor_.Submit([this, &t, args = std::move(args), ctx,
+                           done = std::move(done)]() mutable {
+      StopCondition stop{ctx.cancelled.get(), ctx.deadline};
+      StatusOr<std::optional<HashMin>> partial =
+          MinHash(args.name, args.low, args.mid, stop, options_.hash_options);
+      if (!partial.ok()) {
+        return done(partial.status().WithContext("computing partial of " + Quoted(args.id)));
+      }
+      TokenValue value;
+      value.kind = ValueKind::kDefined;
+      value.name = std::move(args.name);
+      value.low = args.low;
+      value.mid = args.mid;
+      value.high = args.high;
+      if (partial->has_value()) {
+        value.has_partial = true;
+        value.partial = (*partial)->value;
+        value.partial_x = (*partial)->x;
+      }
+      IssueValue(t, std::move(value), ctx,
+                 [partial = *partial, done = std::move(done)](StatusOr<uint64_t> ts) {
+                   if (!ts.ok()) return done(ts.status());
+                   done(WriteResult{*ts, partial});
+                 });
+    });
+  });
+}
+
+void ReplicaCore::Create(const std::string& id, const OpContext& in_ctx,
+                         std::function<void(StatusOr<uint64_t>)> done) {
+  StatusOr<const TokenReplication*> token = CheckWriter(id);
+  if (!token.ok()) return done(token.status());
+  const TokenReplication& t = **token;
+  OpContext ctx = Bounded(in_ctx);
+  counters_.creates++;
+  EnsureWriterInitialized(t, ctx, [this, &t, ctx, done = std::move(done)](Status st) mutable {
+    if (!st.ok()) return done(st);
+    // Taking a ts may sync a reservation: off the caller's thread.
+    storage_executor_.Submit([this, &t, ctx, done = std::move(done)]() mutable {
+      IssueValue(t, TokenValue{}, ctx, std::move(done));
+    });
+  });
+}
+
+void ReplicaCore::Drop(const std::string& id, const OpContext& in_ctx,
+                       std::function<void(StatusOr<uint64_t>)> done) {
+  StatusOr<const TokenReplication*> token = CheckWriter(id);
+  if (!token.ok()) return done(token.status());
+  const TokenReplication& t = **token;
+  OpContext ctx = Bounded(in_ctx);
+  counters_.drops++;
+  EnsureWriterInitialized(t, ctx, [this, &t, ctx, done = std::move(done)](Status st) mutable {
+    if (!st.ok()) return done(st);
+    storage_executor_.Submit([this, &t, ctx, done = std::move(done)]() mutable {
+      TokenValue tombstone;
+      tombstone.kind = ValueKind::kDropped;
+      IssueValue(t, std::move(tombstone), ctx, std::move(done));
+    });
+  });
+}
+
+void ReplicaCore::EnsureWriterInitialized(const TokenReplication& token, const OpContext& ctx,
+                                          std::function<void(Status)> then) {
+  WriterState& state = WriterStateOf(token.id);
+  {
+    std::lock_guard<std::mutex> lock(state.mu);
+    if (state.initialized) return then(Status::Ok());
+  }
+  // First operation since start: learn the token's current value from a majority. The
+  // writer's own register may lag (its local store need not be part of the majority).
+  QuorumRead(token, ctx, [this, &token, &state, then = std::move(then)](
+                             StatusOr<QuorumReadOutcome> outcome) mutable {
+    if (!outcome.ok()) {
+      return then(outcome.status().WithContext("writer recovering the state of " +
+                                               Quoted(token.id)));
+    }
+    storage_executor_.Submit([this, &token, &state, reg = outcome->reg,
+                              then = std::move(then)]() mutable {
+      // A replica holding a ts above this node's reservations means the writer's disk lost
+      // them; never issue a ts that could be ignored as old.
+      if (Status st = allocator_.Observe(token.id, reg.ts); !st.ok()) return then(st);
+      {
+        std::lock_guard<std::mutex> lock(state.mu);
+        if (!state.initialized) {
+          state.initialized = true;
+          state.last_kind = reg.value.kind;
+        }
+      }
+      then(Status::Ok());
+    });
+  });
+}
+
+void ReplicaCore::IssueValue(const TokenReplication& token, TokenValue value,
+                             const OpContext& ctx, std::function<void(StatusOr<uint64_t>)> done) {
+  if (Status st = StopStatus(ctx); !st.ok()) return done(st);
+  WriterState& state = WriterStateOf(token.id);
+  Register reg;
+  {
+    // The ts order is the order of the writer's operations; the kind check and the ts are
+    // taken together so a write cannot slip past a drop it follows.
+    std::lock_guard<std::mutex> lock(state.mu);
+    if (value.kind == ValueKind::kDefined && state.last_kind == ValueKind::kDropped) {
+      return done(Status::NotFound(Quoted(token.id) + " was dropped; create it before writing"));
+    }
+    StatusOr<uint64_t> ts = allocator_.Next(token.id);
+    if (!ts.ok()) return done(ts.status().WithContext("reserving a timestamp"));
+    state.last_kind = value.kind;
+    reg.ts = *ts;
+  }
+  reg.value = std::move(value);
+  const uint64_t ts = reg.ts;
+  StoreRound(token, reg, ctx, [ts, done = std::move(done)](Status st) {
+    if (!st.ok()) return done(st);
+    done(ts);
+  });
+}
+
+// ---- replica side ----
+
+StatusOr<Register> ReplicaCore::HandleGetRegister(std::string_view token) {
+  TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token));
+  return store_.Get(token);
+}
+
+StatusOr<uint64_t> ReplicaCore::HandleStore(std::string_view token, const Register& reg) {
+  TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token));
+  StatusOr<uint64_t> held = store_.StoreIfNewer(token, reg);
+  if (held.ok()) (*held == reg.ts ? counters_.stores_applied : counters_.stores_ignored)++;
+  return held;
+}
+
+// ---- fail-silent ----
+
+bool ReplicaCore::IsCrashed(std::string_view token) const {
+  std::shared_lock<std::shared_mutex> lock(crashed_mu_);
+  return crashed_.find(token) != crashed_.end();
+}
+
+StatusOr<bool> ReplicaCore::SetCrashed(std::string_view token, bool crashed) {
+  TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token));
+  // Durable first: a mark that is in effect must survive a restart.
+  TOKENSTORE_RETURN_IF_ERROR(store_.SetCrashed(token, crashed));
+  std::unique_lock<std::shared_mutex> lock(crashed_mu_);
+  const bool was = crashed_.find(token) != crashed_.end();
+  if (crashed) {
+    crashed_.emplace(token);
+  } else if (was) {
+    crashed_.erase(crashed_.find(token));
+  }
+  return was;
+}
+
+}  // namespace tokenstore

@@ -1,0 +1,189 @@
+// The protocol core of one replica node: read-impose write-majority (SPEC section 5) for
+// every token whose replica set includes this node, plus the fail-silent marks (section 6).
+//
+// It is pure logic over three small interfaces — RegisterStore (disk), PeerTransport (the
+// other replicas) and Executor (where blocking work runs) — so the unit tests drive it over
+// an in-memory network, and the gRPC services are thin adapters around it.
+//
+// Client operations are asynchronous: each takes a callback that runs exactly once, on some
+// thread, with the result. No lock is held across a network wait; a coordinator waits for a
+// majority and never more; calls left behind are bounded by the operation's deadline.
+//
+// Thread-safety: all methods are safe to call concurrently.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/token_value.h"
+#include "config/cluster_config.h"
+#include "hash/token_hash.h"
+#include "replica/executor.h"
+#include "replica/final_cache.h"
+#include "replica/peer_transport.h"
+#include "replica/timestamp_allocator.h"
+#include "storage/register_store.h"
+
+namespace tokenstore {
+
+struct ReplicaOptions {
+  std::string self;                                  // this node's canonical access point
+  uint64_t max_range = 100'000'000;                  // most values one write may span (high - low)
+  size_t max_name_bytes = 1024;                      // longest token name accepted
+  Clock::duration max_op_time = std::chrono::seconds(60);  // cap on any operation's deadline
+  uint64_t timestamp_block = 1024;                   // timestamps reserved per disk sync
+  MinHashOptions hash_options;
+};
+
+// What a client operation carries from its caller: when to give up, and a flag that the
+// caller's cancellation sets.
+struct OpContext {
+  Clock::time_point deadline = Clock::time_point::max();
+  std::shared_ptr<std::atomic<bool>> cancelled;  // may be null
+};
+
+struct WriteArgs {
+  std::string id;
+  std::string name;
+  uint64_t low = 0;
+  uint64_t mid = 0;
+  uint64_t high = 0;
+};
+
+struct WriteResult {
+  uint64_t ts = 0;
+  std::optional<HashMin> partial;  // nullopt when low == mid
+};
+
+struct ReadResult {
+  uint64_t ts = 0;
+  TokenValue value;                  // kind is kDefined or kUndefined (dropped is NOT_FOUND)
+  std::optional<HashMin> final_min;  // set when defined
+  bool fast_path = false;            // the majority agreed; no write-back was needed
+};
+
+struct ReplicaCounters {
+  std::atomic<uint64_t> writes{0};
+  std::atomic<uint64_t> reads{0};
+  std::atomic<uint64_t> fast_reads{0};
+  std::atomic<uint64_t> slow_reads{0};  // reads that imposed (wrote back) the value
+  std::atomic<uint64_t> final_cache_hits{0};
+  std::atomic<uint64_t> creates{0};
+  std::atomic<uint64_t> drops{0};
+  std::atomic<uint64_t> stores_applied{0};
+  std::atomic<uint64_t> stores_ignored{0};  // Store with a ts not newer than the held one
+};
+
+class ReplicaCore {
+ public:
+  // Everything passed in must outlive the core. `storage_executor` runs disk syncs,
+  // `hash_executor` runs hashing; they may be the same.
+  ReplicaCore(const ClusterConfig& config, ReplicaOptions options, RegisterStore& store,
+              PeerTransport& transport, Executor& storage_executor, Executor& hash_executor);
+
+  // Loads the durable crash-stop marks. Call once before serving.
+  Status Start();
+
+  const std::string& self() const { return options_.self; }
+  const ClusterConfig& config() const { return config_; }
+  // Ids of the tokens this node keeps (writer or reader), in configuration order.
+  const std::vector<std::string>& token_ids() const { return token_ids_; }
+  const ReplicaCounters& counters() const { return counters_; }
+
+  // ---- Client operations (SPEC section 3). `done` runs exactly once. ----
+  void Write(const WriteArgs& args, const OpContext& ctx,
+             std::function<void(StatusOr<WriteResult>)> done);
+  void Read(const std::string& id, const OpContext& ctx,
+            std::function<void(StatusOr<ReadResult>)> done);
+  // Create and Drop return the ts of the value they wrote.
+  void Create(const std::string& id, const OpContext& ctx,
+              std::function<void(StatusOr<uint64_t>)> done);
+  void Drop(const std::string& id, const OpContext& ctx,
+            std::function<void(StatusOr<uint64_t>)> done);
+
+  // ---- Replica side: what peers (and this node's own coordinator) call. ----
+  // Cheap; never blocks on disk.
+  StatusOr<Register> HandleGetRegister(std::string_view token);
+  // Blocks until the register is synced: run it on a storage executor.
+  StatusOr<uint64_t> HandleStore(std::string_view token, const Register& reg);
+
+  // ---- Fail-silent emulation (SPEC section 6). ----
+  // True when this node is crash-stopped for `token`: the adapters then answer nothing
+  // about it. Cheap (a shared lock and a set lookup).
+  bool IsCrashed(std::string_view token) const;
+  // Durably sets or clears the mark; returns whether it was set before.
+  // NOT_FOUND when this node does not keep `token`.
+  StatusOr<bool> SetCrashed(std::string_view token, bool crashed);
+
+  // ---- Validation shared with the adapters. ----
+  // OK when `token` is configured and this node keeps it; NOT_FOUND otherwise.
+  Status CheckKeeps(std::string_view token) const;
+
+ private:
+  struct WriterState {
+    std::mutex mu;
+    bool initialized = false;                   // GUARDED_BY(mu): learned from a quorum read
+    ValueKind last_kind = ValueKind::kUndefined;  // GUARDED_BY(mu): kind of the last issued value
+  };
+  struct QuorumReadOutcome {
+    Register reg;
+    bool fast_path = false;
+  };
+
+  StatusOr<const TokenReplication*> CheckWriter(std::string_view id) const;
+  StatusOr<const TokenReplication*> CheckReader(std::string_view id) const;
+  Status ValidateWrite(const WriteArgs& args) const;
+  OpContext Bounded(const OpContext& ctx) const;
+  static Status StopStatus(const OpContext& ctx);
+  WriterState& WriterStateOf(const std::string& token);
+
+  // Issues `value` with a fresh ts at the writer and stores it at a majority.
+  // `precondition` runs under the writer state's lock before the ts is taken and may refuse.
+  void IssueValue(const TokenReplication& token, TokenValue value, const OpContext& ctx,
+                  std::function<void(StatusOr<uint64_t>)> done);
+  // Makes sure the writer knows the token's current kind (after a restart: by a quorum read).
+  void EnsureWriterInitialized(const TokenReplication& token, const OpContext& ctx,
+                               std::function<void(Status)> then);
+
+  // Quorum rounds over the token's replicas; this node's own replica is called directly.
+  void GetRound(const TokenReplication& token, const OpContext& ctx,
+                std::function<void(StatusOr<std::vector<Register>>)> done);
+  void StoreRound(const TokenReplication& token, const Register& reg, const OpContext& ctx,
+                  std::function<void(Status)> done);
+  // Read-impose: the highest register of a majority, written back unless they all agreed.
+  void QuorumRead(const TokenReplication& token, const OpContext& ctx,
+                  std::function<void(StatusOr<QuorumReadOutcome>)> done);
+  void FinishRead(const TokenReplication& token, QuorumReadOutcome outcome, const OpContext& ctx,
+                  std::function<void(StatusOr<ReadResult>)> done);
+
+  const ClusterConfig& config_;
+  const ReplicaOptions options_;
+  RegisterStore& store_;
+  PeerTransport& transport_;
+  Executor& storage_executor_;
+  Executor& hash_executor_;
+  TimestampAllocator allocator_;
+  FinalCache final_cache_;
+  ReplicaCounters counters_;
+  std::vector<std::string> token_ids_;
+
+  mutable std::shared_mutex crashed_mu_;
+  std::set<std::string, std::less<>> crashed_;  // GUARDED_BY(crashed_mu_)
+
+  std::mutex writers_mu_;
+  std::map<std::string, std::unique_ptr<WriterState>, std::less<>> writers_;  // GUARDED_BY(writers_mu_)
+};
+
+}  // namespace tokenstore

@@ -1,0 +1,261 @@
+#include "replica/services.h"
+
+#include <chrono>
+
+#include "proto/convert.h"
+#include "replica/server_call.h"
+
+namespace tokenstore {
+namespace {
+
+using Handle = std::shared_ptr<ServerCall::Handle>;
+
+OpContext ContextOf(grpc::CallbackServerContext* ctx, const Handle& handle) {
+  OpContext op;
+  // gRPC reports the caller's deadline on the system clock, and a far-future one when the
+  // caller set none; the core's own cap (--max-op-seconds) bounds that case.
+  const auto left = ctx->deadline() - std::chrono::system_clock::now();
+  if (left < std::chrono::hours(24 * 365)) {
+    op.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(left);
+  }
+  op.cancelled = handle->cancelled();
+  return op;
+}
+
+double MillisSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Finishes `handle` with `st` after `fill` — unless the node is now crash-stopped for the
+// token, in which case the answer is withheld and the call stays parked until its caller
+// gives up.
+template <typename Fill>
+void Answer(ReplicaCore& core, const std::string& token, const Handle& handle, const Status& st,
+            Fill fill) {
+  if (core.IsCrashed(token)) return;
+  ServerCall* call = handle->Claim();
+  if (call == nullptr) return;  // the caller already gave up
+  if (st.ok()) fill();
+  call->Finish(ToGrpc(st));
+}
+
+}  // namespace
+
+// ---- TokenService ----
+
+grpc::ServerUnaryReactor* TokenServiceImpl::Write(grpc::CallbackServerContext* ctx,
+                                                  const v1::WriteRequest* req,
+                                                  v1::WriteResponse* resp) {
+  auto* call = new ServerCall();
+  if (core_.IsCrashed(req->id())) return call;  // fail-silent: parked
+  Handle handle = call->handle();
+  WriteArgs args{req->id(), req->name(), req->low(), req->mid(), req->high()};
+  const auto start = Clock::now();
+  core_.Write(args, ContextOf(ctx, handle),
+              [this, handle, resp, args, start](StatusOr<WriteResult> r) {
+                OpRecord rec{"write", args.id, r.status()};
+                rec.millis = MillisSince(start);
+                if (r.ok()) {
+                  rec.ts = r->ts;
+                  TokenValue v{ValueKind::kDefined, args.name, args.low, args.mid, args.high};
+                  if (r->partial) {
+                    v.has_partial = true;
+                    v.partial = r->partial->value;
+                    v.partial_x = r->partial->x;
+                  }
+                  rec.value = v;
+                }
+                Answer(core_, args.id, handle, r.status(), [&] {
+                  resp->set_id(args.id);
+                  resp->set_ts(r->ts);
+                  if (r->partial) {
+                    resp->set_partial(r->partial->value);
+                    resp->set_partial_x(r->partial->x);
+                  }
+                });
+                log_.Record(rec);
+              });
+  return call;
+}
+
+grpc::ServerUnaryReactor* TokenServiceImpl::Read(grpc::CallbackServerContext* ctx,
+                                                 const v1::ReadRequest* req,
+                                                 v1::ReadResponse* resp) {
+  auto* call = new ServerCall();
+  if (core_.IsCrashed(req->id())) return call;
+  Handle handle = call->handle();
+  const std::string id = req->id();
+  const auto start = Clock::now();
+  core_.Read(id, ContextOf(ctx, handle), [this, handle, resp, id, start](StatusOr<ReadResult> r) {
+    OpRecord rec{"read", id, r.status()};
+    rec.millis = MillisSince(start);
+    if (r.ok()) {
+      rec.ts = r->ts;
+      rec.value = r->value;
+      rec.final_min = r->final_min;
+      rec.fast_path = r->fast_path;
+    }
+    Answer(core_, id, handle, r.status(), [&] {
+      const TokenValue& v = r->value;
+      resp->set_id(id);
+      resp->set_ts(r->ts);
+      resp->set_fast_path(r->fast_path);
+      if (v.kind != ValueKind::kDefined) return;
+      resp->set_defined(true);
+      resp->set_name(v.name);
+      resp->set_low(v.low);
+      resp->set_mid(v.mid);
+      resp->set_high(v.high);
+      if (v.has_partial) {
+        resp->set_partial(v.partial);
+        resp->set_partial_x(v.partial_x);
+      }
+      if (r->final_min) {
+        resp->set_final(r->final_min->value);
+        resp->set_final_x(r->final_min->x);
+      }
+    });
+    log_.Record(rec);
+  });
+  return call;
+}
+
+grpc::ServerUnaryReactor* TokenServiceImpl::Create(grpc::CallbackServerContext* ctx,
+                                                   const v1::CreateRequest* req,
+                                                   v1::CreateResponse* resp) {
+  auto* call = new ServerCall();
+  if (core_.IsCrashed(req->id())) return call;
+  Handle handle = call->handle();
+  const std::string id = req->id();
+  const auto start = Clock::now();
+  core_.Create(id, ContextOf(ctx, handle), [this, handle, resp, id, start](StatusOr<uint64_t> ts) {
+    OpRecord rec{"create", id, ts.status()};
+    rec.millis = MillisSince(start);
+    if (ts.ok()) {
+      rec.ts = *ts;
+      rec.value = TokenValue{};
+    }
+    Answer(core_, id, handle, ts.status(), [&] {
+      resp->set_id(id);
+      resp->set_ts(*ts);
+    });
+    log_.Record(rec);
+  });
+  return call;
+}
+
+grpc::ServerUnaryReactor* TokenServiceImpl::Drop(grpc::CallbackServerContext* ctx,
+                                                 const v1::DropRequest* req,
+                                                 v1::DropResponse* resp) {
+  auto* call = new ServerCall();
+  if (core_.IsCrashed(req->id())) return call;
+  Handle handle = call->handle();
+  const std::string id = req->id();
+  const auto start = Clock::now();
+  core_.Drop(id, ContextOf(ctx, handle), [this, handle, resp, id, start](StatusOr<uint64_t> ts) {
+    OpRecord rec{"drop", id, ts.status()};
+    rec.millis = MillisSince(start);
+    if (ts.ok()) {
+      rec.ts = *ts;
+      TokenValue tombstone;
+      tombstone.kind = ValueKind::kDropped;
+      rec.value = tombstone;
+    }
+    Answer(core_, id, handle, ts.status(), [&] {
+      resp->set_id(id);
+      resp->set_ts(*ts);
+    });
+    log_.Record(rec);
+  });
+  return call;
+}
+
+// ---- ReplicaService ----
+
+grpc::ServerUnaryReactor* ReplicaServiceImpl::GetRegister(grpc::CallbackServerContext* ctx,
+                                                          const v1::GetRegisterRequest* req,
+                                                          v1::GetRegisterResponse* resp) {
+  auto* call = new ServerCall();
+  if (core_.IsCrashed(req->token())) return call;
+  StatusOr<Register> reg = core_.HandleGetRegister(req->token());
+  if (reg.ok()) ToProto(*reg, resp->mutable_reg());
+  return call->FinishNow(ToGrpc(reg.status()));
+}
+
+grpc::ServerUnaryReactor* ReplicaServiceImpl::Store(grpc::CallbackServerContext* ctx,
+                                                    const v1::StoreRequest* req,
+                                                    v1::StoreResponse* resp) {
+  auto* call = new ServerCall();
+  if (core_.IsCrashed(req->token())) return call;
+  StatusOr<Register> reg = FromProto(req->reg());
+  if (!reg.ok()) return call->FinishNow(ToGrpc(reg.status()));
+  Handle handle = call->handle();
+  storage_executor_.Submit([this, handle, resp, token = req->token(), reg = *reg] {
+    if (handle->cancelled()->load()) return;  // the caller is gone; OnCancel answered it
+    StatusOr<uint64_t> held = core_.HandleStore(token, reg);
+    Answer(core_, token, handle, held.status(), [&] { resp->set_stored_ts(*held); });
+  });
+  return call;
+}
+
+// ---- AdminService ----
+
+grpc::ServerUnaryReactor* AdminServiceImpl::Crash(grpc::CallbackServerContext* ctx,
+                                                  const v1::CrashRequest* req,
+                                                  v1::CrashResponse* resp) {
+  auto* call = new ServerCall();
+  Handle handle = call->handle();
+  storage_executor_.Submit([this, handle, resp, token = req->token()] {
+    StatusOr<bool> was = core_.SetCrashed(token, true);
+    if (ServerCall* c = handle->Claim()) {
+      if (was.ok()) resp->set_was_crashed(*was);
+      c->Finish(ToGrpc(was.status()));
+    }
+  });
+  return call;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::Revive(grpc::CallbackServerContext* ctx,
+                                                   const v1::ReviveRequest* req,
+                                                   v1::ReviveResponse* resp) {
+  auto* call = new ServerCall();
+  Handle handle = call->handle();
+  storage_executor_.Submit([this, handle, resp, token = req->token()] {
+    StatusOr<bool> was = core_.SetCrashed(token, false);
+    if (ServerCall* c = handle->Claim()) {
+      if (was.ok()) resp->set_was_crashed(*was);
+      c->Finish(ToGrpc(was.status()));
+    }
+  });
+  return call;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::Dump(grpc::CallbackServerContext* ctx,
+                                                 const v1::DumpRequest* req,
+                                                 v1::DumpResponse* resp) {
+  auto* call = new ServerCall();
+  Handle handle = call->handle();
+  storage_executor_.Submit([this, handle, resp] {
+    Status st;
+    resp->set_node(core_.self());
+    // Every token this node keeps, stored or not: a never-written token is ts 0, undefined.
+    for (const std::string& id : core_.token_ids()) {
+      StatusOr<Register> reg = store_.Get(id);
+      StatusOr<uint64_t> reserved = store_.GetReservedTimestamp(id);
+      if (!reg.ok() || !reserved.ok()) {
+        st = !reg.ok() ? reg.status() : reserved.status();
+        break;
+      }
+      v1::DumpEntry* e = resp->add_entries();
+      e->set_token(id);
+      ToProto(*reg, e->mutable_reg());
+      e->set_crashed(core_.IsCrashed(id));
+      e->set_reserved_ts(*reserved);
+      e->set_role(RoleName(core_.config().Find(id)->RoleOf(core_.self())));
+    }
+    if (ServerCall* c = handle->Claim()) c->Finish(ToGrpc(st));
+  });
+  return call;
+}
+
+}  // namespace tokenstore

@@ -1,0 +1,76 @@
+// The gRPC services of a replica: thin adapters that parse a request, call ReplicaCore and
+// reply. All use the callback API, so no call ever holds a thread while it waits — on
+// peers, on hashing, or parked because this node is crash-stopped for its token.
+//
+// Fail-silent: a request about a token this node is crash-stopped for is parked (never
+// answered) and released only when its caller gives up; so is the answer of an operation
+// that was already running when the token was crash-stopped.
+//
+// Thread-safety: gRPC calls the handlers concurrently; they share only the core and the log.
+#pragma once
+
+#include "admin.grpc.pb.h"
+#include "client.grpc.pb.h"
+#include "replica/executor.h"
+#include "replica/op_log.h"
+#include "replica/replica_core.h"
+#include "replication.grpc.pb.h"
+
+namespace tokenstore {
+
+class TokenServiceImpl final : public v1::TokenService::CallbackService {
+ public:
+  TokenServiceImpl(ReplicaCore& core, OpLog& log) : core_(core), log_(log) {}
+
+  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* ctx, const v1::WriteRequest* req,
+                                  v1::WriteResponse* resp) override;
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, const v1::ReadRequest* req,
+                                 v1::ReadResponse* resp) override;
+  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* ctx,
+                                   const v1::CreateRequest* req,
+                                   v1::CreateResponse* resp) override;
+  grpc::ServerUnaryReactor* Drop(grpc::CallbackServerContext* ctx, const v1::DropRequest* req,
+                                 v1::DropResponse* resp) override;
+
+ private:
+  ReplicaCore& core_;
+  OpLog& log_;
+};
+
+class ReplicaServiceImpl final : public v1::ReplicaService::CallbackService {
+ public:
+  // Stores sync to disk: they run on `storage_executor`, never on gRPC's threads.
+  ReplicaServiceImpl(ReplicaCore& core, Executor& storage_executor)
+      : core_(core), storage_executor_(storage_executor) {}
+
+  grpc::ServerUnaryReactor* GetRegister(grpc::CallbackServerContext* ctx,
+                                        const v1::GetRegisterRequest* req,
+                                        v1::GetRegisterResponse* resp) override;
+  grpc::ServerUnaryReactor* Store(grpc::CallbackServerContext* ctx, const v1::StoreRequest* req,
+                                  v1::StoreResponse* resp) override;
+
+ private:
+  ReplicaCore& core_;
+  Executor& storage_executor_;
+};
+
+class AdminServiceImpl final : public v1::AdminService::CallbackService {
+ public:
+  AdminServiceImpl(ReplicaCore& core, RegisterStore& store, Executor& storage_executor)
+      : core_(core), store_(store), storage_executor_(storage_executor) {}
+
+  grpc::ServerUnaryReactor* Crash(grpc::CallbackServerContext* ctx, const v1::CrashRequest* req,
+                                  v1::CrashResponse* resp) override;
+  grpc::ServerUnaryReactor* Revive(grpc::CallbackServerContext* ctx,
+                                   const v1::ReviveRequest* req,
+                                   v1::ReviveResponse* resp) override;
+  grpc::ServerUnaryReactor* Dump(grpc::CallbackServerContext* ctx, const v1::DumpRequest* req,
+                                 v1::DumpResponse* resp) override;
+
+ private:
+  ReplicaCore& core_;
+  RegisterStore& store_;
+  Executor& storage_executor_;
+};
+
+}  // namespace tokenstore

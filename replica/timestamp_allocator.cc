@@ -1,0 +1,67 @@
+#include "replica/timestamp_allocator.h"
+
+#include <limits>
+
+namespace tokenstore {
+
+TimestampAllocator::TimestampAllocator(RegisterStore& store, uint64_t block)
+    : store_(store), block_(block == 0 ? 1 : block) {}
+
+TimestampAllocator::TokenState& TimestampAllocator::StateOf(std::string_view token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = states_.find(token);
+  if (it == states_.end()) {
+    it = states_.emplace(std::string(token), std::make_unique<TokenState>()).first;
+  }
+  return *it->second;
+}
+
+Status TimestampAllocator::LoadLocked(std::string_view token, TokenState& state) {
+  if (state.loaded) return Status::Ok();
+  StatusOr<uint64_t> reserved = store_.GetReservedTimestamp(token);
+  if (!reserved.ok()) return reserved.status();
+  // Everything up to the reservation may have been issued by an earlier incarnation.
+  state.reserved = *reserved;
+  state.last_issued = *reserved;
+  state.loaded = true;
+  return Status::Ok();
+}
+
+Status TimestampAllocator::ReserveLocked(std::string_view token, TokenState& state,
+                                         uint64_t upto) {
+  if (upto <= state.reserved) return Status::Ok();
+  TOKENSTORE_RETURN_IF_ERROR(store_.ReserveTimestamps(token, upto));
+  state.reserved = upto;
+  return Status::Ok();
+}
+
+StatusOr<uint64_t> TimestampAllocator::Next(std::string_view token) {
+  TokenState& state = StateOf(token);
+  std::lock_guard<std::mutex> lock(state.mu);
+  TOKENSTORE_RETURN_IF_ERROR(LoadLocked(token, state));
+  if (state.last_issued == std::numeric_limits<uint64_t>::max()) {
+    return Status::ResourceExhausted("timestamps of token " + std::string(token) +
+                                     " are exhausted");
+  }
+  const uint64_t ts = state.last_issued + 1;
+  if (ts > state.reserved) {
+    const uint64_t room = std::numeric_limits<uint64_t>::max() - ts;
+    const uint64_t upto = ts + (room < block_ - 1 ? room : block_ - 1);
+    TOKENSTORE_RETURN_IF_ERROR(ReserveLocked(token, state, upto));
+  }
+  state.last_issued = ts;
+  return ts;
+}
+
+Status TimestampAllocator::Observe(std::string_view token, uint64_t seen) {
+  TokenState& state = StateOf(token);
+  std::lock_guard<std::mutex> lock(state.mu);
+  TOKENSTORE_RETURN_IF_ERROR(LoadLocked(token, state));
+  if (seen <= state.last_issued) return Status::Ok();
+  // Reserve `seen` itself before skipping past it, so a restart cannot go below it either.
+  TOKENSTORE_RETURN_IF_ERROR(ReserveLocked(token, state, seen));
+  state.last_issued = seen;
+  return Status::Ok();
+}
+
+}  // namespace tokenstore

@@ -1,0 +1,313 @@
+// A whole cluster in one process over real gRPC on 127.0.0.1: every node is a ReplicaServer
+// (the same composition root as token-replica) with its own RocksDB directory.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "admin.grpc.pb.h"
+#include "client.grpc.pb.h"
+#include "replica/replica_server.h"
+#include "tests/test_support.h"
+
+namespace tokenstore {
+namespace {
+
+using testing::FreeLoopbackAddresses;
+using testing::TempDir;
+using namespace std::chrono_literals;
+
+// Token 1: writer n0, readers n0 n1 n2. Token 2: writer n1, readers n1 n2 (replicas n1 n2).
+// Token 3: writer n2, readers n0 n1 n2.
+std::string ConfigFor(const std::vector<std::string>& n) {
+  return "- token: 1\n  writer: " + n[0] + "\n  readers: [" + n[0] + ", " + n[1] + ", " + n[2] +
+         "]\n- token: 2\n  writer: " + n[1] + "\n  readers: [" + n[1] + ", " + n[2] +
+         "]\n- token: 3\n  writer: " + n[2] + "\n  readers: [" + n[0] + ", " + n[1] + ", " +
+         n[2] + "]\n";
+}
+
+class InProcessCluster {
+ public:
+  InProcessCluster() : nodes_(FreeLoopbackAddresses(3)) {
+    auto cfg = ParseClusterConfig(ConfigFor(nodes_), "cluster_test.yaml");
+    EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
+    config_ = *cfg;
+    for (size_t i = 0; i < nodes_.size(); ++i) Start(i);
+  }
+  ~InProcessCluster() {
+    for (auto& s : servers_) {
+      if (s) s->Shutdown();
+    }
+  }
+
+  void Start(size_t i) {
+    ReplicaServerOptions o;
+    o.listen = nodes_[i];
+    o.data_dir = dir_.File("n" + std::to_string(i));
+    o.op_log = false;
+    o.storage_threads = 4;
+    o.shutdown_grace = 500ms;
+    if (servers_.size() <= i) servers_.resize(i + 1);
+    servers_[i] = std::make_unique<ReplicaServer>(config_, o);
+    Status st = servers_[i]->Start();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  void Stop(size_t i) {
+    servers_[i]->Shutdown();
+    servers_[i].reset();
+  }
+
+  const std::string& node(size_t i) const { return nodes_[i]; }
+
+  v1::TokenService::Stub& Client(size_t i) {
+    auto& s = clients_[i];
+    if (!s) s = v1::TokenService::NewStub(Channel(i));
+    return *s;
+  }
+  v1::AdminService::Stub& Admin(size_t i) {
+    auto& s = admins_[i];
+    if (!s) s = v1::AdminService::NewStub(Channel(i));
+    return *s;
+  }
+
+  grpc::Status Write(size_t i, const std::string& id, const std::string& name, uint64_t low,
+                     uint64_t mid, uint64_t high, v1::WriteResponse* resp,
+                     std::chrono::milliseconds timeout = 5000ms) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    v1::WriteRequest req;
+    req.set_id(id);
+    req.set_name(name);
+    req.set_low(low);
+    req.set_mid(mid);
+    req.set_high(high);
+    return Client(i).Write(&ctx, req, resp);
+  }
+  grpc::Status Read(size_t i, const std::string& id, v1::ReadResponse* resp,
+                    std::chrono::milliseconds timeout = 5000ms) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    v1::ReadRequest req;
+    req.set_id(id);
+    return Client(i).Read(&ctx, req, resp);
+  }
+  grpc::Status Crash(size_t i, const std::string& token, bool crash = true) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+    if (crash) {
+      v1::CrashRequest req;
+      v1::CrashResponse resp;
+      req.set_token(token);
+      return Admin(i).Crash(&ctx, req, &resp);
+    }
+    v1::ReviveRequest req;
+    v1::ReviveResponse resp;
+    req.set_token(token);
+    return Admin(i).Revive(&ctx, req, &resp);
+  }
+  v1::DumpEntry DumpOf(size_t i, const std::string& token) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+    v1::DumpResponse resp;
+    grpc::Status st = Admin(i).Dump(&ctx, v1::DumpRequest(), &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    for (const auto& e : resp.entries()) {
+      if (e.token() == token) return e;
+    }
+    ADD_FAILURE() << "no entry for token " << token;
+    return {};
+  }
+
+ private:
+  std::shared_ptr<grpc::Channel> Channel(size_t i) {
+    return grpc::CreateChannel(nodes_[i], grpc::InsecureChannelCredentials());
+  }
+
+  TempDir dir_{"tokenstore-cluster"};
+  std::vector<std::string> nodes_;
+  ClusterConfig config_;
+  std::vector<std::unique_ptr<ReplicaServer>> servers_;
+  std::map<size_t, std::unique_ptr<v1::TokenService::Stub>> clients_;
+  std::map<size_t, std::unique_ptr<v1::AdminService::Stub>> admins_;
+};
+
+TEST(Cluster, WritesAndReadsAcrossReaders) {
+  InProcessCluster c;
+  v1::WriteResponse w;
+  grpc::Status st = c.Write(0, "1", "abc", 5, 25, 100, &w);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(w.partial(), 902613196918738813ull);
+  EXPECT_EQ(w.partial_x(), 15u);
+  for (size_t i = 0; i < 3; ++i) {
+    v1::ReadResponse r;
+    st = c.Read(i, "1", &r);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_TRUE(r.defined());
+    EXPECT_EQ(r.name(), "abc");
+    EXPECT_EQ(r.ts(), w.ts());
+    EXPECT_EQ(r.final(), 60570345165277511ull);  // derivation in replica/replica_core_test.cc
+    EXPECT_EQ(r.final_x(), 70u);
+  }
+}
+
+TEST(Cluster, WrongNodeAndBadArgumentsAreExplained) {
+  InProcessCluster c;
+  v1::WriteResponse w;
+  grpc::Status st = c.Write(1, "1", "abc", 5, 25, 100, &w);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("send writes to " + c.node(0)), std::string::npos);
+  v1::ReadResponse r;
+  st = c.Read(0, "2", &r);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  st = c.Read(0, "nope", &r);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  st = c.Write(0, "1", "abc", 30, 20, 100, &w);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("low (30)"), std::string::npos);
+  st = c.Write(0, "1", "abc", 0, 1, 1'000'000'000'000ull, &w);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("--max-range"), std::string::npos);
+}
+
+TEST(Cluster, TokenCrashStoppedOnAMinorityIsStillReadAndWritten) {
+  InProcessCluster c;
+  ASSERT_TRUE(c.Crash(2, "1").ok());
+  v1::WriteResponse w;
+  ASSERT_TRUE(c.Write(0, "1", "minority", 0, 10, 20, &w).ok());
+  v1::ReadResponse r;
+  ASSERT_TRUE(c.Read(1, "1", &r).ok());
+  EXPECT_EQ(r.name(), "minority");
+  // The crash-stopped node answers nothing about token 1, not even an error...
+  grpc::Status st = c.Read(2, "1", &r, 300ms);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // ...and serves token 3 as usual.
+  ASSERT_TRUE(c.Write(2, "3", "other", 0, 10, 20, &w).ok());
+  ASSERT_TRUE(c.Read(2, "3", &r).ok());
+  EXPECT_EQ(r.name(), "other");
+}
+
+TEST(Cluster, ThousandParkedCallsDoNotStopAnotherToken) {
+  InProcessCluster c;
+  ASSERT_TRUE(c.Crash(1, "1").ok());
+  constexpr int kParked = 1000;
+  struct Parked {
+    grpc::ClientContext ctx;
+    v1::ReadRequest req;
+    v1::ReadResponse resp;
+  };
+  std::vector<std::unique_ptr<Parked>> calls;
+  std::mutex mu;
+  std::condition_variable cv;
+  int finished = 0, cancelled = 0;
+  for (int i = 0; i < kParked; ++i) {
+    auto p = std::make_unique<Parked>();
+    p->ctx.set_deadline(std::chrono::system_clock::now() + 120s);
+    p->req.set_id("1");
+    c.Client(1).async()->Read(&p->ctx, &p->req, &p->resp, [&](grpc::Status st) {
+      std::lock_guard<std::mutex> lock(mu);
+      ++finished;
+      if (st.error_code() == grpc::StatusCode::CANCELLED) ++cancelled;
+      cv.notify_all();
+    });
+    calls.push_back(std::move(p));
+  }
+  // With a thousand calls parked on token 1, the same node keeps serving token 2 (it is its
+  // writer) and token 3.
+  for (int round = 0; round < 20; ++round) {
+    v1::WriteResponse w;
+    grpc::Status st = c.Write(1, "2", "busy-" + std::to_string(round), 0, 5, 10, &w);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    v1::ReadResponse r;
+    st = c.Read(1, "3", &r);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    st = c.Read(1, "2", &r);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(r.name(), "busy-" + std::to_string(round));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(finished, 0) << "a call on the crash-stopped token was answered";
+  }
+  for (auto& p : calls) p->ctx.TryCancel();
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return finished == kParked; }));
+  EXPECT_EQ(cancelled, kParked);
+}
+
+TEST(Cluster, WriterCrashStoppedWritesTimeOutReadsContinue) {
+  InProcessCluster c;
+  v1::WriteResponse w;
+  ASSERT_TRUE(c.Write(0, "1", "before", 0, 10, 20, &w).ok());
+  ASSERT_TRUE(c.Crash(0, "1").ok());
+  grpc::Status st = c.Write(0, "1", "during", 0, 10, 20, &w, 500ms);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  v1::ReadResponse r;
+  for (size_t i : {1, 2}) {
+    st = c.Read(i, "1", &r);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(r.name(), "before");
+  }
+  ASSERT_TRUE(c.Crash(0, "1", /*crash=*/false).ok());
+  ASSERT_TRUE(c.Write(0, "1", "after", 0, 10, 20, &w).ok());
+  ASSERT_TRUE(c.Read(2, "1", &r).ok());
+  EXPECT_EQ(r.name(), "after");
+}
+
+TEST(Cluster, CrashMarkSurvivesRestart) {
+  InProcessCluster c;
+  ASSERT_TRUE(c.Crash(2, "3").ok());
+  c.Stop(2);
+  c.Start(2);
+  EXPECT_TRUE(c.DumpOf(2, "3").crashed());
+  v1::ReadResponse r;
+  EXPECT_EQ(c.Read(2, "3", &r, 300ms).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
+TEST(Cluster, ReplicaThatWasDownCatchesUpThroughReadWriteBack) {
+  InProcessCluster c;
+  c.Stop(2);
+  v1::WriteResponse w;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c.Write(0, "1", "v" + std::to_string(i), 0, 10, 20, &w).ok());
+  }
+  c.Start(2);
+  EXPECT_LT(c.DumpOf(2, "1").reg().ts(), w.ts());
+  // Node 2 reads: its own stale register and a newer one disagree, so it imposes the newer.
+  v1::ReadResponse r;
+  grpc::Status st = c.Read(2, "1", &r);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(r.name(), "v4");
+  EXPECT_EQ(c.DumpOf(2, "1").reg().ts(), w.ts());
+}
+
+TEST(Cluster, EveryAcknowledgedWriteSurvivesRestartOfAllNodes) {
+  InProcessCluster c;
+  std::map<std::string, uint64_t> acked;
+  v1::WriteResponse w;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(c.Write(0, "1", "one-" + std::to_string(i), 0, 3, 9, &w).ok());
+    acked["1"] = w.ts();
+    ASSERT_TRUE(c.Write(2, "3", "three-" + std::to_string(i), 0, 3, 9, &w).ok());
+    acked["3"] = w.ts();
+  }
+  for (size_t i = 0; i < 3; ++i) c.Stop(i);
+  for (size_t i = 0; i < 3; ++i) c.Start(i);
+  for (size_t i = 0; i < 3; ++i) {
+    v1::ReadResponse r;
+    ASSERT_TRUE(c.Read(i, "1", &r).ok());
+    EXPECT_EQ(r.name(), "one-9");
+    EXPECT_EQ(r.ts(), acked["1"]);
+    ASSERT_TRUE(c.Read(i, "3", &r).ok());
+    EXPECT_EQ(r.name(), "three-9");
+  }
+  // And the writer continues above every ts it issued before.
+  ASSERT_TRUE(c.Write(0, "1", "later", 0, 3, 9, &w).ok());
+  EXPECT_GT(w.ts(), acked["1"]);
+}
+
+}  // namespace
+}  // namespace tokenstore

@@ -1,0 +1,160 @@
+// The real binaries as separate processes: token-replica nodes killed with SIGKILL and
+// restarted, driven through token-client and token-admin exactly as a user would.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <regex>
+#include <thread>
+
+#include "tests/test_support.h"
+
+namespace tokenstore {
+namespace {
+
+using testing::ChildProcess;
+using testing::CommandResult;
+using testing::RunCommand;
+using testing::TempDir;
+using namespace std::chrono_literals;
+
+const std::string kBin = TOKENSTORE_BIN_DIR;
+
+class ProcessCluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    nodes_ = testing::FreeLoopbackAddresses(3);
+    const auto& n = nodes_;
+    config_ = dir_.File("cluster.yaml");
+    testing::WriteFile(config_, "- token: 1\n  writer: " + n[0] + "\n  readers: [" + n[0] + ", " +
+                                    n[1] + ", " + n[2] + "]\n- token: 3\n  writer: " + n[2] +
+                                    "\n  readers: [" + n[0] + ", " + n[1] + ", " + n[2] + "]\n");
+    for (size_t i = 0; i < 3; ++i) Start(i);
+    for (size_t i = 0; i < 3; ++i) WaitReady(i);
+  }
+
+  std::string DataDir(size_t i) { return dir_.File("data" + std::to_string(i)); }
+
+  void Start(size_t i) {
+    if (procs_.size() <= i) procs_.resize(i + 1);
+    procs_[i] = std::make_unique<ChildProcess>(
+        std::vector<std::string>{kBin + "/token-replica", "--config", config_, "--listen",
+                                 nodes_[i], "--data-dir", DataDir(i)},
+        dir_.File("out" + std::to_string(i)), dir_.File("err" + std::to_string(i)));
+  }
+
+  void WaitReady(size_t i) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      if (Admin({"dump", "--node", nodes_[i], "--timeout", "0.5"}).exit_code == 0) return;
+      std::this_thread::sleep_for(100ms);
+    }
+    FAIL() << nodes_[i] << " did not come up: " << testing::ReadFile(dir_.File("err" + std::to_string(i)));
+  }
+
+  CommandResult Client(std::vector<std::string> args) {
+    args.insert(args.begin(), {kBin + "/token-client", "--config", config_});
+    return RunCommand(args, 60s);
+  }
+  CommandResult Admin(std::vector<std::string> args) {
+    args.insert(args.begin(), kBin + "/token-admin");
+    return RunCommand(args, 60s);
+  }
+
+  static std::string JsonField(const std::string& json, const std::string& key) {
+    std::smatch m;
+    std::regex re("\"" + key + "\":(\"([^\"]*)\"|([0-9]+|null|true|false))");
+    if (!std::regex_search(json, m, re)) return "<missing " + key + ">";
+    return m[2].matched ? m[2].str() : m[3].str();
+  }
+
+  TempDir dir_{"tokenstore-proc"};
+  std::vector<std::string> nodes_;
+  std::string config_;
+  std::vector<std::unique_ptr<ChildProcess>> procs_;
+};
+
+TEST_F(ProcessCluster, EveryAcknowledgedWriteSurvivesKillNineOfEveryReplica) {
+  std::string last1, last3;
+  for (int i = 0; i < 8; ++i) {
+    last1 = "one-" + std::to_string(i);
+    auto w = Client({"write", "--id", "1", "--name", last1, "--low", "0", "--mid", "5", "--high", "9"});
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    last3 = "three-" + std::to_string(i);
+    w = Client({"write", "--id", "3", "--name", last3, "--low", "0", "--mid", "5", "--high", "9"});
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+  }
+  for (auto& p : procs_) p->Signal(SIGKILL);
+  for (auto& p : procs_) ASSERT_TRUE(p->Wait(10s).has_value());
+  for (size_t i = 0; i < 3; ++i) Start(i);
+  for (size_t i = 0; i < 3; ++i) WaitReady(i);
+  for (const auto& node : nodes_) {
+    auto r = Client({"--json", "read", "--id", "1", "--node", node});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(JsonField(r.out, "name"), last1) << r.out;
+    r = Client({"--json", "read", "--id", "3", "--node", node});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(JsonField(r.out, "name"), last3) << r.out;
+  }
+}
+
+TEST_F(ProcessCluster, WriterCrashStoppedWritesEndWithDeadlineReadsContinue) {
+  ASSERT_EQ(Client({"write", "--id", "1", "--name", "kept", "--low", "1", "--mid", "2", "--high", "3"})
+                .exit_code,
+            0);
+  auto c = Admin({"crash", "--node", nodes_[0], "--token", "1"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto w = Client({"--timeout", "1", "write", "--id", "1", "--name", "lost", "--low", "1",
+                   "--mid", "2", "--high", "3"});
+  EXPECT_NE(w.exit_code, 0);
+  EXPECT_NE(w.err.find("DEADLINE_EXCEEDED"), std::string::npos) << w.err;
+  auto r = Client({"--json", "read", "--id", "1", "--node", nodes_[1]});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(JsonField(r.out, "name"), "kept");
+  // Reads not pinned to a node fail over away from the silent one.
+  for (int i = 0; i < 5; ++i) {
+    r = Client({"--json", "--attempt-timeout", "0.5", "read", "--id", "1"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+}
+
+TEST_F(ProcessCluster, SigtermStopsCleanlyWithExitZero) {
+  procs_[1]->Signal(SIGTERM);
+  auto status = procs_[1]->Wait(20s);
+  ASSERT_TRUE(status.has_value());
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
+TEST_F(ProcessCluster, OfflineDumpRefusesWhileTheReplicaRunsAndWorksAfter) {
+  ASSERT_EQ(Client({"write", "--id", "3", "--name", "dumped", "--low", "1", "--mid", "2", "--high", "3"})
+                .exit_code,
+            0);
+  auto d = Admin({"dump", "--data-dir", DataDir(2)});
+  EXPECT_NE(d.exit_code, 0);
+  EXPECT_NE(d.err.find("in use"), std::string::npos) << d.err;
+  procs_[2]->Signal(SIGTERM);
+  ASSERT_TRUE(procs_[2]->Wait(20s).has_value());
+  d = Admin({"dump", "--data-dir", DataDir(2)});
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_NE(d.out.find("dumped"), std::string::npos) << d.out;
+}
+
+TEST(ProcessConfig, BadConfigIsRefusedNamingFileAndLine) {
+  TempDir dir("tokenstore-badcfg");
+  const std::string cfg = dir.File("bad.yaml");
+  testing::WriteFile(cfg, "- token: 1\n  writer: 127.0.0.1:1\n  readers: [127.0.0.1:2]\n"
+                          "- token: 1\n  writer: 127.0.0.1:99999\n  readers: [127.0.0.1:2]\n");
+  auto r = RunCommand({kBin + "/token-replica", "--config", cfg, "--listen", "127.0.0.1:2",
+                       "--data-dir", dir.File("data")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad.yaml:4"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad.yaml:5"), std::string::npos) << r.err;
+  // Nothing started, nothing created.
+  EXPECT_FALSE(std::filesystem::exists(dir.File("data")));
+}
+
+}  // namespace
+}  // namespace tokenstore
