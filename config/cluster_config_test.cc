@@ -1,0 +1,478 @@
+#include "config/cluster_config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace tokenstore {
+namespace {
+
+std::string TestFile(const std::string& name) {
+  return std::string(TOKENSTORE_CONFIG_TESTDATA) + "/" + name;
+}
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (true) {
+    const size_t end = text.find('\n', start);
+    lines.push_back(text.substr(start, end - start));
+    if (end == std::string::npos) return lines;
+    start = end + 1;
+  }
+}
+
+// One expected line of an error message: "<source>:<line>: ..." containing every word.
+struct ExpectedError {
+  int line;
+  std::vector<std::string> words;
+};
+
+// Checks that `status` is INVALID_ARGUMENT with exactly one message line per expectation, in
+// order, each naming the source and line and containing the problem's key words.
+void ExpectErrors(const Status& status, const std::string& source,
+                  const std::vector<ExpectedError>& expected) {
+  ASSERT_EQ(status.code(), StatusCode::kInvalidArgument) << status.ToString();
+  const std::vector<std::string> lines = SplitLines(status.message());
+  ASSERT_EQ(lines.size(), expected.size()) << status.message();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string prefix = source + ":" + std::to_string(expected[i].line) + ": ";
+    EXPECT_EQ(lines[i].rfind(prefix, 0), 0u) << "line " << i << ": " << lines[i];
+    for (const std::string& word : expected[i].words) {
+      EXPECT_NE(lines[i].find(word), std::string::npos)
+          << "line " << i << " lacks \"" << word << "\": " << lines[i];
+    }
+  }
+}
+
+std::vector<std::string> Ids(const std::vector<const TokenReplication*>& tokens) {
+  std::vector<std::string> ids;
+  for (const TokenReplication* token : tokens) ids.push_back(token->id);
+  return ids;
+}
+
+constexpr char kN1[] = "127.0.0.1:50051";
+constexpr char kN2[] = "127.0.0.1:50052";
+constexpr char kN3[] = "127.0.0.1:50053";
+constexpr char kN4[] = "127.0.0.1:50054";
+constexpr char kN5[] = "127.0.0.1:50055";
+
+// --- Good files -------------------------------------------------------------------------------
+
+TEST(ClusterConfigTest, LoadsGoodFileWithRolesAndQuorums) {
+  const std::string path = TestFile("good-3-tokens.yaml");
+  StatusOr<ClusterConfig> config = LoadClusterConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->source, path);
+  ASSERT_EQ(config->tokens.size(), 3u);
+
+  const TokenReplication& t1 = config->tokens[0];
+  EXPECT_EQ(t1.id, "1");
+  EXPECT_EQ(t1.line, 2);
+  EXPECT_EQ(t1.writer, kN1);
+  EXPECT_EQ(t1.readers, (std::vector<std::string>{kN1, kN2, kN3}));
+  EXPECT_EQ(t1.Replicas(), (std::vector<std::string>{kN1, kN2, kN3}));
+  EXPECT_EQ(t1.Quorum(), 2u);  // 3 replicas
+  EXPECT_EQ(t1.RoleOf(kN1), Role::kWriterAndReader);
+  EXPECT_EQ(t1.RoleOf(kN2), Role::kReader);
+  EXPECT_EQ(t1.RoleOf(kN4), Role::kNone);
+  EXPECT_TRUE(t1.IsReader(kN1));
+  EXPECT_FALSE(t1.IsReader(kN4));
+
+  const TokenReplication& t2 = config->tokens[1];
+  EXPECT_EQ(t2.id, "2");  // written as "2" in quotes
+  EXPECT_EQ(t2.line, 5);
+  EXPECT_EQ(t2.Replicas(), (std::vector<std::string>{kN2, kN1, kN3, kN4}));
+  EXPECT_EQ(t2.Quorum(), 3u);  // 4 replicas
+  EXPECT_EQ(t2.RoleOf(kN2), Role::kWriter);
+  EXPECT_FALSE(t2.IsReader(kN2));
+  EXPECT_EQ(t2.RoleOf(kN5), Role::kNone);
+
+  const TokenReplication& t3 = config->tokens[2];
+  EXPECT_EQ(t3.id, "alpha");
+  EXPECT_EQ(t3.line, 8);
+  EXPECT_EQ(t3.Replicas(), (std::vector<std::string>{kN3, kN1, kN2, kN4, kN5}));
+  EXPECT_EQ(t3.Quorum(), 3u);  // 5 replicas
+  EXPECT_EQ(t3.RoleOf(kN3), Role::kWriter);
+  EXPECT_EQ(t3.RoleOf(kN5), Role::kReader);
+
+  ASSERT_NE(config->Find("2"), nullptr);
+  EXPECT_EQ(config->Find("2")->writer, kN2);
+  EXPECT_EQ(config->Find("alpha"), &config->tokens[2]);
+  EXPECT_EQ(config->Find("3"), nullptr);
+  EXPECT_EQ(config->Find(""), nullptr);
+}
+
+TEST(ClusterConfigTest, NodesAndTokensOf) {
+  StatusOr<ClusterConfig> config = LoadClusterConfig(TestFile("good-3-tokens.yaml"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->Nodes(), (std::vector<std::string>{kN1, kN2, kN3, kN4, kN5}));
+  EXPECT_EQ(Ids(config->TokensOf(kN1)), (std::vector<std::string>{"1", "2", "alpha"}));
+  EXPECT_EQ(Ids(config->TokensOf(kN2)), (std::vector<std::string>{"1", "2", "alpha"}));
+  EXPECT_EQ(Ids(config->TokensOf(kN4)), (std::vector<std::string>{"2", "alpha"}));
+  EXPECT_EQ(Ids(config->TokensOf(kN5)), (std::vector<std::string>{"alpha"}));
+  EXPECT_TRUE(config->TokensOf("127.0.0.1:50056").empty());
+  EXPECT_TRUE(config->TokensOf("not an access point").empty());
+}
+
+TEST(ClusterConfigTest, DemoFileHasFiveNodesAndSixTokens) {
+  StatusOr<ClusterConfig> config = LoadClusterConfig(TestFile("cluster-5.yaml"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->Nodes(), (std::vector<std::string>{kN1, kN2, kN3, kN4, kN5}));
+  ASSERT_EQ(config->tokens.size(), 6u);
+  const std::vector<size_t> kReaders = {3, 3, 5, 3, 3, 5};
+  const std::vector<size_t> kReplicas = {3, 4, 5, 3, 4, 5};
+  const std::vector<size_t> kQuorums = {2, 3, 3, 2, 3, 3};
+  for (size_t i = 0; i < config->tokens.size(); ++i) {
+    const TokenReplication& token = config->tokens[i];
+    SCOPED_TRACE("token " + token.id);
+    EXPECT_EQ(token.id, std::to_string(i + 1));
+    EXPECT_EQ(config->Find(token.id), &token);
+    EXPECT_EQ(token.readers.size(), kReaders[i]);
+    EXPECT_EQ(token.Replicas().size(), kReplicas[i]);
+    EXPECT_EQ(token.Quorum(), kQuorums[i]);
+  }
+  EXPECT_EQ(config->tokens[0].RoleOf(kN1), Role::kWriterAndReader);
+  EXPECT_EQ(config->tokens[1].RoleOf(kN2), Role::kWriter);
+  // Every node keeps some token, so every replica process has work in the demo.
+  for (const std::string& node : config->Nodes()) {
+    EXPECT_FALSE(config->TokensOf(node).empty()) << node;
+  }
+}
+
+TEST(ClusterConfigTest, AcceptsIpv6AndComparesCanonically) {
+  StatusOr<ClusterConfig> config = ParseClusterConfig(
+      "- token: v6\n"
+      "  writer: \"[0:0:0:0:0:0:0:1]:7000\"\n"
+      "  readers: [\"[::1]:7000\", \"[FE80::1]:7001\", 10.0.0.1:7002]\n",
+      "<inline>");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  const TokenReplication& token = config->tokens[0];
+  EXPECT_EQ(token.writer, "[::1]:7000");
+  EXPECT_EQ(token.readers,
+            (std::vector<std::string>{"[::1]:7000", "[fe80::1]:7001", "10.0.0.1:7002"}));
+  EXPECT_EQ(token.Replicas().size(), 3u);
+  EXPECT_EQ(token.RoleOf("[::1]:7000"), Role::kWriterAndReader);
+  // Another spelling of the same address finds the same node.
+  EXPECT_EQ(token.RoleOf("[0::1]:7000"), Role::kWriterAndReader);
+  EXPECT_EQ(token.RoleOf("[fe80:0::1]:7001"), Role::kReader);
+  EXPECT_EQ(Ids(config->TokensOf("[FE80::1]:7001")), (std::vector<std::string>{"v6"}));
+}
+
+TEST(ClusterConfigTest, RoleNames) {
+  EXPECT_STREQ(RoleName(Role::kNone), "none");
+  EXPECT_STREQ(RoleName(Role::kWriter), "writer");
+  EXPECT_STREQ(RoleName(Role::kReader), "reader");
+  EXPECT_STREQ(RoleName(Role::kWriterAndReader), "writer+reader");
+}
+
+// --- Bad files --------------------------------------------------------------------------------
+
+TEST(ClusterConfigTest, DuplicateTokenIds) {
+  const std::string path = TestFile("duplicate-ids.yaml");
+  const Status status = LoadClusterConfig(path).status();
+  // `1` and "1" are the same id; the exact wording is the one documented in the header.
+  ASSERT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), path + ":7: token \"1\" is listed twice (first at line 1)");
+}
+
+TEST(ClusterConfigTest, BadPorts) {
+  const std::string path = TestFile("bad-ports.yaml");
+  ExpectErrors(LoadClusterConfig(path).status(), path,
+               {{2, {"token \"1\"", "writer \"127.0.0.1:0\"", "port 0", "out of range 1..65535"}},
+                {3, {"reader \"127.0.0.1:65536\"", "port 65536", "out of range"}},
+                {3, {"reader \"127.0.0.1:abc\"", "port \"abc\"", "not a decimal number"}},
+                {3, {"reader \"127.0.0.1\"", "\":<port>\" is missing"}},
+                {5, {"token \"2\"", "writer \"127.0.0.1:050051\"", "leading zero"}},
+                {6, {"reader \"127.0.0.1:+80\"", "not a decimal number"}},
+                {6, {"reader \"127.0.0.1:\"", "port number", "missing"}}});
+}
+
+TEST(ClusterConfigTest, BadIpAddresses) {
+  const std::string path = TestFile("bad-ip.yaml");
+  ExpectErrors(
+      LoadClusterConfig(path).status(), path,
+      {{2, {"writer \"256.0.0.1:50051\"", "\"256.0.0.1\" is not an IPv4 address"}},
+       {4, {"reader \"localhost:50052\"", "not an IPv4 address", "host names are not accepted"}},
+       {5, {"reader \"127.0.0:50053\"", "not an IPv4 address"}},
+       {6, {"reader \"::1:50054\"", "IPv6", "brackets"}}});
+}
+
+TEST(ClusterConfigTest, MissingKeys) {
+  const std::string path = TestFile("missing-keys.yaml");
+  ExpectErrors(LoadClusterConfig(path).status(), path,
+               {{1, {"token \"1\"", "\"writer\" key is missing"}},
+                {3, {"entry 2", "\"token\" key is missing"}},
+                {5, {"token \"3\"", "\"readers\" key is missing"}}});
+}
+
+TEST(ClusterConfigTest, UnknownKeysAreNamedWithSuggestion) {
+  const std::string path = TestFile("unknown-keys.yaml");
+  ExpectErrors(LoadClusterConfig(path).status(), path,
+               {{1, {"token \"1\"", "\"readers\" key is missing"}},
+                {3, {"unknown key \"reader\"", "did you mean \"readers\"?"}},
+                {4, {"unknown key \"quorum\"", "known keys are token, writer, readers"}}});
+  const Status status = LoadClusterConfig(path).status();
+  // Nothing is close to "quorum", so no guess is offered for it.
+  EXPECT_EQ(SplitLines(status.message())[2].find("did you mean"), std::string::npos);
+}
+
+TEST(ClusterConfigTest, ReadersNotAList) {
+  const std::string path = TestFile("readers-not-list.yaml");
+  ExpectErrors(
+      LoadClusterConfig(path).status(), path,
+      {{3, {"token \"1\"", "\"readers\" is a scalar (\"127.0.0.1:50052\")", "expected a list"}},
+       {6, {"token \"2\"", "\"readers\" is a map", "expected a list"}}});
+}
+
+TEST(ClusterConfigTest, EmptyReaders) {
+  const std::string path = TestFile("empty-readers.yaml");
+  ExpectErrors(LoadClusterConfig(path).status(), path,
+               {{3, {"token \"1\"", "\"readers\" is empty", "at least one reader"}},
+                // A missing value is reported at its key, not at the next entry.
+                {6, {"token \"2\"", "\"readers\" has no value", "expected a list"}}});
+}
+
+TEST(ClusterConfigTest, EmptyFile) {
+  for (const char* name : {"empty.yaml", "comments-only.yaml"}) {
+    const std::string path = TestFile(name);
+    ExpectErrors(LoadClusterConfig(path).status(), path,
+                 {{1, {"file is empty", "expected a list of token entries"}}});
+  }
+  ExpectErrors(ParseClusterConfig("---\n", "<inline>").status(), "<inline>",
+               {{1, {"file is empty"}}});
+  ExpectErrors(ParseClusterConfig("[]\n", "<inline>").status(), "<inline>",
+               {{1, {"token list is empty"}}});
+}
+
+TEST(ClusterConfigTest, NotYamlReportsParserLine) {
+  const std::string path = TestFile("not-yaml.yaml");
+  ExpectErrors(LoadClusterConfig(path).status(), path,
+               {{4, {"not valid YAML", "end of sequence flow not found"}}});
+  ExpectErrors(ParseClusterConfig("- token: 1\n  writer: a: b\n", "<inline>").status(), "<inline>",
+               {{2, {"not valid YAML", "column"}}});
+  ExpectErrors(ParseClusterConfig("- token: 1\n\t- writer\n", "<inline>").status(), "<inline>",
+               {{2, {"not valid YAML"}}});
+  ExpectErrors(ParseClusterConfig("- token: *nowhere\n", "<inline>").status(), "<inline>",
+               {{1, {"not valid YAML", "anchor"}}});
+}
+
+TEST(ClusterConfigTest, EntryNotAMap) {
+  const std::string path = TestFile("entry-not-map.yaml");
+  ExpectErrors(
+      LoadClusterConfig(path).status(), path,
+      {{4,
+        {"entry 2 is a scalar (\"127.0.0.1:50051\")", "expected a map", "token, writer, readers"}},
+       {5, {"entry 3 is a list", "expected a map"}}});
+}
+
+TEST(ClusterConfigTest, TopLevelNotAList) {
+  const std::string path = TestFile("top-level-map.yaml");
+  ExpectErrors(LoadClusterConfig(path).status(), path,
+               {{1, {"top level is a map", "expected a list of token entries"}}});
+  ExpectErrors(ParseClusterConfig("just some words\n", "<inline>").status(), "<inline>",
+               {{1, {"top level is a scalar (\"just some words\")", "expected a list"}}});
+}
+
+TEST(ClusterConfigTest, ReportsAllErrorsTogether) {
+  const std::string path = TestFile("multiple-errors.yaml");
+  ExpectErrors(
+      LoadClusterConfig(path).status(), path,
+      {{3, {"token \"1\"", "writer \"127.0.0.1:99999\"", "out of range"}},
+       {4, {"token \"1\"", "reader \"127.0.0.1:50052\" is listed twice", "first at line 4"}},
+       {5, {"token \"2\"", "\"writer\" key is missing"}},
+       {6, {"token \"2\"", "unknown key \"writr\"", "did you mean \"writer\"?"}},
+       {8, {"token \"1\" is listed twice (first at line 2)"}},
+       {9, {"token \"1\"", "\"writer\" is a list", "expected one access point"}},
+       {10, {"token \"1\"", "\"readers\" is empty"}}});
+}
+
+TEST(ClusterConfigTest, MissingFileNamesPathAndErrno) {
+  const std::string path = TestFile("no-such-file.yaml");
+  const Status status = LoadClusterConfig(path).status();
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(status.message(),
+            "cannot open cluster config \"" + path + "\": No such file or directory");
+
+  // A directory opens but cannot be read; that must not pass for an empty file.
+  const Status dir = LoadClusterConfig(TOKENSTORE_CONFIG_TESTDATA).status();
+  EXPECT_FALSE(dir.ok());
+  EXPECT_NE(dir.message().find(TOKENSTORE_CONFIG_TESTDATA), std::string::npos) << dir.message();
+  EXPECT_NE(dir.message().find("Is a directory"), std::string::npos) << dir.message();
+}
+
+// --- Inline edge cases ------------------------------------------------------------------------
+
+TEST(ClusterConfigTest, WrongValueTypes) {
+  ExpectErrors(ParseClusterConfig("- token: [1, 2]\n"                       // 1
+                                  "  writer: {host: 127.0.0.1, port: 1}\n"  // 2
+                                  "  readers: [127.0.0.1:50052]\n"          // 3
+                                  "- token: 2\n"                            // 4
+                                  "  writer: 127.0.0.1:50051\n"             // 5
+                                  "  readers:\n"                            // 6
+                                  "    - {node: 127.0.0.1:50052}\n"         // 7
+                                  "    - [127.0.0.1:50053]\n"               // 8
+                                  "    -\n"                                 // 9
+                                  "    - 127.0.0.1:50054\n",                // 10
+                                  "<inline>")
+                   .status(),
+               "<inline>",
+               {{1, {"entry 1", "\"token\" is a list", "expected a token id"}},
+                {2, {"entry 1", "\"writer\" is a map", "expected one access point"}},
+                {7, {"token \"2\"", "reader 1 is a map", "expected an access point"}},
+                {8, {"token \"2\"", "reader 2 is a list"}},
+                {9, {"token \"2\"", "reader 3 is empty"}}});
+}
+
+TEST(ClusterConfigTest, MissingValuesPointAtTheirKey) {
+  ExpectErrors(ParseClusterConfig("- token:\n"                  // 1
+                                  "  writer:   # TODO\n"        // 2
+                                  "\n"                          // 3
+                                  "  # readers come later\n"    // 4
+                                  "  readers: [127.0.0.1:1]\n"  // 5
+                                  "-\n"                         // 6
+                                  "# trailing comment\n"        // 7
+                                  "- token: ~\n",               // 8
+                                  "<inline>")
+                   .status(),
+               "<inline>",
+               {{1, {"entry 1", "\"token\" has no value"}},
+                {2, {"entry 1", "\"writer\" has no value"}},
+                {6, {"entry 2 is empty", "expected a map"}},
+                {8, {"entry 3", "\"token\" has no value"}},
+                {8, {"entry 3", "\"writer\" key is missing"}},
+                {8, {"entry 3", "\"readers\" key is missing"}}});
+}
+
+TEST(ClusterConfigTest, WindowsLineEndings) {
+  const std::string good =
+      "# comment\r\n- token: 1\r\n  writer: 127.0.0.1:1\r\n  readers: [127.0.0.1:2]\r\n";
+  StatusOr<ClusterConfig> config = ParseClusterConfig(good, "<crlf>");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->tokens[0].line, 2);
+  ExpectErrors(
+      ParseClusterConfig("- token: 1\r\n  writer:\r\n  readers: [127.0.0.1:2]\r\n", "<crlf>")
+          .status(),
+      "<crlf>", {{2, {"\"writer\" has no value"}}});
+}
+
+TEST(ClusterConfigTest, DuplicateReadersAndKeys) {
+  ExpectErrors(ParseClusterConfig("- token: 1\n"
+                                  "  writer: 127.0.0.1:50051\n"
+                                  "  readers: [\"[::1]:80\", 127.0.0.1:50051]\n"
+                                  "  writer: 127.0.0.1:50052\n"
+                                  "- token: 2\n"
+                                  "  writer: 127.0.0.1:50051\n"
+                                  "  readers:\n"
+                                  "    - \"[::1]:80\"\n"
+                                  "    - \"[0::1]:80\"\n",
+                                  "<inline>")
+                   .status(),
+               "<inline>",
+               {{4, {"token \"1\"", "key \"writer\" appears twice", "first at line 2"}},
+                {9, {"token \"2\"", "reader \"[0::1]:80\" is listed twice", "first at line 8"}}});
+}
+
+TEST(ClusterConfigTest, TokenIdRules) {
+  const auto parse = [](const std::string& token_value) {
+    return ParseClusterConfig(
+        "- token: " + token_value + "\n  writer: 127.0.0.1:1\n  readers: [127.0.0.1:2]\n",
+        "ids.yaml");
+  };
+  EXPECT_TRUE(parse(std::string(128, 'x')).ok());
+  EXPECT_TRUE(parse("tok-1/a.b_c").ok());
+  EXPECT_EQ(parse("007")->tokens[0].id, "007");  // a string, not a number
+
+  ExpectErrors(parse("\"\"").status(), "ids.yaml", {{1, {"entry 1", "token id is empty"}}});
+  ExpectErrors(parse(std::string(129, 'x')).status(), "ids.yaml",
+               {{1, {"129 bytes long", "limit is 128"}}});
+  ExpectErrors(parse("\"a b\"").status(), "ids.yaml",
+               {{1, {"token id \"a b\"", "whitespace or a non-printable character"}}});
+  ExpectErrors(parse("\"a\\tb\"").status(), "ids.yaml",
+               {{1, {"token id \"a\\x09b\"", "whitespace"}}});
+  ExpectErrors(parse("\"caf\xc3\xa9\"").status(), "ids.yaml",
+               {{1, {"token id \"caf\\xc3\\xa9\"", "printable ASCII"}}});
+}
+
+TEST(ClusterConfigTest, MultipleDocumentsAreRejected) {
+  ExpectErrors(ParseClusterConfig("- token: 1\n  writer: 127.0.0.1:1\n  readers: [127.0.0.1:2]\n"
+                                  "---\n"
+                                  "- token: 2\n  writer: 127.0.0.1:1\n  readers: [127.0.0.1:2]\n",
+                                  "<inline>")
+                   .status(),
+               "<inline>", {{5, {"2 YAML documents", "expected one"}}});
+}
+
+TEST(ClusterConfigTest, DeepNestingIsReportedPlainly) {
+  ExpectErrors(ParseClusterConfig(std::string(5000, '['), "<inline>").status(), "<inline>",
+               {{1, {"not valid YAML", "nesting is deeper than"}}});
+}
+
+TEST(ClusterConfigTest, HostileInputNeverThrows) {
+  // yaml-cpp throws for all of these; the loader must turn each into a Status.
+  const std::vector<std::string> inputs = {
+      std::string(100000, '['),
+      std::string("\x00\x01\x02\xff\xfe", 5),
+      "- &a [*a]\n",
+      "- token: 1\n  <<: *x\n",
+      "? [a, b]\n: c\n",
+      "- {token: 1, writer: 127.0.0.1:1, readers: [127.0.0.1:2], ? [k] : v}\n",
+  };
+  for (const std::string& input : inputs) {
+    StatusOr<ClusterConfig> config = ParseClusterConfig(input, "<hostile>");
+    EXPECT_FALSE(config.ok());
+    EXPECT_EQ(config.status().message().rfind("<hostile>", 0), 0u) << config.status().message();
+  }
+}
+
+// --- ParseAccessPoint -------------------------------------------------------------------------
+
+TEST(ParseAccessPointTest, AcceptsAndCanonicalizes) {
+  EXPECT_EQ(ParseAccessPoint("127.0.0.1:50051").value(), "127.0.0.1:50051");
+  EXPECT_EQ(ParseAccessPoint("0.0.0.0:1").value(), "0.0.0.0:1");
+  EXPECT_EQ(ParseAccessPoint("255.255.255.255:65535").value(), "255.255.255.255:65535");
+  EXPECT_EQ(ParseAccessPoint("[::1]:80").value(), "[::1]:80");
+  EXPECT_EQ(ParseAccessPoint("[0:0:0:0:0:0:0:1]:80").value(), "[::1]:80");
+  EXPECT_EQ(ParseAccessPoint("[2001:DB8::A]:443").value(), "[2001:db8::a]:443");
+}
+
+TEST(ParseAccessPointTest, RejectsWithReason) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "it is empty"},
+      {"127.0.0.1", "\":<port>\" is missing"},
+      {"127.0.0.1:", "port number after ':' is missing"},
+      {"127.0.0.1:0", "port 0 is out of range 1..65535"},
+      {"127.0.0.1:65536", "port 65536 is out of range 1..65535"},
+      {"127.0.0.1:99999999999999999999", "out of range 1..65535"},
+      {"127.0.0.1:abc", "port \"abc\" is not a decimal number"},
+      {"127.0.0.1:-1", "not a decimal number"},
+      {"127.0.0.1:+1", "not a decimal number"},
+      {"127.0.0.1:080", "leading zero"},
+      {":50051", "IP address before ':' is missing"},
+      {"localhost:50051", "\"localhost\" is not an IPv4 address"},
+      {"127.1:50051", "not an IPv4 address"},
+      {"127.000.0.1:50051", "not an IPv4 address"},
+      {"1.2.3.4.5:50051", "not an IPv4 address"},
+      {"::1:50051", "must be written in brackets"},
+      {"[::1:50051", "']' closing the IPv6 address is missing"},
+      {"[::1]", "\":<port>\" after the address is missing"},
+      {"[::1]50051", "expected ':'"},
+      {"[127.0.0.1]:50051", "not an IPv6 address"},
+      {"[::1%eth0]:50051", "not an IPv6 address"},
+      {" 127.0.0.1:50051", "whitespace"},
+      {"127.0.0.1:50051\n", "whitespace"},
+      {std::string("127.0.0.1\0:1", 12), "non-printable"},
+  };
+  for (const auto& [text, reason] : cases) {
+    const StatusOr<std::string> result = ParseAccessPoint(text);
+    ASSERT_FALSE(result.ok()) << "accepted: " << text;
+    EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+    const std::string& message = result.status().message();
+    EXPECT_NE(message.find(" is not a valid access point: "), std::string::npos) << message;
+    EXPECT_NE(message.find(reason), std::string::npos) << message;
+  }
+}
+
+}  // namespace
+}  // namespace tokenstore
