@@ -1,0 +1,65 @@
+#include "storage/memory_register_store.h"
+
+#include "storage/record_codec.h"
+
+namespace tokenstore {
+
+StatusOr<Register> MemoryRegisterStore::Get(std::string_view token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = registers_.find(token);
+  if (it == registers_.end()) return Register{};
+  return it->second;
+}
+
+StatusOr<uint64_t> MemoryRegisterStore::StoreIfNewer(std::string_view token, const Register& reg) {
+  TOKENSTORE_RETURN_IF_ERROR(CheckEncodable(reg));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = registers_.find(token);
+  if (it == registers_.end()) {
+    if (reg.ts == 0) return uint64_t{0};  // not newer than the initial register
+    registers_.emplace(std::string(token), CanonicalRegister(reg));
+    return reg.ts;
+  }
+  if (!IsNewer(reg, it->second)) return it->second.ts;
+  it->second = CanonicalRegister(reg);
+  return reg.ts;
+}
+
+StatusOr<std::vector<std::pair<std::string, Register>>> MemoryRegisterStore::Scan() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::vector<std::pair<std::string, Register>>(registers_.begin(), registers_.end());
+}
+
+StatusOr<uint64_t> MemoryRegisterStore::GetReservedTimestamp(std::string_view token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = reserved_.find(token);
+  return it == reserved_.end() ? uint64_t{0} : it->second;
+}
+
+Status MemoryRegisterStore::ReserveTimestamps(std::string_view token, uint64_t upto) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = reserved_.find(token);
+  if (it == reserved_.end()) {
+    if (upto > 0) reserved_.emplace(std::string(token), upto);
+  } else if (upto > it->second) {
+    it->second = upto;
+  }
+  return Status::Ok();
+}
+
+Status MemoryRegisterStore::SetCrashed(std::string_view token, bool crashed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (crashed) {
+    crashed_.emplace(token);
+  } else if (auto it = crashed_.find(token); it != crashed_.end()) {
+    crashed_.erase(it);
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> MemoryRegisterStore::CrashedTokens() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::vector<std::string>(crashed_.begin(), crashed_.end());
+}
+
+}  // namespace tokenstore

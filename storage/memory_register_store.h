@@ -1,0 +1,49 @@
+// MemoryRegisterStore: the in-memory twin of RocksDbRegisterStore, for tests of the
+// layers above storage (the protocol core, the services) that need a RegisterStore
+// without a disk.
+//
+// Same semantics as the RocksDB store in everything but durability: registers are kept
+// in canonical form (CanonicalRegister), StoreIfNewer only moves a ts forward,
+// reservations only rise, and every read is sorted the same way. Nothing survives the
+// object.
+//
+// Thread-safety: safe for concurrent use; one mutex guards all state (no I/O is done
+// under it, so there is nothing to gain from finer locking).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "storage/register_store.h"
+
+namespace tokenstore {
+
+class MemoryRegisterStore final : public RegisterStore {
+ public:
+  MemoryRegisterStore() = default;
+  MemoryRegisterStore(const MemoryRegisterStore&) = delete;
+  MemoryRegisterStore& operator=(const MemoryRegisterStore&) = delete;
+
+  StatusOr<Register> Get(std::string_view token) override;
+  StatusOr<uint64_t> StoreIfNewer(std::string_view token, const Register& reg) override;
+  StatusOr<std::vector<std::pair<std::string, Register>>> Scan() override;
+  StatusOr<uint64_t> GetReservedTimestamp(std::string_view token) override;
+  Status ReserveTimestamps(std::string_view token, uint64_t upto) override;
+  Status SetCrashed(std::string_view token, bool crashed) override;
+  StatusOr<std::vector<std::string>> CrashedTokens() override;
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, Register, std::less<>> registers_;  // GUARDED_BY(mu_)
+  std::map<std::string, uint64_t, std::less<>> reserved_;   // GUARDED_BY(mu_)
+  std::set<std::string, std::less<>> crashed_;              // GUARDED_BY(mu_)
+};
+
+}  // namespace tokenstore

@@ -1,0 +1,708 @@
+// Tests of the RegisterStore implementations. The shared semantics run as typed tests
+// against both MemoryRegisterStore and RocksDbRegisterStore; durability, crash recovery
+// and the errors of Open run against RocksDbRegisterStore alone.
+#include "storage/register_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "storage/memory_register_store.h"
+#include "storage/record_codec.h"
+#include "storage/rocksdb_register_store.h"
+
+namespace tokenstore {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// A fresh directory under /tmp, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/storage_test.XXXXXX";
+    const char* made = mkdtemp(tmpl);
+    if (made == nullptr) std::abort();
+    path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+Register Defined(uint64_t ts, std::string name, bool has_partial = true) {
+  Register r;
+  r.ts = ts;
+  r.value.kind = ValueKind::kDefined;
+  r.value.name = std::move(name);
+  r.value.low = 10;
+  r.value.mid = 15;
+  r.value.high = 20;
+  r.value.has_partial = has_partial;
+  if (has_partial) {
+    r.value.partial = 0x1234567890abcdefULL ^ ts;
+    r.value.partial_x = 12;
+  }
+  return r;
+}
+
+Register Dropped(uint64_t ts) {
+  Register r;
+  r.ts = ts;
+  r.value.kind = ValueKind::kDropped;
+  return r;
+}
+
+std::unique_ptr<RocksDbRegisterStore> OpenOrDie(const std::string& dir, bool create = false) {
+  StatusOr<std::unique_ptr<RocksDbRegisterStore>> store =
+      RocksDbRegisterStore::Open(dir, RocksDbOptions{.create_if_missing = create});
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+Status OpenStatus(const std::string& dir, bool create = false) {
+  return RocksDbRegisterStore::Open(dir, RocksDbOptions{.create_if_missing = create}).status();
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared semantics, against both implementations.
+
+struct MemoryFactory {
+  static constexpr const char* kName = "Memory";
+  std::unique_ptr<RegisterStore> Make() { return std::make_unique<MemoryRegisterStore>(); }
+};
+
+struct RocksDbFactory {
+  static constexpr const char* kName = "RocksDb";
+  TempDir dir;
+  std::unique_ptr<RegisterStore> Make() { return OpenOrDie(dir.Sub("store"), true); }
+};
+
+struct FactoryNames {
+  template <typename T>
+  static std::string GetName(int) {
+    return T::kName;
+  }
+};
+
+template <typename Factory>
+class RegisterStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = factory_.Make();
+    ASSERT_NE(store_, nullptr);
+  }
+
+  Factory factory_;
+  std::unique_ptr<RegisterStore> store_;
+};
+
+using Factories = ::testing::Types<MemoryFactory, RocksDbFactory>;
+TYPED_TEST_SUITE(RegisterStoreTest, Factories, FactoryNames);
+
+TYPED_TEST(RegisterStoreTest, StartsEmptyWithInitialRegisters) {
+  RegisterStore& store = *this->store_;
+  StatusOr<Register> reg = store.Get("never-written");
+  ASSERT_TRUE(reg.ok());
+  EXPECT_EQ(reg->ts, 0u);
+  EXPECT_EQ(reg->value.kind, ValueKind::kUndefined);
+  EXPECT_EQ(*reg, Register{});
+  EXPECT_THAT(*store.Scan(), IsEmpty());
+  EXPECT_EQ(*store.GetReservedTimestamp("never-written"), 0u);
+  EXPECT_THAT(*store.CrashedTokens(), IsEmpty());
+}
+
+TYPED_TEST(RegisterStoreTest, StoreIfNewerAppliesNewerRegisters) {
+  RegisterStore& store = *this->store_;
+  StatusOr<uint64_t> held = store.StoreIfNewer("t", Defined(5, "five"));
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  EXPECT_EQ(*held, 5u);
+  EXPECT_EQ(*store.Get("t"), Defined(5, "five"));
+
+  EXPECT_EQ(*store.StoreIfNewer("t", Dropped(9)), 9u);
+  EXPECT_EQ(*store.Get("t"), Dropped(9));
+  EXPECT_EQ(*store.StoreIfNewer("t", Defined(10, "again", false)), 10u);
+  EXPECT_EQ(*store.Get("t"), Defined(10, "again", false));
+  EXPECT_EQ(store.Get("other")->ts, 0u);  // other tokens untouched
+}
+
+TYPED_TEST(RegisterStoreTest, StoreIfNewerIgnoresEqualAndOlderAndReturnsHeldTs) {
+  RegisterStore& store = *this->store_;
+  ASSERT_EQ(*store.StoreIfNewer("t", Defined(5, "first")), 5u);
+  EXPECT_EQ(*store.StoreIfNewer("t", Defined(5, "same-ts")), 5u);
+  EXPECT_EQ(*store.StoreIfNewer("t", Defined(3, "older")), 5u);
+  EXPECT_EQ(*store.StoreIfNewer("t", Dropped(1)), 5u);
+  EXPECT_EQ(*store.Get("t"), Defined(5, "first"));
+  // ts 0 is never newer than anything, not even the initial register.
+  EXPECT_EQ(*store.StoreIfNewer("fresh", Defined(0, "zero")), 0u);
+  EXPECT_EQ(*store.Get("fresh"), Register{});
+  EXPECT_EQ(store.Scan()->size(), 1u);
+}
+
+TYPED_TEST(RegisterStoreTest, KeepsTheCanonicalForm) {
+  RegisterStore& store = *this->store_;
+  Register noisy = Dropped(4);
+  noisy.value.name = "leftover";
+  noisy.value.high = 99;
+  ASSERT_TRUE(store.StoreIfNewer("t", noisy).ok());
+  EXPECT_EQ(*store.Get("t"), Dropped(4));
+}
+
+TYPED_TEST(RegisterStoreTest, RejectsUnknownValueKinds) {
+  Register bad = Defined(3, "x");
+  bad.value.kind = static_cast<ValueKind>(7);
+  StatusOr<uint64_t> held = this->store_->StoreIfNewer("t", bad);
+  ASSERT_FALSE(held.ok());
+  EXPECT_EQ(held.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->store_->Get("t")->ts, 0u);
+}
+
+TYPED_TEST(RegisterStoreTest, ConcurrentStoresToOneTokenNeverGoBackwards) {
+  RegisterStore& store = *this->store_;
+  constexpr int kThreads = 8;
+  constexpr int kStoresPerThread = 200;
+  std::atomic<uint64_t> max_issued{0};
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+
+  // Watches the register while the writers run: its ts may only grow.
+  std::thread watcher([&] {
+    uint64_t last = 0;
+    while (!done.load()) {
+      StatusOr<Register> reg = store.Get("hot");
+      if (!reg.ok() || reg->ts < last) ++failures;
+      if (reg.ok()) {
+        // The value always belongs to the ts it is stored with.
+        if (reg->ts != 0 && reg->value.name != "v" + std::to_string(reg->ts)) ++failures;
+        last = reg->ts;
+      }
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      std::mt19937_64 rng(1000 + t);
+      std::uniform_int_distribution<uint64_t> ts_dist(1, 1'000'000);
+      for (int i = 0; i < kStoresPerThread; ++i) {
+        const uint64_t ts = ts_dist(rng);
+        uint64_t prev = max_issued.load();
+        while (prev < ts && !max_issued.compare_exchange_weak(prev, ts)) {
+        }
+        StatusOr<uint64_t> held = store.StoreIfNewer("hot", Defined(ts, "v" + std::to_string(ts)));
+        if (!held.ok() || *held < ts) ++failures;
+      }
+    });
+  }
+  for (std::thread& w : writers) w.join();
+  done = true;
+  watcher.join();
+
+  EXPECT_EQ(failures.load(), 0);
+  const uint64_t max = max_issued.load();
+  EXPECT_EQ(*store.Get("hot"), Defined(max, "v" + std::to_string(max)));
+}
+
+TYPED_TEST(RegisterStoreTest, ConcurrentStoresToManyTokensAllLand) {
+  RegisterStore& store = *this->store_;
+  constexpr int kThreads = 4;
+  constexpr int kTokensPerThread = 25;
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kTokensPerThread; ++i) {
+        const std::string token = "tok-" + std::to_string(t) + "-" + std::to_string(i);
+        for (uint64_t ts = 1; ts <= 3; ++ts) {
+          if (!store.StoreIfNewer(token, Defined(ts, token)).ok()) ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& w : writers) w.join();
+  EXPECT_EQ(failures.load(), 0);
+  StatusOr<std::vector<std::pair<std::string, Register>>> all = store.Scan();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), size_t{kThreads * kTokensPerThread});
+  for (const auto& [token, reg] : *all) EXPECT_EQ(reg, Defined(3, token));
+}
+
+TYPED_TEST(RegisterStoreTest, ScanIsSortedByToken) {
+  RegisterStore& store = *this->store_;
+  for (const char* token : {"b", "aa", "c", "a", "B"}) {
+    ASSERT_TRUE(store.StoreIfNewer(token, Defined(7, token)).ok());
+  }
+  ASSERT_TRUE(store.StoreIfNewer("zero", Defined(0, "never")).ok());  // not stored
+  StatusOr<std::vector<std::pair<std::string, Register>>> all = store.Scan();
+  ASSERT_TRUE(all.ok());
+  std::vector<std::string> tokens;
+  for (const auto& [token, reg] : *all) {
+    tokens.push_back(token);
+    EXPECT_EQ(reg, Defined(7, token));
+  }
+  EXPECT_THAT(tokens, ElementsAre("B", "a", "aa", "b", "c"));
+}
+
+TYPED_TEST(RegisterStoreTest, ReservationsNeverGoDown) {
+  RegisterStore& store = *this->store_;
+  ASSERT_TRUE(store.ReserveTimestamps("t", 100).ok());
+  EXPECT_EQ(*store.GetReservedTimestamp("t"), 100u);
+  ASSERT_TRUE(store.ReserveTimestamps("t", 50).ok());
+  EXPECT_EQ(*store.GetReservedTimestamp("t"), 100u);
+  ASSERT_TRUE(store.ReserveTimestamps("t", 100).ok());
+  ASSERT_TRUE(store.ReserveTimestamps("t", 0).ok());
+  EXPECT_EQ(*store.GetReservedTimestamp("t"), 100u);
+  ASSERT_TRUE(store.ReserveTimestamps("t", UINT64_MAX).ok());
+  EXPECT_EQ(*store.GetReservedTimestamp("t"), UINT64_MAX);
+  EXPECT_EQ(*store.GetReservedTimestamp("u"), 0u);
+  ASSERT_TRUE(store.ReserveTimestamps("u", 0).ok());
+  EXPECT_EQ(*store.GetReservedTimestamp("u"), 0u);
+}
+
+TYPED_TEST(RegisterStoreTest, ConcurrentReservationsKeepTheMaximum) {
+  RegisterStore& store = *this->store_;
+  std::atomic<uint64_t> max_issued{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(77 + t);
+      std::uniform_int_distribution<uint64_t> dist(1, 1'000'000);
+      for (int i = 0; i < 100; ++i) {
+        const uint64_t upto = dist(rng);
+        uint64_t prev = max_issued.load();
+        while (prev < upto && !max_issued.compare_exchange_weak(prev, upto)) {
+        }
+        if (!store.ReserveTimestamps("t", upto).ok()) ++failures;
+        if (*store.GetReservedTimestamp("t") < upto) ++failures;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(*store.GetReservedTimestamp("t"), max_issued.load());
+}
+
+TYPED_TEST(RegisterStoreTest, CrashMarksSetClearAndList) {
+  RegisterStore& store = *this->store_;
+  ASSERT_TRUE(store.SetCrashed("c", true).ok());
+  ASSERT_TRUE(store.SetCrashed("a", true).ok());
+  ASSERT_TRUE(store.SetCrashed("b", true).ok());
+  ASSERT_TRUE(store.SetCrashed("a", true).ok());  // idempotent
+  EXPECT_THAT(*store.CrashedTokens(), ElementsAre("a", "b", "c"));
+  ASSERT_TRUE(store.SetCrashed("b", false).ok());
+  ASSERT_TRUE(store.SetCrashed("never", false).ok());  // clearing nothing is fine
+  EXPECT_THAT(*store.CrashedTokens(), ElementsAre("a", "c"));
+  ASSERT_TRUE(store.SetCrashed("a", false).ok());
+  ASSERT_TRUE(store.SetCrashed("c", false).ok());
+  EXPECT_THAT(*store.CrashedTokens(), IsEmpty());
+  // Crash marks are independent of registers and reservations.
+  EXPECT_THAT(*store.Scan(), IsEmpty());
+}
+
+// ---------------------------------------------------------------------------------------
+// RocksDB only: durability, recovery and the errors of Open.
+
+class RocksDbRegisterStoreTest : public ::testing::Test {
+ protected:
+  std::string StoreDir() const { return tmp_.Sub("store"); }
+
+  // Opens the store's directory with RocksDB directly, to forge what a bug, another
+  // build or a damaged disk might leave there.
+  void WithRawDb(const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle* registers,
+                                          rocksdb::ColumnFamilyHandle* meta)>& fn,
+                 bool create = false) {
+    rocksdb::DBOptions opts;
+    opts.create_if_missing = create;
+    opts.create_missing_column_families = create;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+        {rocksdb::kDefaultColumnFamilyName, {}}, {"registers", {}}, {"meta", {}}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(opts, StoreDir(), cfs, &handles, &db);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    fn(db, handles[1], handles[2]);
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    ASSERT_TRUE(db->Close().ok());
+    delete db;
+  }
+
+  TempDir tmp_;
+};
+
+TEST_F(RocksDbRegisterStoreTest, ReopenFindsEverything) {
+  {
+    std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir(), true);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->StoreIfNewer("alpha", Defined(3, "alpha")).ok());
+    ASSERT_TRUE(store->StoreIfNewer("alpha", Defined(8, "alpha-2", false)).ok());
+    ASSERT_TRUE(store->StoreIfNewer("beta", Dropped(UINT64_MAX)).ok());
+    ASSERT_TRUE(store->StoreIfNewer(std::string("bin\0ary", 7), Defined(1, "b")).ok());
+    ASSERT_TRUE(store->ReserveTimestamps("alpha", 1024).ok());
+    ASSERT_TRUE(store->ReserveTimestamps("beta", 2048).ok());
+    ASSERT_TRUE(store->SetCrashed("beta", true).ok());
+    ASSERT_TRUE(store->SetCrashed("gamma", true).ok());
+    ASSERT_TRUE(store->SetCrashed("gamma", false).ok());
+  }
+  std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->Get("alpha"), Defined(8, "alpha-2", false));
+  EXPECT_EQ(*store->Get("beta"), Dropped(UINT64_MAX));
+  EXPECT_EQ(*store->Get(std::string("bin\0ary", 7)), Defined(1, "b"));
+  EXPECT_EQ(store->Scan()->size(), 3u);
+  EXPECT_EQ(*store->GetReservedTimestamp("alpha"), 1024u);
+  EXPECT_EQ(*store->GetReservedTimestamp("beta"), 2048u);
+  EXPECT_THAT(*store->CrashedTokens(), ElementsAre("beta"));
+  // And the reloaded store keeps enforcing its rules.
+  EXPECT_EQ(*store->StoreIfNewer("alpha", Defined(5, "stale")), 8u);
+  ASSERT_TRUE(store->ReserveTimestamps("alpha", 10).ok());
+  EXPECT_EQ(*store->GetReservedTimestamp("alpha"), 1024u);
+}
+
+TEST_F(RocksDbRegisterStoreTest, ReopenAfterManyWritesAndAFlush) {
+  // Enough data to go through memtable flushes and SST files, not just the WAL.
+  {
+    std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir(), true);
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < 2000; ++i) {
+      ASSERT_TRUE(
+          store->StoreIfNewer("tok" + std::to_string(i), Defined(i + 1, std::string(2000, 'n')))
+              .ok());
+    }
+  }
+  std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir());
+  ASSERT_NE(store, nullptr);
+  ASSERT_EQ(store->Scan()->size(), 2000u);
+  EXPECT_EQ(*store->Get("tok1999"), Defined(2000, std::string(2000, 'n')));
+}
+
+TEST_F(RocksDbRegisterStoreTest, CreatesNestedDirectories) {
+  const std::string dir = tmp_.Sub("a/b/c");
+  EXPECT_NE(OpenOrDie(dir, true), nullptr);
+  EXPECT_NE(OpenOrDie(dir, false), nullptr);
+}
+
+TEST_F(RocksDbRegisterStoreTest, MissingDirectoryWithoutCreateIsAClearError) {
+  Status s = OpenStatus(StoreDir());
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), StoreDir() + ": no token store here (missing directory)");
+  EXPECT_FALSE(fs::exists(StoreDir()));  // nothing created on the way
+}
+
+TEST_F(RocksDbRegisterStoreTest, EmptyDirectoryWithoutCreateIsAClearError) {
+  fs::create_directory(StoreDir());
+  Status s = OpenStatus(StoreDir());
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), StoreDir() + ": no token store here (empty directory)");
+  EXPECT_TRUE(fs::is_empty(StoreDir()));
+  // The same empty directory is fine for a replica creating its store.
+  EXPECT_NE(OpenOrDie(StoreDir(), true), nullptr);
+}
+
+TEST_F(RocksDbRegisterStoreTest, SecondOpenInTheSameProcessIsInUse) {
+  std::unique_ptr<RocksDbRegisterStore> first = OpenOrDie(StoreDir(), true);
+  ASSERT_NE(first, nullptr);
+  Status s = OpenStatus(StoreDir(), true);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr(StoreDir() + " is in use by another process "
+                                                  "(a running token-replica?)"));
+  // The failed open did not disturb the first.
+  EXPECT_TRUE(first->StoreIfNewer("t", Defined(1, "x")).ok());
+}
+
+// Reads one byte from `fd`, or returns -1 at EOF/error.
+int ReadByte(int fd) {
+  char c;
+  ssize_t n;
+  do {
+    n = read(fd, &c, 1);
+  } while (n < 0 && errno == EINTR);
+  return n == 1 ? static_cast<unsigned char>(c) : -1;
+}
+
+TEST_F(RocksDbRegisterStoreTest, OpenWhileAnotherProcessHoldsItIsInUse) {
+  { ASSERT_NE(OpenOrDie(StoreDir(), true), nullptr); }
+  int ready[2], release[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(release), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child only opens the store and holds it until the parent is done; it never
+    // returns into the test framework.
+    close(ready[0]);
+    close(release[1]);
+    auto store = RocksDbRegisterStore::Open(StoreDir(), RocksDbOptions{});
+    const char c = store.ok() ? 'r' : 'f';
+    if (write(ready[1], &c, 1) != 1) _exit(2);
+    ReadByte(release[0]);
+    _exit(store.ok() ? 0 : 1);
+  }
+  close(ready[1]);
+  close(release[0]);
+  ASSERT_EQ(ReadByte(ready[0]), 'r');
+
+  Status s = OpenStatus(StoreDir());
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr(StoreDir() + " is in use by another process "
+                                                  "(a running token-replica?)"));
+
+  close(release[1]);  // lets the child exit, which drops its lock
+  close(ready[0]);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+  EXPECT_NE(OpenOrDie(StoreDir()), nullptr);
+}
+
+TEST_F(RocksDbRegisterStoreTest, AckedWritesSurviveAChildThatDiesWithoutClosing) {
+  { ASSERT_NE(OpenOrDie(StoreDir(), true), nullptr); }
+  int acked[2];
+  ASSERT_EQ(pipe(acked), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(acked[0]);
+    auto store = RocksDbRegisterStore::Open(StoreDir(), RocksDbOptions{});
+    if (!store.ok()) _exit(1);
+    if (!(*store)->StoreIfNewer("survivor", Defined(41, "kept")).ok()) _exit(1);
+    if (!(*store)->ReserveTimestamps("survivor", 4096).ok()) _exit(1);
+    if (!(*store)->SetCrashed("survivor", true).ok()) _exit(1);
+    if (write(acked[1], "acked", 5) != 5) _exit(1);
+    // Dies on the spot: no destructor, no Close, no flush — like kill -9 after the ack.
+    _exit(0);
+  }
+  close(acked[1]);
+  std::string got;
+  for (int c; (c = ReadByte(acked[0])) >= 0;) got.push_back(static_cast<char>(c));
+  close(acked[0]);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+  ASSERT_EQ(got, "acked");
+
+  std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->Get("survivor"), Defined(41, "kept"));
+  EXPECT_EQ(*store->GetReservedTimestamp("survivor"), 4096u);
+  EXPECT_THAT(*store->CrashedTokens(), ElementsAre("survivor"));
+}
+
+TEST_F(RocksDbRegisterStoreTest, ForeignSchemaVersionIsAClearError) {
+  { ASSERT_NE(OpenOrDie(StoreDir(), true), nullptr); }
+  WithRawDb([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle*, rocksdb::ColumnFamilyHandle* meta) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), meta, "schema_version", "2").ok());
+  });
+  Status s = OpenStatus(StoreDir(), true);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), StoreDir() + " holds schema version 2; this build reads version 1");
+}
+
+TEST_F(RocksDbRegisterStoreTest, UnreadableSchemaVersionIsDataLoss) {
+  { ASSERT_NE(OpenOrDie(StoreDir(), true), nullptr); }
+  WithRawDb([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle*, rocksdb::ColumnFamilyHandle* meta) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), meta, "schema_version", "1x").ok());
+  });
+  Status s = OpenStatus(StoreDir());
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.message(), StoreDir() + ": unreadable schema version '1x'");
+}
+
+TEST_F(RocksDbRegisterStoreTest, DataWithoutSchemaVersionIsRefused) {
+  {
+    std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir(), true);
+    ASSERT_TRUE(store->StoreIfNewer("t", Defined(1, "x")).ok());
+  }
+  WithRawDb([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle*, rocksdb::ColumnFamilyHandle* meta) {
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), meta, "schema_version").ok());
+  });
+  // Even a replica allowed to create a store must not adopt data it cannot vouch for.
+  Status s = OpenStatus(StoreDir(), true);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), StoreDir() + " holds no schema version; this build reads version 1");
+}
+
+TEST_F(RocksDbRegisterStoreTest, LeftoversOfAnInterruptedCreationAreNoStore) {
+  // A RocksDB open that fails before writing CURRENT (as a first start killed early
+  // would) leaves LOCK and LOG behind.
+  fs::create_directory(StoreDir());
+  rocksdb::DB* db = nullptr;
+  ASSERT_FALSE(rocksdb::DB::Open(rocksdb::Options(), StoreDir(), &db).ok());
+  ASSERT_FALSE(fs::is_empty(StoreDir()));
+  Status s = OpenStatus(StoreDir());
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), StoreDir() +
+                             ": no token store here (only the leftovers of an interrupted "
+                             "creation: LOCK, LOG)");
+  { EXPECT_NE(OpenOrDie(StoreDir(), true), nullptr); }
+  EXPECT_NE(OpenOrDie(StoreDir()), nullptr);
+}
+
+TEST_F(RocksDbRegisterStoreTest, InterruptedCreationIsCompletedOnlyWhenCreating) {
+  // RocksDB made the database and column families, then the process died before the
+  // schema version batch: an empty database without a version.
+  WithRawDb([](rocksdb::DB*, rocksdb::ColumnFamilyHandle*, rocksdb::ColumnFamilyHandle*) {},
+            /*create=*/true);
+  Status s = OpenStatus(StoreDir());
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_THAT(s.message(), HasSubstr(StoreDir() + ": no token store here"));
+  { EXPECT_NE(OpenOrDie(StoreDir(), true), nullptr); }
+  EXPECT_NE(OpenOrDie(StoreDir()), nullptr);  // now a complete store
+}
+
+TEST_F(RocksDbRegisterStoreTest, UnrelatedRocksDbIsNotATokenStore) {
+  rocksdb::Options opts;
+  opts.create_if_missing = true;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(opts, StoreDir(), &db).ok());
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "some", "thing").ok());
+  delete db;
+  for (bool create : {false, true}) {
+    Status s = OpenStatus(StoreDir(), create);
+    EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(s.message(), StoreDir() +
+                               ": not a token store (a RocksDB database with column families "
+                               "default; a token store has default, meta, registers)");
+  }
+}
+
+TEST_F(RocksDbRegisterStoreTest, DirectoryWithGarbageFilesIsNotATokenStore) {
+  fs::create_directory(StoreDir());
+  std::ofstream(StoreDir() + "/notes.txt") << "hello";
+  std::ofstream(StoreDir() + "/000007.sst") << std::string(100, '\xab');
+  for (bool create : {false, true}) {
+    Status s = OpenStatus(StoreDir(), create);
+    EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(s.message(), StoreDir() +
+                               ": not a token store (the directory holds files but no RocksDB "
+                               "database: 000007.sst, notes.txt)");
+  }
+  // Nothing was added next to the unrelated files.
+  EXPECT_EQ(std::distance(fs::directory_iterator(StoreDir()), fs::directory_iterator()), 2);
+}
+
+TEST_F(RocksDbRegisterStoreTest, GarbageCurrentFileIsAClearError) {
+  fs::create_directory(StoreDir());
+  std::ofstream(StoreDir() + "/CURRENT") << std::string("\x01\x02garbage\xff", 11);
+  Status s = OpenStatus(StoreDir(), true);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr(StoreDir() + ": "));
+}
+
+TEST_F(RocksDbRegisterStoreTest, PathThatIsAFileIsNotATokenStore) {
+  std::ofstream(StoreDir()) << "a file";
+  Status s = OpenStatus(StoreDir(), true);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), StoreDir() + ": not a token store (not a directory)");
+}
+
+TEST_F(RocksDbRegisterStoreTest, TruncatedManifestIsDataLossAndNotReset) {
+  {
+    std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir(), true);
+    ASSERT_TRUE(store->StoreIfNewer("t", Defined(1, "x")).ok());
+  }
+  std::vector<fs::path> manifests;
+  for (const auto& e : fs::directory_iterator(StoreDir())) {
+    if (e.path().filename().string().starts_with("MANIFEST-")) manifests.push_back(e.path());
+  }
+  ASSERT_EQ(manifests.size(), 1u);
+  const uintmax_t size = fs::file_size(manifests[0]);
+  fs::resize_file(manifests[0], size / 2);
+
+  for (bool create : {false, true}) {
+    Status s = OpenStatus(StoreDir(), create);
+    EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+    EXPECT_THAT(s.message(), HasSubstr(StoreDir() + ": the database is damaged"));
+  }
+  EXPECT_EQ(fs::file_size(manifests[0]), size / 2);  // left as found, for forensics
+}
+
+TEST_F(RocksDbRegisterStoreTest, CorruptWalIsDataLossNotASilentRollback) {
+  {
+    std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir(), true);
+    for (uint64_t ts = 1; ts <= 3; ++ts) {
+      ASSERT_TRUE(store->StoreIfNewer("t" + std::to_string(ts), Defined(ts, "x")).ok());
+    }
+  }
+  std::vector<fs::path> wals;
+  for (const auto& e : fs::directory_iterator(StoreDir())) {
+    if (e.path().extension() == ".log") wals.push_back(e.path());
+  }
+  ASSERT_EQ(wals.size(), 1u);
+  {
+    // Flip a byte inside the first record: the records after it are intact, so replay
+    // that stopped there would quietly roll the store back.
+    std::fstream f(wals[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(10);
+    const char c = static_cast<char>(f.get());
+    f.seekp(10);
+    f.put(static_cast<char>(c ^ 0x5a));
+  }
+  Status s = OpenStatus(StoreDir(), true);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr(StoreDir() + ": cannot open the database: Corruption"));
+}
+
+TEST_F(RocksDbRegisterStoreTest, CorruptRegisterRecordIsDataLoss) {
+  { ASSERT_NE(OpenOrDie(StoreDir(), true), nullptr); }
+  WithRawDb(
+      [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* registers, rocksdb::ColumnFamilyHandle*) {
+        ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), registers, "tok", "\x01\x05\x09").ok());
+      });
+  Status s = OpenStatus(StoreDir());
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.message(),
+            StoreDir() + ": register of token 'tok': register record: bad value kind 9 at byte 2");
+}
+
+TEST_F(RocksDbRegisterStoreTest, CorruptMetaRecordsAreDataLoss) {
+  { ASSERT_NE(OpenOrDie(StoreDir(), true), nullptr); }
+  WithRawDb([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle*, rocksdb::ColumnFamilyHandle* meta) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), meta, "reserved_ts/tok", "short").ok());
+  });
+  Status s = OpenStatus(StoreDir());
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.message(), StoreDir() +
+                             ": meta key 'reserved_ts/tok': reservation record: 5 bytes, "
+                             "expected 8");
+
+  WithRawDb([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle*, rocksdb::ColumnFamilyHandle* meta) {
+    ASSERT_TRUE(
+        db->Put(rocksdb::WriteOptions(), meta, "reserved_ts/tok", EncodeReservation(9)).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), meta, "mystery\n", "").ok());
+  });
+  s = OpenStatus(StoreDir());
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.message(), StoreDir() + ": unexpected meta key 'mystery\\x0a'");
+}
+
+}  // namespace
+}  // namespace tokenstore

@@ -1,0 +1,503 @@
+#include "storage/rocksdb_register_store.h"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <system_error>
+
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/status.h"
+#include "rocksdb/utilities/options_util.h"
+#include "rocksdb/write_batch.h"
+#include "storage/record_codec.h"
+
+namespace tokenstore {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kRegistersCf[] = "registers";
+constexpr char kMetaCf[] = "meta";
+constexpr std::string_view kSchemaVersionKey = "schema_version";
+constexpr std::string_view kReservedPrefix = "reserved_ts/";
+constexpr std::string_view kCrashedPrefix = "crashed/";
+
+std::string ReservedKey(std::string_view token) {
+  return std::string(kReservedPrefix) + std::string(token);
+}
+std::string CrashedKey(std::string_view token) {
+  return std::string(kCrashedPrefix) + std::string(token);
+}
+
+// Keys come from disk and may be anything; keep error messages on one printable line.
+std::string Printable(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : bytes) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f && u != '\\') {
+      out.push_back(c);
+    } else {
+      out += "\\x";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    }
+  }
+  return out;
+}
+
+bool IsLockError(const rocksdb::Status& s) {
+  // RocksDB reports a held lock as an IO error on the LOCK file: "While lock file:
+  // <dir>/LOCK: Resource temporarily unavailable" when another process holds it, or
+  // "lock hold by current process ...: <dir>/LOCK: No locks available" for a second
+  // open in this process. There is no dedicated subcode, so match the file name.
+  return s.IsIOError() && s.ToString().find("/LOCK") != std::string::npos;
+}
+
+// The single place where RocksDB statuses become ours. `dir` names the store in every
+// message, because an operator reading a log line must know which directory is meant.
+Status FromRocks(const rocksdb::Status& s, const std::string& dir, const std::string& what) {
+  const std::string msg = dir + ": " + what + ": " + s.ToString();
+  if (s.ok()) return Status::Ok();
+  if (IsLockError(s)) {
+    return Status::FailedPrecondition(dir +
+                                      " is in use by another process (a running "
+                                      "token-replica?): " +
+                                      s.ToString());
+  }
+  if (s.IsCorruption()) return Status::DataLoss(msg);
+  if (s.IsIOError()) {
+    if (s.IsNoSpace()) return Status::ResourceExhausted(msg);
+    if (s.ToString().find("Permission denied") != std::string::npos) {
+      return Status::PermissionDenied(msg);
+    }
+    // A file the database refers to is gone: the database is damaged, not "not found".
+    if (s.IsPathNotFound()) return Status::DataLoss(msg);
+    return Status::Internal(msg);
+  }
+  if (s.IsInvalidArgument()) return Status::FailedPrecondition(msg);
+  if (s.IsNotSupported()) return Status::FailedPrecondition(msg);
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return Status::Unavailable(msg);
+  if (s.IsAborted()) return Status(StatusCode::kAborted, msg);
+  return Status::Internal(msg);
+}
+
+// The names in `dir`, sorted.
+StatusOr<std::vector<std::string>> ListDir(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    names.push_back(it->path().filename().string());
+  }
+  if (ec) return Status::Internal(dir + ": cannot list the directory: " + ec.message());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// "a, b, c" of the first few names, for error messages.
+std::string SomeNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < 5; ++i) {
+    if (i > 0) out += ", ";
+    out += Printable(names[i]);
+  }
+  if (names.size() > 5) out += ", ...";
+  return out;
+}
+
+// Files RocksDB makes in a directory before it writes CURRENT: what a first start killed
+// halfway through (or any failed RocksDB open of an empty directory) leaves behind.
+// Without CURRENT no batch of ours was ever written, so such a directory holds no data.
+// Data files (*.sst, *.log) are deliberately not in this list: a database that lost its
+// CURRENT but still has data must be refused, not recreated.
+bool IsCreationLeftover(const std::string& name) {
+  return name == "LOCK" || name == "LOG" || name.starts_with("LOG.old.") || name == "IDENTITY" ||
+         name == "MANIFEST-000001" || name.ends_with(".dbtmp");
+}
+
+// When the MANIFEST does not list our column families, tells "a database that never was a
+// token store" from "a token store whose MANIFEST lost its tail": RocksDB also records the
+// column families in its OPTIONS file, which a truncated MANIFEST leaves intact.
+bool OptionsFileNamesOurFamilies(const std::string& dir) {
+  rocksdb::ConfigOptions config;
+  config.ignore_unknown_options = true;
+  config.ignore_unsupported_options = true;
+  rocksdb::DBOptions db_opts;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  if (!rocksdb::LoadLatestOptions(config, dir, &db_opts, &cfs).ok()) return false;
+  bool registers = false, meta = false;
+  for (const auto& cf : cfs) {
+    registers |= cf.name == kRegistersCf;
+    meta |= cf.name == kMetaCf;
+  }
+  return registers && meta;
+}
+
+rocksdb::DBOptions MakeDbOptions(bool create) {
+  rocksdb::DBOptions o;
+  // Create the database and its column families only when Open found an empty or new
+  // directory; otherwise a missing piece is an error, never a silent fresh start.
+  o.create_if_missing = create;
+  o.create_missing_column_families = create;
+  o.error_if_exists = create;
+  o.paranoid_checks = true;
+  // After kill -9 or power loss the WAL may end in a torn record, which was never
+  // acknowledged (acks follow the fsync), so dropping it is right. Anything else is real
+  // damage: the default kPointInTimeRecovery would silently stop replay at a corrupt
+  // record in the middle of the WAL and lose the acknowledged writes after it, while
+  // this mode refuses to open (DATA_LOSS) instead.
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  // A register store is a few SST files; a bound keeps the replica's descriptor use
+  // predictable next to its sockets, and is still far above what the store needs.
+  o.max_open_files = 64;
+  o.max_background_jobs = 2;
+  // Two column families share the WAL; "meta" is written rarely, so bound the WAL so
+  // its memtable is flushed and old logs can go.
+  o.max_total_wal_size = 64 << 20;
+  // No periodic statistics: the store is small and the dumps are only noise.
+  o.stats_dump_period_sec = 0;
+  o.stats_persist_period_sec = 0;
+  // RocksDB's own LOG file stays in the directory (useful after an incident), bounded.
+  o.max_log_file_size = 1 << 20;
+  o.keep_log_file_num = 4;
+  return o;
+}
+
+rocksdb::ColumnFamilyOptions MakeCfOptions() {
+  rocksdb::ColumnFamilyOptions o;
+  // Reads are served from memory, RocksDB is only read at Open: small memtables suffice.
+  o.write_buffer_size = 4 << 20;
+  o.max_write_buffer_number = 2;
+  return o;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
+    const std::string& dir, const RocksDbOptions& opts) {
+  const fs::path path(dir);
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return Status::Internal(dir + ": cannot inspect the directory: " + ec.message());
+  }
+  if (!fs::exists(st)) {
+    if (!opts.create_if_missing) {
+      return Status::NotFound(dir + ": no token store here (missing directory)");
+    }
+    fs::create_directories(path, ec);
+    if (ec) return Status::Internal(dir + ": cannot create the directory: " + ec.message());
+  } else if (!fs::is_directory(st)) {
+    return Status::FailedPrecondition(dir + ": not a token store (not a directory)");
+  }
+
+  // Decide between "create" and "open existing" before RocksDB sees the directory, so
+  // that RocksDB never creates a database next to unrelated files.
+  bool create = false;
+  if (!fs::exists(path / "CURRENT", ec)) {
+    StatusOr<std::vector<std::string>> names = ListDir(dir);
+    if (!names.ok()) return names.status();
+    if (!std::all_of(names->begin(), names->end(), IsCreationLeftover)) {
+      return Status::FailedPrecondition(
+          dir + ": not a token store (the directory holds files but no RocksDB database: " +
+          SomeNames(*names) + ")");
+    }
+    if (!opts.create_if_missing) {
+      return Status::NotFound(
+          dir + ": no token store here (" +
+          (names->empty() ? std::string("empty directory")
+                          : "only the leftovers of an interrupted creation: " + SomeNames(*names)) +
+          ")");
+    }
+    create = true;
+  } else {
+    std::vector<std::string> families;
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(MakeDbOptions(false), dir, &families);
+    if (!s.ok()) return FromRocks(s, dir, "cannot read the database");
+    std::sort(families.begin(), families.end());
+    const std::vector<std::string> expected = {rocksdb::kDefaultColumnFamilyName, kMetaCf,
+                                               kRegistersCf};
+    if (families != expected) {
+      std::string found;
+      for (const std::string& f : families) found += (found.empty() ? "" : ", ") + f;
+      if (OptionsFileNamesOurFamilies(dir)) {
+        return Status::DataLoss(dir +
+                                ": the database is damaged: its MANIFEST lists column "
+                                "families " +
+                                found +
+                                ", but its OPTIONS file is a token store's (a truncated or "
+                                "corrupt MANIFEST?)");
+      }
+      return Status::FailedPrecondition(
+          dir + ": not a token store (a RocksDB database with column families " + found +
+          "; a token store has default, meta, registers)");
+    }
+  }
+
+  const rocksdb::ColumnFamilyOptions cf_opts = MakeCfOptions();
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, cf_opts},
+      {kRegistersCf, cf_opts},
+      {kMetaCf, cf_opts},
+  };
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(MakeDbOptions(create), dir, descriptors, &handles, &db);
+  if (!s.ok()) {
+    return FromRocks(s, dir, create ? "cannot create the database" : "cannot open the database");
+  }
+  std::unique_ptr<RocksDbRegisterStore> store(
+      new RocksDbRegisterStore(dir, db, std::move(handles)));
+
+  // The schema version gates everything else: check it before decoding any record.
+  std::string version;
+  s = db->Get(rocksdb::ReadOptions(), store->meta_cf_, kSchemaVersionKey, &version);
+  if (s.IsNotFound()) {
+    // A new store, or one whose creation was cut short after RocksDB made the column
+    // families but before our first batch: with no data at all there is nothing to lose
+    // by (re)initializing it. A store with data but no version is not ours to touch.
+    std::unique_ptr<rocksdb::Iterator> reg_it(db->NewIterator({}, store->registers_cf_));
+    std::unique_ptr<rocksdb::Iterator> meta_it(db->NewIterator({}, store->meta_cf_));
+    reg_it->SeekToFirst();
+    meta_it->SeekToFirst();
+    if (!reg_it->status().ok()) return FromRocks(reg_it->status(), dir, "cannot read");
+    if (!meta_it->status().ok()) return FromRocks(meta_it->status(), dir, "cannot read");
+    if (reg_it->Valid() || meta_it->Valid()) {
+      return Status::FailedPrecondition(dir +
+                                        " holds no schema version; this build reads version " +
+                                        std::to_string(kSchemaVersion));
+    }
+    if (!opts.create_if_missing) {
+      return Status::NotFound(dir +
+                              ": no token store here (an empty database without a schema "
+                              "version: its creation was interrupted)");
+    }
+    // Everything a new store starts with goes into this one batch, so a store on disk
+    // either has its schema version or is empty.
+    rocksdb::WriteBatch batch;
+    batch.Put(store->meta_cf_, kSchemaVersionKey, std::to_string(kSchemaVersion));
+    TOKENSTORE_RETURN_IF_ERROR(store->Write(&batch));
+  } else if (!s.ok()) {
+    return FromRocks(s, dir, "cannot read the schema version");
+  } else {
+    int v = 0;
+    const char* end = version.data() + version.size();
+    auto [ptr, err] = std::from_chars(version.data(), end, v);
+    if (err != std::errc() || ptr != end || version.empty()) {
+      return Status::DataLoss(dir + ": unreadable schema version '" + Printable(version) + "'");
+    }
+    if (v != kSchemaVersion) {
+      return Status::FailedPrecondition(dir + " holds schema version " + std::to_string(v) +
+                                        "; this build reads version " +
+                                        std::to_string(kSchemaVersion));
+    }
+  }
+
+  TOKENSTORE_RETURN_IF_ERROR(store->Load());
+  return store;
+}
+
+RocksDbRegisterStore::RocksDbRegisterStore(std::string dir, rocksdb::DB* db,
+                                           std::vector<rocksdb::ColumnFamilyHandle*> handles)
+    : dir_(std::move(dir)),
+      db_(db),
+      handles_(std::move(handles)),
+      registers_cf_(handles_.at(1)),
+      meta_cf_(handles_.at(2)) {}
+
+RocksDbRegisterStore::~RocksDbRegisterStore() {
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    db_->DestroyColumnFamilyHandle(h);
+  }
+  // Every acknowledged write is already synced; Close only releases files and the LOCK.
+  db_->Close().PermitUncheckedError();
+  delete db_;
+}
+
+Status RocksDbRegisterStore::Load() {
+  rocksdb::ReadOptions ro;
+  ro.verify_checksums = true;
+  ro.fill_cache = false;  // read once; the memory copy is the cache
+
+  std::map<std::string, Register, std::less<>> registers;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, registers_cf_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    StatusOr<Register> reg =
+        DecodeRegister(std::string_view(it->value().data(), it->value().size()));
+    if (!reg.ok()) {
+      return Status::DataLoss(dir_ + ": register of token '" + Printable(it->key().ToStringView()) +
+                              "': " + reg.status().message());
+    }
+    registers.emplace_hint(registers.end(), it->key().ToString(), std::move(reg).value());
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), dir_, "cannot read the registers");
+
+  std::map<std::string, uint64_t, std::less<>> reserved;
+  std::set<std::string, std::less<>> crashed;
+  it.reset(db_->NewIterator(ro, meta_cf_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    const std::string_view value = it->value().ToStringView();
+    if (key == kSchemaVersionKey) continue;  // checked by Open
+    if (key.starts_with(kReservedPrefix)) {
+      StatusOr<uint64_t> upto = DecodeReservation(value);
+      if (!upto.ok()) {
+        return Status::DataLoss(dir_ + ": meta key '" + Printable(key) +
+                                "': " + upto.status().message());
+      }
+      reserved.emplace(std::string(key.substr(kReservedPrefix.size())), *upto);
+    } else if (key.starts_with(kCrashedPrefix)) {
+      if (!value.empty()) {
+        return Status::DataLoss(dir_ + ": meta key '" + Printable(key) + "' holds " +
+                                std::to_string(value.size()) + " bytes, expected none");
+      }
+      crashed.emplace(key.substr(kCrashedPrefix.size()));
+    } else {
+      // Schema version 1 has no other keys; one we do not understand means the data is
+      // not what this build thinks it is, so refuse rather than ignore it.
+      return Status::DataLoss(dir_ + ": unexpected meta key '" + Printable(key) + "'");
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), dir_, "cannot read the metadata");
+
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  registers_ = std::move(registers);
+  reserved_ = std::move(reserved);
+  crashed_ = std::move(crashed);
+  return Status::Ok();
+}
+
+Status RocksDbRegisterStore::Write(rocksdb::WriteBatch* batch) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;  // the durability contract: OK means fsync'ed
+  rocksdb::Status s = db_->Write(wo, batch);
+  if (s.ok()) return Status::Ok();
+  Status err = FromRocks(s, dir_, "write failed");
+  // The batch may or may not be on disk now, so memory can no longer be trusted to match
+  // it. Refuse later writes: a store-if-newer comparing against stale memory could
+  // otherwise overwrite a newer register on disk. Reopening reloads the truth.
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  if (write_error_.ok()) write_error_ = err;
+  return err;
+}
+
+Status RocksDbRegisterStore::CheckWritable() {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (write_error_.ok()) return Status::Ok();
+  return Status::FailedPrecondition(dir_ +
+                                    ": refusing writes after an earlier write error (reopen "
+                                    "the store): " +
+                                    write_error_.message());
+}
+
+std::mutex& RocksDbRegisterStore::StripeOf(std::string_view token) {
+  return stripes_[std::hash<std::string_view>{}(token) & (kTokenStripes - 1)];
+}
+
+StatusOr<Register> RocksDbRegisterStore::Get(std::string_view token) {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  auto it = registers_.find(token);
+  if (it == registers_.end()) return Register{};
+  return it->second;
+}
+
+// Concurrency and durability. The compare ("is reg newer than what is held?"), the synced
+// write and the memory update run under the mutex of the token's stripe, so for one
+// token they happen one call at a time and the stored ts can only grow, on disk and in
+// memory alike, whatever order concurrent calls finish in. Calls for tokens in other
+// stripes do not wait for this one's fsync: they enter RocksDB's write path concurrently,
+// and RocksDB group-commits concurrent synced writes into one WAL append and one fsync.
+//
+// Why not a max-ts merge operator instead: StoreIfNewer must answer with the ts held
+// after the call, which a blind merge cannot tell without a read that races with other
+// merges; a stale store would still cost a WAL record and an fsync instead of nothing;
+// the memory copy would need the same compare under a lock anyway; and a corrupt operand
+// would surface inside compaction instead of at this edge. Serializing one token is no
+// loss: the outcome of a store depends on the store before it.
+StatusOr<uint64_t> RocksDbRegisterStore::StoreIfNewer(std::string_view token, const Register& reg) {
+  TOKENSTORE_RETURN_IF_ERROR(CheckEncodable(reg));
+  std::lock_guard<std::mutex> stripe(StripeOf(token));
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    auto it = registers_.find(token);
+    const uint64_t held = it == registers_.end() ? 0 : it->second.ts;
+    if (reg.ts <= held) return held;  // not newer: nothing to write
+  }
+  TOKENSTORE_RETURN_IF_ERROR(CheckWritable());
+  Register canonical = CanonicalRegister(reg);
+  rocksdb::WriteBatch batch;
+  batch.Put(registers_cf_, rocksdb::Slice(token.data(), token.size()), EncodeRegister(canonical));
+  TOKENSTORE_RETURN_IF_ERROR(Write(&batch));
+
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  auto it = registers_.find(token);
+  if (it == registers_.end()) {
+    registers_.emplace(std::string(token), std::move(canonical));
+  } else {
+    it->second = std::move(canonical);
+  }
+  return reg.ts;
+}
+
+StatusOr<std::vector<std::pair<std::string, Register>>> RocksDbRegisterStore::Scan() {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return std::vector<std::pair<std::string, Register>>(registers_.begin(), registers_.end());
+}
+
+StatusOr<uint64_t> RocksDbRegisterStore::GetReservedTimestamp(std::string_view token) {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  auto it = reserved_.find(token);
+  return it == reserved_.end() ? uint64_t{0} : it->second;
+}
+
+// Same locking as StoreIfNewer, for the same reason: the reservation never goes down.
+Status RocksDbRegisterStore::ReserveTimestamps(std::string_view token, uint64_t upto) {
+  std::lock_guard<std::mutex> stripe(StripeOf(token));
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    auto it = reserved_.find(token);
+    if (upto <= (it == reserved_.end() ? 0 : it->second)) return Status::Ok();
+  }
+  TOKENSTORE_RETURN_IF_ERROR(CheckWritable());
+  rocksdb::WriteBatch batch;
+  batch.Put(meta_cf_, ReservedKey(token), EncodeReservation(upto));
+  TOKENSTORE_RETURN_IF_ERROR(Write(&batch));
+
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  reserved_.insert_or_assign(std::string(token), upto);
+  return Status::Ok();
+}
+
+// The stripe keeps memory and disk in the same order when a set and a clear race.
+Status RocksDbRegisterStore::SetCrashed(std::string_view token, bool crashed) {
+  std::lock_guard<std::mutex> stripe(StripeOf(token));
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (crashed_.contains(token) == crashed) return Status::Ok();  // already durable
+  }
+  TOKENSTORE_RETURN_IF_ERROR(CheckWritable());
+  rocksdb::WriteBatch batch;
+  if (crashed) {
+    batch.Put(meta_cf_, CrashedKey(token), rocksdb::Slice());
+  } else {
+    batch.Delete(meta_cf_, CrashedKey(token));
+  }
+  TOKENSTORE_RETURN_IF_ERROR(Write(&batch));
+
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  if (crashed) {
+    crashed_.emplace(token);
+  } else if (auto it = crashed_.find(token); it != crashed_.end()) {
+    crashed_.erase(it);
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> RocksDbRegisterStore::CrashedTokens() {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return std::vector<std::string>(crashed_.begin(), crashed_.end());
+}
+
+}  // namespace tokenstore

@@ -1,0 +1,114 @@
+// RocksDbRegisterStore: the durable RegisterStore of a replica, one RocksDB database in
+// one directory.
+//
+// Layout (schema version 1):
+//   column family "registers": key = token id, value = register record (record_codec.h)
+//   column family "meta":      "schema_version"     -> decimal text, "1"
+//                              "reserved_ts/<token>" -> reservation record (fixed64)
+//                              "crashed/<token>"     -> empty (present = marked)
+// Every write is a synced WriteBatch (WriteOptions::sync), so a call that returns OK has
+// reached the fsync'ed write-ahead log and survives kill -9 of the process.
+//
+// All of the database is loaded into memory at Open (it is small: one register per
+// token) and kept in step with the disk, so reads never touch RocksDB. A failed write
+// leaves the disk state uncertain; the store then refuses further writes until it is
+// reopened, which reloads the truth from disk.
+//
+// Thread-safety: safe for concurrent use. Writes for the same token are serialized;
+// writes for different tokens run concurrently and share fsyncs (see StoreIfNewer in the
+// .cc file for why).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "storage/register_store.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace tokenstore {
+
+struct RocksDbOptions {
+  // A replica creates its (empty) directory on first start; the offline admin tools open
+  // existing stores only, so a mistyped path is an error instead of a new empty store.
+  bool create_if_missing = false;
+};
+
+class RocksDbRegisterStore final : public RegisterStore {
+ public:
+  // The on-disk layout this build reads and writes.
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens the store in `dir`, creating it when missing and opts.create_if_missing.
+  // Errors name the directory:
+  //   NOT_FOUND            (only when !create_if_missing) no such directory, an empty
+  //                        one, or one left by a creation that was cut short
+  //   FAILED_PRECONDITION  not a token store (unrelated files or database), another or
+  //                        no schema version, or in use by another process
+  //   DATA_LOSS            corrupt or truncated database or records; the files are left
+  //                        as found, never reset
+  static StatusOr<std::unique_ptr<RocksDbRegisterStore>> Open(const std::string& dir,
+                                                              const RocksDbOptions& opts);
+
+  ~RocksDbRegisterStore() override;
+  RocksDbRegisterStore(const RocksDbRegisterStore&) = delete;
+  RocksDbRegisterStore& operator=(const RocksDbRegisterStore&) = delete;
+
+  const std::string& dir() const { return dir_; }
+
+  StatusOr<Register> Get(std::string_view token) override;
+  StatusOr<uint64_t> StoreIfNewer(std::string_view token, const Register& reg) override;
+  StatusOr<std::vector<std::pair<std::string, Register>>> Scan() override;
+  StatusOr<uint64_t> GetReservedTimestamp(std::string_view token) override;
+  Status ReserveTimestamps(std::string_view token, uint64_t upto) override;
+  Status SetCrashed(std::string_view token, bool crashed) override;
+  StatusOr<std::vector<std::string>> CrashedTokens() override;
+
+ private:
+  // Power of two; enough that a few dozen concurrently written tokens rarely share one.
+  static constexpr size_t kTokenStripes = 64;
+  static_assert((kTokenStripes & (kTokenStripes - 1)) == 0, "a mask picks the stripe");
+
+  RocksDbRegisterStore(std::string dir, rocksdb::DB* db,
+                       std::vector<rocksdb::ColumnFamilyHandle*> handles);
+
+  // Reads the whole database into memory; called once by Open.
+  Status Load();
+  // Writes `batch` synced. On failure remembers the error so later writes fail fast.
+  Status Write(rocksdb::WriteBatch* batch);
+  Status CheckWritable();
+  std::mutex& StripeOf(std::string_view token);
+
+  const std::string dir_;
+  rocksdb::DB* const db_;                                    // owned; closed by the destructor
+  const std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, registers, meta
+  rocksdb::ColumnFamilyHandle* const registers_cf_;
+  rocksdb::ColumnFamilyHandle* const meta_cf_;
+
+  // Held around "compare with memory, write to disk, update memory" of one token, so
+  // memory and disk change in the same order for that token.
+  std::array<std::mutex, kTokenStripes> stripes_;
+
+  // Guards the in-memory copy of the database. Held only briefly, never across I/O.
+  mutable std::shared_mutex mu_;
+  std::map<std::string, Register, std::less<>> registers_;  // GUARDED_BY(mu_)
+  std::map<std::string, uint64_t, std::less<>> reserved_;   // GUARDED_BY(mu_)
+  std::set<std::string, std::less<>> crashed_;              // GUARDED_BY(mu_)
+  Status write_error_;                                      // GUARDED_BY(mu_)
+};
+
+}  // namespace tokenstore
