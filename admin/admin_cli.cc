@@ -1,0 +1,121 @@
+#include "admin/admin_cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <sstream>
+
+#include "client/exit_codes.h"
+
+namespace tokenstore {
+namespace {
+
+CliExit UsageError(const std::string& message) {
+  return CliExit{kExitUsage, "",
+                 "token-admin: INVALID_ARGUMENT: " + message +
+                     "\nRun `token-admin --help` or `token-admin SUBCOMMAND --help` for "
+                     "usage.\n"};
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* const* argv) {
+  CLI::App app{"token-admin: fail-silent emulation and inspection of token-replica nodes"};
+  app.name("token-admin");
+  app.fallthrough();
+  app.require_subcommand(1);
+
+  AdminCommand cmd;
+  std::string config_path;
+  double timeout_s = 5;
+  CLI::Option* config_opt = app.add_option(
+      "--config", config_path,
+      "replication scheme (YAML); when given, --node and --token are checked against it");
+  app.add_flag("--json", cmd.json, "print one JSON object per line");
+  app.add_option("--timeout", timeout_s, "seconds to wait for the node")->capture_default_str();
+
+  std::string node;
+  CLI::App* crash = app.add_subcommand(
+      "crash", "make a node crash-stop (answer nothing) for one token; durable until revive");
+  crash->add_option("--node", node, "the node (ip:port)")->required();
+  crash->add_option("--token", cmd.token, "the token id")->required();
+  CLI::App* revive = app.add_subcommand("revive", "clear a node's crash-stop mark for a token");
+  revive->add_option("--node", node, "the node (ip:port)")->required();
+  revive->add_option("--token", cmd.token, "the token id")->required();
+  CLI::App* dump = app.add_subcommand(
+      "dump", "print a node's registers: live with --node, or offline with --data-dir");
+  CLI::Option* dump_node = dump->add_option("--node", node, "a running node (ip:port)");
+  CLI::Option* dump_dir =
+      dump->add_option("--data-dir", cmd.data_dir, "a stopped node's --data-dir");
+  dump_node->excludes(dump_dir);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      std::ostringstream out, err;
+      app.exit(e, out, err);  // --help
+      return CliExit{kExitOk, out.str(), err.str()};
+    }
+    return UsageError(e.what());
+  }
+
+  if (crash->parsed()) cmd.op = AdminOp::kCrash;
+  if (revive->parsed()) cmd.op = AdminOp::kRevive;
+  if (dump->parsed()) {
+    cmd.op = AdminOp::kDump;
+    if (dump_node->count() == 0 && dump_dir->count() == 0) {
+      return UsageError("dump needs --node ADDR (a running node) or --data-dir DIR (a stopped one)");
+    }
+    if (dump_dir->count() > 0 && cmd.data_dir.empty()) {
+      return UsageError("--data-dir must not be empty");
+    }
+  }
+  if (cmd.op != AdminOp::kDump && cmd.token.empty()) {
+    return UsageError("--token must not be empty");
+  }
+  if (cmd.op != AdminOp::kDump || dump_node->count() > 0) {
+    StatusOr<std::string> canonical = ParseAccessPoint(node);
+    if (!canonical.ok()) return UsageError("--node: " + canonical.status().message());
+    cmd.node = *canonical;
+  }
+  StatusOr<std::chrono::milliseconds> timeout = SecondsOption("--timeout", timeout_s);
+  if (!timeout.ok()) return UsageError(timeout.status().message());
+  cmd.options.timeout = *timeout;
+  if (config_opt->count() > 0) cmd.config_path = config_path;
+  return cmd;
+}
+
+Status CheckAgainstConfig(const AdminCommand& cmd, const ClusterConfig& config) {
+  if (cmd.node.empty()) return Status::Ok();  // offline dump: no node to check
+  const std::vector<std::string> nodes = config.Nodes();
+  if (std::find(nodes.begin(), nodes.end(), cmd.node) == nodes.end()) {
+    return Status::InvalidArgument(cmd.node + " is not a node of " + config.source +
+                                   " (its nodes: " + Join(nodes) + ")");
+  }
+  if (cmd.op == AdminOp::kDump) return Status::Ok();
+  std::vector<std::string> kept;
+  for (const TokenReplication* t : config.TokensOf(cmd.node)) kept.push_back(t->id);
+  const TokenReplication* token = config.Find(cmd.token);
+  if (token == nullptr) {
+    return Status::InvalidArgument("token \"" + cmd.token + "\" is not in " + config.source +
+                                   "; " + cmd.node + " keeps tokens: " + Join(kept));
+  }
+  if (token->RoleOf(cmd.node) == Role::kNone) {
+    return Status::InvalidArgument("token \"" + cmd.token + "\" is not kept by " + cmd.node +
+                                   " (its replicas are " + Join(token->Replicas()) + "); " +
+                                   cmd.node + " keeps tokens: " + Join(kept));
+  }
+  return Status::Ok();
+}
+
+}  // namespace tokenstore

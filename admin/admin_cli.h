@@ -1,0 +1,42 @@
+// The command line of token-admin, parsed and validated without side effects, so that
+// tests cover it and main() only runs what it returns.
+//
+//   token-admin [--config FILE] [--json] [--timeout S]
+//               (crash --node ADDR --token ID | revive --node ADDR --token ID |
+//                dump --node ADDR | dump --data-dir DIR)
+// Global options may also follow the subcommand.
+//
+// Thread-safety: stateless functions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "admin/admin_client.h"
+#include "client/client_cli.h"  // CliExit
+#include "common/status.h"
+#include "config/cluster_config.h"
+
+namespace tokenstore {
+
+enum class AdminOp { kCrash, kRevive, kDump };
+
+struct AdminCommand {
+  AdminOp op = AdminOp::kDump;
+  std::string node;      // canonical access point; empty for an offline dump
+  std::string token;     // crash and revive
+  std::string data_dir;  // offline dump
+  std::optional<std::string> config_path;
+  bool json = false;
+  AdminOptions options;
+};
+
+std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* const* argv);
+
+// With a configuration: --node must be one of its nodes and, for crash and revive, the token
+// must be one that node keeps. INVALID_ARGUMENT naming the node's tokens otherwise, because
+// crash-stopping a node for a token it does not keep would silently do nothing useful.
+Status CheckAgainstConfig(const AdminCommand& cmd, const ClusterConfig& config);
+
+}  // namespace tokenstore

@@ -1,0 +1,146 @@
+#include "admin/admin_cli.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "client/exit_codes.h"
+
+namespace tokenstore {
+namespace {
+
+std::variant<AdminCommand, CliExit> Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "token-admin");
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  return ParseAdminCommandLine(static_cast<int>(argv.size()), argv.data());
+}
+
+AdminCommand ParseOk(std::vector<std::string> args) {
+  auto parsed = Parse(args);
+  if (auto* exit = std::get_if<CliExit>(&parsed)) {
+    ADD_FAILURE() << "exit " << exit->code << ": " << exit->err;
+    return {};
+  }
+  return std::get<AdminCommand>(parsed);
+}
+
+std::string UsageError(std::vector<std::string> args) {
+  auto parsed = Parse(args);
+  auto* exit = std::get_if<CliExit>(&parsed);
+  if (exit == nullptr) {
+    ADD_FAILURE() << "parsed, expected a usage error";
+    return "";
+  }
+  EXPECT_EQ(exit->code, kExitUsage) << exit->err;
+  EXPECT_EQ(exit->err.rfind("token-admin: INVALID_ARGUMENT: ", 0), 0u) << exit->err;
+  return exit->err;
+}
+
+TEST(AdminCli, CrashAndRevive) {
+  AdminCommand c = ParseOk({"crash", "--node", "127.0.0.1:50051", "--token", "1"});
+  EXPECT_EQ(c.op, AdminOp::kCrash);
+  EXPECT_EQ(c.node, "127.0.0.1:50051");
+  EXPECT_EQ(c.token, "1");
+  EXPECT_FALSE(c.config_path.has_value());
+  EXPECT_EQ(c.options.timeout, std::chrono::seconds(5));
+  AdminCommand r = ParseOk({"--config", "c.yaml", "revive", "--node", "127.0.0.1:50051",
+                            "--token", "1", "--timeout", "0.5"});
+  EXPECT_EQ(r.op, AdminOp::kRevive);
+  EXPECT_EQ(r.config_path, "c.yaml");
+  EXPECT_EQ(r.options.timeout, std::chrono::milliseconds(500));
+}
+
+TEST(AdminCli, DumpLiveOrOffline) {
+  AdminCommand live = ParseOk({"dump", "--node", "127.0.0.1:50051", "--json"});
+  EXPECT_EQ(live.op, AdminOp::kDump);
+  EXPECT_EQ(live.node, "127.0.0.1:50051");
+  EXPECT_TRUE(live.data_dir.empty());
+  EXPECT_TRUE(live.json);
+  AdminCommand offline = ParseOk({"dump", "--data-dir", "data/n1"});
+  EXPECT_TRUE(offline.node.empty());
+  EXPECT_EQ(offline.data_dir, "data/n1");
+}
+
+TEST(AdminCli, UsageErrors) {
+  EXPECT_NE(UsageError({"dump"}).find("--node ADDR (a running node) or --data-dir DIR"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"dump", "--node", "127.0.0.1:1", "--data-dir", "d"}).find("excludes"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"crash", "--node", "127.0.0.1:1"}).find("--token"), std::string::npos);
+  EXPECT_NE(UsageError({"revive", "--token", "1"}).find("--node"), std::string::npos);
+  EXPECT_NE(UsageError({"crash", "--node", "nowhere", "--token", "1"}).find("--node"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"crash", "--node", "127.0.0.1:1", "--token", ""}).find("--token"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"--timeout", "0", "dump", "--node", "127.0.0.1:1"}).find("--timeout"),
+            std::string::npos);
+  UsageError({});
+  UsageError({"explode"});
+}
+
+TEST(AdminCli, HelpExitsZero) {
+  auto parsed = Parse({"--help"});
+  auto* exit = std::get_if<CliExit>(&parsed);
+  ASSERT_NE(exit, nullptr);
+  EXPECT_EQ(exit->code, kExitOk);
+  EXPECT_NE(exit->out.find("crash"), std::string::npos);
+}
+
+class AdminConfigCheck : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StatusOr<ClusterConfig> c = ParseClusterConfig(
+        "- token: 1\n"
+        "  writer: 127.0.0.1:50051\n"
+        "  readers: [127.0.0.1:50051, 127.0.0.1:50052]\n"
+        "- token: 3\n"
+        "  writer: 127.0.0.1:50053\n"
+        "  readers: [127.0.0.1:50052, 127.0.0.1:50053]\n",
+        "cluster.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    config_ = *c;
+  }
+  AdminCommand Crash(const std::string& node, const std::string& token) {
+    AdminCommand cmd;
+    cmd.op = AdminOp::kCrash;
+    cmd.node = node;
+    cmd.token = token;
+    return cmd;
+  }
+  ClusterConfig config_;
+};
+
+TEST_F(AdminConfigCheck, AcceptsATokenTheNodeKeeps) {
+  EXPECT_TRUE(CheckAgainstConfig(Crash("127.0.0.1:50051", "1"), config_).ok());
+  EXPECT_TRUE(CheckAgainstConfig(Crash("127.0.0.1:50052", "3"), config_).ok());
+  AdminCommand dump;
+  dump.node = "127.0.0.1:50053";
+  EXPECT_TRUE(CheckAgainstConfig(dump, config_).ok());
+  AdminCommand offline;
+  offline.data_dir = "d";
+  EXPECT_TRUE(CheckAgainstConfig(offline, config_).ok());
+}
+
+TEST_F(AdminConfigCheck, UnknownNodeListsTheNodes) {
+  Status st = CheckAgainstConfig(Crash("127.0.0.1:9", "1"), config_);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(),
+            "127.0.0.1:9 is not a node of cluster.yaml (its nodes: 127.0.0.1:50051, "
+            "127.0.0.1:50052, 127.0.0.1:50053)");
+}
+
+TEST_F(AdminConfigCheck, TokenNotKeptByTheNodeNamesItsTokens) {
+  Status st = CheckAgainstConfig(Crash("127.0.0.1:50051", "3"), config_);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(),
+            "token \"3\" is not kept by 127.0.0.1:50051 (its replicas are 127.0.0.1:50053, "
+            "127.0.0.1:50052); 127.0.0.1:50051 keeps tokens: 1");
+  st = CheckAgainstConfig(Crash("127.0.0.1:50052", "9"), config_);
+  EXPECT_EQ(st.message(),
+            "token \"9\" is not in cluster.yaml; 127.0.0.1:50052 keeps tokens: 1, 3");
+}
+
+}  // namespace
+}  // namespace tokenstore

@@ -1,0 +1,94 @@
+// token-admin: fail-silent emulation and inspection of replicas (SPEC sections 6 to 8).
+//
+//   token-admin crash --node 127.0.0.1:50051 --token 1
+//   token-admin revive --node 127.0.0.1:50051 --token 1
+//   token-admin dump --node 127.0.0.1:50051          (live)
+//   token-admin dump --data-dir data/n1              (offline, replica stopped)
+//
+// Exit codes: client/README.md (client/exit_codes.h), shared with token-client.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <variant>
+
+#include "admin/admin_cli.h"
+#include "admin/admin_client.h"
+#include "admin/dump_output.h"
+#include "admin/offline_dump.h"
+#include "client/exit_codes.h"
+#include "common/json.h"
+#include "config/cluster_config.h"
+
+using namespace tokenstore;
+
+namespace {
+
+int Fail(const Status& st, int code) {
+  std::fprintf(stderr, "token-admin: %s\n", st.ToString().c_str());
+  return code;
+}
+
+int RunCrashOrRevive(const AdminCommand& cmd) {
+  AdminClient admin(cmd.options);
+  const bool crash = cmd.op == AdminOp::kCrash;
+  StatusOr<bool> was = crash ? admin.Crash(cmd.node, cmd.token) : admin.Revive(cmd.node, cmd.token);
+  if (!was.ok()) return Fail(was.status(), ExitCodeFor(was.status()));
+  if (cmd.json) {
+    JsonObject o;
+    o.Add("op", crash ? "crash" : "revive")
+        .Add("node", cmd.node)
+        .Add("token", cmd.token)
+        .Add("was_crashed", *was)
+        .Add("crashed", crash);
+    std::printf("%s\n", o.str().c_str());
+  } else if (crash) {
+    std::printf("%s is crash-stopped for token %s%s\n", cmd.node.c_str(), cmd.token.c_str(),
+                *was ? " (it already was)" : "");
+  } else {
+    std::printf("%s serves token %s again%s\n", cmd.node.c_str(), cmd.token.c_str(),
+                *was ? "" : " (it was not crash-stopped)");
+  }
+  return kExitOk;
+}
+
+int RunDump(const AdminCommand& cmd) {
+  StatusOr<NodeDump> dump =
+      cmd.node.empty() ? DumpDataDir(cmd.data_dir) : AdminClient(cmd.options).Dump(cmd.node);
+  if (!dump.ok()) return Fail(dump.status(), ExitCodeFor(dump.status()));
+  if (cmd.json) {
+    for (const std::string& line : FormatDumpJson(*dump)) std::printf("%s\n", line.c_str());
+  } else {
+    std::fputs(FormatDumpTable(*dump).c_str(), stdout);
+  }
+  return kExitOk;
+}
+
+int Run(int argc, char** argv) {
+  std::variant<AdminCommand, CliExit> parsed = ParseAdminCommandLine(argc, argv);
+  if (auto* exit = std::get_if<CliExit>(&parsed)) {
+    std::fputs(exit->out.c_str(), stdout);
+    std::fputs(exit->err.c_str(), stderr);
+    return exit->code;
+  }
+  const AdminCommand& cmd = std::get<AdminCommand>(parsed);
+  if (cmd.config_path) {
+    StatusOr<ClusterConfig> config = LoadClusterConfig(*cmd.config_path);
+    if (!config.ok()) return Fail(config.status(), kExitUsage);
+    if (Status st = CheckAgainstConfig(cmd, *config); !st.ok()) return Fail(st, kExitUsage);
+  }
+  return cmd.op == AdminOp::kDump ? RunDump(cmd) : RunCrashOrRevive(cmd);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The parsers catch their own exceptions; this is the last line of defence.
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "token-admin: INTERNAL: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "token-admin: INTERNAL: unexpected exception\n");
+  }
+  return kExitFailed;
+}

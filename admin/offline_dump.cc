@@ -1,0 +1,48 @@
+#include "admin/offline_dump.h"
+
+#include <map>
+
+#include "storage/rocksdb_register_store.h"
+
+namespace tokenstore {
+
+StatusOr<NodeDump> DumpDataDir(const std::string& dir) {
+  RocksDbOptions opts;
+  opts.create_if_missing = false;
+  StatusOr<std::unique_ptr<RocksDbRegisterStore>> store = RocksDbRegisterStore::Open(dir, opts);
+  if (!store.ok()) {
+    const Status& st = store.status();
+    if (st.code() == StatusCode::kFailedPrecondition &&
+        st.message().find("in use") != std::string::npos) {
+      return Status::FailedPrecondition(
+          dir + " is in use by a running token-replica; use `token-admin dump --node ADDR` "
+                "instead (ADDR: that replica's --listen address)");
+    }
+    return st;
+  }
+  StatusOr<std::vector<std::pair<std::string, Register>>> registers = (*store)->Scan();
+  if (!registers.ok()) return registers.status();
+  StatusOr<std::vector<std::string>> crashed = (*store)->CrashedTokens();
+  if (!crashed.ok()) return crashed.status();
+
+  // A token may be marked crashed before anything was ever stored for it: list it too,
+  // with its initial register (ts 0, undefined).
+  std::map<std::string, DumpEntry> entries;
+  for (auto& [token, reg] : *registers) entries[token] = DumpEntry{token, reg, false, 0, ""};
+  for (const std::string& token : *crashed) {
+    DumpEntry& e = entries[token];
+    e.token = token;
+    e.crashed = true;
+  }
+  NodeDump dump;
+  dump.data_dir = dir;
+  for (auto& [token, e] : entries) {
+    StatusOr<uint64_t> reserved = (*store)->GetReservedTimestamp(token);
+    if (!reserved.ok()) return reserved.status();
+    e.reserved_ts = *reserved;
+    dump.entries.push_back(std::move(e));
+  }
+  return dump;
+}
+
+}  // namespace tokenstore

@@ -1,0 +1,47 @@
+#include "client/channel.h"
+
+#include <cstdio>
+
+#include "common/status.h"
+
+namespace tokenstore {
+
+std::shared_ptr<grpc::Channel> NewNodeChannel(const std::string& node) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return grpc::CreateCustomChannel(node, grpc::InsecureChannelCredentials(), args);
+}
+
+bool IsClientSideDeadline(const grpc::Status& st) {
+  return st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
+         st.error_message() == "Deadline Exceeded";
+}
+
+std::string DescribeRpcFailure(const grpc::Status& st) {
+  std::string code = StatusCodeName(static_cast<StatusCode>(st.error_code()));
+  const std::string& m = st.error_message();
+  if (IsClientSideDeadline(st)) return code + " (no answer in time)";
+  // gRPC's connect failures are long ("failed to connect to all addresses; last error: ...
+  // Connection refused"); the last words are what a person needs.
+  if (st.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      m.find("Connection refused") != std::string::npos) {
+    return code + " (connection refused)";
+  }
+  if (m.empty()) return code;
+  return code + " (" + m + ")";
+}
+
+std::string FormatDuration(std::chrono::nanoseconds d) {
+  const double ms = std::chrono::duration<double, std::milli>(d).count();
+  char buf[32];
+  if (ms < 1000) {
+    std::snprintf(buf, sizeof buf, "%.4gms", ms);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.4gs", ms / 1000);
+  }
+  return buf;
+}
+
+}  // namespace tokenstore

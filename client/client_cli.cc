@@ -1,0 +1,140 @@
+#include "client/client_cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <sstream>
+#include <tuple>
+
+#include "client/exit_codes.h"
+#include "config/cluster_config.h"
+
+namespace tokenstore {
+namespace {
+
+CliExit UsageError(const std::string& message) {
+  return CliExit{kExitUsage, "",
+                 "token-client: INVALID_ARGUMENT: " + message +
+                     "\nRun `token-client --help` or `token-client SUBCOMMAND --help` for "
+                     "usage.\n"};
+}
+
+// CLI11 2.1 reads unsigned options with strtoull, which takes "-5" as 2^64-5 and clamps
+// overflow; a domain bound silently wrapped would hash the wrong range, so parse strictly.
+StatusOr<uint64_t> ParseUint64(const std::string& flag, const std::string& text) {
+  uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) {
+    return Status::InvalidArgument(flag + " must be a whole number from 0 to " +
+                                   std::to_string(UINT64_MAX) + " (got \"" + text + "\")");
+  }
+  return value;
+}
+
+}  // namespace
+
+const char* ClientOpName(ClientOp op) {
+  switch (op) {
+    case ClientOp::kWrite: return "write";
+    case ClientOp::kRead: return "read";
+    case ClientOp::kCreate: return "create";
+    case ClientOp::kDrop: return "drop";
+  }
+  return "?";
+}
+
+StatusOr<std::chrono::milliseconds> SecondsOption(std::string_view flag, double seconds) {
+  constexpr double kMaxSeconds = 24 * 3600;
+  if (!std::isfinite(seconds) || seconds <= 0 || seconds > kMaxSeconds) {
+    std::ostringstream msg;
+    msg << flag << " must be a number of seconds above 0 and at most " << kMaxSeconds
+        << " (got " << seconds << ")";
+    return Status::InvalidArgument(msg.str());
+  }
+  // Round up so that a tiny positive value never becomes a zero timeout.
+  return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000)));
+}
+
+std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char* const* argv) {
+  CLI::App app{"token-client: reads and writes tokens of the replicated token store"};
+  app.name("token-client");
+  // Lets global options follow the subcommand: `read --id 1 --node ADDR`.
+  app.fallthrough();
+  app.require_subcommand(1);
+
+  ClientCommand cmd;
+  std::string node;
+  double timeout_s = 10;
+  double attempt_timeout_s = 3;
+  app.add_option("--config", cmd.config_path, "replication scheme (YAML), as the servers use")
+      ->required();
+  CLI::Option* node_opt = app.add_option("--node", node,
+                 "send the operation to this node only (ip:port); default: the writer for "
+                 "write/create/drop, a random reader for read");
+  app.add_flag("--json", cmd.json, "print one JSON object per result");
+  app.add_option("--timeout", timeout_s, "bound on the whole operation, in seconds")
+      ->capture_default_str();
+  app.add_option("--attempt-timeout", attempt_timeout_s,
+                 "seconds a read waits for one reader before it asks another")
+      ->capture_default_str();
+
+  CLI::App* write = app.add_subcommand("write", "write a token at its writer; prints partial");
+  write->add_option("--id", cmd.id, "token id")->required();
+  write->add_option("--name", cmd.name, "the token's name")->required();
+  std::string low, mid, high;
+  write->add_option("--low", low, "domain start (inclusive)")->required();
+  write->add_option("--mid", mid, "end of the partial range (exclusive)")->required();
+  write->add_option("--high", high, "domain end (exclusive)")->required();
+  CLI::App* read = app.add_subcommand(
+      "read", "read a token at a reader (failing over to others); prints final");
+  read->add_option("--id", cmd.id, "token id")->required();
+  CLI::App* create = app.add_subcommand("create", "reset a token to undefined");
+  create->add_option("--id", cmd.id, "token id")->required();
+  CLI::App* drop =
+      app.add_subcommand("drop", "write a tombstone: the token answers NOT_FOUND until create");
+  drop->add_option("--id", cmd.id, "token id")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      std::ostringstream out, err;
+      app.exit(e, out, err);  // --help
+      return CliExit{kExitOk, out.str(), err.str()};
+    }
+    return UsageError(e.what());
+  }
+
+  if (write->parsed()) cmd.op = ClientOp::kWrite;
+  if (read->parsed()) cmd.op = ClientOp::kRead;
+  if (create->parsed()) cmd.op = ClientOp::kCreate;
+  if (drop->parsed()) cmd.op = ClientOp::kDrop;
+
+  if (cmd.id.empty()) return UsageError("--id must not be empty");
+  if (cmd.op == ClientOp::kWrite) {
+    for (auto [flag, text, out] : {std::tuple{"--low", &low, &cmd.low},
+                                   std::tuple{"--mid", &mid, &cmd.mid},
+                                   std::tuple{"--high", &high, &cmd.high}}) {
+      StatusOr<uint64_t> v = ParseUint64(flag, *text);
+      if (!v.ok()) return UsageError(v.status().message());
+      *out = *v;
+    }
+  }
+  StatusOr<std::chrono::milliseconds> timeout = SecondsOption("--timeout", timeout_s);
+  if (!timeout.ok()) return UsageError(timeout.status().message());
+  StatusOr<std::chrono::milliseconds> attempt =
+      SecondsOption("--attempt-timeout", attempt_timeout_s);
+  if (!attempt.ok()) return UsageError(attempt.status().message());
+  cmd.options.timeout = *timeout;
+  cmd.options.attempt_timeout = *attempt;
+  if (node_opt->count() > 0) {
+    StatusOr<std::string> canonical = ParseAccessPoint(node);
+    if (!canonical.ok()) return UsageError("--node: " + canonical.status().message());
+    cmd.options.node = *canonical;
+  }
+  return cmd;
+}
+
+}  // namespace tokenstore

@@ -1,0 +1,54 @@
+// The command line of token-client, parsed and validated without side effects, so that
+// tests cover it and main() only runs what it returns.
+//
+//   token-client --config FILE [--node ADDR] [--json] [--timeout S] [--attempt-timeout S]
+//                (write --id ID --name NAME --low L --mid M --high H | read --id ID |
+//                 create --id ID | drop --id ID)
+// Global options may also follow the subcommand ("read --id 1 --node ADDR").
+//
+// Thread-safety: stateless functions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "client/token_client.h"
+#include "common/status.h"
+
+namespace tokenstore {
+
+enum class ClientOp { kWrite, kRead, kCreate, kDrop };
+const char* ClientOpName(ClientOp op);  // "write", "read", "create", "drop"
+
+struct ClientCommand {
+  std::string config_path;
+  ClientOp op = ClientOp::kRead;
+  std::string id;
+  // write only
+  std::string name;
+  uint64_t low = 0;
+  uint64_t mid = 0;
+  uint64_t high = 0;
+  bool json = false;
+  ClientOptions options;  // timeouts and the pinned node (canonical form)
+};
+
+// Parsing ended the program: print `out` to stdout and `err` to stderr, exit with `code`
+// (0 after --help, kExitUsage for a bad command line).
+struct CliExit {
+  int code = 0;
+  std::string out;
+  std::string err;
+};
+
+std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char* const* argv);
+
+// A --timeout style option in seconds as a duration. INVALID_ARGUMENT naming `flag` unless
+// it is positive, finite and at most a day (a typo like 1e9 would otherwise overflow gRPC's
+// deadline arithmetic).
+StatusOr<std::chrono::milliseconds> SecondsOption(std::string_view flag, double seconds);
+
+}  // namespace tokenstore

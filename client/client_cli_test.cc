@@ -1,0 +1,153 @@
+#include "client/client_cli.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "client/exit_codes.h"
+
+namespace tokenstore {
+namespace {
+
+std::variant<ClientCommand, CliExit> Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "token-client");
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  return ParseClientCommandLine(static_cast<int>(argv.size()), argv.data());
+}
+
+ClientCommand ParseOk(std::vector<std::string> args) {
+  auto parsed = Parse(args);
+  if (auto* exit = std::get_if<CliExit>(&parsed)) {
+    ADD_FAILURE() << "exit " << exit->code << ": " << exit->err;
+    return {};
+  }
+  return std::get<ClientCommand>(parsed);
+}
+
+// The usage error's stderr text; fails the test if parsing succeeded or exited otherwise.
+std::string UsageError(std::vector<std::string> args) {
+  auto parsed = Parse(args);
+  auto* exit = std::get_if<CliExit>(&parsed);
+  if (exit == nullptr) {
+    ADD_FAILURE() << "parsed, expected a usage error";
+    return "";
+  }
+  EXPECT_EQ(exit->code, kExitUsage) << exit->err;
+  EXPECT_EQ(exit->err.rfind("token-client: INVALID_ARGUMENT: ", 0), 0u) << exit->err;
+  return exit->err;
+}
+
+TEST(ClientCli, WriteTakesEveryFieldAndDefaults) {
+  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--id", "1", "--name", "abc",
+                               "--low", "5", "--mid", "25", "--high", "100"});
+  EXPECT_EQ(cmd.config_path, "c.yaml");
+  EXPECT_EQ(cmd.op, ClientOp::kWrite);
+  EXPECT_EQ(cmd.id, "1");
+  EXPECT_EQ(cmd.name, "abc");
+  EXPECT_EQ(cmd.low, 5u);
+  EXPECT_EQ(cmd.mid, 25u);
+  EXPECT_EQ(cmd.high, 100u);
+  EXPECT_FALSE(cmd.json);
+  EXPECT_FALSE(cmd.options.node.has_value());
+  EXPECT_EQ(cmd.options.timeout, std::chrono::seconds(10));
+  EXPECT_EQ(cmd.options.attempt_timeout, std::chrono::seconds(3));
+}
+
+TEST(ClientCli, FullUint64RangeIsAccepted) {
+  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--id", "1", "--name", "n",
+                               "--low", "0", "--mid", "0", "--high", "18446744073709551615"});
+  EXPECT_EQ(cmd.high, UINT64_MAX);
+}
+
+TEST(ClientCli, GlobalOptionsMayFollowTheSubcommand) {
+  ClientCommand cmd = ParseOk({"--config", "c.yaml", "read", "--id", "7", "--node",
+                               "127.0.0.1:50052", "--json", "--timeout", "0.5",
+                               "--attempt-timeout", "0.25"});
+  EXPECT_EQ(cmd.op, ClientOp::kRead);
+  EXPECT_EQ(cmd.id, "7");
+  EXPECT_TRUE(cmd.json);
+  EXPECT_EQ(cmd.options.node, "127.0.0.1:50052");
+  EXPECT_EQ(cmd.options.timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(cmd.options.attempt_timeout, std::chrono::milliseconds(250));
+}
+
+TEST(ClientCli, GlobalOptionsBeforeTheSubcommand) {
+  ClientCommand cmd = ParseOk({"--json", "--node", "127.0.0.1:1", "--config", "c.yaml",
+                               "drop", "--id", "x"});
+  EXPECT_EQ(cmd.op, ClientOp::kDrop);
+  EXPECT_TRUE(cmd.json);
+  EXPECT_EQ(cmd.options.node, "127.0.0.1:1");
+  EXPECT_EQ(ParseOk({"--config", "c.yaml", "create", "--id", "x"}).op, ClientOp::kCreate);
+}
+
+TEST(ClientCli, TinyTimeoutRoundsUpToOneMillisecond) {
+  ClientCommand cmd = ParseOk({"--config", "c", "--timeout", "0.0001", "read", "--id", "1"});
+  EXPECT_EQ(cmd.options.timeout, std::chrono::milliseconds(1));
+}
+
+TEST(ClientCli, MissingPiecesAreUsageErrorsNamingThem) {
+  EXPECT_NE(UsageError({"read", "--id", "1"}).find("--config"), std::string::npos);
+  EXPECT_NE(UsageError({"--config", "c.yaml"}).find("subcommand"), std::string::npos);
+  EXPECT_NE(UsageError({"--config", "c.yaml", "read"}).find("--id"), std::string::npos);
+  EXPECT_NE(UsageError({"--config", "c.yaml", "write", "--id", "1", "--name", "a", "--low", "1",
+                        "--mid", "2"})
+                .find("--high"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"--config", "c.yaml", "read", "--id", ""}).find("--id"),
+            std::string::npos);
+  UsageError({"--config", "c.yaml", "frobnicate", "--id", "1"});
+  UsageError({"--config", "c.yaml", "read", "--id", "1", "extra"});
+}
+
+TEST(ClientCli, BadNumbersAreUsageErrors) {
+  const std::vector<std::string> base = {"--config", "c", "write", "--id", "1", "--name", "a",
+                                         "--mid", "2", "--high", "3", "--low"};
+  for (const char* bad : {"-5", "abc", "1.5", "18446744073709551616"}) {
+    std::vector<std::string> args = base;
+    args.push_back(bad);
+    EXPECT_NE(UsageError(args).find("--low"), std::string::npos) << bad;
+  }
+}
+
+TEST(ClientCli, TimeoutsMustBePositive) {
+  for (const char* bad : {"0", "-1", "nan", "inf", "1e9"}) {
+    EXPECT_NE(UsageError({"--config", "c", "--timeout", bad, "read", "--id", "1"})
+                  .find("--timeout must be"),
+              std::string::npos)
+        << bad;
+  }
+  EXPECT_NE(UsageError({"--config", "c", "--attempt-timeout", "0", "read", "--id", "1"})
+                .find("--attempt-timeout must be"),
+            std::string::npos);
+}
+
+TEST(ClientCli, NodeMustBeAnAccessPoint) {
+  for (const char* bad : {"localhost", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", ""}) {
+    EXPECT_NE(UsageError({"--config", "c", "--node", bad, "read", "--id", "1"}).find("--node"),
+              std::string::npos)
+        << bad;
+  }
+}
+
+TEST(ClientCli, HelpExitsZeroWithUsageOnStdout) {
+  auto parsed = Parse({"--help"});
+  auto* exit = std::get_if<CliExit>(&parsed);
+  ASSERT_NE(exit, nullptr);
+  EXPECT_EQ(exit->code, kExitOk);
+  EXPECT_NE(exit->out.find("write"), std::string::npos) << exit->out;
+  EXPECT_NE(exit->out.find("--attempt-timeout"), std::string::npos) << exit->out;
+}
+
+TEST(ExitCodes, OneCodePerClassOfError) {
+  EXPECT_EQ(ExitCodeFor(Status::Ok()), 0);
+  EXPECT_EQ(ExitCodeFor(Status::NotFound("x")), kExitNotFound);
+  EXPECT_EQ(ExitCodeFor(Status::DeadlineExceeded("x")), kExitUnreachable);
+  EXPECT_EQ(ExitCodeFor(Status::Unavailable("x")), kExitUnreachable);
+  EXPECT_EQ(ExitCodeFor(Status::FailedPrecondition("x")), kExitFailed);
+  EXPECT_EQ(ExitCodeFor(Status::InvalidArgument("x")), kExitFailed);
+}
+
+}  // namespace
+}  // namespace tokenstore

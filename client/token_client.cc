@@ -1,0 +1,379 @@
+#include "client/token_client.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <vector>
+
+namespace tokenstore {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Retry pause for a reader that refused or failed fast, doubled per failure: a cluster that
+// is down must not be hammered in a tight loop until the deadline.
+constexpr std::chrono::milliseconds kFirstRetryPause{100};
+constexpr std::chrono::milliseconds kMaxRetryPause{1000};
+
+std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string JoinNodes(const std::vector<std::string>& nodes) {
+  std::string out;
+  for (const std::string& n : nodes) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+StatusCode CodeOf(const grpc::Status& st) { return static_cast<StatusCode>(st.error_code()); }
+
+bool IsRetryableReadFailure(const grpc::Status& st) {
+  return st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         st.error_code() == grpc::StatusCode::UNAVAILABLE;
+}
+
+// gRPC deadlines are wall-clock; our bookkeeping is on the steady clock.
+std::chrono::system_clock::time_point ToSystem(Clock::time_point t) {
+  return std::chrono::system_clock::now() +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(t - Clock::now());
+}
+
+}  // namespace
+
+ReadResult ReadResultFromProto(const v1::ReadResponse& resp, const std::string& node) {
+  ReadResult r;
+  r.id = resp.id();
+  r.ts = resp.ts();
+  r.defined = resp.defined();
+  r.node = node;
+  r.fast_path = resp.fast_path();
+  if (!r.defined) return r;
+  r.name = resp.name();
+  r.low = resp.low();
+  r.mid = resp.mid();
+  r.high = resp.high();
+  if (resp.has_partial()) {
+    r.partial = resp.partial();
+    r.partial_x = resp.partial_x();
+  }
+  if (resp.has_final()) {
+    r.final = resp.final();
+    r.final_x = resp.final_x();
+  }
+  return r;
+}
+
+TokenClient::TokenClient(const ClusterConfig& config, ClientOptions options)
+    : config_(config), options_(std::move(options)) {
+  rng_.seed(options_.seed ? *options_.seed : std::random_device{}());
+}
+
+TokenClient::~TokenClient() = default;
+
+StatusOr<const TokenReplication*> TokenClient::Lookup(std::string_view id) const {
+  if (const TokenReplication* t = config_.Find(id)) return t;
+  std::string known;
+  constexpr size_t kMaxListed = 10;
+  for (size_t i = 0; i < config_.tokens.size() && i < kMaxListed; ++i) {
+    if (i) known += ", ";
+    known += config_.tokens[i].id;
+  }
+  if (config_.tokens.size() > kMaxListed) known += ", ...";
+  return Status::NotFound("token " + Quote(id) + " is not in the configuration " +
+                          (config_.source.empty() ? std::string("") : config_.source + " ") +
+                          "(configured tokens: " + (known.empty() ? "none" : known) +
+                          "); check the id or the --config file");
+}
+
+const std::string& TokenClient::WriterOf(const TokenReplication& token) const {
+  return options_.node ? *options_.node : token.writer;
+}
+
+v1::TokenService::Stub* TokenClient::StubFor(const std::string& node) {
+  std::lock_guard<std::mutex> lock(stubs_mu_);
+  std::unique_ptr<v1::TokenService::Stub>& stub = stubs_[node];
+  if (!stub) stub = v1::TokenService::NewStub(NewNodeChannel(node));
+  return stub.get();
+}
+
+Status TokenClient::WriterError(std::string_view op, const TokenReplication& token,
+                                const std::string& node, const grpc::Status& st) const {
+  const std::string where = options_.node && node != token.writer
+                                ? node + " (chosen with --node; the writer is " + token.writer + ")"
+                                : node;
+  const std::string subject = std::string(op) + " of token " + Quote(token.id);
+  switch (st.error_code()) {
+    case grpc::StatusCode::DEADLINE_EXCEEDED: {
+      std::string msg = subject + " at " + where + " timed out after " +
+                        FormatDuration(options_.timeout) +
+                        ": the writer may be down or crash-stopped for this token, or too few of "
+                        "its replicas (" + JoinNodes(token.Replicas()) +
+                        ") answer; writes only go to the writer. Its outcome is unknown: it may "
+                        "still take effect. Check the writer with `token-admin dump --node " +
+                        node + "`";
+      if (!IsClientSideDeadline(st)) msg += " (server said: " + st.error_message() + ")";
+      return Status::DeadlineExceeded(msg);
+    }
+    case grpc::StatusCode::UNAVAILABLE:
+      return Status::Unavailable(subject + ": " + where + " is unreachable, " +
+                                 DescribeRpcFailure(st) +
+                                 ": start token-replica there or check the address; writes only "
+                                 "go to the writer");
+    default:
+      return Status(CodeOf(st), subject + " at " + where + ": " + st.error_message());
+  }
+}
+
+StatusOr<WriteResult> TokenClient::Write(std::string_view id, std::string_view name, uint64_t low,
+                                         uint64_t mid, uint64_t high) {
+  StatusOr<const TokenReplication*> token = Lookup(id);
+  if (!token.ok()) return token.status();
+  const std::string& node = WriterOf(**token);
+  v1::WriteRequest req;
+  req.set_id(std::string(id));
+  req.set_name(std::string(name));
+  req.set_low(low);
+  req.set_mid(mid);
+  req.set_high(high);
+  v1::WriteResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(ToSystem(Clock::now() + options_.timeout));
+  grpc::Status st = StubFor(node)->Write(&ctx, req, &resp);
+  if (!st.ok()) return WriterError("write", **token, node, st);
+  WriteResult r;
+  r.id = resp.id();
+  r.ts = resp.ts();
+  if (resp.has_partial()) {
+    r.partial = resp.partial();
+    r.partial_x = resp.partial_x();
+  }
+  r.node = node;
+  return r;
+}
+
+StatusOr<AckResult> TokenClient::Create(std::string_view id) {
+  StatusOr<const TokenReplication*> token = Lookup(id);
+  if (!token.ok()) return token.status();
+  const std::string& node = WriterOf(**token);
+  v1::CreateRequest req;
+  req.set_id(std::string(id));
+  v1::CreateResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(ToSystem(Clock::now() + options_.timeout));
+  grpc::Status st = StubFor(node)->Create(&ctx, req, &resp);
+  if (!st.ok()) return WriterError("create", **token, node, st);
+  return AckResult{resp.id(), resp.ts(), node};
+}
+
+StatusOr<AckResult> TokenClient::Drop(std::string_view id) {
+  StatusOr<const TokenReplication*> token = Lookup(id);
+  if (!token.ok()) return token.status();
+  const std::string& node = WriterOf(**token);
+  v1::DropRequest req;
+  req.set_id(std::string(id));
+  v1::DropResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(ToSystem(Clock::now() + options_.timeout));
+  grpc::Status st = StubFor(node)->Drop(&ctx, req, &resp);
+  if (!st.ok()) return WriterError("drop", **token, node, st);
+  return AckResult{resp.id(), resp.ts(), node};
+}
+
+StatusOr<ReadResult> TokenClient::Read(std::string_view id) {
+  StatusOr<const TokenReplication*> token = Lookup(id);
+  if (!token.ok()) return token.status();
+  if (options_.node) return ReadPinned(**token, *options_.node);
+  return ReadWithFailover(**token);
+}
+
+StatusOr<ReadResult> TokenClient::ReadPinned(const TokenReplication& token,
+                                             const std::string& node) {
+  // The user chose the node: there is nobody to fail over to, so it gets the whole timeout.
+  v1::ReadRequest req;
+  req.set_id(token.id);
+  v1::ReadResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(ToSystem(Clock::now() + options_.timeout));
+  grpc::Status st = StubFor(node)->Read(&ctx, req, &resp);
+  if (st.ok()) return ReadResultFromProto(resp, node);
+  const std::string subject = "read of token " + Quote(token.id);
+  switch (st.error_code()) {
+    case grpc::StatusCode::DEADLINE_EXCEEDED: {
+      std::string msg = subject + " at " + node + " timed out after " +
+                        FormatDuration(options_.timeout) +
+                        ": that node may be down or crash-stopped for this token, or too few of "
+                        "the token's replicas (" + JoinNodes(token.Replicas()) +
+                        ") answer it; leave out --node to let the client fail over to another "
+                        "reader (" + JoinNodes(token.readers) + ")";
+      if (!IsClientSideDeadline(st)) msg += " (server said: " + st.error_message() + ")";
+      return Status::DeadlineExceeded(msg);
+    }
+    case grpc::StatusCode::UNAVAILABLE:
+      return Status::Unavailable(subject + ": " + node + " is unreachable, " +
+                                 DescribeRpcFailure(st) +
+                                 ": start token-replica there, or leave out --node to use "
+                                 "another reader (" + JoinNodes(token.readers) + ")");
+    default:
+      return Status(CodeOf(st), subject + " at " + node + ": " + st.error_message());
+  }
+}
+
+// The reads in flight of one ReadWithFailover call. Callbacks run on gRPC's threads; the
+// calling thread owns the object and waits for every callback before it goes away.
+struct TokenClient::ReadRace {
+  struct Attempt {
+    size_t reader = 0;  // index into the shuffled reader order
+    grpc::ClientContext ctx;
+    v1::ReadRequest req;
+    v1::ReadResponse resp;
+    grpc::Status status;
+  };
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::unique_ptr<Attempt>> attempts;  // GUARDED_BY(mu)
+  std::vector<Attempt*> finished;                  // GUARDED_BY(mu): not yet looked at
+  int outstanding = 0;                             // GUARDED_BY(mu)
+};
+
+StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token) {
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point deadline = start + options_.timeout;
+
+  std::vector<std::string> order = token.readers;
+  {
+    std::lock_guard<std::mutex> lock(rng_mu_);
+    std::shuffle(order.begin(), order.end(), rng_);
+  }
+  struct ReaderState {
+    bool in_flight = false;
+    int failures = 0;
+    std::string last_failure;  // DescribeRpcFailure of the latest failed attempt
+    bool only_unavailable = true;
+    Clock::time_point not_before{};  // earliest retry after a failure
+    std::chrono::milliseconds pause = kFirstRetryPause;
+  };
+  std::vector<ReaderState> readers(order.size());
+  size_t cursor = 0;                          // next reader to consider, round robin
+  Clock::time_point next_launch = start;      // when to ask one more reader
+  std::optional<StatusOr<ReadResult>> outcome;
+
+  ReadRace race;
+  std::unique_lock<std::mutex> lock(race.mu);
+  while (true) {
+    for (ReadRace::Attempt* a : race.finished) {
+      ReaderState& r = readers[a->reader];
+      r.in_flight = false;
+      if (a->status.ok()) {
+        if (!outcome) outcome = ReadResultFromProto(a->resp, order[a->reader]);
+      } else if (IsRetryableReadFailure(a->status)) {
+        r.failures++;
+        r.last_failure = DescribeRpcFailure(a->status);
+        if (a->status.error_code() != grpc::StatusCode::UNAVAILABLE) r.only_unavailable = false;
+        const Clock::time_point now = Clock::now();
+        r.not_before = now + r.pause;
+        r.pause = std::min(r.pause * 2, kMaxRetryPause);
+        // This reader is out of the race: ask another one now, not after the attempt timeout.
+        next_launch = now;
+      } else if (!outcome) {
+        outcome = Status(CodeOf(a->status), "read of token " + Quote(token.id) + " at " +
+                                                order[a->reader] + ": " +
+                                                a->status.error_message());
+      }
+    }
+    race.finished.clear();
+    if (outcome) break;
+
+    const Clock::time_point now = Clock::now();
+    if (now >= deadline) break;
+    if (now >= next_launch) {
+      // The next reader round robin that is idle and not pausing: untried readers come
+      // first because the cursor has not passed them yet.
+      std::optional<size_t> pick;
+      Clock::time_point earliest_retry = Clock::time_point::max();
+      for (size_t k = 0; k < order.size(); ++k) {
+        const size_t j = (cursor + k) % order.size();
+        if (readers[j].in_flight) continue;
+        if (now >= readers[j].not_before) {
+          pick = j;
+          break;
+        }
+        earliest_retry = std::min(earliest_retry, readers[j].not_before);
+      }
+      if (pick) {
+        cursor = *pick + 1;
+        readers[*pick].in_flight = true;
+        race.attempts.push_back(std::make_unique<ReadRace::Attempt>());
+        ReadRace::Attempt* a = race.attempts.back().get();
+        a->reader = *pick;
+        a->req.set_id(token.id);
+        // Each attempt may run until the overall deadline: a slow reader keeps its chance
+        // while others are asked too.
+        a->ctx.set_deadline(ToSystem(deadline));
+        race.outstanding++;
+        next_launch = now + options_.attempt_timeout;
+        v1::TokenService::Stub* stub = StubFor(order[*pick]);
+        // gRPC may run the callback inline; it takes race.mu, so start the call unlocked.
+        lock.unlock();
+        stub->async()->Read(&a->ctx, &a->req, &a->resp, [&race, a](grpc::Status st) {
+          std::lock_guard<std::mutex> l(race.mu);
+          a->status = std::move(st);
+          race.finished.push_back(a);
+          race.outstanding--;
+          race.cv.notify_all();
+        });
+        lock.lock();
+        continue;
+      }
+      // Every reader is busy or pausing: wake when one may be retried.
+      next_launch = earliest_retry;
+    }
+    race.cv.wait_until(lock, std::min(deadline, next_launch));
+  }
+
+  // Stop the attempts still running (the losers, or all of them at the deadline) and wait
+  // for their callbacks, which reference `race`.
+  std::vector<ReadRace::Attempt*> running;
+  for (auto& a : race.attempts) {
+    if (readers[a->reader].in_flight) running.push_back(a.get());
+  }
+  lock.unlock();
+  for (ReadRace::Attempt* a : running) a->ctx.TryCancel();
+  lock.lock();
+  race.cv.wait(lock, [&race] { return race.outstanding == 0; });
+  // An answer that arrived while the loop was deciding to give up still counts.
+  for (ReadRace::Attempt* a : race.finished) {
+    if (!outcome && a->status.ok()) outcome = ReadResultFromProto(a->resp, order[a->reader]);
+  }
+  if (outcome) return *std::move(outcome);
+
+  // The deadline passed: say which readers were tried and how each one failed.
+  std::string tried;
+  bool all_unavailable = true;
+  for (size_t j = 0; j < order.size(); ++j) {
+    const ReaderState& r = readers[j];
+    if (r.failures == 0 && !r.in_flight) continue;
+    if (!tried.empty()) tried += "; ";
+    tried += order[j] + ": ";
+    if (r.in_flight) {
+      tried += "no answer";
+      all_unavailable = false;
+    } else {
+      tried += r.last_failure;
+      if (!r.only_unavailable) all_unavailable = false;
+    }
+    if (r.failures > 1) tried += " (" + std::to_string(r.failures) + " failed attempts)";
+  }
+  const std::string msg =
+      "no reader of token " + Quote(token.id) + " answered within " +
+      FormatDuration(options_.timeout) + " (tried " + tried + "). " +
+      (all_unavailable
+           ? "Start token-replica on those nodes or check the addresses."
+           : "The readers may be down or crash-stopped for this token, or too few of its "
+             "replicas (" + JoinNodes(token.Replicas()) +
+             ") may answer; check them with `token-admin dump --node ADDR`, or raise --timeout "
+             "if the token's range takes long to hash.");
+  return all_unavailable ? Status::Unavailable(msg) : Status::DeadlineExceeded(msg);
+}
+
+}  // namespace tokenstore

@@ -1,0 +1,123 @@
+// TokenClient: the client library of the token store (SPEC section 3). It knows the
+// replication scheme and sends each operation where it belongs:
+//   - write, create, drop go to the token's writer (or the pinned node), one attempt with the
+//     overall timeout. They are never retried: a write that timed out may still take effect,
+//     and sending it again could apply it twice, around another client's write.
+//   - read goes to a random reader (or the pinned node). When that reader has not answered
+//     within the per-attempt timeout, or refused the connection, another reader not tried
+//     yet is asked too, then the ones that failed again, until the overall timeout. An
+//     attempt that is merely slow is not cancelled: a read of a large range may need longer
+//     than one attempt to hash, and the first answer from any reader wins. Any other error
+//     (not a reader, dropped token, ...) is returned at once.
+// A token that is not in the configuration is NOT_FOUND before any network call. Every
+// error names the token, the node(s) and what to do.
+//
+// Thread-safety: a TokenClient is safe for concurrent use from many threads; its channels
+// are shared between calls.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "client.grpc.pb.h"
+#include "client/channel.h"
+#include "common/status.h"
+#include "config/cluster_config.h"
+
+namespace tokenstore {
+
+struct ClientOptions {
+  // Bound on a whole operation, failovers included.
+  std::chrono::milliseconds timeout{10'000};
+  // How long a read waits for one reader before it asks another one too.
+  std::chrono::milliseconds attempt_timeout{3'000};
+  // When set, every operation goes to this node (canonical access point) and nowhere else.
+  std::optional<std::string> node;
+  // Seeds the choice of reader; unset: a random seed.
+  std::optional<uint64_t> seed;
+};
+
+struct WriteResult {
+  std::string id;
+  uint64_t ts = 0;
+  std::optional<uint64_t> partial;  // absent when low == mid
+  uint64_t partial_x = 0;           // meaningful only with partial
+  std::string node;                 // the node that answered
+};
+
+struct ReadResult {
+  std::string id;
+  uint64_t ts = 0;
+  bool defined = false;  // false: never written or reset by create; the fields below are empty
+  std::string name;
+  uint64_t low = 0;
+  uint64_t mid = 0;
+  uint64_t high = 0;
+  std::optional<uint64_t> partial;  // absent when low == mid (or undefined)
+  uint64_t partial_x = 0;
+  std::optional<uint64_t> final;  // absent only when undefined
+  uint64_t final_x = 0;
+  std::string node;        // the reader that answered
+  bool fast_path = false;  // the reader's majority agreed; no write-back was needed
+};
+
+// Result of create and drop.
+struct AckResult {
+  std::string id;
+  uint64_t ts = 0;
+  std::string node;
+};
+
+class TokenClient {
+ public:
+  // Keeps a copy of `config`.
+  TokenClient(const ClusterConfig& config, ClientOptions options);
+  ~TokenClient();
+  TokenClient(const TokenClient&) = delete;
+  TokenClient& operator=(const TokenClient&) = delete;
+
+  StatusOr<WriteResult> Write(std::string_view id, std::string_view name, uint64_t low,
+                              uint64_t mid, uint64_t high);
+  StatusOr<ReadResult> Read(std::string_view id);
+  // Resets the token to undefined.
+  StatusOr<AckResult> Create(std::string_view id);
+  // Writes a tombstone: reads and writes then answer NOT_FOUND until Create.
+  StatusOr<AckResult> Drop(std::string_view id);
+
+  const ClientOptions& options() const { return options_; }
+
+ private:
+  struct ReadRace;
+
+  // The token's replication entry, or NOT_FOUND naming the configuration.
+  StatusOr<const TokenReplication*> Lookup(std::string_view id) const;
+  // Where writes, creates and drops of `token` go.
+  const std::string& WriterOf(const TokenReplication& token) const;
+  // Turns a failed writer-side call into a Status a person can act on.
+  Status WriterError(std::string_view op, const TokenReplication& token, const std::string& node,
+                     const grpc::Status& st) const;
+  StatusOr<ReadResult> ReadPinned(const TokenReplication& token, const std::string& node);
+  StatusOr<ReadResult> ReadWithFailover(const TokenReplication& token);
+  v1::TokenService::Stub* StubFor(const std::string& node);
+
+  const ClusterConfig config_;
+  const ClientOptions options_;
+
+  std::mutex stubs_mu_;
+  std::map<std::string, std::unique_ptr<v1::TokenService::Stub>> stubs_;  // GUARDED_BY(stubs_mu_)
+
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_;  // GUARDED_BY(rng_mu_)
+};
+
+// The read result carried by a ReadResponse; `node` is the reader that sent it.
+ReadResult ReadResultFromProto(const v1::ReadResponse& resp, const std::string& node);
+
+}  // namespace tokenstore

@@ -1,0 +1,416 @@
+// TokenClient against in-process fake replicas: routing, read failover and the errors a
+// person sees. The fakes bind 127.0.0.1 on ports the kernel picks; every timeout is short.
+#include "client/token_client.h"
+
+#include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client.grpc.pb.h"
+
+namespace tokenstore {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// A call the fake never answers, like a crash-stopped replica: it holds no thread and ends
+// only when the caller gives up (or the server shuts down).
+class ParkedCall final : public grpc::ServerUnaryReactor {
+ public:
+  void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+  void OnDone() override { delete this; }
+};
+
+class FakeTokenService final : public v1::TokenService::CallbackService {
+ public:
+  enum class Mode {
+    kAnswer,  // answers everything
+    kSilent,  // answers nothing (fail-silent)
+    kRefuse,  // FAILED_PRECONDITION, like a node that is not the token's reader/writer
+  };
+
+  explicit FakeTokenService(Mode mode) : mode_(mode) {}
+  void set_address(std::string a) { address_ = std::move(a); }
+
+  std::atomic<int> reads{0};
+  std::atomic<int> writes{0};
+  std::atomic<int> creates{0};
+  std::atomic<int> drops{0};
+
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, const v1::ReadRequest* req,
+                                 v1::ReadResponse* resp) override {
+    reads++;
+    if (auto* r = Misbehave(ctx, req->id())) return r;
+    resp->set_id(req->id());
+    resp->set_ts(7);
+    resp->set_defined(true);
+    resp->set_name("from " + address_);  // tells the test who answered
+    resp->set_low(5);
+    resp->set_mid(25);
+    resp->set_high(100);
+    resp->set_partial(902613196918738813u);
+    resp->set_partial_x(15);
+    resp->set_final(60570345165277511u);
+    resp->set_final_x(70);
+    resp->set_fast_path(true);
+    return Answer(ctx);
+  }
+
+  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* ctx, const v1::WriteRequest* req,
+                                  v1::WriteResponse* resp) override {
+    writes++;
+    if (auto* r = Misbehave(ctx, req->id())) return r;
+    resp->set_id(req->id());
+    resp->set_ts(5);
+    resp->set_partial(902613196918738813u);
+    resp->set_partial_x(15);
+    return Answer(ctx);
+  }
+
+  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* ctx,
+                                   const v1::CreateRequest* req,
+                                   v1::CreateResponse* resp) override {
+    creates++;
+    if (auto* r = Misbehave(ctx, req->id())) return r;
+    resp->set_id(req->id());
+    resp->set_ts(8);
+    return Answer(ctx);
+  }
+
+  grpc::ServerUnaryReactor* Drop(grpc::CallbackServerContext* ctx, const v1::DropRequest* req,
+                                 v1::DropResponse* resp) override {
+    drops++;
+    if (auto* r = Misbehave(ctx, req->id())) return r;
+    resp->set_id(req->id());
+    resp->set_ts(9);
+    return Answer(ctx);
+  }
+
+ private:
+  // The reactor for a call that must not be answered normally; nullptr otherwise.
+  grpc::ServerUnaryReactor* Misbehave(grpc::CallbackServerContext* ctx, const std::string& id) {
+    if (mode_ == Mode::kSilent) return new ParkedCall();
+    grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+    if (mode_ == Mode::kRefuse) {
+      r->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                             address_ + " is not a replica of token \"" + id + "\""));
+      return r;
+    }
+    if (id == "gone") {
+      r->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "token \"gone\" was dropped"));
+      return r;
+    }
+    return nullptr;
+  }
+
+  static grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx) {
+    grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+    r->Finish(grpc::Status::OK);
+    return r;
+  }
+
+  const Mode mode_;
+  std::string address_;
+};
+
+// One fake replica on 127.0.0.1, port chosen by the kernel.
+class FakeNode {
+ public:
+  explicit FakeNode(FakeTokenService::Mode mode) : service_(mode) {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    address_ = "127.0.0.1:" + std::to_string(port);
+    service_.set_address(address_);
+  }
+  ~FakeNode() {
+    // An immediate deadline cancels the parked calls, so shutdown never waits on them.
+    server_->Shutdown(std::chrono::system_clock::now());
+  }
+
+  const std::string& address() const { return address_; }
+  FakeTokenService& service() { return service_; }
+
+ private:
+  FakeTokenService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+};
+
+// A loopback address nothing listens on: bound once by the kernel, then released.
+std::string UnusedLoopbackAddress() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+}
+
+ClusterConfig OneToken(const std::string& writer, std::vector<std::string> readers) {
+  ClusterConfig config;
+  config.source = "test.yaml";
+  TokenReplication t;
+  t.id = "1";
+  t.writer = writer;
+  t.readers = std::move(readers);
+  t.line = 1;
+  config.tokens.push_back(t);
+  t.id = "gone";
+  config.tokens.push_back(t);
+  config.index["1"] = 0;
+  config.index["gone"] = 1;
+  return config;
+}
+
+ClientOptions Options(std::chrono::milliseconds timeout, std::chrono::milliseconds attempt) {
+  ClientOptions o;
+  o.timeout = timeout;
+  o.attempt_timeout = attempt;
+  o.seed = 1;
+  return o;
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST(TokenClient, UnknownTokenIsNotFoundWithoutNetwork) {
+  FakeNode node(FakeTokenService::Mode::kAnswer);
+  TokenClient client(OneToken(node.address(), {node.address()}), Options(2s, 1s));
+  const auto start = Clock::now();
+  StatusOr<ReadResult> r = client.Read("nope");
+  ASSERT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
+  EXPECT_TRUE(Contains(r.status().message(), "token \"nope\" is not in the configuration "
+                                             "test.yaml (configured tokens: 1, gone)"))
+      << r.status().message();
+  EXPECT_EQ(client.Write("nope", "n", 1, 2, 3).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(client.Create("nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(client.Drop("nope").status().code(), StatusCode::kNotFound);
+  EXPECT_LT(Clock::now() - start, 500ms);
+  EXPECT_EQ(node.service().reads + node.service().writes + node.service().creates +
+                node.service().drops,
+            0);
+}
+
+TEST(TokenClient, ReadFailsOverFromSilentReaderToAnsweringOne) {
+  FakeNode silent(FakeTokenService::Mode::kSilent);
+  FakeNode answering(FakeTokenService::Mode::kAnswer);
+  const ClusterConfig config =
+      OneToken(answering.address(), {silent.address(), answering.address()});
+  // The seed decides which reader is asked first; over a few seeds both orders occur.
+  int silent_first = 0;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    ClientOptions options = Options(5s, 200ms);
+    options.seed = seed;
+    TokenClient client(config, options);
+    const int silent_before = silent.service().reads;
+    const auto start = Clock::now();
+    StatusOr<ReadResult> r = client.Read("1");
+    const auto took = Clock::now() - start;
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->node, answering.address());
+    EXPECT_EQ(r->name, "from " + answering.address());
+    EXPECT_EQ(r->ts, 7u);
+    EXPECT_EQ(r->final, 60570345165277511u);
+    EXPECT_EQ(r->final_x, 70u);
+    EXPECT_TRUE(r->fast_path);
+    if (silent.service().reads > silent_before) {
+      // The silent reader was asked first: the answer came after one attempt timeout.
+      ++silent_first;
+      EXPECT_GE(took, 200ms);
+    }
+    EXPECT_LT(took, 2s);
+  }
+  EXPECT_GT(silent_first, 0) << "no seed asked the silent reader first";
+  EXPECT_LT(silent_first, 6) << "no seed asked the answering reader first";
+}
+
+TEST(TokenClient, ReadPinnedToSilentReaderFailsWithDeadlineAndSaysWhy) {
+  FakeNode silent(FakeTokenService::Mode::kSilent);
+  FakeNode answering(FakeTokenService::Mode::kAnswer);
+  ClientOptions options = Options(300ms, 100ms);
+  options.node = silent.address();
+  TokenClient client(OneToken(answering.address(), {silent.address(), answering.address()}),
+                     options);
+  const auto start = Clock::now();
+  StatusOr<ReadResult> r = client.Read("1");
+  EXPECT_LT(Clock::now() - start, 3s);
+  ASSERT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().ToString();
+  const std::string& m = r.status().message();
+  EXPECT_TRUE(Contains(m, "read of token \"1\" at " + silent.address() + " timed out after 300ms"))
+      << m;
+  EXPECT_TRUE(Contains(m, "crash-stopped")) << m;
+  EXPECT_TRUE(Contains(m, "leave out --node")) << m;
+  EXPECT_TRUE(Contains(m, answering.address())) << m;
+  EXPECT_EQ(answering.service().reads, 0) << "a pinned read never goes elsewhere";
+}
+
+TEST(TokenClient, ReadFailsOverAtOnceFromAnUnreachableReader) {
+  FakeNode answering(FakeTokenService::Mode::kAnswer);
+  const std::string dead = UnusedLoopbackAddress();
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    // A refused connection must not cost the (long) attempt timeout.
+    ClientOptions options = Options(5s, 3s);
+    options.seed = seed;
+    TokenClient client(OneToken(answering.address(), {dead, answering.address()}), options);
+    const auto start = Clock::now();
+    StatusOr<ReadResult> r = client.Read("1");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->node, answering.address());
+    EXPECT_LT(Clock::now() - start, 2s);
+  }
+}
+
+TEST(TokenClient, ReadWithNoReaderAnsweringNamesEveryReader) {
+  FakeNode silent1(FakeTokenService::Mode::kSilent);
+  FakeNode silent2(FakeTokenService::Mode::kSilent);
+  TokenClient client(OneToken(silent1.address(), {silent1.address(), silent2.address()}),
+                     Options(400ms, 100ms));
+  const auto start = Clock::now();
+  StatusOr<ReadResult> r = client.Read("1");
+  EXPECT_LT(Clock::now() - start, 3s);
+  ASSERT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().ToString();
+  const std::string& m = r.status().message();
+  EXPECT_TRUE(Contains(m, "no reader of token \"1\" answered within 400ms")) << m;
+  EXPECT_TRUE(Contains(m, silent1.address() + ": no answer")) << m;
+  EXPECT_TRUE(Contains(m, silent2.address() + ": no answer")) << m;
+  // A slow reader is not asked twice while its first attempt still runs.
+  EXPECT_EQ(silent1.service().reads, 1);
+  EXPECT_EQ(silent2.service().reads, 1);
+}
+
+TEST(TokenClient, ReadWithEveryReaderUnreachableIsUnavailable) {
+  const std::string dead1 = UnusedLoopbackAddress();
+  const std::string dead2 = UnusedLoopbackAddress();
+  TokenClient client(OneToken(dead1, {dead1, dead2}), Options(500ms, 100ms));
+  StatusOr<ReadResult> r = client.Read("1");
+  ASSERT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+  const std::string& m = r.status().message();
+  EXPECT_TRUE(Contains(m, dead1 + ": UNAVAILABLE")) << m;
+  EXPECT_TRUE(Contains(m, dead2 + ": UNAVAILABLE")) << m;
+  EXPECT_TRUE(Contains(m, "Start token-replica")) << m;
+}
+
+TEST(TokenClient, ReadReturnsOtherErrorsAtOnceWithoutFailover) {
+  FakeNode refusing(FakeTokenService::Mode::kRefuse);
+  TokenClient client(OneToken(refusing.address(), {refusing.address()}), Options(5s, 1s));
+  const auto start = Clock::now();
+  StatusOr<ReadResult> r = client.Read("1");
+  EXPECT_LT(Clock::now() - start, 1s);
+  ASSERT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+  EXPECT_TRUE(Contains(r.status().message(), "read of token \"1\" at " + refusing.address() +
+                                                 ": " + refusing.address() +
+                                                 " is not a replica"))
+      << r.status().message();
+  EXPECT_EQ(refusing.service().reads, 1);
+}
+
+TEST(TokenClient, DroppedTokenReadIsNotFoundFromTheServer) {
+  FakeNode answering(FakeTokenService::Mode::kAnswer);
+  TokenClient client(OneToken(answering.address(), {answering.address()}), Options(5s, 1s));
+  StatusOr<ReadResult> r = client.Read("gone");
+  ASSERT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
+  EXPECT_TRUE(Contains(r.status().message(), "was dropped")) << r.status().message();
+}
+
+TEST(TokenClient, WritesCreatesAndDropsGoToTheWriter) {
+  FakeNode writer(FakeTokenService::Mode::kAnswer);
+  FakeNode reader(FakeTokenService::Mode::kAnswer);
+  TokenClient client(OneToken(writer.address(), {reader.address()}), Options(5s, 1s));
+  StatusOr<WriteResult> w = client.Write("1", "abc", 5, 25, 100);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->id, "1");
+  EXPECT_EQ(w->ts, 5u);
+  EXPECT_EQ(w->partial, 902613196918738813u);
+  EXPECT_EQ(w->partial_x, 15u);
+  EXPECT_EQ(w->node, writer.address());
+  StatusOr<AckResult> c = client.Create("1");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->ts, 8u);
+  StatusOr<AckResult> d = client.Drop("1");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->ts, 9u);
+  EXPECT_EQ(d->node, writer.address());
+  EXPECT_EQ(writer.service().writes, 1);
+  EXPECT_EQ(writer.service().creates, 1);
+  EXPECT_EQ(writer.service().drops, 1);
+  EXPECT_EQ(reader.service().writes + reader.service().creates + reader.service().drops, 0);
+}
+
+TEST(TokenClient, WriteToSilentWriterTimesOutOnceAndSaysWhy) {
+  FakeNode writer(FakeTokenService::Mode::kSilent);
+  FakeNode reader(FakeTokenService::Mode::kAnswer);
+  TokenClient client(OneToken(writer.address(), {writer.address(), reader.address()}),
+                     Options(300ms, 100ms));
+  StatusOr<WriteResult> w = client.Write("1", "abc", 5, 25, 100);
+  ASSERT_EQ(w.status().code(), StatusCode::kDeadlineExceeded) << w.status().ToString();
+  const std::string& m = w.status().message();
+  EXPECT_TRUE(Contains(m, "write of token \"1\" at " + writer.address() +
+                              " timed out after 300ms: the writer may be down or crash-stopped"))
+      << m;
+  EXPECT_TRUE(Contains(m, "writes only go to the writer")) << m;
+  // Never retried, never sent to another node: a second copy could apply twice.
+  EXPECT_EQ(writer.service().writes, 1);
+  EXPECT_EQ(reader.service().writes, 0);
+}
+
+TEST(TokenClient, WriteToUnreachableWriterIsUnavailable) {
+  const std::string dead = UnusedLoopbackAddress();
+  TokenClient client(OneToken(dead, {dead}), Options(2s, 1s));
+  StatusOr<WriteResult> w = client.Write("1", "abc", 5, 25, 100);
+  ASSERT_EQ(w.status().code(), StatusCode::kUnavailable) << w.status().ToString();
+  EXPECT_TRUE(Contains(w.status().message(), "write of token \"1\": " + dead +
+                                                 " is unreachable, UNAVAILABLE"))
+      << w.status().message();
+}
+
+TEST(TokenClient, PinnedWriteGoesToThePinnedNodeAndNamesTheWriterOnRefusal) {
+  FakeNode writer(FakeTokenService::Mode::kAnswer);
+  FakeNode other(FakeTokenService::Mode::kRefuse);
+  ClientOptions options = Options(5s, 1s);
+  options.node = other.address();
+  TokenClient client(OneToken(writer.address(), {writer.address(), other.address()}), options);
+  StatusOr<WriteResult> w = client.Write("1", "abc", 5, 25, 100);
+  ASSERT_EQ(w.status().code(), StatusCode::kFailedPrecondition) << w.status().ToString();
+  EXPECT_TRUE(Contains(w.status().message(), "(chosen with --node; the writer is " +
+                                                 writer.address() + ")"))
+      << w.status().message();
+  EXPECT_EQ(other.service().writes, 1);
+  EXPECT_EQ(writer.service().writes, 0);
+}
+
+TEST(TokenClient, ConcurrentReadsShareTheClient) {
+  FakeNode a(FakeTokenService::Mode::kAnswer);
+  FakeNode b(FakeTokenService::Mode::kAnswer);
+  TokenClient client(OneToken(a.address(), {a.address(), b.address()}), Options(5s, 1s));
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 10; ++j) ok += client.Read("1").ok() ? 1 : 0;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, 40);
+}
+
+}  // namespace
+}  // namespace tokenstore
