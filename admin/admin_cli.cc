@@ -1,7 +1,6 @@
 #include "admin/admin_cli.h"
 
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <sstream>
 
@@ -74,7 +73,8 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   if (dump->parsed()) {
     cmd.op = AdminOp::kDump;
     if (dump_node->count() == 0 && dump_dir->count() == 0) {
-      return UsageError("dump needs --node ADDR (a running node) or --data-dir DIR (a stopped one)");
+      return UsageError(
+          "dump needs --node ADDR (a running node) or --data-dir DIR (a stopped one)");
     }
     if (dump_dir->count() > 0 && cmd.data_dir.empty()) {
       return UsageError("--data-dir must not be empty");
@@ -107,8 +107,8 @@ Status CheckAgainstConfig(const AdminCommand& cmd, const ClusterConfig& config) 
   for (const TokenReplication* t : config.TokensOf(cmd.node)) kept.push_back(t->id);
   const TokenReplication* token = config.Find(cmd.token);
   if (token == nullptr) {
-    return Status::InvalidArgument("token \"" + cmd.token + "\" is not in " + config.source +
-                                   "; " + cmd.node + " keeps tokens: " + Join(kept));
+    return Status::InvalidArgument("token \"" + cmd.token + "\" is not in " + config.source + "; " +
+                                   cmd.node + " keeps tokens: " + Join(kept));
   }
   if (token->RoleOf(cmd.node) == Role::kNone) {
     return Status::InvalidArgument("token \"" + cmd.token + "\" is not kept by " + cmd.node +

@@ -45,8 +45,8 @@ TEST(AdminCli, CrashAndRevive) {
   EXPECT_EQ(c.token, "1");
   EXPECT_FALSE(c.config_path.has_value());
   EXPECT_EQ(c.options.timeout, std::chrono::seconds(5));
-  AdminCommand r = ParseOk({"--config", "c.yaml", "revive", "--node", "127.0.0.1:50051",
-                            "--token", "1", "--timeout", "0.5"});
+  AdminCommand r = ParseOk({"--config", "c.yaml", "revive", "--node", "127.0.0.1:50051", "--token",
+                            "1", "--timeout", "0.5"});
   EXPECT_EQ(r.op, AdminOp::kRevive);
   EXPECT_EQ(r.config_path, "c.yaml");
   EXPECT_EQ(r.options.timeout, std::chrono::milliseconds(500));
@@ -138,8 +138,7 @@ TEST_F(AdminConfigCheck, TokenNotKeptByTheNodeNamesItsTokens) {
             "token \"3\" is not kept by 127.0.0.1:50051 (its replicas are 127.0.0.1:50053, "
             "127.0.0.1:50052); 127.0.0.1:50051 keeps tokens: 1");
   st = CheckAgainstConfig(Crash("127.0.0.1:50052", "9"), config_);
-  EXPECT_EQ(st.message(),
-            "token \"9\" is not in cluster.yaml; 127.0.0.1:50052 keeps tokens: 1, 3");
+  EXPECT_EQ(st.message(), "token \"9\" is not in cluster.yaml; 127.0.0.1:50052 keeps tokens: 1, 3");
 }
 
 }  // namespace

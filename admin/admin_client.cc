@@ -25,7 +25,8 @@ Status AdminClient::CallError(const std::string& what, const std::string& node,
                               const grpc::Status& st) const {
   switch (st.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
-      return Status::Unavailable(what + ": cannot reach " + node + ", " + DescribeRpcFailure(st) +
+      return Status::Unavailable(what + ": cannot reach " + node + " (" + RpcFailureReason(st) +
+                                 ")" +
                                  ": is token-replica running there? Check --node against the "
                                  "config's access points");
     case grpc::StatusCode::DEADLINE_EXCEEDED:

@@ -30,8 +30,8 @@ struct DumpEntry {
 };
 
 struct NodeDump {
-  std::string node;      // the node that answered (live dump); empty offline
-  std::string data_dir;  // the directory read (offline dump); empty live
+  std::string node;                // the node that answered (live dump); empty offline
+  std::string data_dir;            // the directory read (offline dump); empty live
   std::vector<DumpEntry> entries;  // sorted by token id
 };
 

@@ -15,8 +15,9 @@ StatusOr<NodeDump> DumpDataDir(const std::string& dir) {
     if (st.code() == StatusCode::kFailedPrecondition &&
         st.message().find("in use") != std::string::npos) {
       return Status::FailedPrecondition(
-          dir + " is in use by a running token-replica; use `token-admin dump --node ADDR` "
-                "instead (ADDR: that replica's --listen address)");
+          dir +
+          " is in use by a running token-replica; use `token-admin dump --node ADDR` "
+          "instead (ADDR: that replica's --listen address)");
     }
     return st;
   }

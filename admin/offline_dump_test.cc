@@ -73,8 +73,9 @@ TEST_F(OfflineDumpTest, RefusesADirectoryInUse) {
   StatusOr<NodeDump> d = DumpDataDir(dir_);
   ASSERT_EQ(d.status().code(), StatusCode::kFailedPrecondition) << d.status().ToString();
   EXPECT_EQ(d.status().message(),
-            dir_ + " is in use by a running token-replica; use `token-admin dump --node ADDR` "
-                   "instead (ADDR: that replica's --listen address)");
+            dir_ +
+                " is in use by a running token-replica; use `token-admin dump --node ADDR` "
+                "instead (ADDR: that replica's --listen address)");
 }
 
 TEST_F(OfflineDumpTest, MissingDirectoryIsNotFoundAndNotCreated) {

@@ -19,18 +19,23 @@ bool IsClientSideDeadline(const grpc::Status& st) {
          st.error_message() == "Deadline Exceeded";
 }
 
-std::string DescribeRpcFailure(const grpc::Status& st) {
-  std::string code = StatusCodeName(static_cast<StatusCode>(st.error_code()));
+std::string RpcFailureReason(const grpc::Status& st) {
+  if (IsClientSideDeadline(st)) return "no answer in time";
   const std::string& m = st.error_message();
-  if (IsClientSideDeadline(st)) return code + " (no answer in time)";
   // gRPC's connect failures are long ("failed to connect to all addresses; last error: ...
   // Connection refused"); the last words are what a person needs.
   if (st.error_code() == grpc::StatusCode::UNAVAILABLE &&
       m.find("Connection refused") != std::string::npos) {
-    return code + " (connection refused)";
+    return "connection refused";
   }
-  if (m.empty()) return code;
-  return code + " (" + m + ")";
+  return m;
+}
+
+std::string DescribeRpcFailure(const grpc::Status& st) {
+  std::string out = StatusCodeName(static_cast<StatusCode>(st.error_code()));
+  const std::string reason = RpcFailureReason(st);
+  if (!reason.empty()) out += " (" + reason + ")";
+  return out;
 }
 
 std::string FormatDuration(std::chrono::nanoseconds d) {

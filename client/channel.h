@@ -21,6 +21,8 @@ std::shared_ptr<grpc::Channel> NewNodeChannel(const std::string& node);
 // A failed call's code and a short reason, for messages: "UNAVAILABLE (connection refused)",
 // "DEADLINE_EXCEEDED (no answer in time)", "FAILED_PRECONDITION (<server's message>)".
 std::string DescribeRpcFailure(const grpc::Status& st);
+// Just the reason part of DescribeRpcFailure: "connection refused", "no answer in time".
+std::string RpcFailureReason(const grpc::Status& st);
 
 // True when gRPC itself ended the call at the caller's deadline (as opposed to a server
 // that answered DEADLINE_EXCEEDED with its own message).

@@ -1,7 +1,6 @@
 #include "client/client_cli.h"
 
 #include <CLI/CLI.hpp>
-
 #include <charconv>
 #include <cmath>
 #include <sstream>
@@ -37,10 +36,14 @@ StatusOr<uint64_t> ParseUint64(const std::string& flag, const std::string& text)
 
 const char* ClientOpName(ClientOp op) {
   switch (op) {
-    case ClientOp::kWrite: return "write";
-    case ClientOp::kRead: return "read";
-    case ClientOp::kCreate: return "create";
-    case ClientOp::kDrop: return "drop";
+    case ClientOp::kWrite:
+      return "write";
+    case ClientOp::kRead:
+      return "read";
+    case ClientOp::kCreate:
+      return "create";
+    case ClientOp::kDrop:
+      return "drop";
   }
   return "?";
 }
@@ -49,8 +52,8 @@ StatusOr<std::chrono::milliseconds> SecondsOption(std::string_view flag, double 
   constexpr double kMaxSeconds = 24 * 3600;
   if (!std::isfinite(seconds) || seconds <= 0 || seconds > kMaxSeconds) {
     std::ostringstream msg;
-    msg << flag << " must be a number of seconds above 0 and at most " << kMaxSeconds
-        << " (got " << seconds << ")";
+    msg << flag << " must be a number of seconds above 0 and at most " << kMaxSeconds << " (got "
+        << seconds << ")";
     return Status::InvalidArgument(msg.str());
   }
   // Round up so that a tiny positive value never becomes a zero timeout.
@@ -70,9 +73,10 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
   double attempt_timeout_s = 3;
   app.add_option("--config", cmd.config_path, "replication scheme (YAML), as the servers use")
       ->required();
-  CLI::Option* node_opt = app.add_option("--node", node,
-                 "send the operation to this node only (ip:port); default: the writer for "
-                 "write/create/drop, a random reader for read");
+  CLI::Option* node_opt =
+      app.add_option("--node", node,
+                     "send the operation to this node only (ip:port); default: the writer for "
+                     "write/create/drop, a random reader for read");
   app.add_flag("--json", cmd.json, "print one JSON object per result");
   app.add_option("--timeout", timeout_s, "bound on the whole operation, in seconds")
       ->capture_default_str();
@@ -87,8 +91,8 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
   write->add_option("--low", low, "domain start (inclusive)")->required();
   write->add_option("--mid", mid, "end of the partial range (exclusive)")->required();
   write->add_option("--high", high, "domain end (exclusive)")->required();
-  CLI::App* read = app.add_subcommand(
-      "read", "read a token at a reader (failing over to others); prints final");
+  CLI::App* read =
+      app.add_subcommand("read", "read a token at a reader (failing over to others); prints final");
   read->add_option("--id", cmd.id, "token id")->required();
   CLI::App* create = app.add_subcommand("create", "reset a token to undefined");
   create->add_option("--id", cmd.id, "token id")->required();
@@ -114,9 +118,9 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
 
   if (cmd.id.empty()) return UsageError("--id must not be empty");
   if (cmd.op == ClientOp::kWrite) {
-    for (auto [flag, text, out] : {std::tuple{"--low", &low, &cmd.low},
-                                   std::tuple{"--mid", &mid, &cmd.mid},
-                                   std::tuple{"--high", &high, &cmd.high}}) {
+    for (auto [flag, text, out] :
+         {std::tuple{"--low", &low, &cmd.low}, std::tuple{"--mid", &mid, &cmd.mid},
+          std::tuple{"--high", &high, &cmd.high}}) {
       StatusOr<uint64_t> v = ParseUint64(flag, *text);
       if (!v.ok()) return UsageError(v.status().message());
       *out = *v;

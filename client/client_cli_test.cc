@@ -40,8 +40,8 @@ std::string UsageError(std::vector<std::string> args) {
 }
 
 TEST(ClientCli, WriteTakesEveryFieldAndDefaults) {
-  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--id", "1", "--name", "abc",
-                               "--low", "5", "--mid", "25", "--high", "100"});
+  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--id", "1", "--name", "abc", "--low",
+                               "5", "--mid", "25", "--high", "100"});
   EXPECT_EQ(cmd.config_path, "c.yaml");
   EXPECT_EQ(cmd.op, ClientOp::kWrite);
   EXPECT_EQ(cmd.id, "1");
@@ -56,15 +56,15 @@ TEST(ClientCli, WriteTakesEveryFieldAndDefaults) {
 }
 
 TEST(ClientCli, FullUint64RangeIsAccepted) {
-  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--id", "1", "--name", "n",
-                               "--low", "0", "--mid", "0", "--high", "18446744073709551615"});
+  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--id", "1", "--name", "n", "--low",
+                               "0", "--mid", "0", "--high", "18446744073709551615"});
   EXPECT_EQ(cmd.high, UINT64_MAX);
 }
 
 TEST(ClientCli, GlobalOptionsMayFollowTheSubcommand) {
-  ClientCommand cmd = ParseOk({"--config", "c.yaml", "read", "--id", "7", "--node",
-                               "127.0.0.1:50052", "--json", "--timeout", "0.5",
-                               "--attempt-timeout", "0.25"});
+  ClientCommand cmd =
+      ParseOk({"--config", "c.yaml", "read", "--id", "7", "--node", "127.0.0.1:50052", "--json",
+               "--timeout", "0.5", "--attempt-timeout", "0.25"});
   EXPECT_EQ(cmd.op, ClientOp::kRead);
   EXPECT_EQ(cmd.id, "7");
   EXPECT_TRUE(cmd.json);
@@ -74,8 +74,8 @@ TEST(ClientCli, GlobalOptionsMayFollowTheSubcommand) {
 }
 
 TEST(ClientCli, GlobalOptionsBeforeTheSubcommand) {
-  ClientCommand cmd = ParseOk({"--json", "--node", "127.0.0.1:1", "--config", "c.yaml",
-                               "drop", "--id", "x"});
+  ClientCommand cmd =
+      ParseOk({"--json", "--node", "127.0.0.1:1", "--config", "c.yaml", "drop", "--id", "x"});
   EXPECT_EQ(cmd.op, ClientOp::kDrop);
   EXPECT_TRUE(cmd.json);
   EXPECT_EQ(cmd.options.node, "127.0.0.1:1");
@@ -95,15 +95,14 @@ TEST(ClientCli, MissingPiecesAreUsageErrorsNamingThem) {
                         "--mid", "2"})
                 .find("--high"),
             std::string::npos);
-  EXPECT_NE(UsageError({"--config", "c.yaml", "read", "--id", ""}).find("--id"),
-            std::string::npos);
+  EXPECT_NE(UsageError({"--config", "c.yaml", "read", "--id", ""}).find("--id"), std::string::npos);
   UsageError({"--config", "c.yaml", "frobnicate", "--id", "1"});
   UsageError({"--config", "c.yaml", "read", "--id", "1", "extra"});
 }
 
 TEST(ClientCli, BadNumbersAreUsageErrors) {
-  const std::vector<std::string> base = {"--config", "c", "write", "--id", "1", "--name", "a",
-                                         "--mid", "2", "--high", "3", "--low"};
+  const std::vector<std::string> base = {"--config", "c",     "write", "--id",   "1", "--name",
+                                         "a",        "--mid", "2",     "--high", "3", "--low"};
   for (const char* bad : {"-5", "abc", "1.5", "18446744073709551616"}) {
     std::vector<std::string> args = base;
     args.push_back(bad);

@@ -18,11 +18,15 @@ inline constexpr int kExitUnreachable = 4;  // DEADLINE_EXCEEDED or UNAVAILABLE:
 // The exit code for an operation that ended with `st`.
 inline int ExitCodeFor(const Status& st) {
   switch (st.code()) {
-    case StatusCode::kOk: return kExitOk;
-    case StatusCode::kNotFound: return kExitNotFound;
+    case StatusCode::kOk:
+      return kExitOk;
+    case StatusCode::kNotFound:
+      return kExitNotFound;
     case StatusCode::kDeadlineExceeded:
-    case StatusCode::kUnavailable: return kExitUnreachable;
-    default: return kExitFailed;
+    case StatusCode::kUnavailable:
+      return kExitUnreachable;
+    default:
+      return kExitFailed;
   }
 }
 

@@ -59,9 +59,8 @@ std::string FormatRead(const ReadResult& r, bool json) {
            Where(r.ts, r.node);
   }
   // The name is printed quoted and escaped: it is user data and may hold anything.
-  return "token " + r.id + " " + Where(r.ts, r.node) + "\n" +
-         "  name:    " + JsonQuote(r.name) + "\n" +
-         "  domain:  low " + std::to_string(r.low) + ", mid " + std::to_string(r.mid) +
+  return "token " + r.id + " " + Where(r.ts, r.node) + "\n" + "  name:    " + JsonQuote(r.name) +
+         "\n" + "  domain:  low " + std::to_string(r.low) + ", mid " + std::to_string(r.mid) +
          ", high " + std::to_string(r.high) + "\n" +
          "  partial: " + ValueAt(r.partial, r.partial_x) + "\n" +
          "  final:   " + ValueAt(r.final, r.final_x);

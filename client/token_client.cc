@@ -107,7 +107,8 @@ Status TokenClient::WriterError(std::string_view op, const TokenReplication& tok
       std::string msg = subject + " at " + where + " timed out after " +
                         FormatDuration(options_.timeout) +
                         ": the writer may be down or crash-stopped for this token, or too few of "
-                        "its replicas (" + JoinNodes(token.Replicas()) +
+                        "its replicas (" +
+                        JoinNodes(token.Replicas()) +
                         ") answer; writes only go to the writer. Its outcome is unknown: it may "
                         "still take effect. Check the writer with `token-admin dump --node " +
                         node + "`";
@@ -115,8 +116,8 @@ Status TokenClient::WriterError(std::string_view op, const TokenReplication& tok
       return Status::DeadlineExceeded(msg);
     }
     case grpc::StatusCode::UNAVAILABLE:
-      return Status::Unavailable(subject + ": " + where + " is unreachable, " +
-                                 DescribeRpcFailure(st) +
+      return Status::Unavailable(subject + ": " + where + " is unreachable (" +
+                                 RpcFailureReason(st) + ")" +
                                  ": start token-replica there or check the address; writes only "
                                  "go to the writer");
     default:
@@ -202,17 +203,20 @@ StatusOr<ReadResult> TokenClient::ReadPinned(const TokenReplication& token,
       std::string msg = subject + " at " + node + " timed out after " +
                         FormatDuration(options_.timeout) +
                         ": that node may be down or crash-stopped for this token, or too few of "
-                        "the token's replicas (" + JoinNodes(token.Replicas()) +
+                        "the token's replicas (" +
+                        JoinNodes(token.Replicas()) +
                         ") answer it; leave out --node to let the client fail over to another "
-                        "reader (" + JoinNodes(token.readers) + ")";
+                        "reader (" +
+                        JoinNodes(token.readers) + ")";
       if (!IsClientSideDeadline(st)) msg += " (server said: " + st.error_message() + ")";
       return Status::DeadlineExceeded(msg);
     }
     case grpc::StatusCode::UNAVAILABLE:
-      return Status::Unavailable(subject + ": " + node + " is unreachable, " +
-                                 DescribeRpcFailure(st) +
+      return Status::Unavailable(subject + ": " + node + " is unreachable (" +
+                                 RpcFailureReason(st) + ")" +
                                  ": start token-replica there, or leave out --node to use "
-                                 "another reader (" + JoinNodes(token.readers) + ")");
+                                 "another reader (" +
+                                 JoinNodes(token.readers) + ")");
     default:
       return Status(CodeOf(st), subject + " at " + node + ": " + st.error_message());
   }
@@ -254,8 +258,8 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
     std::chrono::milliseconds pause = kFirstRetryPause;
   };
   std::vector<ReaderState> readers(order.size());
-  size_t cursor = 0;                          // next reader to consider, round robin
-  Clock::time_point next_launch = start;      // when to ask one more reader
+  size_t cursor = 0;                      // next reader to consider, round robin
+  Clock::time_point next_launch = start;  // when to ask one more reader
   std::optional<StatusOr<ReadResult>> outcome;
 
   ReadRace race;
@@ -268,7 +272,10 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
         if (!outcome) outcome = ReadResultFromProto(a->resp, order[a->reader]);
       } else if (IsRetryableReadFailure(a->status)) {
         r.failures++;
-        r.last_failure = DescribeRpcFailure(a->status);
+        // gRPC ending the call at our deadline is the same "no answer" as a call still
+        // running when the loop notices the deadline; say it the same way.
+        r.last_failure =
+            IsClientSideDeadline(a->status) ? "no answer" : DescribeRpcFailure(a->status);
         if (a->status.error_code() != grpc::StatusCode::UNAVAILABLE) r.only_unavailable = false;
         const Clock::time_point now = Clock::now();
         r.not_before = now + r.pause;
@@ -276,9 +283,9 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
         // This reader is out of the race: ask another one now, not after the attempt timeout.
         next_launch = now;
       } else if (!outcome) {
-        outcome = Status(CodeOf(a->status), "read of token " + Quote(token.id) + " at " +
-                                                order[a->reader] + ": " +
-                                                a->status.error_message());
+        outcome =
+            Status(CodeOf(a->status), "read of token " + Quote(token.id) + " at " +
+                                          order[a->reader] + ": " + a->status.error_message());
       }
     }
     race.finished.clear();
@@ -370,9 +377,10 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
       (all_unavailable
            ? "Start token-replica on those nodes or check the addresses."
            : "The readers may be down or crash-stopped for this token, or too few of its "
-             "replicas (" + JoinNodes(token.Replicas()) +
-             ") may answer; check them with `token-admin dump --node ADDR`, or raise --timeout "
-             "if the token's range takes long to hash.");
+             "replicas (" +
+                 JoinNodes(token.Replicas()) +
+                 ") may answer; check them with `token-admin dump --node ADDR`, or raise --timeout "
+                 "if the token's range takes long to hash.");
   return all_unavailable ? Status::Unavailable(msg) : Status::DeadlineExceeded(msg);
 }
 
