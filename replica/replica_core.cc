@@ -325,10 +325,12 @@ void ReplicaCore::Drop(const std::string& id, const OpContext& in_ctx,
 void ReplicaCore::EnsureWriterInitialized(const TokenReplication& token, const OpContext& ctx,
                                           std::function<void(Status)> then) {
   WriterState& state = WriterStateOf(token.id);
+  bool initialized;
   {
     std::lock_guard<std::mutex> lock(state.mu);
-    if (state.initialized) return then(Status::Ok());
+    initialized = state.initialized;
   }
+  if (initialized) return then(Status::Ok());
   // First operation since start: learn the token's current value from a majority. The
   // writer's own register may lag (its local store need not be part of the majority).
   QuorumRead(token, ctx, [this, &token, &state, then = std::move(then)](

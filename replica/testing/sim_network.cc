@@ -57,6 +57,9 @@ class SimNetwork::NodeTransport final : public PeerTransport {
   std::string self_;
 };
 
+SimNetwork::SimNetwork(uint64_t seed) : rng_(seed) {}
+SimNetwork::~SimNetwork() = default;
+
 PeerTransport& SimNetwork::TransportOf(const std::string& node) {
   auto& slot = transports_[node];
   if (!slot) slot = std::make_unique<NodeTransport>(*this, node);

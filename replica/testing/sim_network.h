@@ -34,7 +34,8 @@ class SimNetwork {
  public:
   using Duration = std::chrono::microseconds;
 
-  explicit SimNetwork(uint64_t seed) : rng_(seed) {}
+  explicit SimNetwork(uint64_t seed);
+  ~SimNetwork();
 
   // `core` must outlive the network's use of it.
   void AddNode(const std::string& node, ReplicaCore* core) { nodes_[node] = core; }
