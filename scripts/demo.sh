@@ -39,7 +39,8 @@ for n in "${nodes[@]}"; do
   fi
 done
 
-bold=$(tput bold 2>/dev/null || true); plain=$(tput sgr0 2>/dev/null || true)
+bold=; plain=
+if [[ -t 1 ]]; then bold=$(tput bold 2>/dev/null || true); plain=$(tput sgr0 2>/dev/null || true); fi
 step() { echo; echo "${bold}== $*${plain}"; }
 say() { echo "   $*"; }
 run() { echo "\$ ${*/#$bin\//}"; "$@"; }
