@@ -25,17 +25,21 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--max-range", max_range,
                  "most values (high - low) one write may span; larger requests are refused")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1'000'000'000'000}))
       ->capture_default_str();
   app.add_option("--max-op-seconds", max_op_seconds,
                  "cap on any operation's deadline, also when the client sets none")
+      ->check(CLI::Range(0.001, 86400.0))
       ->capture_default_str();
+  // The ranges also catch negative numbers, which CLI11 2.1 wraps around for unsigned options.
   app.add_option("--hash-threads", hash_threads, "threads for hashing (0: one per core)")
+      ->check(CLI::Range(0u, 256u))
       ->capture_default_str();
   app.add_flag("--no-op-log", no_op_log, "do not print a line per completed client operation");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // --help is success; any other parse error is usage (2)
   }
 
   StatusOr<ClusterConfig> config = LoadClusterConfig(config_path);
@@ -46,10 +50,6 @@ int main(int argc, char** argv) {
   StatusOr<std::string> self = ParseAccessPoint(listen);
   if (!self.ok()) {
     std::fprintf(stderr, "token-replica: --listen: %s\n", self.status().message().c_str());
-    return 2;
-  }
-  if (max_op_seconds <= 0) {
-    std::fprintf(stderr, "token-replica: --max-op-seconds must be positive\n");
     return 2;
   }
 
