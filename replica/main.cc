@@ -35,6 +35,11 @@ int main(int argc, char** argv) {
   app.add_option("--hash-threads", hash_threads, "threads for hashing (0: one per core)")
       ->check(CLI::Range(0u, 256u))
       ->capture_default_str();
+  // Hidden: a deliberate protocol break, so the fault tests can show they catch one.
+  std::string unsafe_bug = "none";
+  app.add_option("--unsafe-bug", unsafe_bug)
+      ->check(CLI::IsMember({"none", "skip-write-back", "read-local"}))
+      ->group("");
   app.add_flag("--no-op-log", no_op_log, "do not print a line per completed client operation");
   try {
     app.parse(argc, argv);
@@ -68,6 +73,12 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(max_op_seconds));
   options.op_log = !no_op_log;
   options.hash_threads = hash_threads;
+  if (unsafe_bug != "none") {
+    options.core.unsafe_bug =
+        unsafe_bug == "read-local" ? UnsafeBug::kReadLocal : UnsafeBug::kSkipWriteBack;
+    std::fprintf(stderr, "token-replica: WARNING: --unsafe-bug %s breaks atomicity on purpose\n",
+                 unsafe_bug.c_str());
+  }
   ReplicaServer server(std::move(config).value(), options);
   if (Status st = server.Start(); !st.ok()) {
     std::fprintf(stderr, "token-replica: %s\n", st.ToString().c_str());

@@ -177,6 +177,11 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
 
 void ReplicaCore::QuorumRead(const TokenReplication& token, const OpContext& ctx,
                              std::function<void(StatusOr<QuorumReadOutcome>)> done) {
+  if (options_.unsafe_bug == UnsafeBug::kReadLocal) {
+    StatusOr<Register> local = HandleGetRegister(token.id);
+    if (!local.ok()) return done(local.status());
+    return done(QuorumReadOutcome{*local, /*fast_path=*/true});
+  }
   GetRound(token, ctx, [this, &token, ctx, done = std::move(done)](
                            StatusOr<std::vector<Register>> regs) mutable {
     if (!regs.ok()) return done(regs.status());
@@ -189,7 +194,9 @@ void ReplicaCore::QuorumRead(const TokenReplication& token, const OpContext& ctx
     for (const auto& r : all) {
       if (r.ts != highest->ts) outcome.fast_path = false;
     }
-    if (outcome.fast_path) return done(std::move(outcome));
+    if (outcome.fast_path || options_.unsafe_bug == UnsafeBug::kSkipWriteBack) {
+      return done(std::move(outcome));
+    }
     // The majority disagrees: impose the highest value on a majority before returning it,
     // so that no later read can return an older one.
     Register reg = outcome.reg;

@@ -38,6 +38,13 @@
 
 namespace tokenstore {
 
+// Deliberate protocol breaks, for showing that the fault tests can fail (never for use).
+enum class UnsafeBug {
+  kNone,
+  kSkipWriteBack,  // reads return the highest register of a majority without imposing it
+  kReadLocal,      // reads return this node's own register without asking anyone
+};
+
 struct ReplicaOptions {
   std::string self;                                  // this node's canonical access point
   uint64_t max_range = 100'000'000;                  // most values one write may span (high - low)
@@ -45,6 +52,7 @@ struct ReplicaOptions {
   Clock::duration max_op_time = std::chrono::seconds(60);  // cap on any operation's deadline
   uint64_t timestamp_block = 1024;                   // timestamps reserved per disk sync
   MinHashOptions hash_options;
+  UnsafeBug unsafe_bug = UnsafeBug::kNone;
 };
 
 // What a client operation carries from its caller: when to give up, and a flag that the

@@ -60,8 +60,9 @@ class Cluster {
   }
 
   // Replaces the node's core with a fresh one over the same store: a crash and restart.
-  void Restart(const std::string& node) {
+  void Restart(const std::string& node, UnsafeBug bug = UnsafeBug::kNone) {
     ReplicaOptions opts;
+    opts.unsafe_bug = bug;
     opts.self = node;
     opts.max_range = 10'000;
     opts.timestamp_block = 4;
@@ -315,6 +316,43 @@ TEST(ReplicaCore, NoNewOldInversionWhileAWriteIsInFlight) {
     }
     EXPECT_GE(r2->ts, r1->ts) << "seed " << seed;
   }
+}
+
+// The seeded bugs the fault tests use really break atomicity (pinned here so a refactoring
+// cannot silently turn them into no-ops).
+TEST(ReplicaCore, SeededBugReadLocalReturnsStaleValues) {
+  Cluster c(21);
+  c.Restart(kC, UnsafeBug::kReadLocal);
+  c.net().SetHeld(kA, kC, true);
+  auto w = c.Write(kA, Abc());
+  ASSERT_TRUE(w.ok());
+  auto r = c.Read(kC, "1");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->ts, 0u) << "read-local should return C's stale register";
+}
+
+TEST(ReplicaCore, SeededBugSkipWriteBackAllowsNewOldInversion) {
+  Cluster c(22);
+  c.Restart(kB, UnsafeBug::kSkipWriteBack);
+  c.Restart(kC, UnsafeBug::kSkipWriteBack);
+  ASSERT_TRUE(c.Write(kA, WriteArgs{"1", "old", 0, 1, 5}).ok());
+  c.net().SetHeld(kA, kB, true);
+  c.net().SetHeld(kA, kC, true);
+  c.core(kA).Write(WriteArgs{"1", "new", 0, 1, 5}, Cluster::Ctx(), [](StatusOr<WriteResult>) {});
+  // B reads from itself and A (C's answers are held): sees "new" but does not impose it.
+  c.net().SetHeld(kC, kB, true);
+  c.net().SetHeld(kA, kB, false);
+  auto r1 = c.Read(kB, "1");
+  ASSERT_TRUE(r1.ok());
+  EXPECT_EQ(r1->value.name, "new");
+  EXPECT_EQ(c.store(kB).Get("1")->value.name, "old");
+  // C then reads from itself and B: both old.
+  c.net().SetHeld(kA, kC, true);
+  c.net().SetHeld(kC, kB, false);
+  c.net().SetHeld(kB, kC, false);
+  auto r2 = c.Read(kC, "1");
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->value.name, "old") << "without write-back a later read returns the older value";
 }
 
 TEST(ReplicaCore, WriterRestartNeverReusesATimestampAndRemembersDrop) {
