@@ -1,0 +1,66 @@
+// Histories of fault tests (SPEC section 9), in the style of Jepsen: one event per line of
+// JSON Lines.
+//
+//   {"process": 3, "type": "invoke", "f": "write", "token": "1",
+//    "value": {"name": "w-17", "low": 0, "mid": 5, "high": 9}, "time": 1234567}
+//   {"process": 3, "type": "ok", "f": "write", "token": "1", "value": {...}, "time": ...}
+//   {"process": 4, "type": "invoke", "f": "read", "token": "1", "value": null, "time": ...}
+//   {"process": 4, "type": "ok", "f": "read", "token": "1",
+//    "value": {"name": "w-17", "final": 60570345165277511}, "time": ...}
+//
+// type: invoke | ok | fail (certainly did not take effect) | info (unknown: may take effect
+// at any later time, or never; the process id is never used again). time: nanoseconds,
+// monotonic within one history. Written names are unique per history; a read of an
+// undefined token has value.name == null.
+//
+// Thread-safety: HistoryWriter is safe for concurrent use; the rest are plain values.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace tokenstore::checker {
+
+enum class EventType { kInvoke, kOk, kFail, kInfo };
+enum class OpFunction { kWrite, kRead };
+
+struct Event {
+  int64_t process = 0;
+  EventType type = EventType::kInvoke;
+  OpFunction f = OpFunction::kRead;
+  std::string token;
+  // Writes: the written value (on invoke, and repeated on ok). Reads: on ok, what was read.
+  std::optional<std::string> name;  // nullopt: undefined (reads) or absent
+  uint64_t low = 0, mid = 0, high = 0;  // writes
+  std::optional<uint64_t> final_value;  // reads of a defined token
+  int64_t time = 0;                     // nanoseconds
+  int line = 0;                         // 1-based line in the file it came from (0 if none)
+};
+
+// One event as a JSON line (no trailing newline).
+std::string ToJsonLine(const Event& e);
+// Parses one line; INVALID_ARGUMENT naming the field that is wrong.
+StatusOr<Event> ParseJsonLine(std::string_view line, int line_number);
+// Reads a whole file; errors name the file and line.
+StatusOr<std::vector<Event>> ReadHistory(const std::string& path);
+
+// Appends events to a file as they happen, one line each, flushed per line.
+class HistoryWriter {
+ public:
+  static StatusOr<std::unique_ptr<HistoryWriter>> Open(const std::string& path);
+  ~HistoryWriter();
+  void Append(const Event& e);
+
+ private:
+  explicit HistoryWriter(std::FILE* f) : file_(f) {}
+  std::mutex mu_;
+  std::FILE* file_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace tokenstore::checker
