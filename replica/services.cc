@@ -120,54 +120,46 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Read(grpc::CallbackServerContext* ct
   return call;
 }
 
-grpc::ServerUnaryReactor* TokenServiceImpl::Create(grpc::CallbackServerContext* ctx,
-                                                   const v1::CreateRequest* req,
-                                                   v1::CreateResponse* resp) {
+// create and drop differ only in the value the writer issues (undefined or a tombstone).
+template <typename Response>
+grpc::ServerUnaryReactor* TokenServiceImpl::Reset(grpc::CallbackServerContext* ctx,
+                                                  const std::string& id, ValueKind kind,
+                                                  Response* resp) {
   auto* call = new ServerCall();
-  if (core_.IsCrashed(req->id())) return call;
+  if (core_.IsCrashed(id)) return call;
   Handle handle = call->handle();
-  const std::string id = req->id();
   const auto start = Clock::now();
-  core_.Create(id, ContextOf(ctx, handle), [this, handle, resp, id, start](StatusOr<uint64_t> ts) {
-    OpRecord rec{"create", id, ts.status()};
+  auto done = [this, handle, resp, id, kind, start](StatusOr<uint64_t> ts) {
+    OpRecord rec{kind == ValueKind::kDropped ? "drop" : "create", id, ts.status()};
     rec.millis = MillisSince(start);
     if (ts.ok()) {
       rec.ts = *ts;
-      rec.value = TokenValue{};
+      rec.value = TokenValue{kind};
     }
     Answer(core_, id, handle, ts.status(), [&] {
       resp->set_id(id);
       resp->set_ts(*ts);
     });
     log_.Record(rec);
-  });
+  };
+  if (kind == ValueKind::kDropped) {
+    core_.Drop(id, ContextOf(ctx, handle), std::move(done));
+  } else {
+    core_.Create(id, ContextOf(ctx, handle), std::move(done));
+  }
   return call;
+}
+
+grpc::ServerUnaryReactor* TokenServiceImpl::Create(grpc::CallbackServerContext* ctx,
+                                                   const v1::CreateRequest* req,
+                                                   v1::CreateResponse* resp) {
+  return Reset(ctx, req->id(), ValueKind::kUndefined, resp);
 }
 
 grpc::ServerUnaryReactor* TokenServiceImpl::Drop(grpc::CallbackServerContext* ctx,
                                                  const v1::DropRequest* req,
                                                  v1::DropResponse* resp) {
-  auto* call = new ServerCall();
-  if (core_.IsCrashed(req->id())) return call;
-  Handle handle = call->handle();
-  const std::string id = req->id();
-  const auto start = Clock::now();
-  core_.Drop(id, ContextOf(ctx, handle), [this, handle, resp, id, start](StatusOr<uint64_t> ts) {
-    OpRecord rec{"drop", id, ts.status()};
-    rec.millis = MillisSince(start);
-    if (ts.ok()) {
-      rec.ts = *ts;
-      TokenValue tombstone;
-      tombstone.kind = ValueKind::kDropped;
-      rec.value = tombstone;
-    }
-    Answer(core_, id, handle, ts.status(), [&] {
-      resp->set_id(id);
-      resp->set_ts(*ts);
-    });
-    log_.Record(rec);
-  });
-  return call;
+  return Reset(ctx, req->id(), ValueKind::kDropped, resp);
 }
 
 // ---- ReplicaService ----
@@ -200,13 +192,15 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Store(grpc::CallbackServerContext*
 
 // ---- AdminService ----
 
-grpc::ServerUnaryReactor* AdminServiceImpl::Crash(grpc::CallbackServerContext* ctx,
-                                                  const v1::CrashRequest* req,
-                                                  v1::CrashResponse* resp) {
+// Crash and Revive differ only in the mark they set. The mark is synced to disk, so the
+// work runs on the storage executor.
+template <typename Response>
+grpc::ServerUnaryReactor* AdminServiceImpl::SetMark(const std::string& token, bool crashed,
+                                                    Response* resp) {
   auto* call = new ServerCall();
   Handle handle = call->handle();
-  storage_executor_.Submit([this, handle, resp, token = req->token()] {
-    StatusOr<bool> was = core_.SetCrashed(token, true);
+  storage_executor_.Submit([this, handle, resp, token, crashed] {
+    StatusOr<bool> was = core_.SetCrashed(token, crashed);
     if (ServerCall* c = handle->Claim()) {
       if (was.ok()) resp->set_was_crashed(*was);
       c->Finish(ToGrpc(was.status()));
@@ -215,19 +209,16 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Crash(grpc::CallbackServerContext* c
   return call;
 }
 
+grpc::ServerUnaryReactor* AdminServiceImpl::Crash(grpc::CallbackServerContext* ctx,
+                                                  const v1::CrashRequest* req,
+                                                  v1::CrashResponse* resp) {
+  return SetMark(req->token(), true, resp);
+}
+
 grpc::ServerUnaryReactor* AdminServiceImpl::Revive(grpc::CallbackServerContext* ctx,
                                                    const v1::ReviveRequest* req,
                                                    v1::ReviveResponse* resp) {
-  auto* call = new ServerCall();
-  Handle handle = call->handle();
-  storage_executor_.Submit([this, handle, resp, token = req->token()] {
-    StatusOr<bool> was = core_.SetCrashed(token, false);
-    if (ServerCall* c = handle->Claim()) {
-      if (was.ok()) resp->set_was_crashed(*was);
-      c->Finish(ToGrpc(was.status()));
-    }
-  });
-  return call;
+  return SetMark(req->token(), false, resp);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::Dump(grpc::CallbackServerContext* ctx,

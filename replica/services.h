@@ -33,6 +33,10 @@ class TokenServiceImpl final : public v1::TokenService::CallbackService {
                                  v1::DropResponse* resp) override;
 
  private:
+  template <typename Response>
+  grpc::ServerUnaryReactor* Reset(grpc::CallbackServerContext* ctx, const std::string& id,
+                                  ValueKind kind, Response* resp);
+
   ReplicaCore& core_;
   OpLog& log_;
 };
@@ -68,6 +72,9 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                  v1::DumpResponse* resp) override;
 
  private:
+  template <typename Response>
+  grpc::ServerUnaryReactor* SetMark(const std::string& token, bool crashed, Response* resp);
+
   ReplicaCore& core_;
   RegisterStore& store_;
   Executor& storage_executor_;

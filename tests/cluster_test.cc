@@ -173,6 +173,35 @@ TEST(Cluster, WrongNodeAndBadArgumentsAreExplained) {
   EXPECT_NE(st.error_message().find("--max-range"), std::string::npos);
 }
 
+TEST(Cluster, DropAndCreate) {
+  InProcessCluster c;
+  v1::WriteResponse w;
+  ASSERT_TRUE(c.Write(0, "1", "abc", 5, 25, 100, &w).ok());
+  {
+    grpc::ClientContext ctx;
+    v1::DropRequest req;
+    v1::DropResponse resp;
+    req.set_id("1");
+    ASSERT_TRUE(c.Client(0).Drop(&ctx, req, &resp).ok());
+    EXPECT_GT(resp.ts(), w.ts());
+  }
+  v1::ReadResponse r;
+  EXPECT_EQ(c.Read(1, "1", &r).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(c.Write(0, "1", "abc", 5, 25, 100, &w).error_code(), grpc::StatusCode::NOT_FOUND);
+  {
+    grpc::ClientContext ctx;
+    v1::CreateRequest req;
+    v1::CreateResponse resp;
+    req.set_id("1");
+    ASSERT_TRUE(c.Client(0).Create(&ctx, req, &resp).ok());
+  }
+  ASSERT_TRUE(c.Read(2, "1", &r).ok());
+  EXPECT_FALSE(r.defined());
+  ASSERT_TRUE(c.Write(0, "1", "again", 5, 25, 100, &w).ok());
+  ASSERT_TRUE(c.Read(2, "1", &r).ok());
+  EXPECT_EQ(r.name(), "again");
+}
+
 TEST(Cluster, TokenCrashStoppedOnAMinorityIsStillReadAndWritten) {
   InProcessCluster c;
   ASSERT_TRUE(c.Crash(2, "1").ok());
