@@ -120,6 +120,42 @@ TEST_F(ProcessCluster, WriterCrashStoppedWritesEndWithDeadlineReadsContinue) {
   }
 }
 
+TEST_F(ProcessCluster, MinorityCrashStoppedTokenIsStillReadAndWritten) {
+  auto c = Admin({"crash", "--node", nodes_[1], "--token", "1"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  auto w = Client({"write", "--id", "1", "--name", "through", "--low", "1", "--mid", "2", "--high", "3"});
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  for (size_t i : {0, 2}) {
+    auto r = Client({"--json", "read", "--id", "1", "--node", nodes_[i]});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(JsonField(r.out, "name"), "through");
+  }
+  // The crash-stopped node still serves token 3.
+  auto r = Client({"--json", "read", "--id", "3", "--node", nodes_[1]});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(ProcessCluster, ReplicaThatWasKilledCatchesUpThroughReadWriteBack) {
+  procs_[1]->Signal(SIGKILL);
+  ASSERT_TRUE(procs_[1]->Wait(10s).has_value());
+  for (int i = 0; i < 3; ++i) {
+    auto w = Client({"write", "--id", "1", "--name", "while-down-" + std::to_string(i), "--low",
+                     "1", "--mid", "2", "--high", "3"});
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+  }
+  Start(1);
+  WaitReady(1);
+  auto before = Admin({"--json", "dump", "--node", nodes_[1]});
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  EXPECT_EQ(before.out.find("while-down-2"), std::string::npos) << before.out;
+  auto r = Client({"--json", "read", "--id", "1", "--node", nodes_[1]});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(JsonField(r.out, "name"), "while-down-2");
+  EXPECT_EQ(JsonField(r.out, "fast_path"), "false");  // it imposed the newer value
+  auto after = Admin({"--json", "dump", "--node", nodes_[1]});
+  EXPECT_NE(after.out.find("while-down-2"), std::string::npos) << after.out;
+}
+
 TEST_F(ProcessCluster, SigtermStopsCleanlyWithExitZero) {
   procs_[1]->Signal(SIGTERM);
   auto status = procs_[1]->Wait(20s);
