@@ -6,14 +6,6 @@
 
 namespace tokenstore {
 
-std::shared_ptr<grpc::Channel> NewNodeChannel(const std::string& node) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return grpc::CreateCustomChannel(node, grpc::InsecureChannelCredentials(), args);
-}
-
 bool IsClientSideDeadline(const grpc::Status& st) {
   return st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
          st.error_message() == "Deadline Exceeded";

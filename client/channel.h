@@ -1,4 +1,4 @@
-// gRPC channels to replica nodes, shared by the client library and the admin tool.
+// Helpers for calls to replica nodes, shared by the client library and the admin tool.
 //
 // Channels reconnect quickly (backoff 100 ms, at most 1 s) so that a node restarted while a
 // long-lived client holds a channel to it is reachable again within about a second, instead
@@ -13,10 +13,10 @@
 #include <memory>
 #include <string>
 
+#include "proto/channel.h"  // NewNodeChannel
+
 namespace tokenstore {
 
-// A new insecure channel to `node` ("ip:port") with the fast reconnect backoff above.
-std::shared_ptr<grpc::Channel> NewNodeChannel(const std::string& node);
 
 // A failed call's code and a short reason, for messages: "UNAVAILABLE (connection refused)",
 // "DEADLINE_EXCEEDED (no answer in time)", "FAILED_PRECONDITION (<server's message>)".

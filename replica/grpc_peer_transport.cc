@@ -1,18 +1,10 @@
 #include "replica/grpc_peer_transport.h"
 
+#include "proto/channel.h"
 #include "proto/convert.h"
 
 namespace tokenstore {
 
-grpc::ChannelArguments StandardChannelArguments() {
-  grpc::ChannelArguments args;
-  // gRPC's default backoff grows to two minutes; a replica restarted after kill -9 must be
-  // reachable again within about a second.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return args;
-}
 
 namespace {
 
@@ -53,8 +45,7 @@ v1::ReplicaService::Stub* GrpcPeerTransport::StubFor(const std::string& node) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& stub = stubs_[node];
   if (!stub) {
-    stub = v1::ReplicaService::NewStub(
-        grpc::CreateCustomChannel(node, credentials_, StandardChannelArguments()));
+    stub = v1::ReplicaService::NewStub(NewNodeChannel(node, credentials_));
   }
   return stub.get();
 }

@@ -54,7 +54,4 @@ class GrpcPeerTransport final : public PeerTransport {
   bool shut_down_ = false;                                                   // GUARDED_BY(mu_)
 };
 
-// Channel arguments every outgoing channel of the project uses.
-grpc::ChannelArguments StandardChannelArguments();
-
 }  // namespace tokenstore

@@ -1,0 +1,24 @@
+// How every node and tool of the project opens a gRPC channel to a replica.
+//
+// gRPC's default reconnect backoff grows to two minutes; a replica restarted after kill -9
+// must be reachable again within about a second, by its peers and by long-lived clients.
+//
+// Thread-safety: free functions; the channels they return are safe for concurrent use.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+namespace tokenstore {
+
+// Channel arguments with the fast reconnect backoff (100 ms, at most 1 s).
+grpc::ChannelArguments StandardChannelArguments();
+
+// A new channel to `node` ("ip:port") with StandardChannelArguments().
+std::shared_ptr<grpc::Channel> NewNodeChannel(
+    const std::string& node,
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials());
+
+}  // namespace tokenstore
