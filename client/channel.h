@@ -1,10 +1,7 @@
 // Helpers for calls to replica nodes, shared by the client library and the admin tool.
+// Channels themselves come from proto/channel.h.
 //
-// Channels reconnect quickly (backoff 100 ms, at most 1 s) so that a node restarted while a
-// long-lived client holds a channel to it is reachable again within about a second, instead
-// of after gRPC's default backoff of up to two minutes.
-//
-// Thread-safety: free functions; the channels they return are safe for concurrent use.
+// Thread-safety: pure functions.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
