@@ -26,23 +26,24 @@ StatusOr<NodeDump> DumpDataDir(const std::string& dir) {
   StatusOr<std::vector<std::string>> crashed = (*store)->CrashedTokens();
   if (!crashed.ok()) return crashed.status();
 
-  // A token may be marked crashed before anything was ever stored for it: list it too,
-  // with its initial register (ts 0, undefined).
+  StatusOr<std::vector<std::pair<std::string, uint64_t>>> reservations =
+      (*store)->ScanReservations();
+  if (!reservations.ok()) return reservations.status();
+
+  // A token may be marked crashed, or hold a writer reservation, before anything was ever
+  // stored for it: list it too, with its initial register (ts 0, undefined).
   std::map<std::string, DumpEntry> entries;
-  for (auto& [token, reg] : *registers) entries[token] = DumpEntry{token, reg, false, 0, ""};
-  for (const std::string& token : *crashed) {
+  auto entry = [&entries](const std::string& token) -> DumpEntry& {
     DumpEntry& e = entries[token];
     e.token = token;
-    e.crashed = true;
-  }
+    return e;
+  };
+  for (auto& [token, reg] : *registers) entry(token).reg = reg;
+  for (const std::string& token : *crashed) entry(token).crashed = true;
+  for (auto& [token, upto] : *reservations) entry(token).reserved_ts = upto;
   NodeDump dump;
   dump.data_dir = dir;
-  for (auto& [token, e] : entries) {
-    StatusOr<uint64_t> reserved = (*store)->GetReservedTimestamp(token);
-    if (!reserved.ok()) return reserved.status();
-    e.reserved_ts = *reserved;
-    dump.entries.push_back(std::move(e));
-  }
+  for (auto& [token, e] : entries) dump.entries.push_back(std::move(e));
   return dump;
 }
 

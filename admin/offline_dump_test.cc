@@ -51,12 +51,14 @@ TEST_F(OfflineDumpTest, ListsRegistersCrashMarksAndReservations) {
     ASSERT_TRUE(store->ReserveTimestamps("b", 64).ok());
     // Crash-stopped before anything was stored for it.
     ASSERT_TRUE(store->SetCrashed("a", true).ok());
+    // A writer that reserved timestamps but never stored anything (it died mid-write).
+    ASSERT_TRUE(store->ReserveTimestamps("c", 1024).ok());
   }
   StatusOr<NodeDump> d = DumpDataDir(dir_);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->data_dir, dir_);
   EXPECT_TRUE(d->node.empty());
-  ASSERT_EQ(d->entries.size(), 2u);
+  ASSERT_EQ(d->entries.size(), 3u);
   EXPECT_EQ(d->entries[0].token, "a");
   EXPECT_TRUE(d->entries[0].crashed);
   EXPECT_EQ(d->entries[0].reg.ts, 0u);
@@ -65,6 +67,9 @@ TEST_F(OfflineDumpTest, ListsRegistersCrashMarksAndReservations) {
   EXPECT_EQ(d->entries[1].reg.ts, 4u);
   EXPECT_EQ(d->entries[1].reg.value.name, "dumped");
   EXPECT_EQ(d->entries[1].reserved_ts, 64u);
+  EXPECT_EQ(d->entries[2].token, "c");
+  EXPECT_EQ(d->entries[2].reg.ts, 0u);
+  EXPECT_EQ(d->entries[2].reserved_ts, 1024u);
 }
 
 TEST_F(OfflineDumpTest, RefusesADirectoryInUse) {

@@ -36,6 +36,11 @@ StatusOr<uint64_t> MemoryRegisterStore::GetReservedTimestamp(std::string_view to
   return it == reserved_.end() ? uint64_t{0} : it->second;
 }
 
+StatusOr<std::vector<std::pair<std::string, uint64_t>>> MemoryRegisterStore::ScanReservations() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::vector<std::pair<std::string, uint64_t>>(reserved_.begin(), reserved_.end());
+}
+
 Status MemoryRegisterStore::ReserveTimestamps(std::string_view token, uint64_t upto) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = reserved_.find(token);

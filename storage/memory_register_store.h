@@ -35,6 +35,7 @@ class MemoryRegisterStore final : public RegisterStore {
   StatusOr<uint64_t> StoreIfNewer(std::string_view token, const Register& reg) override;
   StatusOr<std::vector<std::pair<std::string, Register>>> Scan() override;
   StatusOr<uint64_t> GetReservedTimestamp(std::string_view token) override;
+  StatusOr<std::vector<std::pair<std::string, uint64_t>>> ScanReservations() override;
   Status ReserveTimestamps(std::string_view token, uint64_t upto) override;
   Status SetCrashed(std::string_view token, bool crashed) override;
   StatusOr<std::vector<std::string>> CrashedTokens() override;

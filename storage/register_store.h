@@ -40,6 +40,8 @@ class RegisterStore {
 
   // Highest timestamp reserved for `token` by its writer; 0 when none.
   virtual StatusOr<uint64_t> GetReservedTimestamp(std::string_view token) = 0;
+  // Every token with a reservation, sorted by token id.
+  virtual StatusOr<std::vector<std::pair<std::string, uint64_t>>> ScanReservations() = 0;
   // Durably raises the reservation of `token` to `upto`; a lower value leaves it unchanged.
   virtual Status ReserveTimestamps(std::string_view token, uint64_t upto) = 0;
 

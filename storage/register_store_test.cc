@@ -284,6 +284,11 @@ TYPED_TEST(RegisterStoreTest, ReservationsNeverGoDown) {
   EXPECT_EQ(*store.GetReservedTimestamp("u"), 0u);
   ASSERT_TRUE(store.ReserveTimestamps("u", 0).ok());
   EXPECT_EQ(*store.GetReservedTimestamp("u"), 0u);
+  ASSERT_TRUE(store.ReserveTimestamps("a", 7).ok());
+  auto all = store.ScanReservations();
+  ASSERT_TRUE(all.ok());
+  using Entry = std::pair<std::string, uint64_t>;
+  EXPECT_EQ(*all, (std::vector<Entry>{{"a", 7}, {"t", UINT64_MAX}}));
 }
 
 TYPED_TEST(RegisterStoreTest, ConcurrentReservationsKeepTheMaximum) {

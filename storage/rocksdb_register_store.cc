@@ -452,6 +452,11 @@ StatusOr<uint64_t> RocksDbRegisterStore::GetReservedTimestamp(std::string_view t
   return it == reserved_.end() ? uint64_t{0} : it->second;
 }
 
+StatusOr<std::vector<std::pair<std::string, uint64_t>>> RocksDbRegisterStore::ScanReservations() {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return std::vector<std::pair<std::string, uint64_t>>(reserved_.begin(), reserved_.end());
+}
+
 // Same locking as StoreIfNewer, for the same reason: the reservation never goes down.
 Status RocksDbRegisterStore::ReserveTimestamps(std::string_view token, uint64_t upto) {
   std::lock_guard<std::mutex> stripe(StripeOf(token));
