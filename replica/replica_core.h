@@ -90,8 +90,8 @@ struct ReplicaCounters {
   std::atomic<uint64_t> final_cache_hits{0};
   std::atomic<uint64_t> creates{0};
   std::atomic<uint64_t> drops{0};
-  std::atomic<uint64_t> stores_applied{0};
-  std::atomic<uint64_t> stores_ignored{0};  // Store with a ts not newer than the held one
+  std::atomic<uint64_t> stores_applied{0};  // Store whose ts is the one held afterwards
+  std::atomic<uint64_t> stores_ignored{0};  // Store older than the held register
 };
 
 class ReplicaCore {
@@ -157,8 +157,8 @@ class ReplicaCore {
   static Status StopStatus(const OpContext& ctx);
   WriterState& WriterStateOf(const std::string& token);
 
-  // Issues `value` with a fresh ts at the writer and stores it at a majority.
-  // `precondition` runs under the writer state's lock before the ts is taken and may refuse.
+  // Issues `value` with a fresh ts at the writer and stores it at a majority. A defined value
+  // is refused (NOT_FOUND) when the last value the writer issued is a tombstone.
   void IssueValue(const TokenReplication& token, TokenValue value, const OpContext& ctx,
                   std::function<void(StatusOr<uint64_t>)> done);
   // Makes sure the writer knows the token's current kind (after a restart: by a quorum read).
