@@ -17,6 +17,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -43,24 +45,38 @@ struct Event {
   int line = 0;                         // 1-based line in the file it came from (0 if none)
 };
 
+// "invoke", "ok", "fail", "info"; "write", "read": the spellings of SPEC section 9.
+const char* EventTypeName(EventType type);
+const char* OpFunctionName(OpFunction f);
+
 // One event as a JSON line (no trailing newline).
 std::string ToJsonLine(const Event& e);
-// Parses one line; INVALID_ARGUMENT naming the field that is wrong.
+// Parses one line; INVALID_ARGUMENT naming the field that is wrong, as
+// "line N: column C: ..." or "line N: field \"f\": ...". Unknown keys are ignored (the spec
+// says a value holds "at least" its fields), but their values must still be valid JSON of the
+// accepted kinds. The result's `line` is `line_number`.
 StatusOr<Event> ParseJsonLine(std::string_view line, int line_number);
-// Reads a whole file; errors name the file and line.
+// Reads a whole file; errors name the file and line ("FILE:LINE: ..."). Blank lines are
+// skipped (but counted), so a trailing newline is fine.
 StatusOr<std::vector<Event>> ReadHistory(const std::string& path);
 
 // Appends events to a file as they happen, one line each, flushed per line.
 class HistoryWriter {
  public:
+  // Creates or truncates `path`: one file holds one history.
   static StatusOr<std::unique_ptr<HistoryWriter>> Open(const std::string& path);
   ~HistoryWriter();
+  // Never blocks on anything but the file; a failed write is remembered, not thrown, so a
+  // fault test can ask status() at the end instead of checking every call.
   void Append(const Event& e);
+  // OK, or the first write or flush error.
+  Status status();
 
  private:
   explicit HistoryWriter(std::FILE* f) : file_(f) {}
   std::mutex mu_;
   std::FILE* file_;  // GUARDED_BY(mu_)
+  Status error_;     // GUARDED_BY(mu_)
 };
 
 }  // namespace tokenstore::checker

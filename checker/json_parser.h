@@ -1,0 +1,44 @@
+// A small, strict JSON parser for the flat event objects of history files (SPEC section 9).
+//
+// Accepts exactly: objects, strings (all JSON escapes, \u with surrogate pairs, decoded to
+// UTF-8), integers (-2^63 .. 2^64-1), null, true and false, nested objects up to a depth
+// limit. Rejects arrays, fractions and exponents, leading zeros, duplicate keys, raw control
+// characters in strings and trailing content, with a message naming the column. A history is
+// evidence; guessing at a malformed line would weaken it.
+//
+// Thread-safety: pure functions over values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace tokenstore::checker {
+
+struct JsonValue {
+  enum class Kind { kNull, kBool, kInteger, kString, kObject };
+  Kind kind = Kind::kNull;
+  bool boolean = false;
+  // Integers: magnitude and sign, so both uint64 and negative int64 values fit.
+  bool negative = false;
+  uint64_t magnitude = 0;
+  std::string string;
+  std::vector<std::pair<std::string, JsonValue>> members;  // objects, in file order
+
+  // nullptr if this is not an object or has no such member.
+  const JsonValue* Find(std::string_view key) const;
+};
+
+// "null", "an integer", ...: for messages that say what was found instead.
+const char* JsonKindName(JsonValue::Kind kind);
+
+// Parses `text` as exactly one JSON object (surrounding whitespace allowed). `max_depth` is
+// the deepest object nesting accepted (1: no nested objects). INVALID_ARGUMENT with
+// "column N: ..." (1-based) on anything else.
+StatusOr<JsonValue> ParseJsonObject(std::string_view text, int max_depth);
+
+}  // namespace tokenstore::checker
