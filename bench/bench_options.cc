@@ -1,0 +1,177 @@
+#include "bench/bench_options.h"
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cmath>
+#include <sstream>
+
+
+namespace tokenstore::bench {
+namespace {
+
+constexpr int kExitUsage = 2;
+
+BenchExit UsageError(const std::string& message) {
+  return BenchExit{kExitUsage, "",
+                   "token-bench: INVALID_ARGUMENT: " + message +
+                       "\nRun `token-bench --help` or `token-bench hash --help` for usage.\n"};
+}
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : text) {
+    if (c == ',') {
+      parts.push_back(cur);
+      cur.clear();
+    } else if (c != ' ') {
+      cur += c;
+    }
+  }
+  parts.push_back(cur);
+  return parts;
+}
+
+bool PositiveSeconds(double s) { return std::isfinite(s) && s > 0 && s <= 24 * 3600; }
+
+}  // namespace
+
+const char* WorkloadName(Workload w) {
+  switch (w) {
+    case Workload::kWrite:
+      return "write";
+    case Workload::kRead:
+      return "read";
+    case Workload::kMixed:
+      return "mixed";
+  }
+  return "?";
+}
+
+BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
+  CLI::App app{
+      "token-bench: closed-loop load against a running token store or etcd cluster; "
+      "`token-bench hash` measures the hash engine alone"};
+  app.name("token-bench");
+  app.require_subcommand(0, 1);
+
+  LoadOptions load;
+  std::string etcd;
+  std::string workload = "mixed";
+  CLI::Option* config_opt =
+      app.add_option("--config", load.config_path, "token store: the cluster's YAML file");
+  CLI::Option* etcd_opt = app.add_option(
+      "--etcd", etcd, "etcd instead: comma-separated client endpoints host:port of its members");
+  config_opt->excludes(etcd_opt);
+  app.add_option("--clients", load.clients, "concurrent closed-loop clients (threads)")
+      ->capture_default_str();
+  app.add_option("--conns", load.conns,
+                 "gRPC connections per node, shared round-robin by the clients; 0: one per "
+                 "client")
+      ->capture_default_str();
+  CLI::Option* duration_opt =
+      app.add_option("--duration", load.duration_s, "seconds measured (after the warm-up)")
+          ->capture_default_str();
+  CLI::Option* ops_opt =
+      app.add_option("--ops", load.ops, "measure this many operations instead of a duration");
+  duration_opt->excludes(ops_opt);
+  app.add_option("--warmup", load.warmup_s, "seconds of load before measuring; 0: none")
+      ->capture_default_str();
+  app.add_option("--workload", workload, "write | read | mixed")->capture_default_str();
+  CLI::Option* ratio_opt =
+      app.add_option("--read-ratio", load.read_ratio, "fraction of reads in the mixed workload")
+          ->capture_default_str();
+  app.add_option("--tokens", load.tokens,
+                 "use the first K tokens of the config (etcd: keys token/0..K-1); default: "
+                 "all of the config, 16 for etcd");
+  app.add_option("--range", load.range, "high - low of each write")->capture_default_str();
+  app.add_option("--timeout", load.timeout_s, "deadline of each operation, seconds")
+      ->capture_default_str();
+  app.add_option("--seed", load.seed, "seed of the random choices; 0: random");
+  app.add_flag("--json", load.json, "print one JSON object with the results");
+
+  HashOptions hash;
+  std::string threads = "1";
+  CLI::App* hash_cmd = app.add_subcommand("hash", "measure the hash engine (MinHash) alone");
+  hash_cmd->add_option("--threads", threads, "thread counts to measure, e.g. 1,2")
+      ->capture_default_str();
+  hash_cmd->add_option("--seconds", hash.seconds, "seconds per thread count")
+      ->capture_default_str();
+  hash_cmd->add_flag("--json", hash.json, "one JSON object per thread count");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      std::ostringstream out, err;
+      app.exit(e, out, err);  // --help
+      return BenchExit{0, out.str(), err.str()};
+    }
+    return UsageError(e.what());
+  }
+
+  if (hash_cmd->parsed()) {
+    hash.threads.clear();
+    for (const std::string& part : SplitCommas(threads)) {
+      unsigned n = 0;
+      auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), n);
+      if (part.empty() || ec != std::errc() || ptr != part.data() + part.size() || n == 0 ||
+          n > 1024) {
+        return UsageError("--threads must be a comma-separated list of counts from 1 to 1024 "
+                          "(got \"" + threads + "\")");
+      }
+      hash.threads.push_back(n);
+    }
+    if (!PositiveSeconds(hash.seconds)) return UsageError("--seconds must be above 0");
+    return hash;
+  }
+
+  if (load.config_path.empty() && etcd.empty()) {
+    return UsageError("give the cluster to load: --config FILE (token store) or --etcd "
+                      "ENDPOINTS");
+  }
+  if (!etcd.empty()) {
+    for (const std::string& ep : SplitCommas(etcd)) {
+      const auto colon = ep.rfind(':');
+      if (ep.empty() || colon == std::string::npos || colon == 0 || colon + 1 == ep.size()) {
+        return UsageError("--etcd endpoints must be host:port, comma-separated (got \"" + etcd +
+                          "\")");
+      }
+      load.etcd_endpoints.push_back(ep);
+    }
+  }
+  if (workload == "write") {
+    load.workload = Workload::kWrite;
+  } else if (workload == "read") {
+    load.workload = Workload::kRead;
+  } else if (workload == "mixed") {
+    load.workload = Workload::kMixed;
+  } else {
+    return UsageError("--workload must be write, read or mixed (got \"" + workload + "\")");
+  }
+  if (ratio_opt->count() > 0 && load.workload != Workload::kMixed) {
+    return UsageError("--read-ratio applies to --workload mixed only");
+  }
+  if (!(load.read_ratio >= 0 && load.read_ratio <= 1)) {
+    return UsageError("--read-ratio must be between 0 and 1");
+  }
+  if (load.workload == Workload::kWrite) load.read_ratio = 0;
+  if (load.workload == Workload::kRead) load.read_ratio = 1;
+  if (load.clients < 1 || load.clients > 10000) {
+    return UsageError("--clients must be from 1 to 10000");
+  }
+  if (load.conns < 0 || load.conns > 10000) return UsageError("--conns must be from 0 to 10000");
+  if (ops_opt->count() == 0 && !PositiveSeconds(load.duration_s)) {
+    return UsageError("--duration must be a number of seconds above 0");
+  }
+  if (ops_opt->count() > 0 && load.ops == 0) return UsageError("--ops must be above 0");
+  if (!(std::isfinite(load.warmup_s) && load.warmup_s >= 0 && load.warmup_s <= 3600)) {
+    return UsageError("--warmup must be from 0 to 3600 seconds");
+  }
+  if (load.range < 1) return UsageError("--range must be at least 1");
+  if (!PositiveSeconds(load.timeout_s)) return UsageError("--timeout must be above 0");
+  if (load.etcd() && load.tokens == 0) load.tokens = 16;
+  return load;
+}
+
+}  // namespace tokenstore::bench

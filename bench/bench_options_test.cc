@@ -1,0 +1,114 @@
+#include "bench/bench_options.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace tokenstore::bench {
+namespace {
+
+BenchCommand Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "token-bench");
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  return ParseBenchCommandLine(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string UsageErrorOf(const BenchCommand& cmd) {
+  const auto* e = std::get_if<BenchExit>(&cmd);
+  if (e == nullptr || e->code != 2) return "";
+  return e->err;
+}
+
+TEST(BenchOptionsTest, Defaults) {
+  BenchCommand cmd = Parse({"--config", "c.yaml"});
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(cmd));
+  const auto& o = std::get<LoadOptions>(cmd);
+  EXPECT_EQ(o.config_path, "c.yaml");
+  EXPECT_FALSE(o.etcd());
+  EXPECT_STREQ(o.system(), "tokenstore");
+  EXPECT_EQ(o.clients, 1);
+  EXPECT_EQ(o.conns, 0);
+  EXPECT_EQ(o.workload, Workload::kMixed);
+  EXPECT_DOUBLE_EQ(o.read_ratio, 0.9);
+  EXPECT_EQ(o.range, 16u);
+  EXPECT_EQ(o.tokens, 0u);
+  EXPECT_EQ(o.ops, 0u);
+  EXPECT_DOUBLE_EQ(o.duration_s, 10);
+  EXPECT_FALSE(o.json);
+}
+
+TEST(BenchOptionsTest, FullLoadCommand) {
+  BenchCommand cmd = Parse({"--etcd", "127.0.0.1:2379, 127.0.0.1:2479", "--clients", "64",
+                            "--conns", "4", "--ops", "1000", "--workload", "write", "--range",
+                            "100", "--warmup", "0", "--json", "--tokens", "3"});
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(cmd)) << UsageErrorOf(cmd);
+  const auto& o = std::get<LoadOptions>(cmd);
+  EXPECT_TRUE(o.etcd());
+  EXPECT_STREQ(o.system(), "etcd");
+  EXPECT_EQ(o.etcd_endpoints, (std::vector<std::string>{"127.0.0.1:2379", "127.0.0.1:2479"}));
+  EXPECT_EQ(o.clients, 64);
+  EXPECT_EQ(o.conns, 4);
+  EXPECT_EQ(o.ops, 1000u);
+  EXPECT_EQ(o.workload, Workload::kWrite);
+  EXPECT_DOUBLE_EQ(o.read_ratio, 0);
+  EXPECT_EQ(o.range, 100u);
+  EXPECT_EQ(o.tokens, 3u);
+  EXPECT_DOUBLE_EQ(o.warmup_s, 0);
+  EXPECT_TRUE(o.json);
+}
+
+TEST(BenchOptionsTest, EtcdDefaultsToSixteenKeys) {
+  BenchCommand cmd = Parse({"--etcd", "127.0.0.1:2379"});
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(cmd));
+  EXPECT_EQ(std::get<LoadOptions>(cmd).tokens, 16u);
+}
+
+TEST(BenchOptionsTest, ReadWorkloadAndRatio) {
+  auto read = Parse({"--config", "c", "--workload", "read"});
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(read));
+  EXPECT_DOUBLE_EQ(std::get<LoadOptions>(read).read_ratio, 1);
+  auto mixed = Parse({"--config", "c", "--read-ratio", "0.5"});
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(mixed));
+  EXPECT_DOUBLE_EQ(std::get<LoadOptions>(mixed).read_ratio, 0.5);
+}
+
+TEST(BenchOptionsTest, Hash) {
+  BenchCommand cmd = Parse({"hash", "--threads", "1,2", "--seconds", "0.5", "--json"});
+  ASSERT_TRUE(std::holds_alternative<HashOptions>(cmd)) << UsageErrorOf(cmd);
+  const auto& h = std::get<HashOptions>(cmd);
+  EXPECT_EQ(h.threads, (std::vector<unsigned>{1, 2}));
+  EXPECT_DOUBLE_EQ(h.seconds, 0.5);
+  EXPECT_TRUE(h.json);
+  // Without a cluster: the hash subcommand needs no --config.
+  EXPECT_TRUE(std::holds_alternative<HashOptions>(Parse({"hash"})));
+}
+
+TEST(BenchOptionsTest, Errors) {
+  EXPECT_NE(UsageErrorOf(Parse({})).find("--config FILE"), std::string::npos);
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--etcd", "h:1"})), "");
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--workload", "scan"})).find("--workload"),
+            std::string::npos);
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--read-ratio", "1.5"})), "");
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--workload", "write", "--read-ratio", "0.5"})),
+            "");
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--clients", "0"})), "");
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--duration", "0"})), "");
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--duration", "5", "--ops", "10"})), "");
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--range", "0"})), "");
+  EXPECT_NE(UsageErrorOf(Parse({"--etcd", "localhost"})).find("host:port"), std::string::npos);
+  EXPECT_NE(UsageErrorOf(Parse({"hash", "--threads", "1,x"})).find("--threads"),
+            std::string::npos);
+  EXPECT_NE(UsageErrorOf(Parse({"hash", "--threads", "0"})), "");
+}
+
+TEST(BenchOptionsTest, Help) {
+  BenchCommand cmd = Parse({"--help"});
+  ASSERT_TRUE(std::holds_alternative<BenchExit>(cmd));
+  EXPECT_EQ(std::get<BenchExit>(cmd).code, 0);
+  EXPECT_NE(std::get<BenchExit>(cmd).out.find("--workload"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tokenstore::bench
