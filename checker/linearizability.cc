@@ -149,14 +149,13 @@ class TokenChecker {
       ExplainNeverWritten(bad_read, &v);
       return v;
     }
-    uint64_t steps = 0;
-    const SearchResult r = SearchLinearization(search_ops, options_.search, &steps);
+    const SearchResult r = SearchLinearization(search_ops, options_.search);
     if (r == SearchResult::kLinearizable) return v;
     v.linearizable = false;
     if (r == SearchResult::kUnknown) {
       v.unknown = true;
-      v.explanation = "search budget exceeded after " + std::to_string(steps) +
-                      " steps: neither shown atomic nor shown to be a violation";
+      v.explanation = "search budget of " + std::to_string(options_.search.max_steps) +
+                      " steps exceeded: neither shown atomic nor shown to be a violation";
       return v;
     }
     Explain(Minimize(all), &v);

@@ -1,11 +1,12 @@
 // token-check: decides whether a fault test's history (SPEC section 9) is atomic.
 //
-//   token-check HISTORY.jsonl [--json]
+//   token-check HISTORY.jsonl [--json] [--max-steps N]
 //
 // Prints, per token, the operations checked and the verdict; on a violation, the evidence
 // and why no order works. Exit codes: 0 linearizable, 1 violation, 2 bad input or usage,
 // 3 unknown (a token's search exceeded its budget and no token was a violation).
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -76,7 +77,7 @@ void PrintJson(const Verdict& verdict, const char* summary) {
   std::printf("%s\n", o.str().c_str());
 }
 
-int Run(const std::string& path, bool json) {
+int Run(const std::string& path, bool json, const CheckOptions& options) {
   auto events = ReadHistory(path);
   if (!events.ok()) {
     std::fprintf(stderr, "token-check: %s\n", events.status().message().c_str());
@@ -86,7 +87,7 @@ int Run(const std::string& path, bool json) {
     std::fprintf(stderr, "token-check: %s\n", st.message().c_str());
     return kExitBadInput;
   }
-  const Verdict verdict = CheckHistory(*events);
+  const Verdict verdict = CheckHistory(*events, options);
   bool violation = false;
   for (const TokenVerdict& t : verdict.tokens) violation |= !t.linearizable && !t.unknown;
   const int code = violation         ? kExitViolation
@@ -110,6 +111,11 @@ int main(int argc, char** argv) {
   bool json = false;
   app.add_option("history", path, "history file, one JSON event per line")->required();
   app.add_flag("--json", json, "one JSON object per token and a summary line");
+  CheckOptions options;
+  // Signed on purpose: CLI11 would wrap "-3" into a huge unsigned budget.
+  int64_t max_steps = static_cast<int64_t>(options.search.max_steps);
+  app.add_option("--max-steps", max_steps,
+                 "search budget per token; past it the token is unknown (exit 3)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -117,8 +123,13 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitBadInput;
   }
+  if (max_steps < 1) {
+    std::fprintf(stderr, "token-check: --max-steps must be at least 1\n");
+    return kExitBadInput;
+  }
+  options.search.max_steps = static_cast<uint64_t>(max_steps);
   try {
-    return Run(path, json);
+    return Run(path, json, options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "token-check: %s\n", e.what());
     return kExitBadInput;
