@@ -12,8 +12,9 @@
 
 namespace tokenstore {
 
-// `s` as a JSON string literal, quotes included; control characters and non-ASCII bytes
-// that are not valid UTF-8 are escaped as \u00XX.
+// `s` as a JSON string literal, quotes included. Control characters and every byte >= 0x80
+// are escaped as \u00XX, so any bytes give valid JSON; a reader sees each byte as the code
+// point of the same number (names are ASCII in practice, and then nothing changes).
 std::string JsonQuote(std::string_view s);
 
 class JsonObject {
