@@ -1,0 +1,319 @@
+// token-chaos: a fault run against real token-replica processes (SPEC sections 6, 8, 9).
+//
+// Starts N replicas (each in its own network namespace when run as root), runs concurrent
+// client workers that record a Jepsen-style history, injects faults with a nemesis (crash-stop
+// marks, kill -9, SIGSTOP, network partitions), heals everything, stops everything, then
+// checks the history for linearizability per token.
+//
+// Exit codes: 0 linearizable, 1 a violation (the history is kept), 2 setup error.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "chaos/fault_model.h"
+#include "chaos/nemesis.h"
+#include "chaos/netns.h"
+#include "chaos/replicas.h"
+#include "chaos/workload.h"
+#include "checker/history.h"
+#include "checker/linearizability.h"
+#include "config/cluster_config.h"
+
+namespace tokenstore::chaos {
+namespace {
+
+std::atomic<int> g_signal{0};
+
+void OnSignal(int sig) { g_signal = sig; }
+
+constexpr int kExitOk = 0, kExitViolation = 1, kExitSetup = 2;
+
+struct Args {
+  std::string replica_bin;
+  double duration_s = 60;
+  std::string history;
+  uint64_t seed = 1;
+  std::string unsafe_bug;
+  int nodes = 3;
+  int tokens = 3;
+  int workers = 6;
+  double write_fraction = 0.3;
+  std::string faults = "crash-stop,kill,pause,partition";
+  bool loopback = false;
+  std::string work_dir;
+};
+
+int SetupError(const std::string& msg) {
+  std::fprintf(stderr, "token-chaos: setup error: %s\n", msg.c_str());
+  return kExitSetup;
+}
+
+// Loopback fallback: `n` free ports on 127.0.0.1.
+std::vector<std::string> FreeLoopbackAddresses(int n) {
+  std::vector<std::string> out;
+  std::vector<int> fds;
+  for (int i = 0; i < n; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      return {};
+    }
+    fds.push_back(fd);
+    out.push_back("127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
+  }
+  for (int fd : fds) close(fd);
+  return out;
+}
+
+std::string Percent(uint64_t part, uint64_t whole) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", whole ? 100.0 * part / whole : 0.0);
+  return buf;
+}
+
+int Run(const Args& a) {
+  // Bind the run to its parent: if the script or ctest that started it dies, stop cleanly.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::set<FaultKind> kinds;
+  {
+    std::stringstream ss(a.faults);
+    std::string k;
+    while (std::getline(ss, k, ',')) {
+      if (k == "crash-stop") kinds.insert(FaultKind::kCrashStop);
+      else if (k == "kill") kinds.insert(FaultKind::kKill);
+      else if (k == "pause") kinds.insert(FaultKind::kPause);
+      else if (k == "partition") kinds.insert(FaultKind::kPartition);
+      else if (!k.empty() && k != "none")
+        return SetupError("--faults: unknown kind \"" + k +
+                          "\" (use crash-stop, kill, pause, partition or none)");
+    }
+  }
+  if (access(a.replica_bin.c_str(), X_OK) != 0) {
+    return SetupError("--replica-bin " + a.replica_bin + " is not an executable file");
+  }
+
+  // Namespaces are decided before any thread exists (EnterPrivateNamespace needs that).
+  std::string no_netns_reason = "--loopback given";
+  bool use_netns = !a.loopback && NamespacesUsable(&no_netns_reason);
+  if (use_netns) {
+    if (Status st = EnterPrivateNamespace(); !st.ok()) {
+      use_netns = false;
+      no_netns_reason = st.message();
+    }
+  }
+  if (use_netns) CleanupStale();
+
+  // The run's directory: configuration, data directories, replica logs, fault log.
+  std::string dir = a.work_dir;
+  if (dir.empty()) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "token-chaos-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) return SetupError("cannot create a temporary directory");
+    dir = tmpl;
+  } else {
+    std::filesystem::create_directories(dir);
+  }
+  const std::string history_path = a.history.empty() ? dir + "/history.jsonl" : a.history;
+
+  Network network;
+  std::vector<ReplicaSpec> specs;
+  if (use_netns) {
+    if (Status st = network.Setup(a.nodes); !st.ok()) return SetupError(st.message());
+    for (int i = 0; i < a.nodes; ++i) {
+      specs.push_back({network.Address(i) + ":7000", network.NamespacePath(i), "", ""});
+    }
+  } else {
+    const auto addrs = FreeLoopbackAddresses(a.nodes);
+    if (addrs.size() != static_cast<size_t>(a.nodes)) return SetupError("no free loopback ports");
+    for (const auto& addr : addrs) specs.push_back({addr, "", "", ""});
+  }
+  for (int i = 0; i < a.nodes; ++i) {
+    specs[i].data_dir = dir + "/data-n" + std::to_string(i + 1);
+    specs[i].log_path = dir + "/replica-n" + std::to_string(i + 1) + ".log";
+  }
+
+  // Every token on every node; the writers spread over the nodes.
+  std::string yaml;
+  std::vector<TokenNodes> token_nodes = {{"", {}}};
+  for (int i = 0; i < a.nodes; ++i) token_nodes[0].nodes.push_back(i);
+  for (int t = 0; t < a.tokens; ++t) {
+    yaml += "- token: " + std::to_string(t + 1) + "\n  writer: " + specs[t % a.nodes].address +
+            "\n  readers: [";
+    for (int i = 0; i < a.nodes; ++i) yaml += (i ? ", " : "") + specs[i].address;
+    yaml += "]\n";
+    token_nodes.push_back({std::to_string(t + 1), token_nodes[0].nodes});
+  }
+  const std::string config_path = dir + "/cluster.yaml";
+  std::ofstream(config_path) << yaml;
+  StatusOr<ClusterConfig> config = LoadClusterConfig(config_path);
+  if (!config.ok()) return SetupError(config.status().message());
+
+  std::vector<std::string> extra;
+  if (!a.unsafe_bug.empty()) extra = {"--unsafe-bug", a.unsafe_bug};
+  ReplicaSet replicas(a.replica_bin, config_path, specs, extra);
+
+  std::printf("token-chaos: %d replicas, %d tokens, %d workers, %.0f s, seed %llu%s\n", a.nodes,
+              a.tokens, a.workers, a.duration_s, static_cast<unsigned long long>(a.seed),
+              a.unsafe_bug.empty() ? "" : (", --unsafe-bug " + a.unsafe_bug).c_str());
+  if (use_netns) {
+    std::printf("network: one namespace per replica (%s ... %s), partitions by %s\n",
+                specs.front().address.c_str(), specs.back().address.c_str(),
+                network.MethodName());
+  } else {
+    std::printf("network: loopback (%s); partition faults SKIPPED\n", no_netns_reason.c_str());
+  }
+  std::printf("run directory: %s\n", dir.c_str());
+  std::fflush(stdout);
+
+  for (int i = 0; i < a.nodes; ++i) {
+    if (Status st = replicas.Start(i); !st.ok()) return SetupError(st.message());
+  }
+  for (int i = 0; i < a.nodes; ++i) {
+    if (!replicas.WaitReady(i, std::chrono::seconds(20))) {
+      return SetupError("replica " + specs[i].address + " did not come up; see " +
+                        specs[i].log_path);
+    }
+  }
+
+  StatusOr<std::unique_ptr<checker::HistoryWriter>> writer =
+      checker::HistoryWriter::Open(history_path);
+  if (!writer.ok()) return SetupError(writer.status().message());
+  std::FILE* fault_log = std::fopen((dir + "/faults.log").c_str(), "w");
+  RunClock clock;
+  HistoryRecorder recorder(**writer, clock);
+  WorkloadOptions wopts;
+  wopts.workers = a.workers;
+  wopts.write_fraction = a.write_fraction;
+  wopts.seed = a.seed;
+  Workload workload(*config, recorder, wopts);
+
+  // The nemesis logs to stdout; faults.log keeps a copy next to the history.
+  NemesisOptions nopts;
+  nopts.kinds = kinds;
+  nopts.seed = a.seed;
+  Nemesis nemesis(nopts, replicas, use_netns ? &network : nullptr, token_nodes, clock,
+                  fault_log ? std::vector<std::FILE*>{stdout, fault_log}
+                            : std::vector<std::FILE*>{stdout});
+
+  const auto start = std::chrono::steady_clock::now();
+  workload.Start();
+  const auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(a.duration_s));
+  while (std::chrono::steady_clock::now() < end && g_signal == 0) {
+    nemesis.Step();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (g_signal != 0) std::printf("token-chaos: signal %d, stopping early\n", g_signal.load());
+  const bool healed = nemesis.HealAll();
+  // A short healed tail: reads then see what the faults left behind.
+  if (g_signal == 0) std::this_thread::sleep_for(std::chrono::seconds(2));
+  workload.Stop();
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  writer->reset();
+  replicas.StopAll(std::chrono::seconds(5));
+  network.Cleanup();
+  if (fault_log) std::fclose(fault_log);
+
+  StatusOr<std::vector<checker::Event>> events = checker::ReadHistory(history_path);
+  if (!events.ok()) return SetupError("reading back the history: " + events.status().message());
+  const checker::Verdict verdict = checker::CheckHistory(*events);
+
+  const OutcomeCounts w = workload.writes(), r = workload.reads();
+  std::printf("\n== summary (%.1f s) ==\n", took);
+  std::printf("operations: %llu\n", static_cast<unsigned long long>(w.ok + w.fail + w.info +
+                                                                     r.ok + r.fail + r.info));
+  std::printf("  write: ok %llu  fail %llu  info %llu\n", static_cast<unsigned long long>(w.ok),
+              static_cast<unsigned long long>(w.fail), static_cast<unsigned long long>(w.info));
+  std::printf("  read:  ok %llu  fail %llu (%s)  info %llu\n",
+              static_cast<unsigned long long>(r.ok), static_cast<unsigned long long>(r.fail),
+              Percent(r.fail, r.ok + r.fail).c_str(), static_cast<unsigned long long>(r.info));
+  const auto injected = nemesis.injected();
+  std::printf("faults:");
+  for (FaultKind k : {FaultKind::kCrashStop, FaultKind::kKill, FaultKind::kPause,
+                      FaultKind::kPartition}) {
+    const bool skipped = k == FaultKind::kPartition && !use_netns;
+    const auto it = injected.find(k);
+    std::printf("  %s %d%s", FaultKindName(k), it == injected.end() ? 0 : it->second,
+                skipped ? " (skipped: no namespaces)" : kinds.count(k) ? "" : " (off)");
+  }
+  std::printf("\n%s\n", healed ? "all faults healed" : "NOT all faults could be healed");
+  if (nemesis.unexpected_exits() > 0) {
+    std::printf("UNEXPECTED replica exits: %d (see the replica logs in %s)\n",
+                nemesis.unexpected_exits(), dir.c_str());
+  }
+  for (const auto& t : verdict.tokens) {
+    std::printf("token %s: %s (%zu operations)\n", t.token.c_str(),
+                t.linearizable ? "linearizable" : "NOT LINEARIZABLE", t.operations);
+    if (!t.linearizable) std::printf("%s\n", t.explanation.c_str());
+  }
+  std::printf("checked %zu operations\n", verdict.operations);
+  if (!verdict.linearizable) {
+    std::printf("result: VIOLATION; history kept at %s (run directory %s)\n",
+                history_path.c_str(), dir.c_str());
+    return kExitViolation;
+  }
+  std::printf("result: linearizable\n");
+  if (a.work_dir.empty()) {
+    // Nothing to look at: drop the data directories and logs, keep a history asked for.
+    std::error_code ec;
+    if (a.history.empty()) {
+      std::filesystem::remove_all(dir, ec);
+    } else {
+      for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        if (e.path() != std::filesystem::path(history_path)) std::filesystem::remove_all(e, ec);
+      }
+      std::filesystem::remove(dir, ec);
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace tokenstore::chaos
+
+int main(int argc, char** argv) {
+  tokenstore::chaos::Args a;
+  CLI::App app{"token-chaos: a fault run against real token-replica processes; checks the "
+               "history for linearizability. Exit 0 linearizable, 1 violation, 2 setup error."};
+  app.add_option("--replica-bin", a.replica_bin, "path of token-replica")->required();
+  app.add_option("--duration", a.duration_s, "seconds of workload under faults")
+      ->check(CLI::Range(1.0, 86400.0));
+  app.add_option("--history", a.history, "history file (JSON Lines); default: in the run directory");
+  app.add_option("--seed", a.seed, "seed of the workload and the nemesis");
+  app.add_option("--unsafe-bug", a.unsafe_bug, "passed to every replica (proves the checker catches it)")
+      ->check(CLI::IsMember({"read-local", "skip-write-back"}));
+  app.add_option("--nodes", a.nodes, "replicas")->check(CLI::IsMember({3, 5}));
+  app.add_option("--tokens", a.tokens, "tokens")->check(CLI::Range(1, 9));
+  app.add_option("--workers", a.workers, "client threads")->check(CLI::Range(1, 64));
+  app.add_option("--write-fraction", a.write_fraction, "share of writes")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--faults", a.faults, "comma list of crash-stop,kill,pause,partition (or none)");
+  app.add_flag("--loopback", a.loopback, "no namespaces: 127.0.0.1, no partitions");
+  app.add_option("--dir", a.work_dir, "run directory (kept); default: a temporary one, removed on success");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return tokenstore::chaos::Run(a);
+}

@@ -1,0 +1,127 @@
+// Client workers of a fault run (see workload.h).
+#include "chaos/workload.h"
+
+#include <random>
+
+namespace tokenstore::chaos {
+
+using checker::Event;
+using checker::EventType;
+using checker::OpFunction;
+
+void HistoryRecorder::Record(Event e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  e.time = clock_.Now();
+  writer_.Append(e);
+}
+
+Workload::Workload(const ClusterConfig& config, HistoryRecorder& history,
+                   WorkloadOptions options)
+    : config_(config), history_(history), options_(options) {
+  ClientOptions base;
+  base.timeout = options_.timeout;
+  base.attempt_timeout = options_.timeout;
+  base.seed = options_.seed;
+  writer_client_ = std::make_unique<TokenClient>(config_, base);
+  // Reads are pinned to the reader the worker picked, so that a stale reader is asked on its
+  // own rather than hidden by the client's failover.
+  for (const std::string& node : config_.Nodes()) {
+    ClientOptions pinned = base;
+    pinned.node = node;
+    reader_clients_[node] = std::make_unique<TokenClient>(config_, pinned);
+  }
+}
+
+void Workload::Start() {
+  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { Run(i); });
+}
+
+void Workload::Stop() {
+  stop_ = true;
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+OutcomeCounts Workload::writes() const {
+  std::lock_guard<std::mutex> lock(counts_mu_);
+  return writes_;
+}
+
+OutcomeCounts Workload::reads() const {
+  std::lock_guard<std::mutex> lock(counts_mu_);
+  return reads_;
+}
+
+void Workload::Count(OpFunction f, EventType t) {
+  std::lock_guard<std::mutex> lock(counts_mu_);
+  OutcomeCounts& c = f == OpFunction::kWrite ? writes_ : reads_;
+  if (t == EventType::kOk) c.ok++;
+  if (t == EventType::kFail) c.fail++;
+  if (t == EventType::kInfo) c.info++;
+}
+
+void Workload::Run(int worker) {
+  std::mt19937_64 rng(options_.seed * 1000003 + static_cast<uint64_t>(worker));
+  auto uniform = [&rng](uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng); };
+  std::bernoulli_distribution is_write(options_.write_fraction);
+  int64_t process = next_process_++;
+  while (!stop_) {
+    const TokenReplication& token = config_.tokens[uniform(config_.tokens.size())];
+    Event ev;
+    ev.process = process;
+    ev.token = token.id;
+    EventType outcome;
+    if (is_write(rng)) {
+      // Unique names; small ranges keep hashing negligible next to the network.
+      ev.f = OpFunction::kWrite;
+      ev.name = "t" + token.id + "-" + std::to_string(next_name_++);
+      ev.low = uniform(1000);
+      ev.mid = ev.low + uniform(8);
+      ev.high = ev.mid + 1 + uniform(16);
+      ev.type = EventType::kInvoke;
+      history_.Record(ev);
+      StatusOr<WriteResult> r = writer_client_->Write(token.id, *ev.name, ev.low, ev.mid, ev.high);
+      if (r.ok()) {
+        outcome = EventType::kOk;
+      } else {
+        switch (r.status().code()) {
+          case StatusCode::kInvalidArgument:
+          case StatusCode::kFailedPrecondition:
+          case StatusCode::kNotFound:
+            outcome = EventType::kFail;
+            break;
+          default:
+            outcome = EventType::kInfo;
+        }
+      }
+    } else {
+      ev.f = OpFunction::kRead;
+      const std::string& node = token.readers[uniform(token.readers.size())];
+      ev.type = EventType::kInvoke;
+      history_.Record(ev);
+      StatusOr<ReadResult> r = reader_clients_.at(node)->Read(token.id);
+      if (r.ok()) {
+        outcome = EventType::kOk;
+        if (r->defined) {
+          ev.name = r->name;
+          ev.final_value = r->final;
+        }
+      } else {
+        outcome = EventType::kFail;
+      }
+    }
+    ev.type = outcome;
+    history_.Record(ev);
+    Count(ev.f, outcome);
+    if (outcome == EventType::kInfo) {
+      // An unknown outcome retires the process id (SPEC section 9). The pause keeps a writer
+      // that is down from turning the history into hundreds of unknown writes.
+      process = next_process_++;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 + uniform(200)));
+    } else if (outcome == EventType::kFail) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10 + uniform(40)));
+    }
+  }
+}
+
+}  // namespace tokenstore::chaos

@@ -1,0 +1,97 @@
+// The client side of a fault run: worker threads, each a Jepsen "process", doing random
+// writes at each token's writer and reads at random readers, every operation recorded as a
+// SPEC section 9 history event (invoke before sending; then ok, fail or info).
+//
+// Outcomes are classified conservatively, because a wrong `fail` would make the checker
+// wrong: a write is `fail` only on errors the writer gives before it takes a timestamp
+// (INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND); every other write error is `info`,
+// after which the worker continues under a fresh process id. A read that fails is `fail`: a
+// read's write-back only ever stores a value some write already issued, so a failed read
+// changes no value the history can observe.
+//
+// Thread-safety: Start/Stop from one thread; the counters may be read after Stop.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "checker/history.h"
+#include "client/token_client.h"
+#include "config/cluster_config.h"
+
+namespace tokenstore::chaos {
+
+// Nanoseconds on the monotonic clock since the run started; shared with the nemesis log.
+class RunClock {
+ public:
+  int64_t Now() const {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now() - start_)
+        .count();
+  }
+
+ private:
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// Appends events with their time taken under one lock, so that the file's order is the
+// events' real-time order.
+class HistoryRecorder {
+ public:
+  HistoryRecorder(checker::HistoryWriter& writer, const RunClock& clock)
+      : writer_(writer), clock_(clock) {}
+  void Record(checker::Event e);
+
+ private:
+  std::mutex mu_;
+  checker::HistoryWriter& writer_;
+  const RunClock& clock_;
+};
+
+struct WorkloadOptions {
+  int workers = 6;
+  double write_fraction = 0.3;
+  uint64_t seed = 1;
+  std::chrono::milliseconds timeout{1000};  // every request's deadline
+};
+
+struct OutcomeCounts {
+  uint64_t ok = 0, fail = 0, info = 0;
+};
+
+class Workload {
+ public:
+  Workload(const ClusterConfig& config, HistoryRecorder& history, WorkloadOptions options);
+  ~Workload() { Stop(); }
+
+  void Start();
+  void Stop();  // lets every in-flight operation complete (bounded by the timeout)
+
+  OutcomeCounts writes() const;
+  OutcomeCounts reads() const;
+
+ private:
+  void Run(int worker);
+  void Count(checker::OpFunction f, checker::EventType t);
+
+  const ClusterConfig& config_;
+  HistoryRecorder& history_;
+  const WorkloadOptions options_;
+  std::unique_ptr<TokenClient> writer_client_;                      // writes go to the writer
+  std::map<std::string, std::unique_ptr<TokenClient>> reader_clients_;  // pinned per node
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> next_process_{0};
+  std::atomic<uint64_t> next_name_{0};
+  std::vector<std::thread> threads_;
+  mutable std::mutex counts_mu_;
+  OutcomeCounts writes_, reads_;  // GUARDED_BY(counts_mu_)
+};
+
+}  // namespace tokenstore::chaos
