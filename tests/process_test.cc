@@ -152,7 +152,14 @@ TEST_F(ProcessCluster, ReplicaThatWasKilledCatchesUpThroughReadWriteBack) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(JsonField(r.out, "name"), "while-down-2");
   EXPECT_EQ(JsonField(r.out, "fast_path"), "false");  // it imposed the newer value
-  auto after = Admin({"--json", "dump", "--node", nodes_[1]});
+  // The write-back went to every replica, but the read only waited for a majority, which
+  // need not include this node's own store: poll (bounded) until it lands.
+  CommandResult after;
+  for (int i = 0; i < 50; ++i) {
+    after = Admin({"--json", "dump", "--node", nodes_[1]});
+    if (after.out.find("while-down-2") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
   EXPECT_NE(after.out.find("while-down-2"), std::string::npos) << after.out;
 }
 
