@@ -151,6 +151,7 @@ class EtcdDriver : public Driver {
 struct ClientStats {
   Histogram all, reads, writes;
   std::map<std::string, uint64_t> errors;
+  std::map<std::string, std::string> error_examples;
 };
 
 double Ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
@@ -277,7 +278,8 @@ StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
           s.all.Record(ns);
           (read ? s.reads : s.writes).Record(ns);
         } else {
-          ++s.errors[GrpcCodeName(st.error_code())];
+          const char* code = GrpcCodeName(st.error_code());
+          if (s.errors[code]++ == 0) s.error_examples[code] = st.error_message();
         }
       }
     });
@@ -300,6 +302,7 @@ StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
     result.reads.Merge(s.reads);
     result.writes.Merge(s.writes);
     for (const auto& [code, n] : s.errors) result.errors[code] += n;
+    for (const auto& [code, m] : s.error_examples) result.error_examples.emplace(code, m);
   }
   return result;
 }
@@ -330,7 +333,9 @@ std::string FormatLoadResult(const LoadResult& r) {
   line("all", r.all);
   line("read", r.reads);
   line("write", r.writes);
-  for (const auto& [code, n] : r.errors) out << "errors " << code << ": " << n << "\n";
+  for (const auto& [code, n] : r.errors) {
+    out << "errors " << code << ": " << n << " (e.g. \"" << r.error_examples.at(code) << "\")\n";
+  }
   return out.str();
 }
 
@@ -361,6 +366,9 @@ JsonObject LoadResultJson(const LoadResult& r) {
   JsonObject codes;
   for (const auto& [code, n] : r.errors) codes.Add(code, n);
   j.Add("error_codes", codes);
+  JsonObject examples;
+  for (const auto& [code, m] : r.error_examples) examples.Add(code, m);
+  j.Add("error_examples", examples);
   return j;
 }
 

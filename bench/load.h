@@ -38,6 +38,7 @@ struct LoadResult {
   double seconds = 0;   // measured wall time
   Histogram all, reads, writes;  // latency in nanoseconds, successful operations only
   std::map<std::string, uint64_t> errors;  // status code name -> count
+  std::map<std::string, std::string> error_examples;  // status code name -> first message
   uint64_t error_count() const;
   double ops_per_s() const;
 };

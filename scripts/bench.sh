@@ -90,7 +90,12 @@ stop_all() {  # TERM, then KILL after 5 s, everything started so far
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   pids=()
 }
-cleanup() { stop_all; rm -rf "$work"; }
+cleanup() {  # the servers' stderr is kept in DIR/logs for a look at errors
+  stop_all
+  mkdir -p "$out/logs"
+  cp "$work"/*.err "$out/logs/" 2>/dev/null || true
+  rm -rf "$work"
+}
 trap cleanup EXIT
 trap 'echo; echo "bench: interrupted; stopping everything"; exit 130' INT TERM
 
@@ -196,8 +201,8 @@ out, command, machine, started, commit, etcd_version, seconds, warmup, tokens, \
     load_before, load_after = sys.argv[1:]
 raw = [json.loads(l) for l in open(f"{out}/raw.jsonl") if l.strip()]
 keys = ["system", "workload", "clients", "ops_per_s", "p50_ms", "p99_ms", "p90_ms", "p999_ms",
-        "max_ms", "errors", "seconds", "tokens", "range"]
-results = [{k: r[k] for k in keys} for r in raw]
+        "max_ms", "errors", "error_codes", "error_examples", "seconds", "tokens", "range"]
+results = [{k: r[k] for k in keys if k in r} for r in raw]
 with open(f"{out}/results.json", "w") as f:
     json.dump(results, f, indent=1)
     f.write("\n")
@@ -212,7 +217,8 @@ for w in ["write", "read", "mixed"]:
         ops = lambda r: f"{r['ops_per_s']:,.0f}" if r else "failed"
         lat = lambda r: f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f}" if r else "—"
         ratio = f"{t['ops_per_s'] / e['ops_per_s']:.2f}×" if t and e and e["ops_per_s"] else "—"
-        errs = [f"{s} {r['errors']}" for s, r in (("tokenstore", t), ("etcd", e)) if r and r["errors"]]
+        errs = [f"{s}: " + ", ".join(f"{n} {code}" for code, n in r.get("error_codes", {}).items())
+                for s, r in (("tokenstore", t), ("etcd", e)) if r and r["errors"]]
         rows.append(f"| {w} | {c} | {ops(t)} | {ops(e)} | {ratio} | {lat(t)} | {lat(e)} | "
                     f"{', '.join(errs) or '0'} |")
 mode = "quick: " if "--quick" in command else ""
