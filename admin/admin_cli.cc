@@ -5,16 +5,15 @@
 #include <sstream>
 
 #include "client/exit_codes.h"
+#include "common/cli.h"
 
 namespace tokenstore {
 namespace {
 
-CliExit UsageError(const std::string& message) {
-  return CliExit{kExitUsage, "",
-                 "token-admin: INVALID_ARGUMENT: " + message +
-                     "\nRun `token-admin --help` or `token-admin SUBCOMMAND --help` for "
-                     "usage.\n"};
-}
+constexpr char kProgram[] = "token-admin";
+constexpr char kHint[] = "Run `token-admin --help` or `token-admin SUBCOMMAND --help` for usage.";
+
+CliExit UsageError(const std::string& message) { return CliUsageError(kProgram, kHint, message); }
 
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
@@ -57,15 +56,8 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
       dump->add_option("--data-dir", cmd.data_dir, "a stopped node's --data-dir");
   dump_node->excludes(dump_dir);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
-      std::ostringstream out, err;
-      app.exit(e, out, err);  // --help
-      return CliExit{kExitOk, out.str(), err.str()};
-    }
-    return UsageError(e.what());
+  if (std::optional<CliExit> exit = ParseCommandLine(app, argc, argv, kProgram, kHint)) {
+    return *exit;
   }
 
   if (crash->parsed()) cmd.op = AdminOp::kCrash;

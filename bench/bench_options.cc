@@ -5,17 +5,15 @@
 #include <cmath>
 #include <sstream>
 
+#include "common/cli.h"
 
 namespace tokenstore::bench {
 namespace {
 
-constexpr int kExitUsage = 2;
+constexpr char kProgram[] = "token-bench";
+constexpr char kHint[] = "Run `token-bench --help` or `token-bench hash --help` for usage.";
 
-BenchExit UsageError(const std::string& message) {
-  return BenchExit{kExitUsage, "",
-                   "token-bench: INVALID_ARGUMENT: " + message +
-                       "\nRun `token-bench --help` or `token-bench hash --help` for usage.\n"};
-}
+CliExit UsageError(const std::string& message) { return CliUsageError(kProgram, kHint, message); }
 
 std::vector<std::string> SplitCommas(const std::string& text) {
   std::vector<std::string> parts;
@@ -99,15 +97,8 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
       ->capture_default_str();
   hash_cmd->add_flag("--json", hash.json, "one JSON object per thread count");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
-      std::ostringstream out, err;
-      app.exit(e, out, err);  // --help
-      return BenchExit{0, out.str(), err.str()};
-    }
-    return UsageError(e.what());
+  if (std::optional<CliExit> exit = ParseCommandLine(app, argc, argv, kProgram, kHint)) {
+    return *exit;
   }
 
   if (hash_cmd->parsed()) {
@@ -117,8 +108,10 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
       auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), n);
       if (part.empty() || ec != std::errc() || ptr != part.data() + part.size() || n == 0 ||
           n > 1024) {
-        return UsageError("--threads must be a comma-separated list of counts from 1 to 1024 "
-                          "(got \"" + threads + "\")");
+        return UsageError(
+            "--threads must be a comma-separated list of counts from 1 to 1024 "
+            "(got \"" +
+            threads + "\")");
       }
       hash.threads.push_back(n);
     }
@@ -127,8 +120,9 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
   }
 
   if (load.config_path.empty() && etcd.empty()) {
-    return UsageError("give the cluster to load: --config FILE (token store) or --etcd "
-                      "ENDPOINTS");
+    return UsageError(
+        "give the cluster to load: --config FILE (token store) or --etcd "
+        "ENDPOINTS");
   }
   if (!etcd.empty()) {
     for (const std::string& ep : SplitCommas(etcd)) {

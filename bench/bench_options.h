@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include "common/cli_exit.h"
+
 namespace tokenstore::bench {
 
 enum class Workload { kWrite, kRead, kMixed };
@@ -47,13 +49,7 @@ struct HashOptions {
 
 // Parsing ended the program: print `out` to stdout and `err` to stderr, exit with `code`
 // (0 after --help, 2 for a bad command line).
-struct BenchExit {
-  int code = 0;
-  std::string out;
-  std::string err;
-};
-
-using BenchCommand = std::variant<LoadOptions, HashOptions, BenchExit>;
+using BenchCommand = std::variant<LoadOptions, HashOptions, CliExit>;
 BenchCommand ParseBenchCommandLine(int argc, const char* const* argv);
 
 }  // namespace tokenstore::bench

@@ -16,7 +16,7 @@ BenchCommand Parse(std::vector<std::string> args) {
 }
 
 std::string UsageErrorOf(const BenchCommand& cmd) {
-  const auto* e = std::get_if<BenchExit>(&cmd);
+  const auto* e = std::get_if<CliExit>(&cmd);
   if (e == nullptr || e->code != 2) return "";
   return e->err;
 }
@@ -105,9 +105,9 @@ TEST(BenchOptionsTest, Errors) {
 
 TEST(BenchOptionsTest, Help) {
   BenchCommand cmd = Parse({"--help"});
-  ASSERT_TRUE(std::holds_alternative<BenchExit>(cmd));
-  EXPECT_EQ(std::get<BenchExit>(cmd).code, 0);
-  EXPECT_NE(std::get<BenchExit>(cmd).out.find("--workload"), std::string::npos);
+  ASSERT_TRUE(std::holds_alternative<CliExit>(cmd));
+  EXPECT_EQ(std::get<CliExit>(cmd).code, 0);
+  EXPECT_NE(std::get<CliExit>(cmd).out.find("--workload"), std::string::npos);
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ using namespace tokenstore::bench;
 
 int main(int argc, char** argv) {
   BenchCommand cmd = ParseBenchCommandLine(argc, argv);
-  if (auto* e = std::get_if<BenchExit>(&cmd)) {
+  if (auto* e = std::get_if<CliExit>(&cmd)) {
     std::cout << e->out;
     std::cerr << e->err;
     return e->code;

@@ -7,17 +7,16 @@
 #include <tuple>
 
 #include "client/exit_codes.h"
+#include "common/cli.h"
 #include "config/cluster_config.h"
 
 namespace tokenstore {
 namespace {
 
-CliExit UsageError(const std::string& message) {
-  return CliExit{kExitUsage, "",
-                 "token-client: INVALID_ARGUMENT: " + message +
-                     "\nRun `token-client --help` or `token-client SUBCOMMAND --help` for "
-                     "usage.\n"};
-}
+constexpr char kProgram[] = "token-client";
+constexpr char kHint[] = "Run `token-client --help` or `token-client SUBCOMMAND --help` for usage.";
+
+CliExit UsageError(const std::string& message) { return CliUsageError(kProgram, kHint, message); }
 
 // CLI11 2.1 reads unsigned options with strtoull, which takes "-5" as 2^64-5 and clamps
 // overflow; a domain bound silently wrapped would hash the wrong range, so parse strictly.
@@ -100,15 +99,8 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
       app.add_subcommand("drop", "write a tombstone: the token answers NOT_FOUND until create");
   drop->add_option("--id", cmd.id, "token id")->required();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
-      std::ostringstream out, err;
-      app.exit(e, out, err);  // --help
-      return CliExit{kExitOk, out.str(), err.str()};
-    }
-    return UsageError(e.what());
+  if (std::optional<CliExit> exit = ParseCommandLine(app, argc, argv, kProgram, kHint)) {
+    return *exit;
   }
 
   if (write->parsed()) cmd.op = ClientOp::kWrite;

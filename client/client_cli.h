@@ -16,6 +16,7 @@
 #include <variant>
 
 #include "client/token_client.h"
+#include "common/cli_exit.h"
 #include "common/status.h"
 
 namespace tokenstore {
@@ -36,13 +37,8 @@ struct ClientCommand {
   ClientOptions options;  // timeouts and the pinned node (canonical form)
 };
 
-// Parsing ended the program: print `out` to stdout and `err` to stderr, exit with `code`
-// (0 after --help, kExitUsage for a bad command line).
-struct CliExit {
-  int code = 0;
-  std::string out;
-  std::string err;
-};
+// When parsing ends the program, the result is a CliExit (common/cli.h): print `out` to
+// stdout and `err` to stderr, exit with `code` (0 after --help, kExitUsage otherwise).
 
 std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char* const* argv);
 

@@ -4,13 +4,13 @@
 // Thread-safety: constants and a pure function.
 #pragma once
 
+#include "common/cli_exit.h"  // kExitUsage (2): bad command line or configuration file
 #include "common/status.h"
 
 namespace tokenstore {
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;       // the operation failed; see the message
-inline constexpr int kExitUsage = 2;        // bad command line or configuration file
 inline constexpr int kExitNotFound = 3;     // NOT_FOUND: unknown or dropped token, no such dir
 inline constexpr int kExitUnreachable = 4;  // DEADLINE_EXCEEDED or UNAVAILABLE: retry later;
                                             // a write's outcome is then unknown
