@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   ReplicaServerOptions options;
   options.listen = *self;
   options.data_dir = data_dir;
-  options.core.max_range = max_range;
+  options.core.limits.max_range = max_range;
   options.core.max_op_time = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(max_op_seconds));
   options.op_log = !no_op_log;
