@@ -92,7 +92,7 @@ const std::string& TokenClient::WriterOf(const TokenReplication& token) const {
 v1::TokenService::Stub* TokenClient::StubFor(const std::string& node) {
   std::lock_guard<std::mutex> lock(stubs_mu_);
   std::unique_ptr<v1::TokenService::Stub>& stub = stubs_[node];
-  if (!stub) stub = v1::TokenService::NewStub(NewNodeChannel(node));
+  if (!stub) stub = v1::TokenService::NewStub(options_.security.NewNodeChannel(node));
   return stub.get();
 }
 

@@ -30,6 +30,7 @@
 #include "client/channel.h"
 #include "common/status.h"
 #include "config/cluster_config.h"
+#include "proto/security.h"
 
 namespace tokenstore {
 
@@ -42,6 +43,8 @@ struct ClientOptions {
   std::optional<std::string> node;
   // Seeds the choice of reader; unset: a random seed.
   std::optional<uint64_t> seed;
+  // Plaintext, or mutual TLS with this client's certificate.
+  Security security;
 };
 
 struct WriteResult {

@@ -10,9 +10,4 @@ grpc::ChannelArguments StandardChannelArguments() {
   return args;
 }
 
-std::shared_ptr<grpc::Channel> NewNodeChannel(
-    const std::string& node, std::shared_ptr<grpc::ChannelCredentials> credentials) {
-  return grpc::CreateCustomChannel(node, std::move(credentials), StandardChannelArguments());
-}
-
 }  // namespace tokenstore

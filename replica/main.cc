@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "config/cluster_config.h"
+#include "proto/security_cli.h"
 #include "replica/replica_server.h"
 
 using namespace tokenstore;
@@ -18,6 +19,8 @@ int main(int argc, char** argv) {
   double max_op_seconds = 60;
   bool no_op_log = false;
   unsigned hash_threads = 0;
+  ReplicaServerOptions options;
+  TlsFiles tls;
   app.add_option("--config", config_path, "replication scheme (YAML)")->required();
   app.add_option("--listen", listen, "this node's access point, as named in the config")
       ->required();
@@ -41,6 +44,28 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"none", "skip-write-back", "read-local"}))
       ->group("");
   app.add_flag("--no-op-log", no_op_log, "do not print a line per completed client operation");
+  AddTlsOptions(app, tls);
+  const char* limits = "Limits (every refusal is a gRPC status; other work carries on)";
+  app.add_option("--max-inflight", options.core.admission.max_per_node,
+                 "client operations this node runs at once")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 24))
+      ->capture_default_str()
+      ->group(limits);
+  app.add_option("--max-inflight-per-token", options.core.admission.max_per_token,
+                 "of those, on one token")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 24))
+      ->capture_default_str()
+      ->group(limits);
+  app.add_option("--max-name-bytes", options.core.limits.max_name_bytes,
+                 "longest token name a write may carry")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str()
+      ->group(limits);
+  app.add_option("--max-message-bytes", options.max_message_bytes,
+                 "largest request a client or peer may send")
+      ->check(CLI::Range(4096, 64 << 20))
+      ->capture_default_str()
+      ->group(limits);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -65,7 +90,12 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  ReplicaServerOptions options;
+  StatusOr<Security> security = Security::FromFiles(tls);
+  if (tls.any() && !security.ok()) {
+    std::fprintf(stderr, "token-replica: %s\n", security.status().message().c_str());
+    return 2;
+  }
+  if (tls.any()) options.security = *security;
   options.listen = *self;
   options.data_dir = data_dir;
   options.core.limits.max_range = max_range;
@@ -78,6 +108,13 @@ int main(int argc, char** argv) {
         unsafe_bug == "read-local" ? UnsafeBug::kReadLocal : UnsafeBug::kSkipWriteBack;
     std::fprintf(stderr, "token-replica: WARNING: --unsafe-bug %s breaks atomicity on purpose\n",
                  unsafe_bug.c_str());
+  }
+  if (!options.security.tls()) {
+    std::fprintf(stderr,
+                 "token-replica: WARNING: plaintext without authentication: any process that "
+                 "can reach %s can read, write, impose values and crash-stop tokens. Use "
+                 "--tls-ca/--tls-cert/--tls-key (scripts/gen-certs.sh) outside local demos.\n",
+                 options.listen.c_str());
   }
   ReplicaServer server(std::move(config).value(), options);
   if (Status st = server.Start(); !st.ok()) {

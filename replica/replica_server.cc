@@ -27,6 +27,13 @@ Status ReplicaServer::Start() {
           return all;
         }());
   }
+  if (std::optional<PeerIdentity> id = options_.security.identity();
+      id && !(id->role == PeerRole::kNode && id->name == options_.listen)) {
+    return Status::InvalidArgument(
+        "--tls-cert is issued to " + id->ToString() + ", but this replica listens as " +
+        options_.listen + "; a replica's certificate must name it node:" + options_.listen +
+        " (scripts/gen-certs.sh makes one per node)");
+  }
   RocksDbOptions db_options;
   db_options.create_if_missing = true;
   StatusOr<std::unique_ptr<RocksDbRegisterStore>> store =
@@ -34,7 +41,7 @@ Status ReplicaServer::Start() {
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
 
-  transport_ = std::make_unique<GrpcPeerTransport>(grpc::InsecureChannelCredentials());
+  transport_ = std::make_unique<GrpcPeerTransport>(options_.security);
   storage_pool_ = std::make_unique<ThreadPool>(options_.storage_threads, "ts-storage");
   const unsigned hash_threads =
       options_.hash_threads ? options_.hash_threads : std::max(1u, std::thread::hardware_concurrency());
@@ -46,13 +53,16 @@ Status ReplicaServer::Start() {
     return st;
   }
   op_log_ = std::make_unique<OpLog>(options_.op_log, options_.listen, core_->token_ids());
-  token_service_ = std::make_unique<TokenServiceImpl>(*core_, *op_log_);
-  replica_service_ = std::make_unique<ReplicaServiceImpl>(*core_, *storage_pool_);
-  admin_service_ = std::make_unique<AdminServiceImpl>(*core_, *store_, *storage_pool_);
+  authorizer_ = std::make_unique<Authorizer>(config_, options_.security.tls());
+  token_service_ = std::make_unique<TokenServiceImpl>(*core_, *op_log_, *authorizer_);
+  replica_service_ = std::make_unique<ReplicaServiceImpl>(*core_, *storage_pool_, *authorizer_);
+  admin_service_ =
+      std::make_unique<AdminServiceImpl>(*core_, *store_, *storage_pool_, *authorizer_);
 
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &bound_port);
+  builder.AddListeningPort(options_.listen, options_.security.ServerCredentials(), &bound_port);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.RegisterService(token_service_.get());
   builder.RegisterService(replica_service_.get());
   builder.RegisterService(admin_service_.get());
@@ -87,6 +97,7 @@ void ReplicaServer::Shutdown() {
   core_.reset();
   transport_.reset();
   op_log_.reset();
+  authorizer_.reset();
   store_.reset();  // closes RocksDB: everything acknowledged was already synced
   running_ = false;
 }

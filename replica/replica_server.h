@@ -11,6 +11,8 @@
 
 #include "common/status.h"
 #include "config/cluster_config.h"
+#include "proto/security.h"
+#include "replica/authorizer.h"
 #include "replica/replica_core.h"
 
 namespace tokenstore {
@@ -31,6 +33,12 @@ struct ReplicaServerOptions {
   unsigned storage_threads = 16;  // concurrent synced stores (RocksDB groups their commits)
   unsigned hash_threads = 0;      // 0: one per core
   std::chrono::milliseconds shutdown_grace{3000};  // in-flight calls get this long to finish
+  // Plaintext, or mutual TLS with this node's certificate (its common name must be
+  // node:<listen>); with TLS, calls are authorized by Authorizer.
+  Security security;
+  // Largest request a client or peer may send; larger ones are refused (RESOURCE_EXHAUSTED)
+  // without being read.
+  int max_message_bytes = 1 << 20;
 };
 
 class ReplicaServer {
@@ -55,6 +63,7 @@ class ReplicaServer {
   std::unique_ptr<ThreadPool> storage_pool_;
   std::unique_ptr<ThreadPool> hash_pool_;
   std::unique_ptr<ReplicaCore> core_;
+  std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<OpLog> op_log_;
   std::unique_ptr<TokenServiceImpl> token_service_;
   std::unique_ptr<ReplicaServiceImpl> replica_service_;

@@ -22,6 +22,7 @@ using testing::TempDir;
 using namespace std::chrono_literals;
 
 const std::string kBin = TOKENSTORE_BIN_DIR;
+const std::string kSource = TOKENSTORE_SOURCE_DIR;
 
 class ProcessCluster : public ::testing::Test {
  protected:
@@ -32,17 +33,37 @@ class ProcessCluster : public ::testing::Test {
     testing::WriteFile(config_, "- token: 1\n  writer: " + n[0] + "\n  readers: [" + n[0] + ", " +
                                     n[1] + ", " + n[2] + "]\n- token: 3\n  writer: " + n[2] +
                                     "\n  readers: [" + n[0] + ", " + n[1] + ", " + n[2] + "]\n");
+    if (tls_) {
+      std::vector<std::string> gen = {kSource + "/scripts/gen-certs.sh", "--out", Certs(),
+                                      "--config", config_};
+      auto r = RunCommand(gen, 60s);
+      ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    }
     for (size_t i = 0; i < 3; ++i) Start(i);
     for (size_t i = 0; i < 3; ++i) WaitReady(i);
   }
 
   std::string DataDir(size_t i) { return dir_.File("data" + std::to_string(i)); }
+  std::string Certs() { return dir_.File("certs"); }
+  // The TLS flags for the certificate `name` (e.g. "client", "node-127-0-0-1-5000").
+  std::vector<std::string> TlsFlags(const std::string& name) {
+    if (!tls_) return {};
+    return {"--tls-ca", Certs() + "/ca.pem", "--tls-cert", Certs() + "/" + name + ".pem",
+            "--tls-key", Certs() + "/" + name + ".key"};
+  }
+  static std::string NodeCert(const std::string& node) {
+    std::string name = "node-" + node;
+    for (char& c : name) c = (c == '.' || c == ':') ? '-' : c;
+    return name;
+  }
 
   void Start(size_t i) {
     if (procs_.size() <= i) procs_.resize(i + 1);
+    std::vector<std::string> argv{kBin + "/token-replica", "--config", config_, "--listen",
+                                  nodes_[i], "--data-dir", DataDir(i)};
+    for (const std::string& flag : TlsFlags(NodeCert(nodes_[i]))) argv.push_back(flag);
     procs_[i] = std::make_unique<ChildProcess>(
-        std::vector<std::string>{kBin + "/token-replica", "--config", config_, "--listen",
-                                 nodes_[i], "--data-dir", DataDir(i)},
+        argv,
         dir_.File("out" + std::to_string(i)), dir_.File("err" + std::to_string(i)));
   }
 
@@ -54,12 +75,15 @@ class ProcessCluster : public ::testing::Test {
     FAIL() << nodes_[i] << " did not come up: " << testing::ReadFile(dir_.File("err" + std::to_string(i)));
   }
 
-  CommandResult Client(std::vector<std::string> args) {
+  // The tools, with the client or admin certificate when the cluster runs TLS.
+  CommandResult Client(std::vector<std::string> args, const std::string& cert = "client") {
     args.insert(args.begin(), {kBin + "/token-client", "--config", config_});
+    for (const std::string& flag : TlsFlags(cert)) args.push_back(flag);
     return RunCommand(args, 60s);
   }
-  CommandResult Admin(std::vector<std::string> args) {
+  CommandResult Admin(std::vector<std::string> args, const std::string& cert = "admin") {
     args.insert(args.begin(), kBin + "/token-admin");
+    for (const std::string& flag : TlsFlags(cert)) args.push_back(flag);
     return RunCommand(args, 60s);
   }
 
@@ -70,6 +94,7 @@ class ProcessCluster : public ::testing::Test {
     return m[2].matched ? m[2].str() : m[3].str();
   }
 
+  bool tls_ = false;
   TempDir dir_{"tokenstore-proc"};
   std::vector<std::string> nodes_;
   std::string config_;
@@ -183,6 +208,66 @@ TEST_F(ProcessCluster, OfflineDumpRefusesWhileTheReplicaRunsAndWorksAfter) {
   d = Admin({"dump", "--data-dir", DataDir(2)});
   EXPECT_EQ(d.exit_code, 0) << d.err;
   EXPECT_NE(d.out.find("dumped"), std::string::npos) << d.out;
+}
+
+TEST_F(ProcessCluster, PlaintextReplicasWarnAtStart) {
+  const std::string err = testing::ReadFile(dir_.File("err0"));
+  EXPECT_NE(err.find("WARNING: plaintext without authentication"), std::string::npos) << err;
+}
+
+// The same binaries with mutual TLS (certificates from scripts/gen-certs.sh).
+class TlsProcessCluster : public ProcessCluster {
+ protected:
+  TlsProcessCluster() { tls_ = true; }
+};
+
+TEST_F(TlsProcessCluster, ToolsWorkWithCertificatesAndOnlyAdminsCrashStop) {
+  EXPECT_EQ(testing::ReadFile(dir_.File("err0")).find("WARNING: plaintext"), std::string::npos);
+  auto w = Client({"--json", "write", "--id", "1", "--name", "abc", "--low", "5", "--mid", "25",
+                   "--high", "100"});
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  auto r = Client({"--json", "read", "--id", "1", "--node", nodes_[2]});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(JsonField(r.out, "final"), "60570345165277511");
+
+  // A client certificate cannot crash-stop a token; nor can a caller without one.
+  auto denied = Admin({"crash", "--node", nodes_[1], "--token", "1"}, "client");
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_NE(denied.err.find("PERMISSION_DENIED"), std::string::npos) << denied.err;
+  auto plain = RunCommand({kBin + "/token-admin", "crash", "--node", nodes_[1], "--token", "1",
+                           "--timeout", "2"},
+                          60s);
+  EXPECT_NE(plain.exit_code, 0);
+  auto dump = Admin({"--json", "dump", "--node", nodes_[1]});
+  ASSERT_EQ(dump.exit_code, 0) << dump.err;
+  EXPECT_EQ(JsonField(dump.out, "crashed"), "false");
+  // A plaintext client gets nothing either.
+  auto plain_read = RunCommand({kBin + "/token-client", "--config", config_, "--timeout", "2",
+                                "read", "--id", "1"},
+                               60s);
+  EXPECT_EQ(plain_read.exit_code, 4) << plain_read.err;
+
+  // The admin certificate can.
+  auto crash = Admin({"crash", "--node", nodes_[1], "--token", "1"});
+  EXPECT_EQ(crash.exit_code, 0) << crash.err;
+  dump = Admin({"--json", "dump", "--node", nodes_[1]});
+  EXPECT_EQ(JsonField(dump.out, "crashed"), "true");
+}
+
+TEST_F(TlsProcessCluster, BadCertificateFlagsAreUsageErrors) {
+  auto r = RunCommand({kBin + "/token-client", "--config", config_, "--tls-ca",
+                       Certs() + "/ca.pem", "read", "--id", "1"},
+                      60s);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("go together"), std::string::npos) << r.err;
+  TempDir other;
+  auto replica = RunCommand({kBin + "/token-replica", "--config", config_, "--listen", nodes_[0],
+                             "--data-dir", other.File("d"), "--tls-ca", Certs() + "/ca.pem",
+                             "--tls-cert", Certs() + "/client.pem", "--tls-key",
+                             Certs() + "/client.key"},
+                            60s);
+  EXPECT_EQ(replica.exit_code, 1);
+  EXPECT_NE(replica.err.find("issued to client:cli"), std::string::npos) << replica.err;
 }
 
 TEST(ProcessConfig, BadConfigIsRefusedNamingFileAndLine) {
