@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-op-log", no_op_log, "do not print a line per completed client operation");
   std::string metrics_listen;
   app.add_option("--metrics-listen", metrics_listen,
-                 "serve Prometheus metrics at http://ADDR/metrics (<ip>:<port>; off when not "
+                 "serve Prometheus metrics at http://ADDR/metrics (<ipv4>:<port>; off when not "
                  "given)");
   std::string log_level = "info", log_format = "logfmt";
   app.add_option("--log-level", log_level, "least severe event logged on stderr")

@@ -158,6 +158,11 @@ std::vector<MetricFamily> MetricsExporter::Collect() const {
 
 StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     const std::string& listen, std::shared_ptr<prometheus::Collectable> collectable) {
+  if (listen.starts_with("[")) {
+    return Status::InvalidArgument("cannot serve metrics on " + listen +
+                                   ": the HTTP server (Debian's civetweb) is built without IPv6; "
+                                   "use an IPv4 address");
+  }
   std::unique_ptr<MetricsEndpoint> endpoint(new MetricsEndpoint());
   endpoint->listen_ = listen;
   endpoint->collectable_ = std::move(collectable);
@@ -177,31 +182,19 @@ StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
 
 namespace {
 
-// Opens and closes one TCP connection to `listen` ("<ipv4>:<port>" or "[<ipv6>]:<port>";
-// an unspecified address is reached on loopback).
+// Opens and closes one TCP connection to `listen` ("<ipv4>:<port>"; 0.0.0.0 is reached on
+// loopback).
 void Knock(const std::string& listen, int port) {
-  std::string host = listen.substr(0, listen.rfind(':'));
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    if (v4->sin_addr.s_addr == htonl(INADDR_ANY)) v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *v4;
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    if (IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr)) v6->sin6_addr = in6addr_loopback;
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *v6;
-  } else {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, listen.substr(0, listen.rfind(':')).c_str(), &addr.sin_addr) != 1) {
     return;
   }
-  const int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (addr.sin_addr.s_addr == htonl(INADDR_ANY)) addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
-  connect(fd, reinterpret_cast<sockaddr*>(&addr), len);
+  connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   close(fd);
 }
 

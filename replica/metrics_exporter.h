@@ -44,8 +44,8 @@ class MetricsExporter final : public prometheus::Collectable {
 };
 
 // An HTTP server that answers GET /metrics with `collectable`'s families in Prometheus'
-// text format. Binds exactly `listen` ("<ipv4>:<port>" or "[<ipv6>]:<port>"; port 0 picks
-// a free one).
+// text format. Binds exactly `listen` ("<ipv4>:<port>"; port 0 picks a free one). IPv6 is
+// refused: Debian's civetweb, which serves the requests, is built without it.
 class MetricsEndpoint {
  public:
   static StatusOr<std::unique_ptr<MetricsEndpoint>> Start(

@@ -33,7 +33,7 @@ struct ReplicaServerOptions {
   unsigned storage_threads = 16;  // concurrent synced stores (RocksDB groups their commits)
   unsigned hash_threads = 0;      // 0: one per core
   std::chrono::milliseconds shutdown_grace{3000};  // in-flight calls get this long to finish
-  // "<ip>:<port>" to serve Prometheus metrics at http://ADDR/metrics (port 0: any free
+  // "<ipv4>:<port>" to serve Prometheus metrics at http://ADDR/metrics (port 0: any free
   // one); empty: no metrics endpoint.
   std::string metrics_listen;
 };

@@ -309,7 +309,15 @@ TEST_F(OpsTest, MetricsAddressInUseRefusesToStartAndLeavesNothingRunning) {
     EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
     EXPECT_NE(st.message().find(metrics_address_), std::string::npos) << st.ToString();
   }
-  // Nothing of it is left: its gRPC port and data directory can be taken again at once.
+  // IPv6 is refused with a reason (Debian's civetweb is built without it).
+  {
+    o.metrics_listen = "[::1]:0";
+    ReplicaServer v6(*cfg, o);
+    Status st = v6.Start();
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+    EXPECT_NE(st.message().find("IPv6"), std::string::npos) << st.ToString();
+  }
+  // Nothing of either is left: the gRPC port and data directory can be taken again at once.
   o.metrics_listen.clear();
   ReplicaServer again(*cfg, o);
   Status st = again.Start();
