@@ -289,6 +289,8 @@ TEST_F(OpsTest, CrashStoppedTokenShowsInTheGaugeAndItsParkedCallsInFlight) {
     if (seen != 0) std::this_thread::sleep_for(10ms);
   }
   EXPECT_EQ(seen, 0);
+  // The server's side of a caller giving up is CANCELLED.
+  EXPECT_EQ(Metric(R"(tokenstore_operations_total{op="read",code="CANCELLED"})"), 1);
 
   ASSERT_TRUE(SetCrashed("2", false).ok());
   EXPECT_EQ(Metric(gauge), 0);
