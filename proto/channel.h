@@ -13,7 +13,8 @@
 
 namespace tokenstore {
 
-// Channel arguments with the fast reconnect backoff (100 ms, at most 1 s).
+// Channel arguments with the fast reconnect backoff (100 ms, at most 1 s between attempts;
+// each attempt may take up to 5 s).
 grpc::ChannelArguments StandardChannelArguments();
 
 }  // namespace tokenstore

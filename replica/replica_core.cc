@@ -36,6 +36,15 @@ std::vector<std::string> TokenIdsOf(const ClusterConfig& config, const std::stri
   return ids;
 }
 
+void CountRound(LatencyHistogram& wait, std::atomic<uint64_t>& failed, Clock::time_point start,
+                const Status& st) {
+  if (st.ok()) {
+    wait.Record(Clock::now() - start);
+  } else {
+    failed++;
+  }
+}
+
 }  // namespace
 
 ReplicaCore::ReplicaCore(const ClusterConfig& config, ReplicaOptions options,
@@ -133,7 +142,9 @@ void ReplicaCore::GetRound(const TokenReplication& token, const OpContext& ctx,
   using Round = QuorumRound<Register>;
   auto round = std::make_shared<Round>(
       token.Replicas(), "read of " + Quoted(token.id), /*cancel_stragglers=*/true,
-      [done = std::move(done)](Status st, std::vector<Round::Answer> answers) {
+      [this, start = Clock::now(), done = std::move(done)](Status st,
+                                                           std::vector<Round::Answer> answers) {
+        CountRound(counters_.get_round_wait, counters_.get_rounds_failed, start, st);
         if (!st.ok()) return done(std::move(st));
         std::vector<Register> regs;
         regs.reserve(answers.size());
@@ -159,7 +170,10 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
   auto round = std::make_shared<Round>(
       token.Replicas(), "store of " + Quoted(token.id) + " at ts " + std::to_string(reg.ts),
       /*cancel_stragglers=*/false,
-      [done = std::move(done)](Status st, std::vector<Round::Answer>) { done(std::move(st)); });
+      [this, start = Clock::now(), done = std::move(done)](Status st, std::vector<Round::Answer>) {
+        CountRound(counters_.store_round_wait, counters_.store_rounds_failed, start, st);
+        done(std::move(st));
+      });
   const auto& nodes = round->nodes();
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i] == options_.self) {

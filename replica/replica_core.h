@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/latency_histogram.h"
 #include "common/status.h"
 #include "common/token_value.h"
 #include "config/cluster_config.h"
@@ -86,6 +87,12 @@ struct ReplicaCounters {
   std::atomic<uint64_t> drops{0};
   std::atomic<uint64_t> stores_applied{0};  // Store whose ts is the one held afterwards
   std::atomic<uint64_t> stores_ignored{0};  // Store older than the held register
+  // How long a coordinator waits for a majority: from sending a round to its first majority
+  // of answers, for rounds that reach one; the others are counted as failed.
+  LatencyHistogram get_round_wait;
+  LatencyHistogram store_round_wait;
+  std::atomic<uint64_t> get_rounds_failed{0};
+  std::atomic<uint64_t> store_rounds_failed{0};
 };
 
 class ReplicaCore {

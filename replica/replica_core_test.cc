@@ -310,6 +310,12 @@ TEST(ReplicaCore, DownNodesFailFastWithUnavailable) {
   auto w = c.Write(kA, Abc());
   EXPECT_EQ(w.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(w.status().message().find("127.0.0.1:2"), std::string::npos);
+  // The writer's first step, a quorum read, failed; no store round was sent.
+  const ReplicaCounters& n = c.core(kA).counters();
+  EXPECT_EQ(n.get_rounds_failed.load(), 1u);
+  EXPECT_EQ(n.get_round_wait.Read().count, 0u);
+  EXPECT_EQ(n.store_rounds_failed.load(), 0u);
+  EXPECT_EQ(n.store_round_wait.Read().count, 0u);
 }
 
 TEST(ReplicaCore, CrashMarksAreDurableAcrossRestart) {
@@ -345,6 +351,10 @@ TEST(ReplicaCore, ReadWritesBackWhenTheMajorityDisagrees) {
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->fast_path);
   EXPECT_EQ(c.core(kC).counters().final_cache_hits.load(), 1u);
+  // C coordinated two get rounds and one store round (the impose), all reaching a majority.
+  EXPECT_EQ(c.core(kC).counters().get_round_wait.Read().count, 2u);
+  EXPECT_EQ(c.core(kC).counters().store_round_wait.Read().count, 1u);
+  EXPECT_EQ(c.core(kC).counters().get_rounds_failed.load(), 0u);
 }
 
 // A write in flight reached only its writer. A read that returns it must impose it, so a

@@ -152,7 +152,12 @@ TEST(Limits, ConcurrentOperationsPerTokenAreBounded) {
   slow_ctx.TryCancel();
   for (int i = 0; i < 500 && !slow_done; ++i) std::this_thread::sleep_for(20ms);
   ASSERT_TRUE(slow_done);
-  // The place is returned when the slow write ends.
+  // The place is returned when the slow write ends at the server (which notices the
+  // cancellation a moment after the client does).
+  for (int i = 0; i < 500 && c.server(0).core().in_flight() != 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(c.server(0).core().in_flight(), 0u);
   v1::WriteResponse w;
   st = c.Write(0, "1", "abc", 5, 25, 100, &w);
   EXPECT_TRUE(st.ok()) << st.error_message();

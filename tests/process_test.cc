@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "tests/test_support.h"
@@ -212,7 +213,7 @@ TEST_F(ProcessCluster, OfflineDumpRefusesWhileTheReplicaRunsAndWorksAfter) {
 
 TEST_F(ProcessCluster, PlaintextReplicasWarnAtStart) {
   const std::string err = testing::ReadFile(dir_.File("err0"));
-  EXPECT_NE(err.find("WARNING: plaintext without authentication"), std::string::npos) << err;
+  EXPECT_NE(err.find("level=warn msg=\"plaintext without authentication"), std::string::npos) << err;
 }
 
 // The same binaries with mutual TLS (certificates from scripts/gen-certs.sh).
@@ -222,7 +223,7 @@ class TlsProcessCluster : public ProcessCluster {
 };
 
 TEST_F(TlsProcessCluster, ToolsWorkWithCertificatesAndOnlyAdminsCrashStop) {
-  EXPECT_EQ(testing::ReadFile(dir_.File("err0")).find("WARNING: plaintext"), std::string::npos);
+  EXPECT_EQ(testing::ReadFile(dir_.File("err0")).find("plaintext without"), std::string::npos);
   auto w = Client({"--json", "write", "--id", "1", "--name", "abc", "--low", "5", "--mid", "25",
                    "--high", "100"});
   ASSERT_EQ(w.exit_code, 0) << w.err;
@@ -281,6 +282,130 @@ TEST(ProcessConfig, BadConfigIsRefusedNamingFileAndLine) {
   EXPECT_NE(r.err.find("bad.yaml:4"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("bad.yaml:5"), std::string::npos) << r.err;
   // Nothing started, nothing created.
+  EXPECT_FALSE(std::filesystem::exists(dir.File("data")));
+}
+
+// One token-replica (a single node keeps token 1) with the metrics endpoint and the event
+// log, driven by token-client and scraped over HTTP as Prometheus would.
+class ProcessOps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto addrs = testing::FreeLoopbackAddresses(2);
+    node_ = addrs[0];
+    metrics_ = addrs[1];
+    config_ = dir_.File("one.yaml");
+    testing::WriteFile(config_, "- token: 1\n  writer: " + node_ + "\n  readers: [" + node_ + "]\n");
+  }
+
+  void Start(std::vector<std::string> extra) {
+    std::vector<std::string> argv = {kBin + "/token-replica", "--config", config_, "--listen",
+                                     node_, "--data-dir", dir_.File("data")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    proc_ = std::make_unique<ChildProcess>(argv, dir_.File("out"), dir_.File("err"));
+  }
+  // Polls (bounded) until the metrics endpoint answers 200; its body.
+  std::string WaitForMetrics() {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      auto r = testing::HttpGet(metrics_, "/metrics", 1s);
+      if (r && r->status == 200) return r->body;
+      std::this_thread::sleep_for(100ms);
+    }
+    ADD_FAILURE() << "no metrics on " << metrics_ << ": " << testing::ReadFile(dir_.File("err"));
+    return "";
+  }
+  // SIGTERM; expects exit 0; the stderr lines.
+  std::vector<std::string> StopAndReadLog() {
+    proc_->Signal(SIGTERM);
+    auto status = proc_->Wait(20s);
+    EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+    std::vector<std::string> lines;
+    std::istringstream in(testing::ReadFile(dir_.File("err")));
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+
+  TempDir dir_{"tokenstore-procops"};
+  std::string node_, metrics_, config_;
+  std::unique_ptr<ChildProcess> proc_;
+};
+
+TEST_F(ProcessOps, MetricsEndpointIsScrapedAndMovesWithAWrite) {
+  Start({"--metrics-listen", metrics_});
+  const std::string write_ok = R"(tokenstore_operations_total{op="write",code="OK"})";
+  EXPECT_EQ(testing::MetricValue(WaitForMetrics(), write_ok), 0);
+  auto w = RunCommand({kBin + "/token-client", "--config", config_, "write", "--id", "1",
+                       "--name", "scraped", "--low", "0", "--mid", "5", "--high", "9"},
+                      60s);
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  const std::string text = WaitForMetrics();
+  EXPECT_EQ(testing::MetricValue(text, write_ok), 1) << text;
+  EXPECT_EQ(testing::MetricValue(text, "tokenstore_tokens"), 1) << text;
+  EXPECT_GE(testing::MetricValue(text, "tokenstore_storage_sync_seconds_count").value_or(0), 2)
+      << text;
+
+  const std::vector<std::string> log = StopAndReadLog();
+  ASSERT_FALSE(log.empty());
+  for (const std::string& line : log) {
+    EXPECT_TRUE(line.starts_with("ts=")) << line;
+    EXPECT_NE(line.find(" level="), std::string::npos) << line;
+  }
+  // The plaintext warning, then the start event.
+  ASSERT_GE(log.size(), 2u);
+  EXPECT_NE(log[0].find("level=warn msg=\"plaintext without authentication"), std::string::npos)
+      << log[0];
+  EXPECT_NE(log[1].find("level=info msg=\"serving\" listen=" + node_), std::string::npos)
+      << log[1];
+  EXPECT_NE(log[1].find("metrics=http://" + metrics_ + "/metrics"), std::string::npos) << log[1];
+  EXPECT_NE(log.back().find("msg=\"stopped cleanly\""), std::string::npos) << log.back();
+  // The op log on stdout is unchanged: one JSON object per operation.
+  const std::string out = testing::ReadFile(dir_.File("out"));
+  EXPECT_TRUE(out.starts_with("{\"time_ms\":")) << out;
+  EXPECT_NE(out.find("\"op\":\"write\",\"token\":\"1\",\"status\":\"OK\""), std::string::npos) << out;
+  // Stopped: nothing listens on the metrics port any more.
+  EXPECT_FALSE(testing::HttpGet(metrics_, "/metrics", 1s).has_value());
+}
+
+TEST_F(ProcessOps, JsonLogAtDebugLevel) {
+  Start({"--log-format", "json", "--log-level", "debug", "--no-op-log"});
+  // Ready when a client operation succeeds.
+  CommandResult r;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    r = RunCommand({kBin + "/token-client", "--config", config_, "--timeout", "1", "read", "--id", "1"});
+    if (r.exit_code == 0) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> log = StopAndReadLog();
+  ASSERT_GE(log.size(), 4u);
+  for (const std::string& line : log) {
+    EXPECT_TRUE(line.starts_with("{\"ts\":\"") && line.ends_with("}")) << line;
+  }
+  EXPECT_NE(log[0].find("\"level\":\"debug\",\"msg\":\"configuration loaded\""), std::string::npos)
+      << log[0];
+  EXPECT_NE(log[1].find("\"level\":\"warn\",\"msg\":\"plaintext"), std::string::npos) << log[1];
+  EXPECT_NE(log[2].find("\"msg\":\"serving\""), std::string::npos) << log[2];
+  EXPECT_NE(log[2].find("\"metrics\":\"off\""), std::string::npos) << log[2];
+  EXPECT_TRUE(testing::ReadFile(dir_.File("out")).empty());
+}
+
+TEST(ProcessOpsFlags, BadLogLevelAndMetricsAddressAreUsageErrors) {
+  TempDir dir("tokenstore-opsflags");
+  const std::string cfg = dir.File("c.yaml");
+  testing::WriteFile(cfg, "- token: 1\n  writer: 127.0.0.1:2\n  readers: [127.0.0.1:2]\n");
+  const std::vector<std::string> base = {kBin + "/token-replica", "--config", cfg, "--listen",
+                                         "127.0.0.1:2", "--data-dir", dir.File("data")};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunCommand(argv);
+  };
+  EXPECT_EQ(with({"--log-level", "verbose"}).exit_code, 2);
+  EXPECT_EQ(with({"--log-format", "xml"}).exit_code, 2);
+  // Only "<ip>:<port>": a bare port would make civetweb listen on every interface.
+  auto bare = with({"--metrics-listen", "9100"});
+  EXPECT_EQ(bare.exit_code, 2);
+  EXPECT_NE(bare.err.find("level=error msg=\"invalid --metrics-listen\""), std::string::npos)
+      << bare.err;
   EXPECT_FALSE(std::filesystem::exists(dir.File("data")));
 }
 
