@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
   app.add_option("--unsafe-bug", unsafe_bug)
       ->check(CLI::IsMember({"none", "skip-write-back", "read-local"}))
       ->group("");
+  // Hidden: one unary RPC per peer call instead of batches, to measure what batching gives.
+  bool no_peer_batching = false;
+  app.add_flag("--no-peer-batching", no_peer_batching)->group("");
   app.add_flag("--no-op-log", no_op_log, "do not print a line per completed client operation");
   try {
     app.parse(argc, argv);
@@ -73,6 +76,7 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(max_op_seconds));
   options.op_log = !no_op_log;
   options.hash_threads = hash_threads;
+  options.peer_batching = !no_peer_batching;
   if (unsafe_bug != "none") {
     options.core.unsafe_bug =
         unsafe_bug == "read-local" ? UnsafeBug::kReadLocal : UnsafeBug::kSkipWriteBack;

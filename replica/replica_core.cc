@@ -402,6 +402,35 @@ StatusOr<uint64_t> ReplicaCore::HandleStore(std::string_view token, const Regist
   return held;
 }
 
+std::vector<StatusOr<uint64_t>> ReplicaCore::HandleStoreBatch(std::span<const StoreItem> items) {
+  std::vector<StatusOr<uint64_t>> results;
+  std::vector<size_t> kept;  // indexes of the items about tokens this node keeps
+  kept.reserve(items.size());
+  results.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    Status st = CheckKeeps(items[i].token);
+    results.push_back(st.ok() ? StatusOr<uint64_t>(uint64_t{0}) : StatusOr<uint64_t>(st));
+    if (st.ok()) kept.push_back(i);
+  }
+  std::vector<StatusOr<uint64_t>> held;
+  if (kept.size() == items.size()) {
+    held = store_.StoreIfNewerBatch(items);
+  } else {
+    std::vector<StoreItem> subset;
+    subset.reserve(kept.size());
+    for (size_t i : kept) subset.push_back(items[i]);
+    held = store_.StoreIfNewerBatch(subset);
+  }
+  for (size_t k = 0; k < kept.size(); ++k) {
+    const size_t i = kept[k];
+    if (held[k].ok()) {
+      (*held[k] == items[i].reg.ts ? counters_.stores_applied : counters_.stores_ignored)++;
+    }
+    results[i] = std::move(held[k]);
+  }
+  return results;
+}
+
 // ---- fail-silent ----
 
 bool ReplicaCore::IsCrashed(std::string_view token) const {

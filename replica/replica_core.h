@@ -22,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -126,6 +127,9 @@ class ReplicaCore {
   StatusOr<Register> HandleGetRegister(std::string_view token);
   // Blocks until the register is synced: run it on a storage executor.
   StatusOr<uint64_t> HandleStore(std::string_view token, const Register& reg);
+  // HandleStore of every item, synced together (RegisterStore::StoreIfNewerBatch); result i
+  // answers items[i]. Blocks: run it on a storage executor.
+  std::vector<StatusOr<uint64_t>> HandleStoreBatch(std::span<const StoreItem> items);
 
   // ---- Fail-silent emulation (SPEC section 6). ----
   // True when this node is crash-stopped for `token`: the adapters then answer nothing

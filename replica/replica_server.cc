@@ -34,7 +34,10 @@ Status ReplicaServer::Start() {
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
 
-  transport_ = std::make_unique<GrpcPeerTransport>(grpc::InsecureChannelCredentials());
+  GrpcPeerTransportOptions transport_options;
+  transport_options.batch = options_.peer_batching;
+  transport_ = std::make_unique<GrpcPeerTransport>(grpc::InsecureChannelCredentials(),
+                                                   transport_options);
   storage_pool_ = std::make_unique<ThreadPool>(options_.storage_threads, "ts-storage");
   const unsigned hash_threads =
       options_.hash_threads ? options_.hash_threads : std::max(1u, std::thread::hardware_concurrency());
