@@ -30,7 +30,9 @@ ReplicaCore::ReplicaCore(const ClusterConfig& config, ReplicaOptions options,
       transport_(transport),
       storage_executor_(storage_executor),
       hash_executor_(hash_executor),
-      allocator_(store, options_.timestamp_block) {
+      allocator_(store, options_.timestamp_block),
+      committer_(storage_executor,
+                 [this](std::span<const StoreItem> items) { return HandleStoreBatch(items); }) {
   for (const TokenReplication* t : config_.TokensOf(options_.self)) token_ids_.push_back(t->id);
 }
 
@@ -163,8 +165,10 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
   const auto& nodes = round->nodes();
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i] == options_.self) {
-      storage_executor_.Submit([this, round, i, id = token.id, reg] {
-        round->OnReply(i, HandleStore(id, reg));
+      std::vector<StoreItem> items;
+      items.push_back(StoreItem{token.id, reg});
+      committer_.Submit(std::move(items), [round, i](std::vector<StatusOr<uint64_t>> held) {
+        round->OnReply(i, std::move(held[0]));
       });
       continue;
     }
@@ -429,6 +433,10 @@ std::vector<StatusOr<uint64_t>> ReplicaCore::HandleStoreBatch(std::span<const St
     results[i] = std::move(held[k]);
   }
   return results;
+}
+
+void ReplicaCore::StoreBatchAsync(std::vector<StoreItem> items, StoreCommitter::Done done) {
+  committer_.Submit(std::move(items), std::move(done));
 }
 
 // ---- fail-silent ----

@@ -34,6 +34,7 @@
 #include "replica/executor.h"
 #include "replica/final_cache.h"
 #include "replica/peer_transport.h"
+#include "replica/store_committer.h"
 #include "replica/timestamp_allocator.h"
 #include "storage/register_store.h"
 
@@ -130,6 +131,10 @@ class ReplicaCore {
   // HandleStore of every item, synced together (RegisterStore::StoreIfNewerBatch); result i
   // answers items[i]. Blocks: run it on a storage executor.
   std::vector<StatusOr<uint64_t>> HandleStoreBatch(std::span<const StoreItem> items);
+  // HandleStoreBatch through the node's group commit (replica/store_committer.h): `done` runs
+  // on the storage executor once the items are synced, together with the Stores that queued
+  // up meanwhile. The node's own Stores as coordinator go the same way.
+  void StoreBatchAsync(std::vector<StoreItem> items, StoreCommitter::Done done);
 
   // ---- Fail-silent emulation (SPEC section 6). ----
   // True when this node is crash-stopped for `token`: the adapters then answer nothing
@@ -190,6 +195,7 @@ class ReplicaCore {
   FinalCache final_cache_;
   ReplicaCounters counters_;
   std::vector<std::string> token_ids_;
+  StoreCommitter committer_;
 
   mutable std::shared_mutex crashed_mu_;
   std::set<std::string, std::less<>> crashed_;  // GUARDED_BY(crashed_mu_)

@@ -230,25 +230,27 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Batch(grpc::CallbackServerContext*
   }
   if (stores.empty()) return call->FinishNow(grpc::Status::OK);
   Handle handle = call->handle();
-  storage_executor_.Submit([this, handle, resp, stores = std::move(stores),
-                            ids = std::move(store_ids)] {
-    if (handle->cancelled()->load()) return;  // the caller is gone; OnCancel answered it
-    std::vector<StatusOr<uint64_t>> held = core_.HandleStoreBatch(stores);
-    ServerCall* c = handle->Claim();
-    if (c == nullptr) return;
-    for (size_t i = 0; i < stores.size(); ++i) {
-      // Crash-stopped while the batch was stored: the answer is withheld.
-      if (core_.IsCrashed(stores[i].token)) continue;
-      v1::BatchResult* r = resp->add_results();
-      r->set_id(ids[i]);
-      if (held[i].ok()) {
-        r->set_stored_ts(*held[i]);
-      } else {
-        SetResultStatus(r, held[i].status());
-      }
-    }
-    c->Finish(grpc::Status::OK);
-  });
+  std::vector<std::string> tokens;
+  tokens.reserve(stores.size());
+  for (const StoreItem& item : stores) tokens.push_back(item.token);
+  core_.StoreBatchAsync(
+      std::move(stores), [this, handle, resp, tokens = std::move(tokens),
+                          ids = std::move(store_ids)](std::vector<StatusOr<uint64_t>> held) {
+        ServerCall* c = handle->Claim();
+        if (c == nullptr) return;  // the caller is gone; OnCancel answered it
+        for (size_t i = 0; i < held.size(); ++i) {
+          // Crash-stopped while the batch was stored: the answer is withheld.
+          if (core_.IsCrashed(tokens[i])) continue;
+          v1::BatchResult* r = resp->add_results();
+          r->set_id(ids[i]);
+          if (held[i].ok()) {
+            r->set_stored_ts(*held[i]);
+          } else {
+            SetResultStatus(r, held[i].status());
+          }
+        }
+        c->Finish(grpc::Status::OK);
+      });
   return call;
 }
 

@@ -146,6 +146,8 @@ used = [(a - b) / hz for a, b in zip(after, before)]
 print(f"workload {bench['workload']}, {bench['clients']} clients: {ops} ops in {end - start:.1f} s "
       f"({bench['ops_per_s']:.0f} ops/s measured, p50 {bench['p50_ms']:.2f} ms, "
       f"p99 {bench['p99_ms']:.2f} ms, {bench['errors']} errors)")
+if bench["errors"]:
+    print(f"  errors: {bench.get('error_codes')} {bench.get('error_examples')}")
 for i, u in enumerate(used):
     print(f"  replica {i}: {u:.2f} s CPU, {u / ops * 1e6:.0f} us per op")
 print(f"  all replicas: {sum(used) / ops * 1e6:.0f} us CPU per op")
