@@ -143,11 +143,14 @@ void ReplicaCore::GetRound(const TokenReplication& token, const OpContext& ctx,
         done(std::move(regs));
       });
   const auto& nodes = round->nodes();
+  // This node's own answer first: it costs nothing, and it is then always part of the first
+  // majority, so a reader whose register lags always imposes the newer one on itself too
+  // (otherwise two fast peers could decide the round before it is even asked).
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (nodes[i] == options_.self) {
-      round->OnReply(i, HandleGetRegister(token.id));
-      continue;
-    }
+    if (nodes[i] == options_.self) round->OnReply(i, HandleGetRegister(token.id));
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i] == options_.self) continue;
     round->SetCancel(i, transport_.GetRegister(nodes[i], token.id, ctx.deadline,
                                                [round, i](StatusOr<Register> r) {
                                                  round->OnReply(i, std::move(r));
