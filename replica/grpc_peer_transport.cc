@@ -35,17 +35,28 @@ struct GrpcPeerTransport::Call : CallBase {
   Resp response;
 };
 
-GrpcPeerTransport::GrpcPeerTransport(Security security) : security_(std::move(security)) {}
+GrpcPeerTransport::GrpcPeerTransport(Security security, GrpcPeerTransportOptions options)
+    : security_(std::move(security)), options_(options) {}
 
 GrpcPeerTransport::~GrpcPeerTransport() { Shutdown(); }
 
-v1::ReplicaService::Stub* GrpcPeerTransport::StubFor(const std::string& node) {
+GrpcPeerTransport::Peer* GrpcPeerTransport::PeerFor(const std::string& node) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto& stub = stubs_[node];
-  if (!stub) {
-    stub = v1::ReplicaService::NewStub(security_.NewNodeChannel(node));
+  if (shut_down_) return nullptr;
+  auto it = peers_.find(node);
+  if (it != peers_.end()) return it->second.get();
+  auto peer = std::make_unique<Peer>();
+  peer->stub = v1::ReplicaService::NewStub(security_.NewNodeChannel(node));
+  if (options_.batch) {
+    auto send = [this, stub = peer->stub.get()](
+                    v1::BatchRequest request, Clock::time_point deadline,
+                    std::function<void(Status, const v1::BatchResponse&)> done) {
+      SendBatch(stub, std::move(request), deadline, std::move(done));
+    };
+    peer->gets = PeerBatcher::Create(node, send, watch_, options_.batcher);
+    peer->stores = PeerBatcher::Create(node, send, watch_, options_.batcher);
   }
-  return stub.get();
+  return peers_.emplace(node, std::move(peer)).first->second.get();
 }
 
 bool GrpcPeerTransport::Track(const std::shared_ptr<CallBase>& call) {
@@ -63,23 +74,75 @@ void GrpcPeerTransport::Untrack(CallBase* call) {
 
 void GrpcPeerTransport::Shutdown() {
   std::vector<std::shared_ptr<CallBase>> calls;
+  std::vector<std::shared_ptr<PeerBatcher>> batchers;
   {
     std::lock_guard<std::mutex> lock(mu_);
     shut_down_ = true;
     for (auto& [raw, weak] : in_flight_) {
       if (auto c = weak.lock()) calls.push_back(std::move(c));
     }
+    for (auto& [node, peer] : peers_) {
+      if (peer->gets) batchers.push_back(peer->gets);
+      if (peer->stores) batchers.push_back(peer->stores);
+    }
   }
   for (auto& c : calls) c->context.TryCancel();
   calls.clear();
-  std::unique_lock<std::mutex> lock(mu_);
-  idle_.wait(lock, [this] { return in_flight_.empty(); });
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait(lock, [this] { return in_flight_.empty(); });
+  }
+  // Calls still waiting to be sent, or for their deadline, fail now.
+  for (auto& b : batchers) b->Close(Status::Unavailable("node is shutting down"));
+  watch_.Stop();
 }
-
 
 CancelFn GrpcPeerTransport::GetRegister(const std::string& node, const std::string& token,
                                         Clock::time_point deadline,
                                         std::function<void(StatusOr<Register>)> done) {
+  Peer* peer = PeerFor(node);
+  if (peer == nullptr) {
+    done(Status::Unavailable("node is shutting down"));
+    return nullptr;
+  }
+  if (peer->gets) return peer->gets->GetRegister(token, deadline, std::move(done));
+  return UnaryGetRegister(peer->stub.get(), token, deadline, std::move(done));
+}
+
+CancelFn GrpcPeerTransport::Store(const std::string& node, const std::string& token,
+                                  const Register& reg, Clock::time_point deadline,
+                                  std::function<void(StatusOr<uint64_t>)> done) {
+  Peer* peer = PeerFor(node);
+  if (peer == nullptr) {
+    done(Status::Unavailable("node is shutting down"));
+    return nullptr;
+  }
+  if (peer->stores) return peer->stores->Store(token, reg, deadline, std::move(done));
+  return UnaryStore(peer->stub.get(), token, reg, deadline, std::move(done));
+}
+
+void GrpcPeerTransport::SendBatch(v1::ReplicaService::Stub* stub, v1::BatchRequest request,
+                                  Clock::time_point deadline,
+                                  std::function<void(Status, const v1::BatchResponse&)> done) {
+  using C = Call<v1::BatchRequest, v1::BatchResponse>;
+  auto call = std::make_shared<C>();
+  if (!Track(call)) {
+    done(Status::Unavailable("node is shutting down"), call->response);
+    return;
+  }
+  call->context.set_deadline(ToSystem(deadline));
+  call->request = std::move(request);
+  stub->async()->Batch(&call->context, &call->request, &call->response,
+                       [this, call, done = std::move(done)](grpc::Status st) {
+                         done(FromGrpc(st), call->response);
+                         Untrack(call.get());
+                       });
+}
+
+CancelFn GrpcPeerTransport::UnaryGetRegister(v1::ReplicaService::Stub* stub,
+                                             const std::string& token,
+                                             Clock::time_point deadline,
+                                             std::function<void(StatusOr<Register>)> done) {
   using C = Call<v1::GetRegisterRequest, v1::GetRegisterResponse>;
   auto call = std::make_shared<C>();
   if (!Track(call)) {
@@ -88,7 +151,6 @@ CancelFn GrpcPeerTransport::GetRegister(const std::string& node, const std::stri
   }
   call->context.set_deadline(ToSystem(deadline));
   call->request.set_token(token);
-  v1::ReplicaService::Stub* stub = StubFor(node);
   // The call keeps itself alive until its callback ran; the cancel function only observes.
   stub->async()->GetRegister(
       &call->context, &call->request, &call->response,
@@ -104,9 +166,9 @@ CancelFn GrpcPeerTransport::GetRegister(const std::string& node, const std::stri
   return CancelOf(ctx);
 }
 
-CancelFn GrpcPeerTransport::Store(const std::string& node, const std::string& token,
-                                  const Register& reg, Clock::time_point deadline,
-                                  std::function<void(StatusOr<uint64_t>)> done) {
+CancelFn GrpcPeerTransport::UnaryStore(v1::ReplicaService::Stub* stub, const std::string& token,
+                                       const Register& reg, Clock::time_point deadline,
+                                       std::function<void(StatusOr<uint64_t>)> done) {
   using C = Call<v1::StoreRequest, v1::StoreResponse>;
   auto call = std::make_shared<C>();
   if (!Track(call)) {
@@ -116,7 +178,6 @@ CancelFn GrpcPeerTransport::Store(const std::string& node, const std::string& to
   call->context.set_deadline(ToSystem(deadline));
   call->request.set_token(token);
   ToProto(reg, call->request.mutable_reg());
-  v1::ReplicaService::Stub* stub = StubFor(node);
   stub->async()->Store(&call->context, &call->request, &call->response,
                        [this, call, done = std::move(done)](grpc::Status st) {
                          if (st.ok()) {

@@ -1,5 +1,9 @@
 // PeerTransport over gRPC: the replica-to-replica calls a node makes as coordinator.
 //
+// Calls to one peer are coalesced into Batch RPCs (replica/peer_batcher.h): one lane for
+// GetRegister and one for Store per peer, so a read never waits behind a peer's disk sync.
+// With batching off (for comparisons), every call is its own unary GetRegister or Store RPC.
+//
 // Calls use gRPC's callback API, so a call waiting on a silent peer holds no thread. One
 // channel per peer, created on first use and kept; reconnect backoff is capped at one second
 // so a peer that restarts is reached again quickly.
@@ -18,14 +22,21 @@
 #include <string>
 
 #include "proto/security.h"
+#include "replica/deadline_watch.h"
+#include "replica/peer_batcher.h"
 #include "replica/peer_transport.h"
 #include "replication.grpc.pb.h"
 
 namespace tokenstore {
 
+struct GrpcPeerTransportOptions {
+  bool batch = true;  // false: one unary RPC per call
+  PeerBatcher::Options batcher;
+};
+
 class GrpcPeerTransport final : public PeerTransport {
  public:
-  explicit GrpcPeerTransport(Security security);
+  explicit GrpcPeerTransport(Security security, GrpcPeerTransportOptions options = {});
   ~GrpcPeerTransport() override;
 
   CancelFn GetRegister(const std::string& node, const std::string& token,
@@ -41,18 +52,35 @@ class GrpcPeerTransport final : public PeerTransport {
   struct CallBase;
   template <typename Req, typename Resp>
   struct Call;
+  struct Peer {
+    std::unique_ptr<v1::ReplicaService::Stub> stub;
+    std::shared_ptr<PeerBatcher> gets;    // GetRegister lane
+    std::shared_ptr<PeerBatcher> stores;  // Store lane
+  };
 
-  v1::ReplicaService::Stub* StubFor(const std::string& node);
+  // The peer's stub and batchers, made on first use; nullptr after Shutdown().
+  Peer* PeerFor(const std::string& node);
+  void SendBatch(v1::ReplicaService::Stub* stub, v1::BatchRequest request,
+                 Clock::time_point deadline,
+                 std::function<void(Status, const v1::BatchResponse&)> done);
+  CancelFn UnaryGetRegister(v1::ReplicaService::Stub* stub, const std::string& token,
+                            Clock::time_point deadline,
+                            std::function<void(StatusOr<Register>)> done);
+  CancelFn UnaryStore(v1::ReplicaService::Stub* stub, const std::string& token,
+                      const Register& reg, Clock::time_point deadline,
+                      std::function<void(StatusOr<uint64_t>)> done);
   // Registers a call as in flight; false after Shutdown().
   bool Track(const std::shared_ptr<CallBase>& call);
   void Untrack(CallBase* call);
 
   const Security security_;
+  const GrpcPeerTransportOptions options_;
+  DeadlineWatch watch_;
   std::mutex mu_;
   std::condition_variable idle_;
-  std::map<std::string, std::unique_ptr<v1::ReplicaService::Stub>> stubs_;  // GUARDED_BY(mu_)
-  std::map<CallBase*, std::weak_ptr<CallBase>> in_flight_;                   // GUARDED_BY(mu_)
-  bool shut_down_ = false;                                                   // GUARDED_BY(mu_)
+  std::map<std::string, std::unique_ptr<Peer>, std::less<>> peers_;  // GUARDED_BY(mu_)
+  std::map<CallBase*, std::weak_ptr<CallBase>> in_flight_;           // GUARDED_BY(mu_)
+  bool shut_down_ = false;                                           // GUARDED_BY(mu_)
 };
 
 }  // namespace tokenstore

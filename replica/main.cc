@@ -2,6 +2,7 @@
 //
 //   token-replica --config cluster.yaml --listen 127.0.0.1:50051 --data-dir data/n1
 #include <CLI/CLI.hpp>
+#include <absl/synchronization/mutex.h>
 #include <csignal>
 
 #include "common/log.h"
@@ -12,6 +13,10 @@
 using namespace tokenstore;
 
 int main(int argc, char** argv) {
+  // Debian's abseil is built with its debug-mode lock-order checking on: every absl::Mutex
+  // operation inside gRPC then updates a global lock graph (a few % of a replica's CPU).
+  // It reports deadlocks in gRPC's own locking only; turn it off in the server.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"token-replica: a replica server of the replicated token store"};
   std::string config_path, listen, data_dir;
   uint64_t max_range = 100'000'000;
@@ -42,6 +47,9 @@ int main(int argc, char** argv) {
   app.add_option("--unsafe-bug", unsafe_bug)
       ->check(CLI::IsMember({"none", "skip-write-back", "read-local"}))
       ->group("");
+  // Hidden: one unary RPC per peer call instead of batches, to measure what batching gives.
+  bool no_peer_batching = false;
+  app.add_flag("--no-peer-batching", no_peer_batching)->group("");
   app.add_flag("--no-op-log", no_op_log, "do not print a line per completed client operation");
   AddTlsOptions(app, tls);
   const char* limits = "Limits (every refusal is a gRPC status; other work carries on)";
@@ -136,6 +144,7 @@ int main(int argc, char** argv) {
   options.op_log = !no_op_log;
   options.hash_threads = hash_threads;
   options.metrics_listen = metrics;
+  options.peer_batching = !no_peer_batching;
   if (unsafe_bug != "none") {
     options.core.unsafe_bug =
         unsafe_bug == "read-local" ? UnsafeBug::kReadLocal : UnsafeBug::kSkipWriteBack;

@@ -58,7 +58,9 @@ ReplicaCore::ReplicaCore(const ClusterConfig& config, ReplicaOptions options,
       hash_executor_(hash_executor),
       allocator_(store, options_.timestamp_block),
       token_ids_(TokenIdsOf(config, options_.self)),
-      admission_(token_ids_, options_.admission) {}
+      admission_(token_ids_, options_.admission),
+      committer_(storage_executor,
+                 [this](std::span<const StoreItem> items) { return HandleStoreBatch(items); }) {}
 
 Status ReplicaCore::Start() {
   StatusOr<std::vector<std::string>> marks = store_.CrashedTokens();
@@ -152,11 +154,14 @@ void ReplicaCore::GetRound(const TokenReplication& token, const OpContext& ctx,
         done(std::move(regs));
       });
   const auto& nodes = round->nodes();
+  // This node's own answer first: it costs nothing, and it is then always part of the first
+  // majority, so a reader whose register lags always imposes the newer one on itself too
+  // (otherwise two fast peers could decide the round before it is even asked).
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (nodes[i] == options_.self) {
-      round->OnReply(i, HandleGetRegister(token.id));
-      continue;
-    }
+    if (nodes[i] == options_.self) round->OnReply(i, HandleGetRegister(token.id));
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i] == options_.self) continue;
     round->SetCancel(i, transport_.GetRegister(nodes[i], token.id, ctx.deadline,
                                                [round, i](StatusOr<Register> r) {
                                                  round->OnReply(i, std::move(r));
@@ -177,8 +182,10 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
   const auto& nodes = round->nodes();
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i] == options_.self) {
-      storage_executor_.Submit([this, round, i, id = token.id, reg] {
-        round->OnReply(i, HandleStore(id, reg));
+      std::vector<StoreItem> items;
+      items.push_back(StoreItem{token.id, reg});
+      committer_.Submit(std::move(items), [round, i](std::vector<StatusOr<uint64_t>> held) {
+        round->OnReply(i, std::move(held[0]));
       });
       continue;
     }
@@ -427,6 +434,40 @@ StatusOr<uint64_t> ReplicaCore::HandleStore(std::string_view token, const Regist
   StatusOr<uint64_t> held = store_.StoreIfNewer(token, reg);
   if (held.ok()) (*held == reg.ts ? counters_.stores_applied : counters_.stores_ignored)++;
   return held;
+}
+
+std::vector<StatusOr<uint64_t>> ReplicaCore::HandleStoreBatch(std::span<const StoreItem> items) {
+  std::vector<StatusOr<uint64_t>> results;
+  std::vector<size_t> kept;  // indexes of the valid items about tokens this node keeps
+  kept.reserve(items.size());
+  results.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    Status st = CheckKeeps(items[i].token);
+    if (st.ok()) st = ValidateRegister(items[i].reg, options_.limits);
+    results.push_back(st.ok() ? StatusOr<uint64_t>(uint64_t{0}) : StatusOr<uint64_t>(st));
+    if (st.ok()) kept.push_back(i);
+  }
+  std::vector<StatusOr<uint64_t>> held;
+  if (kept.size() == items.size()) {
+    held = store_.StoreIfNewerBatch(items);
+  } else {
+    std::vector<StoreItem> subset;
+    subset.reserve(kept.size());
+    for (size_t i : kept) subset.push_back(items[i]);
+    held = store_.StoreIfNewerBatch(subset);
+  }
+  for (size_t k = 0; k < kept.size(); ++k) {
+    const size_t i = kept[k];
+    if (held[k].ok()) {
+      (*held[k] == items[i].reg.ts ? counters_.stores_applied : counters_.stores_ignored)++;
+    }
+    results[i] = std::move(held[k]);
+  }
+  return results;
+}
+
+void ReplicaCore::StoreBatchAsync(std::vector<StoreItem> items, StoreCommitter::Done done) {
+  committer_.Submit(std::move(items), std::move(done));
 }
 
 // ---- fail-silent ----

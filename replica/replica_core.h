@@ -22,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,7 @@
 #include "replica/final_cache.h"
 #include "replica/peer_transport.h"
 #include "replica/request_validation.h"
+#include "replica/store_committer.h"
 #include "replica/timestamp_allocator.h"
 #include "storage/register_store.h"
 
@@ -129,6 +131,13 @@ class ReplicaCore {
   StatusOr<Register> HandleGetRegister(std::string_view token);
   // Blocks until the register is synced: run it on a storage executor.
   StatusOr<uint64_t> HandleStore(std::string_view token, const Register& reg);
+  // HandleStore of every item, synced together (RegisterStore::StoreIfNewerBatch); result i
+  // answers items[i]. Blocks: run it on a storage executor.
+  std::vector<StatusOr<uint64_t>> HandleStoreBatch(std::span<const StoreItem> items);
+  // HandleStoreBatch through the node's group commit (replica/store_committer.h): `done` runs
+  // on the storage executor once the items are synced, together with the Stores that queued
+  // up meanwhile. The node's own Stores as coordinator go the same way.
+  void StoreBatchAsync(std::vector<StoreItem> items, StoreCommitter::Done done);
 
   // ---- Fail-silent emulation (SPEC section 6). ----
   // True when this node is crash-stopped for `token`: the adapters then answer nothing
@@ -191,6 +200,7 @@ class ReplicaCore {
   ReplicaCounters counters_;
   std::vector<std::string> token_ids_;
   Admission admission_;  // after token_ids_, which it is built from
+  StoreCommitter committer_;
 
   mutable std::shared_mutex crashed_mu_;
   std::set<std::string, std::less<>> crashed_;  // GUARDED_BY(crashed_mu_)

@@ -46,7 +46,9 @@ Status ReplicaServer::Start() {
   storage_sync_ = &(*store)->sync_latency();
   store_ = std::move(store).value();
 
-  transport_ = std::make_unique<GrpcPeerTransport>(options_.security);
+  GrpcPeerTransportOptions transport_options;
+  transport_options.batch = options_.peer_batching;
+  transport_ = std::make_unique<GrpcPeerTransport>(options_.security, transport_options);
   storage_pool_ = std::make_unique<ThreadPool>(options_.storage_threads, "ts-storage");
   const unsigned hash_threads =
       options_.hash_threads ? options_.hash_threads : std::max(1u, std::thread::hardware_concurrency());

@@ -34,6 +34,7 @@ struct ReplicaServerOptions {
   bool op_log = true;    // one JSON line per completed client operation on stdout
   unsigned storage_threads = 16;  // concurrent synced stores (RocksDB groups their commits)
   unsigned hash_threads = 0;      // 0: one per core
+  bool peer_batching = true;      // false: one unary RPC per peer call (for comparisons)
   std::chrono::milliseconds shutdown_grace{3000};  // in-flight calls get this long to finish
   // Plaintext, or mutual TLS with this node's certificate (its common name must be
   // node:<listen>); with TLS, calls are authorized by Authorizer.

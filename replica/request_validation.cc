@@ -60,6 +60,12 @@ Status ValidateRegister(const Register& reg, const RequestLimits& limits) {
   };
   if (Status st = CheckName(v.name, limits); !st.ok()) return context(st);
   if (Status st = CheckDomain(v.low, v.mid, v.high); !st.ok()) return context(st);
+  if (v.high - v.low > limits.max_range) {
+    return context(Status::InvalidArgument(
+        "range: high - low = " + Num(v.high - v.low) + " values is more than this node's "
+        "limit of " + Num(limits.max_range) + " (option --max-range; every node of a "
+        "cluster needs the same limits)"));
+  }
   if (v.has_partial != (v.low < v.mid)) {
     return context(Status::InvalidArgument(
         v.has_partial ? "has a partial although its partial range [low, mid) is empty"

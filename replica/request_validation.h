@@ -43,9 +43,8 @@ Status ValidateTokenId(std::string_view field, std::string_view id, const Reques
 Status ValidateWriteArgs(const WriteArgs& args, const RequestLimits& limits);
 
 // A register a peer asks this node to store: a defined value has a name within the limit, a
-// domain low <= mid < high, a partial exactly when low < mid, and partial_x in [low, mid).
-// The range limit is not applied: it bounds the hashing a writer does, and the register was
-// hashed already.
+// domain low <= mid < high within the range limit (every read of it on this node hashes
+// [mid, high)), a partial exactly when low < mid, and partial_x in [low, mid).
 Status ValidateRegister(const Register& reg, const RequestLimits& limits);
 
 }  // namespace tokenstore

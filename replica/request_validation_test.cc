@@ -54,8 +54,10 @@ TEST(RequestValidation, Registers) {
   EXPECT_TRUE(ValidateRegister(Register{3, TokenValue{ValueKind::kDropped}}, Small()).ok());
   EXPECT_TRUE(ValidateRegister(Defined(5, 25, 100, true, 15), Small()).ok());
   EXPECT_TRUE(ValidateRegister(Defined(5, 5, 100, false), Small()).ok());
-  // A stored register was hashed by its writer already: the range limit does not apply.
-  EXPECT_TRUE(ValidateRegister(Defined(0, 0, 1'000'000, false), Small()).ok());
+  // Every read of a stored register hashes [mid, high): the range limit applies too.
+  EXPECT_TRUE(ValidateRegister(Defined(0, 0, 1000, false), Small()).ok());
+  ExpectRefused(ValidateRegister(Defined(0, 0, 1'000'000, false), Small()),
+                "register at ts 7: range: high - low = 1000000 values");
 
   ExpectRefused(ValidateRegister(Defined(5, 5, 100, true, 5), Small()),
                 "register at ts 7: has a partial although");

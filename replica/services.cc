@@ -212,6 +212,81 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Store(grpc::CallbackServerContext*
   return call;
 }
 
+namespace {
+
+void SetResultStatus(v1::BatchResult* r, const Status& st) {
+  r->set_code(static_cast<int32_t>(st.code()));
+  r->set_message(st.message());
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ReplicaServiceImpl::Batch(grpc::CallbackServerContext* ctx,
+                                                    const v1::BatchRequest* req,
+                                                    v1::BatchResponse* resp) {
+  auto* call = new ServerCall();
+  const std::optional<PeerIdentity> caller = CallerOf(auth_, ctx);
+  if (auth_.enforced() && !(caller && caller->role == PeerRole::kNode)) {
+    return call->FinishNow(ToGrpc(auth_.AllowPeer(caller, "")));  // not a node at all
+  }
+  std::vector<StoreItem> stores;
+  std::vector<uint64_t> store_ids;
+  for (const v1::BatchEntry& e : req->entries()) {
+    // Each entry is authorized on its own: a node may only call about tokens it keeps.
+    if (Status st = auth_.AllowPeer(caller, e.token()); !st.ok()) {
+      v1::BatchResult* r = resp->add_results();
+      r->set_id(e.id());
+      SetResultStatus(r, st);
+      continue;
+    }
+    if (core_.IsCrashed(e.token())) continue;  // fail-silent: no result for this entry
+    if (e.call_case() == v1::BatchEntry::kStore) {
+      StatusOr<Register> reg = FromProto(e.store());
+      if (reg.ok()) {
+        stores.push_back(StoreItem{e.token(), std::move(reg).value()});
+        store_ids.push_back(e.id());
+        continue;
+      }
+      v1::BatchResult* r = resp->add_results();
+      r->set_id(e.id());
+      SetResultStatus(r, reg.status());
+      continue;
+    }
+    v1::BatchResult* r = resp->add_results();
+    r->set_id(e.id());
+    StatusOr<Register> reg = core_.HandleGetRegister(e.token());
+    if (reg.ok()) {
+      ToProto(*reg, r->mutable_reg());
+    } else {
+      SetResultStatus(r, reg.status());
+    }
+  }
+  if (stores.empty()) return call->FinishNow(grpc::Status::OK);
+  Handle handle = call->handle();
+  std::vector<std::string> tokens;
+  tokens.reserve(stores.size());
+  for (const StoreItem& item : stores) tokens.push_back(item.token);
+  core_.StoreBatchAsync(
+      std::move(stores), [this, handle, resp, tokens = std::move(tokens),
+                          ids = std::move(store_ids)](std::vector<StatusOr<uint64_t>> held) {
+        ServerCall* c = handle->Claim();
+        if (c == nullptr) return;  // the caller is gone; OnCancel answered it
+        for (size_t i = 0; i < held.size(); ++i) {
+          // Crash-stopped while the batch was stored: the answer is withheld.
+          if (core_.IsCrashed(tokens[i])) continue;
+          v1::BatchResult* r = resp->add_results();
+          r->set_id(ids[i]);
+          if (held[i].ok()) {
+            r->set_stored_ts(*held[i]);
+          } else {
+            SetResultStatus(r, held[i].status());
+          }
+        }
+        c->Finish(grpc::Status::OK);
+      });
+  return call;
+}
+
 // ---- AdminService ----
 
 // Crash and Revive differ only in the mark they set. The mark is synced to disk, so the

@@ -25,6 +25,33 @@ StatusOr<uint64_t> MemoryRegisterStore::StoreIfNewer(std::string_view token, con
   return reg.ts;
 }
 
+std::vector<StatusOr<uint64_t>> MemoryRegisterStore::StoreIfNewerBatch(
+    std::span<const StoreItem> items) {
+  std::vector<StatusOr<uint64_t>> results;
+  results.reserve(items.size());
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const StoreItem& item : items) {
+    if (Status st = CheckEncodable(item.reg); !st.ok()) {
+      results.push_back(st);
+      continue;
+    }
+    auto it = registers_.find(item.token);
+    if (it == registers_.end()) {
+      if (item.reg.ts != 0) registers_.emplace(item.token, CanonicalRegister(item.reg));
+    } else if (IsNewer(item.reg, it->second)) {
+      it->second = CanonicalRegister(item.reg);
+    }
+    results.push_back(uint64_t{0});
+  }
+  // Every result is the ts held after the whole batch.
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!results[i].ok()) continue;
+    auto it = registers_.find(items[i].token);
+    results[i] = it == registers_.end() ? uint64_t{0} : it->second.ts;
+  }
+  return results;
+}
+
 StatusOr<std::vector<std::pair<std::string, Register>>> MemoryRegisterStore::Scan() {
   std::lock_guard<std::mutex> lock(mu_);
   return std::vector<std::pair<std::string, Register>>(registers_.begin(), registers_.end());

@@ -33,6 +33,7 @@ class MemoryRegisterStore final : public RegisterStore {
 
   StatusOr<Register> Get(std::string_view token) override;
   StatusOr<uint64_t> StoreIfNewer(std::string_view token, const Register& reg) override;
+  std::vector<StatusOr<uint64_t>> StoreIfNewerBatch(std::span<const StoreItem> items) override;
   StatusOr<std::vector<std::pair<std::string, Register>>> Scan() override;
   StatusOr<uint64_t> GetReservedTimestamp(std::string_view token) override;
   StatusOr<std::vector<std::pair<std::string, uint64_t>>> ScanReservations() override;

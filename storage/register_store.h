@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,6 +21,12 @@
 #include "common/token_value.h"
 
 namespace tokenstore {
+
+// One Store of a batch (RegisterStore::StoreIfNewerBatch).
+struct StoreItem {
+  std::string token;
+  Register reg;
+};
 
 class RegisterStore {
  public:
@@ -34,6 +41,13 @@ class RegisterStore {
   // Returns the ts stored after the call (>= reg.ts on success). Concurrent calls for the
   // same token never make the stored ts go backwards, whatever order they finish in.
   virtual StatusOr<uint64_t> StoreIfNewer(std::string_view token, const Register& reg) = 0;
+
+  // StoreIfNewer of every item, made durable together with one sync: result i answers
+  // items[i] as StoreIfNewer(items[i].token, items[i].reg) would, with the ts held after the
+  // whole batch. Items may name the same token more than once; it then ends at the highest
+  // of their ts. An item that cannot be stored (unknown kind) fails alone; a failed write
+  // fails the items that needed it, and only those.
+  virtual std::vector<StatusOr<uint64_t>> StoreIfNewerBatch(std::span<const StoreItem> items) = 0;
 
   // Every register ever stored, sorted by token id.
   virtual StatusOr<std::vector<std::pair<std::string, Register>>> Scan() = 0;

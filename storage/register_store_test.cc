@@ -254,6 +254,81 @@ TYPED_TEST(RegisterStoreTest, ConcurrentStoresToManyTokensAllLand) {
   for (const auto& [token, reg] : *all) EXPECT_EQ(reg, Defined(3, token));
 }
 
+TYPED_TEST(RegisterStoreTest, StoreBatchAppliesTheNewestOfEachTokenAndAnswersEveryItem) {
+  RegisterStore& store = *this->store_;
+  ASSERT_EQ(*store.StoreIfNewer("a", Defined(5, "a5")), 5u);
+  Register bad = Defined(9, "bad");
+  bad.value.kind = static_cast<ValueKind>(7);
+  const std::vector<StoreItem> items = {
+      {"a", Defined(3, "a3")},  // older than what is held
+      {"a", Defined(7, "a7")},  // newer
+      {"b", Defined(4, "b4")},  // new token, and the newest of two
+      {"b", Dropped(2)},
+      {"c", Defined(0, "c0")},  // ts 0: never newer
+      {"d", bad},               // cannot be stored: fails alone
+      {"a", Defined(6, "a6")},  // newer than held, older than the batch's newest
+  };
+  std::vector<StatusOr<uint64_t>> results = store.StoreIfNewerBatch(items);
+  ASSERT_EQ(results.size(), items.size());
+  for (size_t i : {0, 1, 6}) EXPECT_EQ(*results[i], 7u) << i;
+  for (size_t i : {2, 3}) EXPECT_EQ(*results[i], 4u) << i;
+  EXPECT_EQ(*results[4], 0u);
+  ASSERT_FALSE(results[5].ok());
+  EXPECT_EQ(results[5].status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(*store.Get("a"), Defined(7, "a7"));
+  EXPECT_EQ(*store.Get("b"), Defined(4, "b4"));
+  EXPECT_EQ(*store.Get("c"), Register{});
+  EXPECT_EQ(*store.Get("d"), Register{});
+  EXPECT_EQ(store.Scan()->size(), 2u);
+  EXPECT_TRUE(store.StoreIfNewerBatch({}).empty());
+  // Canonical form, as for single stores.
+  Register noisy = Dropped(8);
+  noisy.value.name = "leftover";
+  EXPECT_EQ(*store.StoreIfNewerBatch(std::vector<StoreItem>{{"a", noisy}})[0], 8u);
+  EXPECT_EQ(*store.Get("a"), Dropped(8));
+}
+
+TYPED_TEST(RegisterStoreTest, ConcurrentBatchesAndStoresNeverGoBackwards) {
+  RegisterStore& store = *this->store_;
+  constexpr int kThreads = 6;
+  constexpr int kRounds = 100;
+  const std::vector<std::string> tokens = {"t0", "t1", "t2", "t3"};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      std::mt19937_64 rng(77 + t);
+      for (int i = 0; i < kRounds; ++i) {
+        const uint64_t ts = static_cast<uint64_t>(i) * kThreads + t + 1;
+        if (t % 2 == 0) {  // half the threads store one token at a time
+          const std::string& token = tokens[rng() % tokens.size()];
+          StatusOr<uint64_t> held = store.StoreIfNewer(token, Defined(ts, token + "@" + std::to_string(ts)));
+          if (!held.ok() || *held < ts) ++failures;
+          continue;
+        }
+        std::vector<StoreItem> items;  // the others a batch of every token, shuffled
+        for (const std::string& token : tokens) {
+          items.push_back({token, Defined(ts, token + "@" + std::to_string(ts))});
+        }
+        std::shuffle(items.begin(), items.end(), rng);
+        for (const StatusOr<uint64_t>& held : store.StoreIfNewerBatch(items)) {
+          if (!held.ok() || *held < ts) ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& w : writers) w.join();
+  EXPECT_EQ(failures.load(), 0);
+  // Every token ends at the highest ts any batch carried (the batches write every token).
+  const uint64_t max_batch_ts = static_cast<uint64_t>(kRounds - 1) * kThreads + (kThreads - 1) + 1;
+  for (const std::string& token : tokens) {
+    StatusOr<Register> reg = store.Get(token);
+    ASSERT_TRUE(reg.ok());
+    EXPECT_GE(reg->ts, max_batch_ts);
+    EXPECT_EQ(reg->value.name, token + "@" + std::to_string(reg->ts));
+  }
+}
+
 TYPED_TEST(RegisterStoreTest, ScanIsSortedByToken) {
   RegisterStore& store = *this->store_;
   for (const char* token : {"b", "aa", "c", "a", "B"}) {
@@ -431,6 +506,20 @@ TEST_F(RocksDbRegisterStoreTest, ConcurrentStoresOfOneTokenReopenAtTheMaximum) {
   std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir());
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(*store->Get("hot"), Defined(max, "v" + std::to_string(max)));
+}
+
+TEST_F(RocksDbRegisterStoreTest, StoreBatchIsDurable) {
+  {
+    std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir(), true);
+    ASSERT_NE(store, nullptr);
+    const std::vector<StoreItem> items = {
+        {"x", Defined(2, "x2")}, {"y", Dropped(3)}, {"x", Defined(4, "x4")}};
+    for (const StatusOr<uint64_t>& held : store->StoreIfNewerBatch(items)) ASSERT_TRUE(held.ok());
+  }
+  std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->Get("x"), Defined(4, "x4"));
+  EXPECT_EQ(*store->Get("y"), Dropped(3));
 }
 
 TEST_F(RocksDbRegisterStoreTest, ReopenAfterManyWritesAndAFlush) {

@@ -75,6 +75,7 @@ class RocksDbRegisterStore final : public RegisterStore {
 
   StatusOr<Register> Get(std::string_view token) override;
   StatusOr<uint64_t> StoreIfNewer(std::string_view token, const Register& reg) override;
+  std::vector<StatusOr<uint64_t>> StoreIfNewerBatch(std::span<const StoreItem> items) override;
   StatusOr<std::vector<std::pair<std::string, Register>>> Scan() override;
   StatusOr<uint64_t> GetReservedTimestamp(std::string_view token) override;
   StatusOr<std::vector<std::pair<std::string, uint64_t>>> ScanReservations() override;
@@ -95,6 +96,7 @@ class RocksDbRegisterStore final : public RegisterStore {
   // Writes `batch` synced. On failure remembers the error so later writes fail fast.
   Status Write(rocksdb::WriteBatch* batch);
   Status CheckWritable();
+  static size_t StripeIndexOf(std::string_view token);
   std::mutex& StripeOf(std::string_view token);
 
   const std::string dir_;

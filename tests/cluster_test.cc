@@ -8,10 +8,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "admin.grpc.pb.h"
 #include "client.grpc.pb.h"
+#include "replication.grpc.pb.h"
 #include "replica/replica_server.h"
 #include "tests/in_process_cluster.h"
 #include "tests/test_support.h"
@@ -105,6 +107,56 @@ TEST(Cluster, TokenCrashStoppedOnAMinorityIsStillReadAndWritten) {
   ASSERT_TRUE(c.Write(2, "3", "other", 0, 10, 20, &w).ok());
   ASSERT_TRUE(c.Read(2, "3", &r).ok());
   EXPECT_EQ(r.name(), "other");
+}
+
+// Fail-silent per token inside one Batch RPC: the entries about the crash-stopped token get
+// no result at all, the others of the same batch are answered (and stored) as usual.
+TEST(Cluster, BatchLeavesOutOnlyTheEntriesOfACrashStoppedToken) {
+  InProcessCluster c;
+  v1::WriteResponse w;
+  ASSERT_TRUE(c.Write(0, "1", "one", 0, 10, 20, &w).ok());
+  ASSERT_TRUE(c.Crash(1, "1").ok());
+  auto stub = v1::ReplicaService::NewStub(
+      grpc::CreateChannel(c.node(1), grpc::InsecureChannelCredentials()));
+  v1::BatchRequest req;
+  auto add = [&](uint64_t id, const std::string& token, std::optional<uint64_t> store_ts) {
+    v1::BatchEntry* e = req.add_entries();
+    e->set_id(id);
+    e->set_token(token);
+    if (store_ts) {
+      e->mutable_store()->set_ts(*store_ts);
+      e->mutable_store()->mutable_value()->set_kind(v1::TokenValue::DEFINED);
+      e->mutable_store()->mutable_value()->set_name("batched");
+      e->mutable_store()->mutable_value()->set_mid(1);
+      e->mutable_store()->mutable_value()->set_high(2);
+      e->mutable_store()->mutable_value()->set_partial(123);  // over [0, 1): at x = 0
+      e->mutable_store()->mutable_value()->set_partial_x(0);
+    } else {
+      e->set_get_register(true);
+    }
+  };
+  add(1, "1", std::nullopt);
+  add(2, "1", 100);
+  add(3, "3", std::nullopt);
+  add(4, "3", 50);
+  add(5, "no-such-token", std::nullopt);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+  v1::BatchResponse resp;
+  grpc::Status st = stub->Batch(&ctx, req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  std::map<uint64_t, v1::BatchResult> results;
+  for (const auto& r : resp.results()) results[r.id()] = r;
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_FALSE(results.count(1));
+  EXPECT_FALSE(results.count(2));
+  EXPECT_EQ(results[3].code(), 0);
+  EXPECT_EQ(results[4].code(), 0);
+  EXPECT_EQ(results[4].stored_ts(), 50u);
+  EXPECT_EQ(results[5].code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  EXPECT_EQ(c.DumpOf(1, "3").reg().ts(), 50u);
+  EXPECT_EQ(c.DumpOf(1, "3").reg().value().name(), "batched");
+  EXPECT_NE(c.DumpOf(1, "1").reg().ts(), 100u);
 }
 
 TEST(Cluster, ThousandParkedCallsDoNotStopAnotherToken) {

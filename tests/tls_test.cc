@@ -70,6 +70,22 @@ class TlsTest : public ::testing::Test {
     return stub->Store(&ctx, req, &resp);
   }
 
+  // The same forgery inside a Batch RPC (the path peers use); the entry's result, or the
+  // call's status when the batch is refused as a whole.
+  grpc::Status ForgeBatch(const Security& caller, const std::string& target,
+                          const std::string& token, v1::BatchResponse* resp) {
+    auto stub = v1::ReplicaService::NewStub(caller.NewNodeChannel(target));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+    v1::BatchRequest req;
+    v1::BatchEntry* e = req.add_entries();
+    e->set_id(1);
+    e->set_token(token);
+    e->mutable_store()->set_ts(uint64_t{1} << 62);
+    e->mutable_store()->mutable_value()->set_kind(v1::TokenValue::DROPPED);
+    return stub->Batch(&ctx, req, resp);
+  }
+
   TempDir good_{"tokenstore-tls-good"};
   TempDir rogue_{"tokenstore-tls-rogue"};
   std::vector<std::string> nodes_;
@@ -112,6 +128,15 @@ TEST_F(TlsTest, OnlyReplicasOfTheTokenMayStoreAndOnlyAdminsMayCrash) {
   // Nor a node of the scheme for a token it does not keep (token 2: replicas n1, n2).
   st = ForgeStore(NodeSecurity(good_.path(), nodes_[0]), c.node(1), "2");
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // The same through the batched peer path.
+  v1::BatchResponse batch;
+  st = ForgeBatch(Load(good_.path(), "client"), c.node(1), "1", &batch);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+  batch.Clear();
+  st = ForgeBatch(NodeSecurity(good_.path(), nodes_[0]), c.node(1), "2", &batch);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(batch.results_size(), 1);
+  EXPECT_EQ(batch.results(0).code(), static_cast<int>(grpc::StatusCode::PERMISSION_DENIED));
   // Nor anyone certified by another CA: the handshake fails.
   st = ForgeStore(NodeSecurity(rogue_.path(), nodes_[0]), c.node(1), "1");
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();

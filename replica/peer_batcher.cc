@@ -1,0 +1,223 @@
+#include "replica/peer_batcher.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "proto/convert.h"
+
+namespace tokenstore {
+
+std::shared_ptr<PeerBatcher> PeerBatcher::Create(std::string peer, SendFn send,
+                                                 DeadlineWatch& watch, Options options) {
+  std::shared_ptr<PeerBatcher> batcher(
+      new PeerBatcher(std::move(peer), std::move(send), watch, options));
+  watch.Add([weak = std::weak_ptr<PeerBatcher>(batcher)](Clock::time_point now) {
+    std::shared_ptr<PeerBatcher> b = weak.lock();
+    return b ? b->Expire(now) : Clock::time_point::max();
+  });
+  return batcher;
+}
+
+PeerBatcher::PeerBatcher(std::string peer, SendFn send, DeadlineWatch& watch, Options options)
+    : peer_(std::move(peer)), send_(std::move(send)), watch_(watch), options_(options) {
+  if (options_.max_in_flight == 0) options_.max_in_flight = 1;
+  if (options_.max_entries == 0) options_.max_entries = 1;
+}
+
+CancelFn PeerBatcher::GetRegister(const std::string& token, Clock::time_point deadline,
+                                  std::function<void(StatusOr<Register>)> done) {
+  auto entry = std::make_unique<v1::BatchEntry>();
+  entry->set_token(token);
+  entry->set_get_register(true);
+  Pending call;
+  call.deadline = deadline;
+  call.on_get = std::move(done);
+  return Enqueue(std::move(entry), std::move(call));
+}
+
+CancelFn PeerBatcher::Store(const std::string& token, const Register& reg,
+                            Clock::time_point deadline,
+                            std::function<void(StatusOr<uint64_t>)> done) {
+  auto entry = std::make_unique<v1::BatchEntry>();
+  entry->set_token(token);
+  ToProto(reg, entry->mutable_store());
+  Pending call;
+  call.is_store = true;
+  call.deadline = deadline;
+  call.on_store = std::move(done);
+  return Enqueue(std::move(entry), std::move(call));
+}
+
+CancelFn PeerBatcher::Enqueue(std::unique_ptr<v1::BatchEntry> entry, Pending call) {
+  const Clock::time_point deadline = call.deadline;
+  uint64_t id;
+  bool earliest;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (is_closed_) {
+      std::vector<Outcome> failed;
+      failed.push_back(Outcome{std::move(call), closed_});
+      lock.unlock();
+      Deliver(failed);
+      return nullptr;
+    }
+    id = next_id_++;
+    entry->set_id(id);
+    earliest = by_deadline_.empty() || deadline < by_deadline_.begin()->first;
+    auto it = pending_.emplace(id, std::move(call)).first;
+    it->second.by_deadline = by_deadline_.emplace(deadline, id);
+    queue_.push_back(std::move(entry));
+    Pump(lock);
+  }
+  if (earliest && deadline != Clock::time_point::max()) watch_.Poke(deadline);
+  return [weak = weak_from_this(), id] {
+    if (std::shared_ptr<PeerBatcher> b = weak.lock()) b->Cancel(id);
+  };
+}
+
+void PeerBatcher::Cancel(uint64_t id) {
+  std::vector<Outcome> outcomes;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    TakeLocked(id, &outcomes, Status::Cancelled("the call to " + peer_ + " was cancelled"));
+  }
+  Deliver(outcomes);
+}
+
+bool PeerBatcher::TakeLocked(uint64_t id, std::vector<Outcome>* out, const Status& status,
+                             const v1::BatchResult* result) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return false;
+  by_deadline_.erase(it->second.by_deadline);
+  out->push_back(Outcome{std::move(it->second), status, result});
+  pending_.erase(it);
+  return true;
+}
+
+void PeerBatcher::Pump(std::unique_lock<std::mutex>& lock) {
+  while (!is_closed_ && in_flight_ < options_.max_in_flight && !queue_.empty()) {
+    const Clock::time_point now = Clock::now();
+    v1::BatchRequest request;
+    std::vector<uint64_t> ids;
+    std::vector<Outcome> expired;
+    Clock::time_point latest = Clock::time_point::min();
+    while (!queue_.empty() && ids.size() < options_.max_entries) {
+      std::unique_ptr<v1::BatchEntry> entry = std::move(queue_.front());
+      queue_.pop_front();
+      auto it = pending_.find(entry->id());
+      if (it == pending_.end()) continue;  // cancelled or expired while it waited
+      if (it->second.deadline <= now) {
+        TakeLocked(entry->id(), &expired,
+                   Status::DeadlineExceeded("the deadline passed before the call could be sent to " +
+                                            peer_));
+        continue;
+      }
+      latest = std::max(latest, it->second.deadline);
+      ids.push_back(entry->id());
+      request.mutable_entries()->AddAllocated(entry.release());
+    }
+    if (!ids.empty()) {
+      ++in_flight_;
+      ++batches_sent_;
+      entries_sent_ += ids.size();
+    }
+    lock.unlock();
+    Deliver(expired);
+    if (!ids.empty()) {
+      const Clock::time_point deadline =
+          latest - now > options_.max_batch_time ? now + options_.max_batch_time : latest;
+      send_(std::move(request), deadline,
+            [self = shared_from_this(), ids = std::move(ids)](
+                Status st, const v1::BatchResponse& response) mutable {
+              self->OnBatchDone(std::move(ids), std::move(st), response);
+            });
+    }
+    lock.lock();
+  }
+}
+
+void PeerBatcher::OnBatchDone(std::vector<uint64_t> ids, Status status,
+                              const v1::BatchResponse& response) {
+  std::vector<Outcome> outcomes;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    --in_flight_;
+    if (status.ok()) {
+      outcomes.reserve(response.results_size());
+      for (const v1::BatchResult& r : response.results()) {
+        TakeLocked(r.id(), &outcomes, Status::Ok(), &r);
+      }
+      // A call without a result is about a token the peer is crash-stopped for: it stays
+      // pending, to fail at its deadline unless cancelled first.
+    } else {
+      outcomes.reserve(ids.size());
+      for (uint64_t id : ids) TakeLocked(id, &outcomes, status);
+    }
+    // Keep the peer busy first: the calls that waited leave now.
+    Pump(lock);
+  }
+  Deliver(outcomes);
+}
+
+Clock::time_point PeerBatcher::Expire(Clock::time_point now) {
+  std::vector<Outcome> outcomes;
+  Clock::time_point earliest = Clock::time_point::max();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
+      const Status late = Status::DeadlineExceeded("no answer from " + peer_ + " by the deadline");
+      while (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
+        TakeLocked(by_deadline_.begin()->second, &outcomes, late);
+      }
+    }
+    if (!by_deadline_.empty()) earliest = by_deadline_.begin()->first;
+  }
+  Deliver(outcomes);
+  return earliest;
+}
+
+void PeerBatcher::Close(const Status& status) {
+  std::vector<Outcome> outcomes;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    is_closed_ = true;
+    closed_ = status;
+    while (!pending_.empty()) TakeLocked(pending_.begin()->first, &outcomes, status);
+    queue_.clear();
+  }
+  Deliver(outcomes);
+}
+
+void PeerBatcher::Deliver(std::vector<Outcome>& outcomes) {
+  for (Outcome& o : outcomes) {
+    Status st = std::move(o.status);
+    if (st.ok() && o.result->code() != 0) {
+      st = Status(static_cast<StatusCode>(o.result->code()), o.result->message());
+    }
+    if (o.call.is_store) {
+      if (!st.ok()) {
+        o.call.on_store(std::move(st));
+      } else {
+        o.call.on_store(o.result->stored_ts());
+      }
+    } else {
+      if (!st.ok()) {
+        o.call.on_get(std::move(st));
+      } else {
+        o.call.on_get(FromProto(o.result->reg()));
+      }
+    }
+  }
+}
+
+uint64_t PeerBatcher::batches_sent() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return batches_sent_;
+}
+
+uint64_t PeerBatcher::entries_sent() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_sent_;
+}
+
+}  // namespace tokenstore

@@ -1,0 +1,123 @@
+// Coalesces the GetRegister and Store calls a node makes to one peer into Batch RPCs
+// (proto/replication.proto), so that a busy node pays gRPC's per-call cost, and the peer its
+// per-write sync, once per batch instead of once per call.
+//
+// Adaptive, without timers: a call is sent at once while fewer than `max_in_flight` batches
+// are in flight to the peer (so a lone call costs about what a unary call did); calls made
+// while that many are in flight wait, and leave together in the next batch as soon as one
+// comes back. The busier the peer, the larger the batches.
+//
+// Every call keeps the PeerTransport contract (replica/peer_transport.h) on its own:
+// - a call whose deadline passed before it could be sent fails with DEADLINE_EXCEEDED and is
+//   not sent;
+// - a call not answered by its deadline fails with DEADLINE_EXCEEDED at its deadline (on the
+//   DeadlineWatch's thread), also while the batch carrying it is still in flight. A batch's
+//   own deadline is the latest of its calls', capped at `max_batch_time` from its sending;
+// - the peer gives no answer at all about tokens it is crash-stopped for (fail-silent per
+//   token): such a call stays pending until its deadline, while the other calls of the same
+//   batch are answered as usual, so the token's quorum waits for other replicas;
+// - cancelling a call fails it with CANCELLED at once, on the cancelling thread; a call still
+//   waiting is then not sent, and the answer of one in flight is ignored;
+// - a batch that fails as a whole (peer down: UNAVAILABLE) fails each of its calls with that
+//   status.
+//
+// Thread-safety: safe for concurrent use. Callbacks run with no lock of the batcher held, on
+// the thread that completed them (the send callback's, the watch's, or the caller's).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "replica/deadline_watch.h"
+#include "replica/peer_transport.h"
+#include "replication.pb.h"
+
+namespace tokenstore {
+
+class PeerBatcher : public std::enable_shared_from_this<PeerBatcher> {
+ public:
+  // Sends one Batch RPC; `done` runs exactly once, with OK and the peer's response, or with
+  // the error of the RPC as a whole.
+  using SendFn = std::function<void(v1::BatchRequest request, Clock::time_point deadline,
+                                    std::function<void(Status, const v1::BatchResponse&)> done)>;
+
+  struct Options {
+    size_t max_in_flight = 1;   // batches in flight to the peer at once
+    size_t max_entries = 1024;  // calls per batch at most
+    Clock::duration max_batch_time = std::chrono::seconds(60);
+  };
+
+  // Registers with `watch`, which must outlive the batcher's use (until Close()).
+  static std::shared_ptr<PeerBatcher> Create(std::string peer, SendFn send, DeadlineWatch& watch,
+                                             Options options);
+
+  CancelFn GetRegister(const std::string& token, Clock::time_point deadline,
+                       std::function<void(StatusOr<Register>)> done);
+  CancelFn Store(const std::string& token, const Register& reg, Clock::time_point deadline,
+                 std::function<void(StatusOr<uint64_t>)> done);
+
+  // Fails every pending call with `status` and every later one at once. Batches in flight
+  // still complete through `send`, but their answers are then ignored.
+  void Close(const Status& status);
+
+  // Fails the calls whose deadline is not after `now`; returns the earliest deadline left
+  // (time_point::max() when none). Called by the DeadlineWatch.
+  Clock::time_point Expire(Clock::time_point now);
+
+  // For tests and diagnostics: batches sent so far, and calls they carried.
+  uint64_t batches_sent() const;
+  uint64_t entries_sent() const;
+
+ private:
+  struct Pending {
+    bool is_store = false;
+    Clock::time_point deadline;
+    std::multimap<Clock::time_point, uint64_t>::iterator by_deadline;
+    std::function<void(StatusOr<Register>)> on_get;
+    std::function<void(StatusOr<uint64_t>)> on_store;
+  };
+  // A finished call: its callbacks, and the answer to give them.
+  struct Outcome {
+    Pending call;
+    Status status;                          // the call's error, if not OK
+    const v1::BatchResult* result = nullptr;  // the answer, when OK
+  };
+
+  PeerBatcher(std::string peer, SendFn send, DeadlineWatch& watch, Options options);
+
+  CancelFn Enqueue(std::unique_ptr<v1::BatchEntry> entry, Pending call);
+  void Cancel(uint64_t id);
+  // REQUIRES: mu_ held. Removes the call from the pending set; false when it is not there.
+  bool TakeLocked(uint64_t id, std::vector<Outcome>* out, const Status& status,
+                  const v1::BatchResult* result = nullptr);
+  // Sends batches while the in-flight limit allows. Releases `lock` while sending.
+  void Pump(std::unique_lock<std::mutex>& lock);
+  void OnBatchDone(std::vector<uint64_t> ids, Status status, const v1::BatchResponse& response);
+  static void Deliver(std::vector<Outcome>& outcomes);
+
+  const std::string peer_;
+  const SendFn send_;
+  DeadlineWatch& watch_;
+  Options options_;
+
+  mutable std::mutex mu_;
+  uint64_t next_id_ = 1;                                        // GUARDED_BY(mu_)
+  std::unordered_map<uint64_t, Pending> pending_;               // GUARDED_BY(mu_)
+  std::multimap<Clock::time_point, uint64_t> by_deadline_;      // GUARDED_BY(mu_)
+  std::deque<std::unique_ptr<v1::BatchEntry>> queue_;           // GUARDED_BY(mu_): not yet sent
+  size_t in_flight_ = 0;                                        // GUARDED_BY(mu_)
+  Status closed_;                                               // GUARDED_BY(mu_): set by Close
+  bool is_closed_ = false;                                      // GUARDED_BY(mu_)
+  uint64_t batches_sent_ = 0;                                   // GUARDED_BY(mu_)
+  uint64_t entries_sent_ = 0;                                   // GUARDED_BY(mu_)
+};
+
+}  // namespace tokenstore

@@ -1,0 +1,415 @@
+// PeerBatcher over a fake peer that the test answers by hand: coalescing, per-call
+// deadlines, fail-silent entries, cancellation, a peer that is down, shutdown.
+#include "replica/peer_batcher.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "proto/convert.h"
+
+namespace tokenstore {
+namespace {
+
+using namespace std::chrono_literals;
+
+Register Reg(uint64_t ts, const std::string& name) {
+  Register r;
+  r.ts = ts;
+  r.value.kind = ValueKind::kDefined;
+  r.value.name = name;
+  r.value.low = 1;
+  r.value.mid = 2;
+  r.value.high = 3;
+  return r;
+}
+
+// Records every batch the batcher sends; the test answers or fails them.
+class FakePeer {
+ public:
+  struct Sent {
+    v1::BatchRequest request;
+    Clock::time_point deadline;
+    std::function<void(Status, const v1::BatchResponse&)> done;
+  };
+
+  PeerBatcher::SendFn Fn() {
+    return [this](v1::BatchRequest request, Clock::time_point deadline,
+                  std::function<void(Status, const v1::BatchResponse&)> done) {
+      std::lock_guard<std::mutex> lock(mu_);
+      sent_.push_back(Sent{std::move(request), deadline, std::move(done)});
+    };
+  }
+
+  size_t batches() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sent_.size();
+  }
+  v1::BatchRequest request(size_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sent_.at(i).request;
+  }
+  Clock::time_point deadline(size_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sent_.at(i).deadline;
+  }
+  std::vector<std::string> tokens(size_t i) {
+    std::vector<std::string> out;
+    const v1::BatchRequest req = request(i);
+    for (const auto& e : req.entries()) out.push_back(e.token());
+    return out;
+  }
+
+  // Answers batch i as a replica holding Reg(7, token) for every token would, except that it
+  // leaves out the entries about `silent` tokens (crash-stopped).
+  void Answer(size_t i, const std::set<std::string>& silent = {}) {
+    v1::BatchResponse response;
+    const v1::BatchRequest req = request(i);
+    for (const auto& e : req.entries()) {
+      if (silent.count(e.token())) continue;
+      v1::BatchResult* r = response.add_results();
+      r->set_id(e.id());
+      if (e.call_case() == v1::BatchEntry::kStore) {
+        r->set_stored_ts(std::max<uint64_t>(e.store().ts(), 7));
+      } else {
+        ToProto(Reg(7, e.token()), r->mutable_reg());
+      }
+    }
+    Take(i)(Status::Ok(), response);
+  }
+  void Fail(size_t i, const Status& st) { Take(i)(st, v1::BatchResponse()); }
+  void Reply(size_t i, const v1::BatchResponse& response) { Take(i)(Status::Ok(), response); }
+
+ private:
+  std::function<void(Status, const v1::BatchResponse&)> Take(size_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::move(sent_.at(i).done);
+  }
+
+  std::mutex mu_;
+  std::vector<Sent> sent_;
+};
+
+// The outcome of one call, waited for across threads (the deadline watch answers some).
+template <typename T>
+class Result {
+ public:
+  std::function<void(StatusOr<T>)> Callback() {
+    return [this](StatusOr<T> r) {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++calls_;
+      value_.emplace(std::move(r));
+      at_ = Clock::now();
+      cv_.notify_all();
+    };
+  }
+  bool done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return value_.has_value();
+  }
+  // Waits up to `timeout` for the outcome.
+  StatusOr<T> Get(Clock::duration timeout = 5s) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [this] { return value_.has_value(); })) {
+      return Status::Internal("no outcome");
+    }
+    return *value_;
+  }
+  int calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+  Clock::time_point at() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return at_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<StatusOr<T>> value_;
+  int calls_ = 0;
+  Clock::time_point at_;
+};
+
+class PeerBatcherTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<PeerBatcher> Make(PeerBatcher::Options options = {}) {
+    return PeerBatcher::Create("peer:1", peer_.Fn(), watch_, options);
+  }
+  static Clock::time_point In(Clock::duration d) { return Clock::now() + d; }
+
+  FakePeer peer_;
+  DeadlineWatch watch_;
+};
+
+TEST_F(PeerBatcherTest, ALoneCallIsSentAtOnce) {
+  auto b = Make();
+  Result<Register> get;
+  b->GetRegister("t", In(10s), get.Callback());
+  ASSERT_EQ(peer_.batches(), 1u);
+  EXPECT_EQ(peer_.tokens(0), std::vector<std::string>{"t"});
+  EXPECT_FALSE(get.done());
+  peer_.Answer(0);
+  StatusOr<Register> r = get.Get();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, Reg(7, "t"));
+}
+
+TEST_F(PeerBatcherTest, CallsMadeWhileABatchIsInFlightLeaveTogetherInTheNext) {
+  auto b = Make();
+  Result<Register> first;
+  b->GetRegister("t0", In(10s), first.Callback());
+  ASSERT_EQ(peer_.batches(), 1u);
+  std::vector<std::unique_ptr<Result<Register>>> gets;
+  std::vector<std::unique_ptr<Result<uint64_t>>> stores;
+  for (int i = 1; i <= 3; ++i) {
+    gets.push_back(std::make_unique<Result<Register>>());
+    b->GetRegister("t" + std::to_string(i), In(10s), gets.back()->Callback());
+    stores.push_back(std::make_unique<Result<uint64_t>>());
+    b->Store("t" + std::to_string(i), Reg(10 + i, "s"), In(10s), stores.back()->Callback());
+  }
+  EXPECT_EQ(peer_.batches(), 1u) << "nothing more may leave while one batch is in flight";
+  peer_.Answer(0);
+  EXPECT_TRUE(first.Get().ok());
+  ASSERT_EQ(peer_.batches(), 2u);
+  EXPECT_EQ(peer_.request(1).entries_size(), 6);
+  peer_.Answer(1);
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(*gets[i - 1]->Get(), Reg(7, "t" + std::to_string(i)));
+    EXPECT_EQ(*stores[i - 1]->Get(), uint64_t(10 + i));
+  }
+  EXPECT_EQ(b->batches_sent(), 2u);
+  EXPECT_EQ(b->entries_sent(), 7u);
+}
+
+TEST_F(PeerBatcherTest, MaxEntriesSplitsTheBacklog) {
+  PeerBatcher::Options o;
+  o.max_entries = 2;
+  auto b = Make(o);
+  std::vector<std::unique_ptr<Result<Register>>> gets;
+  for (int i = 0; i < 6; ++i) {
+    gets.push_back(std::make_unique<Result<Register>>());
+    b->GetRegister("t" + std::to_string(i), In(10s), gets.back()->Callback());
+  }
+  // One went alone; five wait. Each answer lets the next two go.
+  ASSERT_EQ(peer_.batches(), 1u);
+  peer_.Answer(0);
+  ASSERT_EQ(peer_.batches(), 2u);
+  EXPECT_EQ(peer_.request(1).entries_size(), 2);
+  peer_.Answer(1);
+  peer_.Answer(2);
+  ASSERT_EQ(peer_.batches(), 4u);
+  EXPECT_EQ(peer_.request(3).entries_size(), 1);
+  peer_.Answer(3);
+  for (auto& g : gets) EXPECT_TRUE(g->Get().ok());
+}
+
+TEST_F(PeerBatcherTest, MoreBatchesInFlightWhenAllowed) {
+  PeerBatcher::Options o;
+  o.max_in_flight = 2;
+  auto b = Make(o);
+  Result<Register> a, c, d;
+  b->GetRegister("a", In(10s), a.Callback());
+  b->GetRegister("c", In(10s), c.Callback());
+  b->GetRegister("d", In(10s), d.Callback());
+  ASSERT_EQ(peer_.batches(), 2u);
+  peer_.Answer(1);
+  ASSERT_EQ(peer_.batches(), 3u);
+  EXPECT_EQ(peer_.tokens(2), std::vector<std::string>{"d"});
+  peer_.Answer(0);
+  peer_.Answer(2);
+  EXPECT_TRUE(a.Get().ok() && c.Get().ok() && d.Get().ok());
+}
+
+TEST_F(PeerBatcherTest, EntriesAboutCrashStoppedTokensWaitForTheirDeadlineOthersAreAnswered) {
+  auto b = Make();
+  Result<Register> blocker;
+  b->GetRegister("other", In(10s), blocker.Callback());
+  Result<Register> silent_get, live_get;
+  Result<uint64_t> silent_store, live_store;
+  const Clock::time_point deadline = In(200ms);
+  b->GetRegister("crashed", deadline, silent_get.Callback());
+  b->Store("crashed", Reg(9, "x"), deadline, silent_store.Callback());
+  b->GetRegister("live", In(10s), live_get.Callback());
+  b->Store("live", Reg(9, "y"), In(10s), live_store.Callback());
+  peer_.Answer(0);
+  ASSERT_EQ(peer_.batches(), 2u);
+  EXPECT_EQ(peer_.request(1).entries_size(), 4);
+  peer_.Answer(1, /*silent=*/{"crashed"});
+  EXPECT_EQ(*live_get.Get(), Reg(7, "live"));
+  EXPECT_EQ(*live_store.Get(), 9u);
+  EXPECT_FALSE(silent_get.done());
+  EXPECT_FALSE(silent_store.done());
+  // The silent ones fail at their own deadline, not before.
+  StatusOr<Register> g = silent_get.Get();
+  StatusOr<uint64_t> s = silent_store.Get();
+  EXPECT_EQ(g.status().code(), StatusCode::kDeadlineExceeded) << g.status().ToString();
+  EXPECT_EQ(s.status().code(), StatusCode::kDeadlineExceeded) << s.status().ToString();
+  EXPECT_GE(silent_get.at(), deadline);
+  EXPECT_LT(silent_get.at(), deadline + 2s);
+}
+
+TEST_F(PeerBatcherTest, ACallWhoseDeadlinePassedWhileWaitingIsFailedAndNotSent) {
+  auto b = Make();
+  Result<Register> blocker, late, fine;
+  b->GetRegister("blocker", In(10s), blocker.Callback());
+  const Clock::time_point short_deadline = In(100ms);
+  b->GetRegister("late", short_deadline, late.Callback());
+  b->GetRegister("fine", In(10s), fine.Callback());
+  // It fails at its deadline while the batch ahead of it is still out.
+  EXPECT_EQ(late.Get().status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_GE(late.at(), short_deadline);
+  peer_.Answer(0);
+  ASSERT_EQ(peer_.batches(), 2u);
+  EXPECT_EQ(peer_.tokens(1), std::vector<std::string>{"fine"});
+  peer_.Answer(1);
+  EXPECT_TRUE(fine.Get().ok());
+  EXPECT_EQ(late.calls(), 1);
+}
+
+TEST_F(PeerBatcherTest, ACallWithAPastDeadlineIsNeverSent) {
+  auto b = Make();
+  Result<uint64_t> r;
+  b->Store("t", Reg(1, "x"), Clock::now() - 1ms, r.Callback());
+  EXPECT_EQ(r.Get().status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(peer_.batches(), 0u);
+}
+
+TEST_F(PeerBatcherTest, ACallInAnInFlightBatchFailsAtItsOwnDeadline) {
+  auto b = Make();
+  Result<Register> blocker, early, later;
+  b->GetRegister("blocker", In(10s), blocker.Callback());
+  const Clock::time_point early_deadline = In(150ms);
+  const Clock::time_point later_deadline = In(20s);
+  b->GetRegister("early", early_deadline, early.Callback());
+  b->GetRegister("later", later_deadline, later.Callback());
+  peer_.Answer(0);
+  ASSERT_EQ(peer_.batches(), 2u);
+  // The batch lives as long as its latest call.
+  EXPECT_EQ(peer_.deadline(1), later_deadline);
+  EXPECT_EQ(early.Get().status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_FALSE(later.done());
+  peer_.Answer(1);  // the early call's late answer is ignored
+  EXPECT_TRUE(later.Get().ok());
+  EXPECT_EQ(early.calls(), 1);
+}
+
+TEST_F(PeerBatcherTest, ABatchDeadlineIsBounded) {
+  PeerBatcher::Options o;
+  o.max_batch_time = 2s;
+  auto b = Make(o);
+  Result<Register> r;
+  const Clock::time_point before = Clock::now();
+  b->GetRegister("t", Clock::time_point::max(), r.Callback());
+  ASSERT_EQ(peer_.batches(), 1u);
+  EXPECT_LE(peer_.deadline(0), Clock::now() + 2s);
+  EXPECT_GE(peer_.deadline(0), before + 2s);
+  peer_.Fail(0, Status::DeadlineExceeded("batch timed out"));
+  EXPECT_EQ(r.Get().status().code(), StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(PeerBatcherTest, APeerThatIsDownFailsEveryCallOfTheBatch) {
+  auto b = Make();
+  Result<Register> blocker, g;
+  Result<uint64_t> s;
+  b->GetRegister("blocker", In(10s), blocker.Callback());
+  b->GetRegister("a", In(10s), g.Callback());
+  b->Store("b", Reg(3, "b"), In(10s), s.Callback());
+  peer_.Fail(0, Status::Unavailable("connection refused"));
+  EXPECT_EQ(blocker.Get().status().code(), StatusCode::kUnavailable);
+  // The next batch still goes (the peer may be back); it fails the same way.
+  ASSERT_EQ(peer_.batches(), 2u);
+  peer_.Fail(1, Status::Unavailable("connection refused"));
+  EXPECT_EQ(g.Get().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.Get().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(g.calls(), 1);
+}
+
+TEST_F(PeerBatcherTest, AnEntrysErrorReachesOnlyItsCall) {
+  auto b = Make();
+  Result<Register> blocker, bad, good;
+  b->GetRegister("blocker", In(10s), blocker.Callback());
+  b->GetRegister("unknown", In(10s), bad.Callback());
+  b->GetRegister("known", In(10s), good.Callback());
+  peer_.Answer(0);
+  ASSERT_EQ(peer_.batches(), 2u);
+  v1::BatchResponse response;
+  const v1::BatchRequest req = peer_.request(1);
+  for (const auto& e : req.entries()) {
+    v1::BatchResult* r = response.add_results();
+    r->set_id(e.id());
+    if (e.token() == "unknown") {
+      r->set_code(static_cast<int>(StatusCode::kNotFound));
+      r->set_message("not kept here");
+    } else {
+      ToProto(Reg(4, "k"), r->mutable_reg());
+    }
+  }
+  peer_.Reply(1, response);
+  StatusOr<Register> r = bad.Get();
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(r.status().message(), "not kept here");
+  EXPECT_EQ(*good.Get(), Reg(4, "k"));
+}
+
+TEST_F(PeerBatcherTest, CancellingACallFailsItAtOnceAndKeepsItOutOfTheNextBatch) {
+  auto b = Make();
+  Result<Register> blocker, cancelled_waiting, kept;
+  b->GetRegister("blocker", In(10s), blocker.Callback());
+  CancelFn cancel_waiting = b->GetRegister("gone", In(10s), cancelled_waiting.Callback());
+  b->GetRegister("kept", In(10s), kept.Callback());
+  ASSERT_TRUE(cancel_waiting);
+  cancel_waiting();
+  EXPECT_EQ(cancelled_waiting.Get(0s).status().code(), StatusCode::kCancelled);
+  cancel_waiting();  // again: nothing happens
+  peer_.Answer(0);
+  ASSERT_EQ(peer_.batches(), 2u);
+  EXPECT_EQ(peer_.tokens(1), std::vector<std::string>{"kept"});
+
+  // A call in flight: cancelled at once, its answer ignored when it comes.
+  Result<Register> in_flight;
+  CancelFn cancel = b->GetRegister("late", In(10s), in_flight.Callback());
+  peer_.Answer(1);
+  ASSERT_EQ(peer_.batches(), 3u);
+  cancel();
+  EXPECT_EQ(in_flight.Get(0s).status().code(), StatusCode::kCancelled);
+  peer_.Answer(2);
+  EXPECT_EQ(in_flight.calls(), 1);
+  EXPECT_TRUE(kept.Get().ok());
+}
+
+TEST_F(PeerBatcherTest, CloseFailsWhatIsPendingAndEveryLaterCall) {
+  auto b = Make();
+  Result<Register> in_flight, waiting, after;
+  b->GetRegister("a", In(10s), in_flight.Callback());
+  b->GetRegister("b", In(10s), waiting.Callback());
+  b->Close(Status::Unavailable("node is shutting down"));
+  EXPECT_EQ(in_flight.Get(0s).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(waiting.Get(0s).status().code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(b->GetRegister("c", In(10s), after.Callback()));
+  EXPECT_EQ(after.Get(0s).status().code(), StatusCode::kUnavailable);
+  peer_.Answer(0);  // the batch still in flight completes into nothing
+  EXPECT_EQ(in_flight.calls(), 1);
+  EXPECT_EQ(peer_.batches(), 1u);
+}
+
+TEST_F(PeerBatcherTest, CancelAfterTheBatcherIsGoneIsHarmless) {
+  CancelFn cancel;
+  Result<Register> r;
+  {
+    auto b = Make();
+    cancel = b->GetRegister("t", In(10s), r.Callback());
+    peer_.Answer(0);
+  }
+  cancel();
+  EXPECT_TRUE(r.Get().ok());
+}
+
+}  // namespace
+}  // namespace tokenstore
