@@ -6,6 +6,7 @@
 
 #include "client/exit_codes.h"
 #include "common/cli.h"
+#include "proto/security_cli.h"
 
 namespace tokenstore {
 namespace {
@@ -39,6 +40,7 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
       "--config", config_path,
       "replication scheme (YAML); when given, --node and --token are checked against it");
   app.add_flag("--json", cmd.json, "print one JSON object per line");
+  AddTlsOptions(app, cmd.tls);
   app.add_option("--timeout", timeout_s, "seconds to wait for the node")->capture_default_str();
 
   std::string node;

@@ -30,6 +30,7 @@ struct AdminCommand {
   std::optional<std::string> config_path;
   bool json = false;
   AdminOptions options;
+  TlsFiles tls;  // main() loads them into options.security
 };
 
 std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* const* argv);

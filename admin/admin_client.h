@@ -18,6 +18,7 @@
 #include "admin.grpc.pb.h"
 #include "common/status.h"
 #include "common/token_value.h"
+#include "proto/security.h"
 
 namespace tokenstore {
 
@@ -37,6 +38,9 @@ struct NodeDump {
 
 struct AdminOptions {
   std::chrono::milliseconds timeout{5'000};
+  // Plaintext, or mutual TLS; a replica with TLS takes admin calls only from an admin
+  // certificate (common name admin:<name>).
+  Security security;
 };
 
 class AdminClient {

@@ -70,11 +70,16 @@ int Run(int argc, char** argv) {
     std::fputs(exit->err.c_str(), stderr);
     return exit->code;
   }
-  const AdminCommand& cmd = std::get<AdminCommand>(parsed);
+  AdminCommand& cmd = std::get<AdminCommand>(parsed);
   if (cmd.config_path) {
     StatusOr<ClusterConfig> config = LoadClusterConfig(*cmd.config_path);
     if (!config.ok()) return Fail(config.status(), kExitUsage);
     if (Status st = CheckAgainstConfig(cmd, *config); !st.ok()) return Fail(st, kExitUsage);
+  }
+  if (cmd.tls.any()) {
+    StatusOr<Security> security = Security::FromFiles(cmd.tls);
+    if (!security.ok()) return Fail(security.status(), kExitUsage);
+    cmd.options.security = *security;
   }
   return cmd.op == AdminOp::kDump ? RunDump(cmd) : RunCrashOrRevive(cmd);
 }

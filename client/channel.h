@@ -1,5 +1,5 @@
 // Helpers for calls to replica nodes, shared by the client library and the admin tool.
-// Channels themselves come from proto/channel.h.
+// Channels themselves come from Security::NewNodeChannel (proto/security.h).
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -10,7 +10,6 @@
 #include <memory>
 #include <string>
 
-#include "proto/channel.h"  // NewNodeChannel
 
 namespace tokenstore {
 

@@ -9,6 +9,7 @@
 #include "client/exit_codes.h"
 #include "common/cli.h"
 #include "config/cluster_config.h"
+#include "proto/security_cli.h"
 
 namespace tokenstore {
 namespace {
@@ -77,6 +78,7 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
                      "send the operation to this node only (ip:port); default: the writer for "
                      "write/create/drop, a random reader for read");
   app.add_flag("--json", cmd.json, "print one JSON object per result");
+  AddTlsOptions(app, cmd.tls);
   app.add_option("--timeout", timeout_s, "bound on the whole operation, in seconds")
       ->capture_default_str();
   app.add_option("--attempt-timeout", attempt_timeout_s,

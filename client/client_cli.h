@@ -35,6 +35,7 @@ struct ClientCommand {
   uint64_t high = 0;
   bool json = false;
   ClientOptions options;  // timeouts and the pinned node (canonical form)
+  TlsFiles tls;           // main() loads them into options.security
 };
 
 // When parsing ends the program, the result is a CliExit (common/cli.h): print `out` to

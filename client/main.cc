@@ -31,10 +31,15 @@ int Run(int argc, char** argv) {
     std::fputs(exit->err.c_str(), stderr);
     return exit->code;
   }
-  const ClientCommand& cmd = std::get<ClientCommand>(parsed);
+  ClientCommand& cmd = std::get<ClientCommand>(parsed);
 
   StatusOr<ClusterConfig> config = LoadClusterConfig(cmd.config_path);
   if (!config.ok()) return Fail(config.status(), kExitUsage);
+  if (cmd.tls.any()) {
+    StatusOr<Security> security = Security::FromFiles(cmd.tls);
+    if (!security.ok()) return Fail(security.status(), kExitUsage);
+    cmd.options.security = *security;
+  }
 
   TokenClient client(*config, cmd.options);
   std::string line;

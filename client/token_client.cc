@@ -27,9 +27,12 @@ std::string JoinNodes(const std::vector<std::string>& nodes) {
 
 StatusCode CodeOf(const grpc::Status& st) { return static_cast<StatusCode>(st.error_code()); }
 
+// A reader at its concurrency limit (RESOURCE_EXHAUSTED) is like one that is slow: another
+// reader may have room.
 bool IsRetryableReadFailure(const grpc::Status& st) {
   return st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-         st.error_code() == grpc::StatusCode::UNAVAILABLE;
+         st.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
 }
 
 // gRPC deadlines are wall-clock; our bookkeeping is on the steady clock.
@@ -92,7 +95,7 @@ const std::string& TokenClient::WriterOf(const TokenReplication& token) const {
 v1::TokenService::Stub* TokenClient::StubFor(const std::string& node) {
   std::lock_guard<std::mutex> lock(stubs_mu_);
   std::unique_ptr<v1::TokenService::Stub>& stub = stubs_[node];
-  if (!stub) stub = v1::TokenService::NewStub(NewNodeChannel(node));
+  if (!stub) stub = v1::TokenService::NewStub(options_.security.NewNodeChannel(node));
   return stub.get();
 }
 

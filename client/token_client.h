@@ -4,8 +4,9 @@
 //     overall timeout. They are never retried: a write that timed out may still take effect,
 //     and sending it again could apply it twice, around another client's write.
 //   - read goes to a random reader (or the pinned node). When that reader has not answered
-//     within the per-attempt timeout, or refused the connection, another reader not tried
-//     yet is asked too, then the ones that failed again, until the overall timeout. An
+//     within the per-attempt timeout, refused the connection or was at its concurrency limit
+//     (RESOURCE_EXHAUSTED), another reader not tried yet is asked too, then the ones that
+//     failed again, until the overall timeout. An
 //     attempt that is merely slow is not cancelled: a read of a large range may need longer
 //     than one attempt to hash, and the first answer from any reader wins. Any other error
 //     (not a reader, dropped token, ...) is returned at once.
@@ -30,6 +31,7 @@
 #include "client/channel.h"
 #include "common/status.h"
 #include "config/cluster_config.h"
+#include "proto/security.h"
 
 namespace tokenstore {
 
@@ -42,6 +44,8 @@ struct ClientOptions {
   std::optional<std::string> node;
   // Seeds the choice of reader; unset: a random seed.
   std::optional<uint64_t> seed;
+  // Plaintext, or mutual TLS with this client's certificate.
+  Security security;
 };
 
 struct WriteResult {

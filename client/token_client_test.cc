@@ -38,6 +38,7 @@ class FakeTokenService final : public v1::TokenService::CallbackService {
     kAnswer,  // answers everything
     kSilent,  // answers nothing (fail-silent)
     kRefuse,  // FAILED_PRECONDITION, like a node that is not the token's reader/writer
+    kBusy,    // RESOURCE_EXHAUSTED, like a node at its --max-inflight limit
   };
 
   explicit FakeTokenService(Mode mode) : mode_(mode) {}
@@ -103,6 +104,10 @@ class FakeTokenService final : public v1::TokenService::CallbackService {
     if (mode_ == Mode::kRefuse) {
       return Reply(ctx, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                      address_ + " is not a replica of token \"" + id + "\""));
+    }
+    if (mode_ == Mode::kBusy) {
+      return Reply(ctx, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                     "this node is running its limit of 1 client operations"));
     }
     if (id == "gone") {
       return Reply(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "token \"gone\" was dropped"));
@@ -278,6 +283,24 @@ TEST(TokenClient, ReadFailsOverAtOnceFromAnUnreachableReader) {
     EXPECT_EQ(r->node, answering.address());
     EXPECT_LT(Clock::now() - start, 2s);
   }
+}
+
+TEST(TokenClient, ReadFailsOverFromABusyReader) {
+  FakeNode answering(FakeTokenService::Mode::kAnswer);
+  FakeNode busy(FakeTokenService::Mode::kBusy);
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    ClientOptions options = Options(5s, 3s);
+    options.seed = seed;
+    TokenClient client(OneToken(answering.address(), {busy.address(), answering.address()}),
+                       options);
+    StatusOr<ReadResult> r = client.Read("1");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->node, answering.address());
+  }
+  // A write is never retried: the busy writer's refusal is the answer.
+  TokenClient client(OneToken(busy.address(), {answering.address()}), Options(5s, 3s));
+  EXPECT_EQ(client.Write("1", "abc", 5, 25, 100).status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(busy.service().writes.load(), 1);
 }
 
 TEST(TokenClient, ReadWithNoReaderAnsweringNamesEveryReader) {

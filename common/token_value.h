@@ -4,10 +4,14 @@
 // The wire form is proto/common.proto; the disk form belongs to storage/.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
 namespace tokenstore {
+
+// Longest token id the replication scheme accepts (config/) and any request may carry.
+inline constexpr size_t kMaxTokenIdBytes = 128;
 
 enum class ValueKind : uint8_t {
   kUndefined = 0,  // never written, or reset by create

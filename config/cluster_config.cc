@@ -16,10 +16,11 @@
 #include <system_error>
 #include <utility>
 
+#include "common/token_value.h"
+
 namespace tokenstore {
 namespace {
 
-constexpr size_t kMaxTokenIdBytes = 128;
 // Longer values are cut in messages so one absurd line cannot flood an operator's terminal.
 constexpr size_t kMaxQuotedBytes = 80;
 constexpr std::array<std::string_view, 3> kKnownKeys = {"token", "writer", "readers"};

@@ -13,12 +13,8 @@
 
 namespace tokenstore {
 
-// Channel arguments with the fast reconnect backoff (100 ms, at most 1 s).
+// Channel arguments with the fast reconnect backoff (100 ms, at most 1 s between attempts;
+// each attempt may take up to 5 s).
 grpc::ChannelArguments StandardChannelArguments();
-
-// A new channel to `node` ("ip:port") with StandardChannelArguments().
-std::shared_ptr<grpc::Channel> NewNodeChannel(
-    const std::string& node,
-    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials());
 
 }  // namespace tokenstore

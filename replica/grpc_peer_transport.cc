@@ -1,6 +1,5 @@
 #include "replica/grpc_peer_transport.h"
 
-#include "proto/channel.h"
 #include "proto/convert.h"
 
 namespace tokenstore {
@@ -36,8 +35,7 @@ struct GrpcPeerTransport::Call : CallBase {
   Resp response;
 };
 
-GrpcPeerTransport::GrpcPeerTransport(std::shared_ptr<grpc::ChannelCredentials> credentials)
-    : credentials_(std::move(credentials)) {}
+GrpcPeerTransport::GrpcPeerTransport(Security security) : security_(std::move(security)) {}
 
 GrpcPeerTransport::~GrpcPeerTransport() { Shutdown(); }
 
@@ -45,7 +43,7 @@ v1::ReplicaService::Stub* GrpcPeerTransport::StubFor(const std::string& node) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& stub = stubs_[node];
   if (!stub) {
-    stub = v1::ReplicaService::NewStub(NewNodeChannel(node, credentials_));
+    stub = v1::ReplicaService::NewStub(security_.NewNodeChannel(node));
   }
   return stub.get();
 }

@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 
+#include "proto/security.h"
 #include "replica/peer_transport.h"
 #include "replication.grpc.pb.h"
 
@@ -24,7 +25,7 @@ namespace tokenstore {
 
 class GrpcPeerTransport final : public PeerTransport {
  public:
-  explicit GrpcPeerTransport(std::shared_ptr<grpc::ChannelCredentials> credentials);
+  explicit GrpcPeerTransport(Security security);
   ~GrpcPeerTransport() override;
 
   CancelFn GetRegister(const std::string& node, const std::string& token,
@@ -46,7 +47,7 @@ class GrpcPeerTransport final : public PeerTransport {
   bool Track(const std::shared_ptr<CallBase>& call);
   void Untrack(CallBase* call);
 
-  std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  const Security security_;
   std::mutex mu_;
   std::condition_variable idle_;
   std::map<std::string, std::unique_ptr<v1::ReplicaService::Stub>> stubs_;  // GUARDED_BY(mu_)

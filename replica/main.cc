@@ -3,10 +3,10 @@
 //   token-replica --config cluster.yaml --listen 127.0.0.1:50051 --data-dir data/n1
 #include <CLI/CLI.hpp>
 #include <csignal>
-#include <cstdio>
-#include <iostream>
 
+#include "common/log.h"
 #include "config/cluster_config.h"
+#include "proto/security_cli.h"
 #include "replica/replica_server.h"
 
 using namespace tokenstore;
@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   double max_op_seconds = 60;
   bool no_op_log = false;
   unsigned hash_threads = 0;
+  ReplicaServerOptions options;
+  TlsFiles tls;
   app.add_option("--config", config_path, "replication scheme (YAML)")->required();
   app.add_option("--listen", listen, "this node's access point, as named in the config")
       ->required();
@@ -41,21 +43,76 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"none", "skip-write-back", "read-local"}))
       ->group("");
   app.add_flag("--no-op-log", no_op_log, "do not print a line per completed client operation");
+  AddTlsOptions(app, tls);
+  const char* limits = "Limits (every refusal is a gRPC status; other work carries on)";
+  app.add_option("--max-inflight", options.core.admission.max_per_node,
+                 "client operations this node runs at once")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 24))
+      ->capture_default_str()
+      ->group(limits);
+  app.add_option("--max-inflight-per-token", options.core.admission.max_per_token,
+                 "of those, on one token")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 24))
+      ->capture_default_str()
+      ->group(limits);
+  app.add_option("--max-name-bytes", options.core.limits.max_name_bytes,
+                 "longest token name a write may carry")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str()
+      ->group(limits);
+  app.add_option("--max-message-bytes", options.max_message_bytes,
+                 "largest request a client or peer may send")
+      ->check(CLI::Range(4096, 64 << 20))
+      ->capture_default_str()
+      ->group(limits);
+  std::string metrics_listen;
+  app.add_option("--metrics-listen", metrics_listen,
+                 "serve Prometheus metrics at http://ADDR/metrics (<ipv4>:<port>; off when not "
+                 "given)");
+  std::string log_level = "info", log_format = "logfmt";
+  app.add_option("--log-level", log_level, "least severe event logged on stderr")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--log-format", log_format, "event log lines: logfmt or json")
+      ->check(CLI::IsMember({"logfmt", "json"}))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help is success; any other parse error is usage (2)
   }
+  ConfigureLog({*ParseLogLevel(log_level), *ParseLogFormat(log_format), stderr});
 
   StatusOr<ClusterConfig> config = LoadClusterConfig(config_path);
   if (!config.ok()) {
-    std::fprintf(stderr, "token-replica: %s\n", config.status().message().c_str());
+    // One event per problem: the loader reports all of them, one a line.
+    const std::string& all = config.status().message();
+    for (size_t begin = 0; begin < all.size();) {
+      size_t end = all.find('\n', begin);
+      if (end == std::string::npos) end = all.size();
+      if (end > begin) {
+        LogError("invalid configuration", {{"problem", all.substr(begin, end - begin)}});
+      }
+      begin = end + 1;
+    }
     return 2;
   }
+  LogDebug("configuration loaded", {{"config", config_path},
+                                    {"tokens", config->tokens.size()},
+                                    {"nodes", config->Nodes().size()}});
   StatusOr<std::string> self = ParseAccessPoint(listen);
   if (!self.ok()) {
-    std::fprintf(stderr, "token-replica: --listen: %s\n", self.status().message().c_str());
+    LogError("invalid --listen", {{"error", self.status().message()}});
     return 2;
+  }
+  std::string metrics;
+  if (!metrics_listen.empty()) {
+    StatusOr<std::string> parsed = ParseAccessPoint(metrics_listen);
+    if (!parsed.ok()) {
+      LogError("invalid --metrics-listen", {{"error", parsed.status().message()}});
+      return 2;
+    }
+    metrics = *parsed;
   }
 
   // Block the stop signals in every thread (gRPC's included); main waits for them below.
@@ -65,33 +122,47 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  ReplicaServerOptions options;
+  StatusOr<Security> security = Security::FromFiles(tls);
+  if (tls.any() && !security.ok()) {
+    LogError("invalid TLS files", {{"error", security.status().message()}});
+    return 2;
+  }
+  if (tls.any()) options.security = *security;
   options.listen = *self;
   options.data_dir = data_dir;
-  options.core.max_range = max_range;
+  options.core.limits.max_range = max_range;
   options.core.max_op_time = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(max_op_seconds));
   options.op_log = !no_op_log;
   options.hash_threads = hash_threads;
+  options.metrics_listen = metrics;
   if (unsafe_bug != "none") {
     options.core.unsafe_bug =
         unsafe_bug == "read-local" ? UnsafeBug::kReadLocal : UnsafeBug::kSkipWriteBack;
-    std::fprintf(stderr, "token-replica: WARNING: --unsafe-bug %s breaks atomicity on purpose\n",
-                 unsafe_bug.c_str());
+    LogWarn("--unsafe-bug breaks atomicity on purpose", {{"unsafe_bug", unsafe_bug}});
+  }
+  if (!options.security.tls()) {
+    LogWarn("plaintext without authentication: any process that can reach this node can read, "
+            "write, impose values and crash-stop tokens; use --tls-ca/--tls-cert/--tls-key "
+            "(scripts/gen-certs.sh) outside local demos",
+            {{"listen", options.listen}});
+  } else {
+    LogInfo("mutual TLS", {{"identity", options.security.identity()->ToString()}});
   }
   ReplicaServer server(std::move(config).value(), options);
   if (Status st = server.Start(); !st.ok()) {
-    std::fprintf(stderr, "token-replica: %s\n", st.ToString().c_str());
+    LogError("cannot start", {{"code", StatusCodeName(st.code())}, {"error", st.message()}});
     return 1;
   }
-  std::fprintf(stderr, "token-replica: serving %zu token(s) on %s, data in %s\n",
-               server.core().token_ids().size(), options.listen.c_str(), data_dir.c_str());
+  LogInfo("serving", {{"listen", options.listen},
+                      {"tokens", server.core().token_ids().size()},
+                      {"data_dir", data_dir},
+                      {"metrics", metrics.empty() ? "off" : "http://" + metrics + "/metrics"}});
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  std::fprintf(stderr, "token-replica: %s received; finishing in-flight calls\n",
-               sig == SIGINT ? "SIGINT" : "SIGTERM");
+  LogInfo("stopping: finishing in-flight calls", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   server.Shutdown();
-  std::fprintf(stderr, "token-replica: stopped cleanly\n");
+  LogInfo("stopped cleanly");
   return 0;
 }

@@ -1,9 +1,9 @@
 #include "replica/op_log.h"
 
 #include <chrono>
-#include <cstdio>
 
 #include "common/json.h"
+#include "common/log.h"
 
 namespace tokenstore {
 
@@ -43,11 +43,8 @@ void OpLog::Record(const OpRecord& r) {
     line.Add("state", state);
   }
   line.Add("tokens", token_ids_);
-  std::string text = line.str();
-  text += '\n';
-  std::lock_guard<std::mutex> lock(mu_);
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
+  // Under the lock the event log (common/log.h) writes with: the two never interleave.
+  WriteOutputLine(stdout, line.str());
 }
 
 }  // namespace tokenstore

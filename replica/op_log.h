@@ -5,7 +5,6 @@
 // Thread-safety: safe for concurrent use; lines never interleave.
 #pragma once
 
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,7 +36,6 @@ class OpLog {
   const bool enabled_;
   const std::string node_;
   const std::vector<std::string> token_ids_;
-  std::mutex mu_;
 };
 
 }  // namespace tokenstore

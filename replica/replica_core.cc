@@ -10,6 +10,17 @@ namespace {
 
 std::string Quoted(std::string_view id) { return "token \"" + std::string(id) + "\""; }
 
+// `done`, releasing `ticket` just before it runs (so the caller may start the next
+// operation as soon as it has the answer).
+template <typename T>
+std::function<void(T)> Releasing(std::shared_ptr<Admission::Ticket> ticket,
+                                 std::function<void(T)> done) {
+  return [ticket = std::move(ticket), done = std::move(done)](T result) {
+    ticket->Release();
+    done(std::move(result));
+  };
+}
+
 std::string JoinNodes(const std::vector<std::string>& nodes) {
   std::string out;
   for (const auto& n : nodes) {
@@ -17,6 +28,21 @@ std::string JoinNodes(const std::vector<std::string>& nodes) {
     out += n;
   }
   return out;
+}
+
+std::vector<std::string> TokenIdsOf(const ClusterConfig& config, const std::string& node) {
+  std::vector<std::string> ids;
+  for (const TokenReplication* t : config.TokensOf(node)) ids.push_back(t->id);
+  return ids;
+}
+
+void CountRound(LatencyHistogram& wait, std::atomic<uint64_t>& failed, Clock::time_point start,
+                const Status& st) {
+  if (st.ok()) {
+    wait.Record(Clock::now() - start);
+  } else {
+    failed++;
+  }
 }
 
 }  // namespace
@@ -30,9 +56,9 @@ ReplicaCore::ReplicaCore(const ClusterConfig& config, ReplicaOptions options,
       transport_(transport),
       storage_executor_(storage_executor),
       hash_executor_(hash_executor),
-      allocator_(store, options_.timestamp_block) {
-  for (const TokenReplication* t : config_.TokensOf(options_.self)) token_ids_.push_back(t->id);
-}
+      allocator_(store, options_.timestamp_block),
+      token_ids_(TokenIdsOf(config, options_.self)),
+      admission_(token_ids_, options_.admission) {}
 
 Status ReplicaCore::Start() {
   StatusOr<std::vector<std::string>> marks = store_.CrashedTokens();
@@ -46,6 +72,7 @@ Status ReplicaCore::Start() {
 // ---- validation ----
 
 Status ReplicaCore::CheckKeeps(std::string_view token) const {
+  TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("token", token, options_.limits));
   const TokenReplication* t = config_.Find(token);
   if (t == nullptr) {
     return Status::NotFound(Quoted(token) + " is not in the replication scheme " +
@@ -59,6 +86,7 @@ Status ReplicaCore::CheckKeeps(std::string_view token) const {
 }
 
 StatusOr<const TokenReplication*> ReplicaCore::CheckWriter(std::string_view id) const {
+  TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("id", id, options_.limits));
   const TokenReplication* t = config_.Find(id);
   if (t == nullptr) {
     return Status::NotFound(Quoted(id) + " is not in the replication scheme " + config_.source);
@@ -71,6 +99,7 @@ StatusOr<const TokenReplication*> ReplicaCore::CheckWriter(std::string_view id) 
 }
 
 StatusOr<const TokenReplication*> ReplicaCore::CheckReader(std::string_view id) const {
+  TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("id", id, options_.limits));
   const TokenReplication* t = config_.Find(id);
   if (t == nullptr) {
     return Status::NotFound(Quoted(id) + " is not in the replication scheme " + config_.source);
@@ -82,28 +111,8 @@ StatusOr<const TokenReplication*> ReplicaCore::CheckReader(std::string_view id) 
   return t;
 }
 
-Status ReplicaCore::ValidateWrite(const WriteArgs& a) const {
-  if (a.name.empty()) return Status::InvalidArgument("name: must not be empty");
-  if (a.name.size() > options_.max_name_bytes) {
-    return Status::InvalidArgument("name: " + std::to_string(a.name.size()) +
-                                   " bytes is longer than the limit of " +
-                                   std::to_string(options_.max_name_bytes));
-  }
-  if (a.low > a.mid) {
-    return Status::InvalidArgument("low (" + std::to_string(a.low) + ") must not exceed mid (" +
-                                   std::to_string(a.mid) + ")");
-  }
-  if (a.mid >= a.high) {
-    return Status::InvalidArgument("mid (" + std::to_string(a.mid) + ") must be below high (" +
-                                   std::to_string(a.high) + ")");
-  }
-  if (a.high - a.low > options_.max_range) {
-    return Status::InvalidArgument(
-        "range: high - low = " + std::to_string(a.high - a.low) +
-        " values is more than this server hashes for one token (limit " +
-        std::to_string(options_.max_range) + ", option --max-range)");
-  }
-  return Status::Ok();
+StatusOr<std::shared_ptr<Admission::Ticket>> ReplicaCore::Admit(std::string_view id) {
+  return admission_.Enter(id);
 }
 
 OpContext ReplicaCore::Bounded(const OpContext& ctx) const {
@@ -133,7 +142,9 @@ void ReplicaCore::GetRound(const TokenReplication& token, const OpContext& ctx,
   using Round = QuorumRound<Register>;
   auto round = std::make_shared<Round>(
       token.Replicas(), "read of " + Quoted(token.id), /*cancel_stragglers=*/true,
-      [done = std::move(done)](Status st, std::vector<Round::Answer> answers) {
+      [this, start = Clock::now(), done = std::move(done)](Status st,
+                                                           std::vector<Round::Answer> answers) {
+        CountRound(counters_.get_round_wait, counters_.get_rounds_failed, start, st);
         if (!st.ok()) return done(std::move(st));
         std::vector<Register> regs;
         regs.reserve(answers.size());
@@ -159,7 +170,10 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
   auto round = std::make_shared<Round>(
       token.Replicas(), "store of " + Quoted(token.id) + " at ts " + std::to_string(reg.ts),
       /*cancel_stragglers=*/false,
-      [done = std::move(done)](Status st, std::vector<Round::Answer>) { done(std::move(st)); });
+      [this, start = Clock::now(), done = std::move(done)](Status st, std::vector<Round::Answer>) {
+        CountRound(counters_.store_round_wait, counters_.store_rounds_failed, start, st);
+        done(std::move(st));
+      });
   const auto& nodes = round->nodes();
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i] == options_.self) {
@@ -214,6 +228,9 @@ void ReplicaCore::Read(const std::string& id, const OpContext& in_ctx,
                        std::function<void(StatusOr<ReadResult>)> done) {
   StatusOr<const TokenReplication*> token = CheckReader(id);
   if (!token.ok()) return done(token.status());
+  StatusOr<std::shared_ptr<Admission::Ticket>> ticket = Admit(id);
+  if (!ticket.ok()) return done(ticket.status());
+  done = Releasing(std::move(ticket).value(), std::move(done));
   const TokenReplication& t = **token;
   OpContext ctx = Bounded(in_ctx);
   counters_.reads++;
@@ -261,7 +278,10 @@ void ReplicaCore::Write(const WriteArgs& args, const OpContext& in_ctx,
                         std::function<void(StatusOr<WriteResult>)> done) {
   StatusOr<const TokenReplication*> token = CheckWriter(args.id);
   if (!token.ok()) return done(token.status());
-  if (Status st = ValidateWrite(args); !st.ok()) return done(st);
+  if (Status st = ValidateWriteArgs(args, options_.limits); !st.ok()) return done(st);
+  StatusOr<std::shared_ptr<Admission::Ticket>> ticket = Admit(args.id);
+  if (!ticket.ok()) return done(ticket.status());
+  done = Releasing(std::move(ticket).value(), std::move(done));
   const TokenReplication& t = **token;
   OpContext ctx = Bounded(in_ctx);
   counters_.writes++;
@@ -300,6 +320,9 @@ void ReplicaCore::Create(const std::string& id, const OpContext& in_ctx,
                          std::function<void(StatusOr<uint64_t>)> done) {
   StatusOr<const TokenReplication*> token = CheckWriter(id);
   if (!token.ok()) return done(token.status());
+  StatusOr<std::shared_ptr<Admission::Ticket>> ticket = Admit(id);
+  if (!ticket.ok()) return done(ticket.status());
+  done = Releasing(std::move(ticket).value(), std::move(done));
   const TokenReplication& t = **token;
   OpContext ctx = Bounded(in_ctx);
   counters_.creates++;
@@ -316,6 +339,9 @@ void ReplicaCore::Drop(const std::string& id, const OpContext& in_ctx,
                        std::function<void(StatusOr<uint64_t>)> done) {
   StatusOr<const TokenReplication*> token = CheckWriter(id);
   if (!token.ok()) return done(token.status());
+  StatusOr<std::shared_ptr<Admission::Ticket>> ticket = Admit(id);
+  if (!ticket.ok()) return done(ticket.status());
+  done = Releasing(std::move(ticket).value(), std::move(done));
   const TokenReplication& t = **token;
   OpContext ctx = Bounded(in_ctx);
   counters_.drops++;
@@ -397,6 +423,7 @@ StatusOr<Register> ReplicaCore::HandleGetRegister(std::string_view token) {
 
 StatusOr<uint64_t> ReplicaCore::HandleStore(std::string_view token, const Register& reg) {
   TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token));
+  TOKENSTORE_RETURN_IF_ERROR(ValidateRegister(reg, options_.limits));
   StatusOr<uint64_t> held = store_.StoreIfNewer(token, reg);
   if (held.ok()) (*held == reg.ts ? counters_.stores_applied : counters_.stores_ignored)++;
   return held;

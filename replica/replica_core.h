@@ -26,13 +26,16 @@
 #include <string_view>
 #include <vector>
 
+#include "common/latency_histogram.h"
 #include "common/status.h"
 #include "common/token_value.h"
 #include "config/cluster_config.h"
 #include "hash/token_hash.h"
+#include "replica/admission.h"
 #include "replica/executor.h"
 #include "replica/final_cache.h"
 #include "replica/peer_transport.h"
+#include "replica/request_validation.h"
 #include "replica/timestamp_allocator.h"
 #include "storage/register_store.h"
 
@@ -47,8 +50,8 @@ enum class UnsafeBug {
 
 struct ReplicaOptions {
   std::string self;                                  // this node's canonical access point
-  uint64_t max_range = 100'000'000;                  // most values one write may span (high - low)
-  size_t max_name_bytes = 1024;                      // longest token name accepted
+  RequestLimits limits;                              // id, name and range sizes
+  AdmissionLimits admission;                         // client operations running at once
   Clock::duration max_op_time = std::chrono::seconds(60);  // cap on any operation's deadline
   uint64_t timestamp_block = 1024;                   // timestamps reserved per disk sync
   MinHashOptions hash_options;
@@ -60,14 +63,6 @@ struct ReplicaOptions {
 struct OpContext {
   Clock::time_point deadline = Clock::time_point::max();
   std::shared_ptr<std::atomic<bool>> cancelled;  // may be null
-};
-
-struct WriteArgs {
-  std::string id;
-  std::string name;
-  uint64_t low = 0;
-  uint64_t mid = 0;
-  uint64_t high = 0;
 };
 
 struct WriteResult {
@@ -92,6 +87,12 @@ struct ReplicaCounters {
   std::atomic<uint64_t> drops{0};
   std::atomic<uint64_t> stores_applied{0};  // Store whose ts is the one held afterwards
   std::atomic<uint64_t> stores_ignored{0};  // Store older than the held register
+  // How long a coordinator waits for a majority: from sending a round to its first majority
+  // of answers, for rounds that reach one; the others are counted as failed.
+  LatencyHistogram get_round_wait;
+  LatencyHistogram store_round_wait;
+  std::atomic<uint64_t> get_rounds_failed{0};
+  std::atomic<uint64_t> store_rounds_failed{0};
 };
 
 class ReplicaCore {
@@ -109,6 +110,8 @@ class ReplicaCore {
   // Ids of the tokens this node keeps (writer or reader), in configuration order.
   const std::vector<std::string>& token_ids() const { return token_ids_; }
   const ReplicaCounters& counters() const { return counters_; }
+  // Client operations running now (admitted and not yet answered).
+  size_t in_flight() const { return admission_.in_flight(); }
 
   // ---- Client operations (SPEC section 3). `done` runs exactly once. ----
   void Write(const WriteArgs& args, const OpContext& ctx,
@@ -152,7 +155,8 @@ class ReplicaCore {
 
   StatusOr<const TokenReplication*> CheckWriter(std::string_view id) const;
   StatusOr<const TokenReplication*> CheckReader(std::string_view id) const;
-  Status ValidateWrite(const WriteArgs& args) const;
+  // A place for one client operation on `id` (admission control), or the refusal.
+  StatusOr<std::shared_ptr<Admission::Ticket>> Admit(std::string_view id);
   OpContext Bounded(const OpContext& ctx) const;
   static Status StopStatus(const OpContext& ctx);
   WriterState& WriterStateOf(const std::string& token);
@@ -186,6 +190,7 @@ class ReplicaCore {
   FinalCache final_cache_;
   ReplicaCounters counters_;
   std::vector<std::string> token_ids_;
+  Admission admission_;  // after token_ids_, which it is built from
 
   mutable std::shared_mutex crashed_mu_;
   std::set<std::string, std::less<>> crashed_;  // GUARDED_BY(crashed_mu_)

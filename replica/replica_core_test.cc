@@ -62,9 +62,10 @@ class Cluster {
   // Replaces the node's core with a fresh one over the same store: a crash and restart.
   void Restart(const std::string& node, UnsafeBug bug = UnsafeBug::kNone) {
     ReplicaOptions opts;
+    opts.admission = admission_;
     opts.unsafe_bug = bug;
     opts.self = node;
-    opts.max_range = 10'000;
+    opts.limits.max_range = 10'000;
     opts.timestamp_block = 4;
     auto core = std::make_unique<ReplicaCore>(config_, opts, *stores_[node],
                                               net_.TransportOf(node), inline_, inline_);
@@ -72,6 +73,9 @@ class Cluster {
     net_.AddNode(node, core.get());
     cores_[node] = std::move(core);
   }
+
+  // Limits for the nodes restarted from now on.
+  void SetAdmission(AdmissionLimits limits) { admission_ = limits; }
 
   ReplicaCore& core(const std::string& node) { return *cores_.at(node); }
   RegisterStore& store(const std::string& node) { return *stores_.at(node); }
@@ -109,6 +113,7 @@ class Cluster {
   }
 
   SimNetwork net_;
+  AdmissionLimits admission_;
   InlineExecutor inline_;
   ClusterConfig config_;
   std::map<std::string, std::unique_ptr<MemoryRegisterStore>> stores_;
@@ -197,6 +202,54 @@ TEST(ReplicaCore, InvalidArgumentsNameTheField) {
   }
 }
 
+TEST(ReplicaCore, AdmissionRefusesBeyondTheLimitWhileOtherTokensCarryOn) {
+  Cluster c(40);
+  c.SetAdmission(AdmissionLimits{/*max_per_node=*/3, /*max_per_token=*/2});
+  c.Restart(kA);
+  // Two writes of token 1 start; they wait for their peers until the network runs.
+  std::vector<std::optional<StatusOr<WriteResult>>> pending(2);
+  for (auto& p : pending) {
+    c.core(kA).Write(Abc(), Cluster::Ctx(), [&p](StatusOr<WriteResult> r) { p.emplace(r); });
+  }
+  ASSERT_FALSE(pending[0] || pending[1]);
+  EXPECT_EQ(c.core(kA).in_flight(), 2u);
+  // A third on the same token is refused at once, naming the limit.
+  std::optional<StatusOr<WriteResult>> refused;
+  c.core(kA).Write(Abc(), Cluster::Ctx(), [&](StatusOr<WriteResult> r) { refused.emplace(r); });
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(refused->status().message().find("token \"1\""), std::string::npos);
+  // Another token of the same node is served, and so are the two waiting writes.
+  auto other = c.Write(kA, Abc("3"));
+  EXPECT_TRUE(other.ok()) << other.status().ToString();
+  c.net().RunUntilIdle();
+  for (auto& p : pending) {
+    ASSERT_TRUE(p.has_value());
+    EXPECT_TRUE(p->ok()) << p->status().ToString();
+  }
+  // Every place was returned: token 1 takes writes again.
+  EXPECT_EQ(c.core(kA).in_flight(), 0u);
+  EXPECT_TRUE(c.Write(kA, Abc()).ok());
+}
+
+TEST(ReplicaCore, MalformedRegistersFromPeersAreRefused) {
+  Cluster c(41);
+  Register bad;
+  bad.ts = 1'000'000;
+  bad.value.kind = ValueKind::kDefined;
+  bad.value.name = "abc";
+  bad.value.low = 10;
+  bad.value.mid = 5;  // low > mid
+  bad.value.high = 20;
+  auto st = c.core(kB).HandleStore("1", bad);
+  EXPECT_EQ(st.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.store(kB).Get("1")->ts, 0u);  // nothing was stored
+  // Oversized ids are refused before any lookup.
+  EXPECT_EQ(c.core(kB).HandleGetRegister(std::string(4096, '1')).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.Read(kB, std::string(4096, '1')).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(ReplicaCore, RangesEndingAtTheTopOfUint64) {
   Cluster c(7);
   const uint64_t top = UINT64_MAX;
@@ -257,6 +310,12 @@ TEST(ReplicaCore, DownNodesFailFastWithUnavailable) {
   auto w = c.Write(kA, Abc());
   EXPECT_EQ(w.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(w.status().message().find("127.0.0.1:2"), std::string::npos);
+  // The writer's first step, a quorum read, failed; no store round was sent.
+  const ReplicaCounters& n = c.core(kA).counters();
+  EXPECT_EQ(n.get_rounds_failed.load(), 1u);
+  EXPECT_EQ(n.get_round_wait.Read().count, 0u);
+  EXPECT_EQ(n.store_rounds_failed.load(), 0u);
+  EXPECT_EQ(n.store_round_wait.Read().count, 0u);
 }
 
 TEST(ReplicaCore, CrashMarksAreDurableAcrossRestart) {
@@ -292,6 +351,10 @@ TEST(ReplicaCore, ReadWritesBackWhenTheMajorityDisagrees) {
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->fast_path);
   EXPECT_EQ(c.core(kC).counters().final_cache_hits.load(), 1u);
+  // C coordinated two get rounds and one store round (the impose), all reaching a majority.
+  EXPECT_EQ(c.core(kC).counters().get_round_wait.Read().count, 2u);
+  EXPECT_EQ(c.core(kC).counters().store_round_wait.Read().count, 1u);
+  EXPECT_EQ(c.core(kC).counters().get_rounds_failed.load(), 0u);
 }
 
 // A write in flight reached only its writer. A read that returns it must impose it, so a

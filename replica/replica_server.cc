@@ -1,9 +1,13 @@
 #include "replica/replica_server.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
 #include <thread>
 
 #include "replica/executor.h"
 #include "replica/grpc_peer_transport.h"
+#include "replica/metrics_exporter.h"
 #include "replica/op_log.h"
 #include "replica/services.h"
 #include "storage/rocksdb_register_store.h"
@@ -27,14 +31,22 @@ Status ReplicaServer::Start() {
           return all;
         }());
   }
+  if (std::optional<PeerIdentity> id = options_.security.identity();
+      id && !(id->role == PeerRole::kNode && id->name == options_.listen)) {
+    return Status::InvalidArgument(
+        "--tls-cert is issued to " + id->ToString() + ", but this replica listens as " +
+        options_.listen + "; a replica's certificate must name it node:" + options_.listen +
+        " (scripts/gen-certs.sh makes one per node)");
+  }
   RocksDbOptions db_options;
   db_options.create_if_missing = true;
   StatusOr<std::unique_ptr<RocksDbRegisterStore>> store =
       RocksDbRegisterStore::Open(options_.data_dir, db_options);
   if (!store.ok()) return store.status();
+  storage_sync_ = &(*store)->sync_latency();
   store_ = std::move(store).value();
 
-  transport_ = std::make_unique<GrpcPeerTransport>(grpc::InsecureChannelCredentials());
+  transport_ = std::make_unique<GrpcPeerTransport>(options_.security);
   storage_pool_ = std::make_unique<ThreadPool>(options_.storage_threads, "ts-storage");
   const unsigned hash_threads =
       options_.hash_threads ? options_.hash_threads : std::max(1u, std::thread::hardware_concurrency());
@@ -46,16 +58,25 @@ Status ReplicaServer::Start() {
     return st;
   }
   op_log_ = std::make_unique<OpLog>(options_.op_log, options_.listen, core_->token_ids());
-  token_service_ = std::make_unique<TokenServiceImpl>(*core_, *op_log_);
-  replica_service_ = std::make_unique<ReplicaServiceImpl>(*core_, *storage_pool_);
-  admin_service_ = std::make_unique<AdminServiceImpl>(*core_, *store_, *storage_pool_);
+  authorizer_ = std::make_unique<Authorizer>(config_, options_.security.tls());
+  token_service_ = std::make_unique<TokenServiceImpl>(*core_, *op_log_, *authorizer_);
+  replica_service_ = std::make_unique<ReplicaServiceImpl>(*core_, *storage_pool_, *authorizer_);
+  admin_service_ =
+      std::make_unique<AdminServiceImpl>(*core_, *store_, *storage_pool_, *authorizer_);
 
+  // Both are process-wide settings that take effect for servers built from here on.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &bound_port);
+  builder.AddListeningPort(options_.listen, options_.security.ServerCredentials(), &bound_port);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.RegisterService(token_service_.get());
   builder.RegisterService(replica_service_.get());
   builder.RegisterService(admin_service_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(call_stats_.InterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server_ = builder.BuildAndStart();
   if (!server_ || bound_port == 0) {
     server_.reset();
@@ -63,18 +84,43 @@ Status ReplicaServer::Start() {
     return Status::Unavailable("cannot listen on " + options_.listen +
                                ": the address is in use or not local to this machine");
   }
+  // The server as a whole (service "") and each of our services answer SERVING from now on.
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  for (const char* service :
+       {v1::TokenService::service_full_name(), v1::ReplicaService::service_full_name(),
+        v1::AdminService::service_full_name()}) {
+    health->SetServingStatus(service, true);
+  }
+  health->SetServingStatus(true);
+
+  if (!options_.metrics_listen.empty()) {
+    auto exporter = std::make_shared<MetricsExporter>(
+        MetricsSources{core_.get(), &call_stats_, storage_sync_});
+    StatusOr<std::unique_ptr<MetricsEndpoint>> metrics =
+        MetricsEndpoint::Start(options_.metrics_listen, std::move(exporter));
+    if (!metrics.ok()) {
+      Shutdown();
+      return metrics.status();
+    }
+    metrics_ = std::move(metrics).value();
+  }
   running_ = true;
   return Status::Ok();
 }
 
+int ReplicaServer::metrics_port() const { return metrics_ ? metrics_->port() : 0; }
+
 void ReplicaServer::Shutdown() {
   if (server_) {
+    // Health checks (watchers included) see NOT_SERVING before the server stops accepting.
+    server_->GetHealthCheckService()->SetServingStatus(false);
     // Stop accepting; give in-flight calls the grace period, then cancel the rest (parked
     // calls are cancelled too, which releases them).
     server_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
     server_->Wait();
     server_.reset();
   }
+  metrics_.reset();  // reads the core and the store: goes before them
   // Outgoing calls fail from here on; the running ones are cancelled and waited for.
   if (transport_) transport_->Shutdown();
   // Drain background work (it may still touch the core and the store).
@@ -87,6 +133,8 @@ void ReplicaServer::Shutdown() {
   core_.reset();
   transport_.reset();
   op_log_.reset();
+  authorizer_.reset();
+  storage_sync_ = nullptr;
   store_.reset();  // closes RocksDB: everything acknowledged was already synced
   running_ = false;
 }

@@ -11,11 +11,15 @@
 
 #include "common/status.h"
 #include "config/cluster_config.h"
+#include "proto/security.h"
+#include "replica/authorizer.h"
+#include "replica/call_stats.h"
 #include "replica/replica_core.h"
 
 namespace tokenstore {
 
 class GrpcPeerTransport;
+class MetricsEndpoint;
 class OpLog;
 class RegisterStore;
 class ThreadPool;
@@ -31,6 +35,15 @@ struct ReplicaServerOptions {
   unsigned storage_threads = 16;  // concurrent synced stores (RocksDB groups their commits)
   unsigned hash_threads = 0;      // 0: one per core
   std::chrono::milliseconds shutdown_grace{3000};  // in-flight calls get this long to finish
+  // Plaintext, or mutual TLS with this node's certificate (its common name must be
+  // node:<listen>); with TLS, calls are authorized by Authorizer.
+  Security security;
+  // Largest request a client or peer may send; larger ones are refused (RESOURCE_EXHAUSTED)
+  // without being read.
+  int max_message_bytes = 1 << 20;
+  // "<ipv4>:<port>" to serve Prometheus metrics at http://ADDR/metrics (port 0: any free
+  // one); empty: no metrics endpoint.
+  std::string metrics_listen;
 };
 
 class ReplicaServer {
@@ -38,28 +51,38 @@ class ReplicaServer {
   ReplicaServer(ClusterConfig config, ReplicaServerOptions options);
   ~ReplicaServer();
 
-  // Opens the data directory, starts serving on options.listen. On error nothing is left
-  // running and the message says what and where.
+  // Opens the data directory, starts serving on options.listen (with gRPC health checking,
+  // SERVING from here on, and server reflection) and, when asked, metrics on
+  // options.metrics_listen. On error nothing is left running and the message says what and
+  // where.
   Status Start();
-  // Stops accepting, lets in-flight calls finish within the grace period (then cancels
-  // them), waits for every outgoing call and background task, and closes the store.
+  // Reports NOT_SERVING to health checks, stops accepting, lets in-flight calls finish
+  // within the grace period (then cancels them), stops the metrics endpoint, waits for
+  // every outgoing call and background task, and closes the store.
   void Shutdown();
 
   ReplicaCore& core() { return *core_; }
+  const CallStats& call_stats() const { return call_stats_; }
+  // The port metrics are served on; 0 when there is no metrics endpoint.
+  int metrics_port() const;
 
  private:
   ClusterConfig config_;
   ReplicaServerOptions options_;
   std::unique_ptr<RegisterStore> store_;
+  const LatencyHistogram* storage_sync_ = nullptr;  // the RocksDB store's, while it is open
   std::unique_ptr<GrpcPeerTransport> transport_;
   std::unique_ptr<ThreadPool> storage_pool_;
   std::unique_ptr<ThreadPool> hash_pool_;
   std::unique_ptr<ReplicaCore> core_;
+  std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<OpLog> op_log_;
   std::unique_ptr<TokenServiceImpl> token_service_;
   std::unique_ptr<ReplicaServiceImpl> replica_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
+  CallStats call_stats_;  // filled by the server's interceptors: outlives server_
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<MetricsEndpoint> metrics_;
   bool running_ = false;
 };
 

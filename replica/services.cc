@@ -22,6 +22,13 @@ OpContext ContextOf(grpc::CallbackServerContext* ctx, const Handle& handle) {
   return op;
 }
 
+// The caller's identity, looked up only when the authorizer enforces (TLS).
+std::optional<PeerIdentity> CallerOf(const Authorizer& auth, grpc::CallbackServerContext* ctx) {
+  if (!auth.enforced()) return std::nullopt;
+  std::shared_ptr<const grpc::AuthContext> context = ctx->auth_context();
+  return context ? PeerIdentityOf(*context) : std::nullopt;
+}
+
 double MillisSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -47,6 +54,9 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Write(grpc::CallbackServerContext* c
                                                   const v1::WriteRequest* req,
                                                   v1::WriteResponse* resp) {
   auto* call = new ServerCall();
+  if (Status st = auth_.AllowClient(CallerOf(auth_, ctx)); !st.ok()) {
+    return call->FinishNow(ToGrpc(st));
+  }
   if (core_.IsCrashed(req->id())) return call;  // fail-silent: parked
   Handle handle = call->handle();
   WriteArgs args{req->id(), req->name(), req->low(), req->mid(), req->high()};
@@ -82,6 +92,9 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Read(grpc::CallbackServerContext* ct
                                                  const v1::ReadRequest* req,
                                                  v1::ReadResponse* resp) {
   auto* call = new ServerCall();
+  if (Status st = auth_.AllowClient(CallerOf(auth_, ctx)); !st.ok()) {
+    return call->FinishNow(ToGrpc(st));
+  }
   if (core_.IsCrashed(req->id())) return call;
   Handle handle = call->handle();
   const std::string id = req->id();
@@ -126,6 +139,9 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Reset(grpc::CallbackServerContext* c
                                                   const std::string& id, ValueKind kind,
                                                   Response* resp) {
   auto* call = new ServerCall();
+  if (Status st = auth_.AllowClient(CallerOf(auth_, ctx)); !st.ok()) {
+    return call->FinishNow(ToGrpc(st));
+  }
   if (core_.IsCrashed(id)) return call;
   Handle handle = call->handle();
   const auto start = Clock::now();
@@ -168,6 +184,9 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::GetRegister(grpc::CallbackServerCo
                                                           const v1::GetRegisterRequest* req,
                                                           v1::GetRegisterResponse* resp) {
   auto* call = new ServerCall();
+  if (Status st = auth_.AllowPeer(CallerOf(auth_, ctx), req->token()); !st.ok()) {
+    return call->FinishNow(ToGrpc(st));
+  }
   if (core_.IsCrashed(req->token())) return call;
   StatusOr<Register> reg = core_.HandleGetRegister(req->token());
   if (reg.ok()) ToProto(*reg, resp->mutable_reg());
@@ -178,6 +197,9 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Store(grpc::CallbackServerContext*
                                                     const v1::StoreRequest* req,
                                                     v1::StoreResponse* resp) {
   auto* call = new ServerCall();
+  if (Status st = auth_.AllowPeer(CallerOf(auth_, ctx), req->token()); !st.ok()) {
+    return call->FinishNow(ToGrpc(st));
+  }
   if (core_.IsCrashed(req->token())) return call;
   StatusOr<Register> reg = FromProto(req->reg());
   if (!reg.ok()) return call->FinishNow(ToGrpc(reg.status()));
@@ -195,9 +217,13 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Store(grpc::CallbackServerContext*
 // Crash and Revive differ only in the mark they set. The mark is synced to disk, so the
 // work runs on the storage executor.
 template <typename Response>
-grpc::ServerUnaryReactor* AdminServiceImpl::SetMark(const std::string& token, bool crashed,
+grpc::ServerUnaryReactor* AdminServiceImpl::SetMark(grpc::CallbackServerContext* ctx,
+                                                    const std::string& token, bool crashed,
                                                     Response* resp) {
   auto* call = new ServerCall();
+  if (Status st = auth_.AllowAdmin(CallerOf(auth_, ctx)); !st.ok()) {
+    return call->FinishNow(ToGrpc(st));
+  }
   Handle handle = call->handle();
   storage_executor_.Submit([this, handle, resp, token, crashed] {
     StatusOr<bool> was = core_.SetCrashed(token, crashed);
@@ -212,19 +238,22 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetMark(const std::string& token, bo
 grpc::ServerUnaryReactor* AdminServiceImpl::Crash(grpc::CallbackServerContext* ctx,
                                                   const v1::CrashRequest* req,
                                                   v1::CrashResponse* resp) {
-  return SetMark(req->token(), true, resp);
+  return SetMark(ctx, req->token(), true, resp);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::Revive(grpc::CallbackServerContext* ctx,
                                                    const v1::ReviveRequest* req,
                                                    v1::ReviveResponse* resp) {
-  return SetMark(req->token(), false, resp);
+  return SetMark(ctx, req->token(), false, resp);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::Dump(grpc::CallbackServerContext* ctx,
                                                  const v1::DumpRequest* req,
                                                  v1::DumpResponse* resp) {
   auto* call = new ServerCall();
+  if (Status st = auth_.AllowAdmin(CallerOf(auth_, ctx)); !st.ok()) {
+    return call->FinishNow(ToGrpc(st));
+  }
   Handle handle = call->handle();
   storage_executor_.Submit([this, handle, resp] {
     Status st;

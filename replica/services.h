@@ -11,6 +11,7 @@
 
 #include "admin.grpc.pb.h"
 #include "client.grpc.pb.h"
+#include "replica/authorizer.h"
 #include "replica/executor.h"
 #include "replica/op_log.h"
 #include "replica/replica_core.h"
@@ -20,7 +21,8 @@ namespace tokenstore {
 
 class TokenServiceImpl final : public v1::TokenService::CallbackService {
  public:
-  TokenServiceImpl(ReplicaCore& core, OpLog& log) : core_(core), log_(log) {}
+  TokenServiceImpl(ReplicaCore& core, OpLog& log, const Authorizer& auth)
+      : core_(core), log_(log), auth_(auth) {}
 
   grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* ctx, const v1::WriteRequest* req,
                                   v1::WriteResponse* resp) override;
@@ -39,13 +41,14 @@ class TokenServiceImpl final : public v1::TokenService::CallbackService {
 
   ReplicaCore& core_;
   OpLog& log_;
+  const Authorizer& auth_;
 };
 
 class ReplicaServiceImpl final : public v1::ReplicaService::CallbackService {
  public:
   // Stores sync to disk: they run on `storage_executor`, never on gRPC's threads.
-  ReplicaServiceImpl(ReplicaCore& core, Executor& storage_executor)
-      : core_(core), storage_executor_(storage_executor) {}
+  ReplicaServiceImpl(ReplicaCore& core, Executor& storage_executor, const Authorizer& auth)
+      : core_(core), storage_executor_(storage_executor), auth_(auth) {}
 
   grpc::ServerUnaryReactor* GetRegister(grpc::CallbackServerContext* ctx,
                                         const v1::GetRegisterRequest* req,
@@ -56,12 +59,14 @@ class ReplicaServiceImpl final : public v1::ReplicaService::CallbackService {
  private:
   ReplicaCore& core_;
   Executor& storage_executor_;
+  const Authorizer& auth_;
 };
 
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
-  AdminServiceImpl(ReplicaCore& core, RegisterStore& store, Executor& storage_executor)
-      : core_(core), store_(store), storage_executor_(storage_executor) {}
+  AdminServiceImpl(ReplicaCore& core, RegisterStore& store, Executor& storage_executor,
+                   const Authorizer& auth)
+      : core_(core), store_(store), storage_executor_(storage_executor), auth_(auth) {}
 
   grpc::ServerUnaryReactor* Crash(grpc::CallbackServerContext* ctx, const v1::CrashRequest* req,
                                   v1::CrashResponse* resp) override;
@@ -73,11 +78,13 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
 
  private:
   template <typename Response>
-  grpc::ServerUnaryReactor* SetMark(const std::string& token, bool crashed, Response* resp);
+  grpc::ServerUnaryReactor* SetMark(grpc::CallbackServerContext* ctx, const std::string& token,
+                                    bool crashed, Response* resp);
 
   ReplicaCore& core_;
   RegisterStore& store_;
   Executor& storage_executor_;
+  const Authorizer& auth_;
 };
 
 }  // namespace tokenstore

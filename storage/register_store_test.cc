@@ -394,6 +394,19 @@ TEST_F(RocksDbRegisterStoreTest, ReopenFindsEverything) {
   EXPECT_EQ(*store->GetReservedTimestamp("alpha"), 1024u);
 }
 
+TEST_F(RocksDbRegisterStoreTest, EverySyncedWriteIsTimedAndOnlyThose) {
+  std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir(), true);
+  ASSERT_NE(store, nullptr);
+  const uint64_t at_open = store->sync_latency().Read().count;  // the schema version's batch
+  ASSERT_TRUE(store->StoreIfNewer("alpha", Defined(3, "alpha")).ok());
+  EXPECT_EQ(store->sync_latency().Read().count, at_open + 1);
+  ASSERT_TRUE(store->StoreIfNewer("alpha", Defined(2, "older")).ok());  // kept in memory only
+  ASSERT_TRUE(store->SetCrashed("alpha", true).ok());
+  const auto s = store->sync_latency().Read();
+  EXPECT_EQ(s.count, at_open + 2);
+  EXPECT_GT(s.sum_seconds, 0);
+}
+
 // Group commit: concurrent Stores of one token share synced writes; what was acknowledged as
 // held must be what a reopen finds, never an older register written late.
 TEST_F(RocksDbRegisterStoreTest, ConcurrentStoresOfOneTokenReopenAtTheMaximum) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <filesystem>
 #include <system_error>
 
@@ -372,7 +373,9 @@ Status RocksDbRegisterStore::Load() {
 Status RocksDbRegisterStore::Write(rocksdb::WriteBatch* batch) {
   rocksdb::WriteOptions wo;
   wo.sync = true;  // the durability contract: OK means fsync'ed
+  const auto start = std::chrono::steady_clock::now();
   rocksdb::Status s = db_->Write(wo, batch);
+  sync_latency_.Record(std::chrono::steady_clock::now() - start);
   if (s.ok()) return Status::Ok();
   Status err = FromRocks(s, dir_, "write failed");
   // The batch may or may not be on disk now, so memory can no longer be trusted to match

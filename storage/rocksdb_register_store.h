@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/latency_histogram.h"
 #include "storage/register_store.h"
 
 namespace rocksdb {
@@ -69,6 +70,8 @@ class RocksDbRegisterStore final : public RegisterStore {
   RocksDbRegisterStore& operator=(const RocksDbRegisterStore&) = delete;
 
   const std::string& dir() const { return dir_; }
+  // Time of each synced write (WriteBatch with sync), successful or not.
+  const LatencyHistogram& sync_latency() const { return sync_latency_; }
 
   StatusOr<Register> Get(std::string_view token) override;
   StatusOr<uint64_t> StoreIfNewer(std::string_view token, const Register& reg) override;
@@ -110,6 +113,8 @@ class RocksDbRegisterStore final : public RegisterStore {
   std::map<std::string, uint64_t, std::less<>> reserved_;   // GUARDED_BY(mu_)
   std::set<std::string, std::less<>> crashed_;              // GUARDED_BY(mu_)
   Status write_error_;                                      // GUARDED_BY(mu_)
+
+  LatencyHistogram sync_latency_;
 };
 
 }  // namespace tokenstore

@@ -13,128 +13,15 @@
 #include "admin.grpc.pb.h"
 #include "client.grpc.pb.h"
 #include "replica/replica_server.h"
+#include "tests/in_process_cluster.h"
 #include "tests/test_support.h"
 
 namespace tokenstore {
 namespace {
 
-using testing::FreeLoopbackAddresses;
+using testing::InProcessCluster;
 using testing::TempDir;
 using namespace std::chrono_literals;
-
-// Token 1: writer n0, readers n0 n1 n2. Token 2: writer n1, readers n1 n2 (replicas n1 n2).
-// Token 3: writer n2, readers n0 n1 n2.
-std::string ConfigFor(const std::vector<std::string>& n) {
-  return "- token: 1\n  writer: " + n[0] + "\n  readers: [" + n[0] + ", " + n[1] + ", " + n[2] +
-         "]\n- token: 2\n  writer: " + n[1] + "\n  readers: [" + n[1] + ", " + n[2] +
-         "]\n- token: 3\n  writer: " + n[2] + "\n  readers: [" + n[0] + ", " + n[1] + ", " +
-         n[2] + "]\n";
-}
-
-class InProcessCluster {
- public:
-  InProcessCluster() : nodes_(FreeLoopbackAddresses(3)) {
-    auto cfg = ParseClusterConfig(ConfigFor(nodes_), "cluster_test.yaml");
-    EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
-    config_ = *cfg;
-    for (size_t i = 0; i < nodes_.size(); ++i) Start(i);
-  }
-  ~InProcessCluster() {
-    for (auto& s : servers_) {
-      if (s) s->Shutdown();
-    }
-  }
-
-  void Start(size_t i) {
-    ReplicaServerOptions o;
-    o.listen = nodes_[i];
-    o.data_dir = dir_.File("n" + std::to_string(i));
-    o.op_log = false;
-    o.storage_threads = 4;
-    o.shutdown_grace = 500ms;
-    if (servers_.size() <= i) servers_.resize(i + 1);
-    servers_[i] = std::make_unique<ReplicaServer>(config_, o);
-    Status st = servers_[i]->Start();
-    ASSERT_TRUE(st.ok()) << st.ToString();
-  }
-  void Stop(size_t i) {
-    servers_[i]->Shutdown();
-    servers_[i].reset();
-  }
-
-  const std::string& node(size_t i) const { return nodes_[i]; }
-
-  v1::TokenService::Stub& Client(size_t i) {
-    auto& s = clients_[i];
-    if (!s) s = v1::TokenService::NewStub(Channel(i));
-    return *s;
-  }
-  v1::AdminService::Stub& Admin(size_t i) {
-    auto& s = admins_[i];
-    if (!s) s = v1::AdminService::NewStub(Channel(i));
-    return *s;
-  }
-
-  grpc::Status Write(size_t i, const std::string& id, const std::string& name, uint64_t low,
-                     uint64_t mid, uint64_t high, v1::WriteResponse* resp,
-                     std::chrono::milliseconds timeout = 5000ms) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-    v1::WriteRequest req;
-    req.set_id(id);
-    req.set_name(name);
-    req.set_low(low);
-    req.set_mid(mid);
-    req.set_high(high);
-    return Client(i).Write(&ctx, req, resp);
-  }
-  grpc::Status Read(size_t i, const std::string& id, v1::ReadResponse* resp,
-                    std::chrono::milliseconds timeout = 5000ms) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
-    v1::ReadRequest req;
-    req.set_id(id);
-    return Client(i).Read(&ctx, req, resp);
-  }
-  grpc::Status Crash(size_t i, const std::string& token, bool crash = true) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + 5s);
-    if (crash) {
-      v1::CrashRequest req;
-      v1::CrashResponse resp;
-      req.set_token(token);
-      return Admin(i).Crash(&ctx, req, &resp);
-    }
-    v1::ReviveRequest req;
-    v1::ReviveResponse resp;
-    req.set_token(token);
-    return Admin(i).Revive(&ctx, req, &resp);
-  }
-  v1::DumpEntry DumpOf(size_t i, const std::string& token) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + 5s);
-    v1::DumpResponse resp;
-    grpc::Status st = Admin(i).Dump(&ctx, v1::DumpRequest(), &resp);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    for (const auto& e : resp.entries()) {
-      if (e.token() == token) return e;
-    }
-    ADD_FAILURE() << "no entry for token " << token;
-    return {};
-  }
-
- private:
-  std::shared_ptr<grpc::Channel> Channel(size_t i) {
-    return grpc::CreateChannel(nodes_[i], grpc::InsecureChannelCredentials());
-  }
-
-  TempDir dir_{"tokenstore-cluster"};
-  std::vector<std::string> nodes_;
-  ClusterConfig config_;
-  std::vector<std::unique_ptr<ReplicaServer>> servers_;
-  std::map<size_t, std::unique_ptr<v1::TokenService::Stub>> clients_;
-  std::map<size_t, std::unique_ptr<v1::AdminService::Stub>> admins_;
-};
 
 TEST(Cluster, WritesAndReadsAcrossReaders) {
   InProcessCluster c;

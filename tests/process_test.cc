@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "tests/test_support.h"
@@ -22,6 +23,7 @@ using testing::TempDir;
 using namespace std::chrono_literals;
 
 const std::string kBin = TOKENSTORE_BIN_DIR;
+const std::string kSource = TOKENSTORE_SOURCE_DIR;
 
 class ProcessCluster : public ::testing::Test {
  protected:
@@ -32,17 +34,37 @@ class ProcessCluster : public ::testing::Test {
     testing::WriteFile(config_, "- token: 1\n  writer: " + n[0] + "\n  readers: [" + n[0] + ", " +
                                     n[1] + ", " + n[2] + "]\n- token: 3\n  writer: " + n[2] +
                                     "\n  readers: [" + n[0] + ", " + n[1] + ", " + n[2] + "]\n");
+    if (tls_) {
+      std::vector<std::string> gen = {kSource + "/scripts/gen-certs.sh", "--out", Certs(),
+                                      "--config", config_};
+      auto r = RunCommand(gen, 60s);
+      ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    }
     for (size_t i = 0; i < 3; ++i) Start(i);
     for (size_t i = 0; i < 3; ++i) WaitReady(i);
   }
 
   std::string DataDir(size_t i) { return dir_.File("data" + std::to_string(i)); }
+  std::string Certs() { return dir_.File("certs"); }
+  // The TLS flags for the certificate `name` (e.g. "client", "node-127-0-0-1-5000").
+  std::vector<std::string> TlsFlags(const std::string& name) {
+    if (!tls_) return {};
+    return {"--tls-ca", Certs() + "/ca.pem", "--tls-cert", Certs() + "/" + name + ".pem",
+            "--tls-key", Certs() + "/" + name + ".key"};
+  }
+  static std::string NodeCert(const std::string& node) {
+    std::string name = "node-" + node;
+    for (char& c : name) c = (c == '.' || c == ':') ? '-' : c;
+    return name;
+  }
 
   void Start(size_t i) {
     if (procs_.size() <= i) procs_.resize(i + 1);
+    std::vector<std::string> argv{kBin + "/token-replica", "--config", config_, "--listen",
+                                  nodes_[i], "--data-dir", DataDir(i)};
+    for (const std::string& flag : TlsFlags(NodeCert(nodes_[i]))) argv.push_back(flag);
     procs_[i] = std::make_unique<ChildProcess>(
-        std::vector<std::string>{kBin + "/token-replica", "--config", config_, "--listen",
-                                 nodes_[i], "--data-dir", DataDir(i)},
+        argv,
         dir_.File("out" + std::to_string(i)), dir_.File("err" + std::to_string(i)));
   }
 
@@ -54,12 +76,15 @@ class ProcessCluster : public ::testing::Test {
     FAIL() << nodes_[i] << " did not come up: " << testing::ReadFile(dir_.File("err" + std::to_string(i)));
   }
 
-  CommandResult Client(std::vector<std::string> args) {
+  // The tools, with the client or admin certificate when the cluster runs TLS.
+  CommandResult Client(std::vector<std::string> args, const std::string& cert = "client") {
     args.insert(args.begin(), {kBin + "/token-client", "--config", config_});
+    for (const std::string& flag : TlsFlags(cert)) args.push_back(flag);
     return RunCommand(args, 60s);
   }
-  CommandResult Admin(std::vector<std::string> args) {
+  CommandResult Admin(std::vector<std::string> args, const std::string& cert = "admin") {
     args.insert(args.begin(), kBin + "/token-admin");
+    for (const std::string& flag : TlsFlags(cert)) args.push_back(flag);
     return RunCommand(args, 60s);
   }
 
@@ -70,6 +95,7 @@ class ProcessCluster : public ::testing::Test {
     return m[2].matched ? m[2].str() : m[3].str();
   }
 
+  bool tls_ = false;
   TempDir dir_{"tokenstore-proc"};
   std::vector<std::string> nodes_;
   std::string config_;
@@ -185,6 +211,66 @@ TEST_F(ProcessCluster, OfflineDumpRefusesWhileTheReplicaRunsAndWorksAfter) {
   EXPECT_NE(d.out.find("dumped"), std::string::npos) << d.out;
 }
 
+TEST_F(ProcessCluster, PlaintextReplicasWarnAtStart) {
+  const std::string err = testing::ReadFile(dir_.File("err0"));
+  EXPECT_NE(err.find("level=warn msg=\"plaintext without authentication"), std::string::npos) << err;
+}
+
+// The same binaries with mutual TLS (certificates from scripts/gen-certs.sh).
+class TlsProcessCluster : public ProcessCluster {
+ protected:
+  TlsProcessCluster() { tls_ = true; }
+};
+
+TEST_F(TlsProcessCluster, ToolsWorkWithCertificatesAndOnlyAdminsCrashStop) {
+  EXPECT_EQ(testing::ReadFile(dir_.File("err0")).find("plaintext without"), std::string::npos);
+  auto w = Client({"--json", "write", "--id", "1", "--name", "abc", "--low", "5", "--mid", "25",
+                   "--high", "100"});
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  auto r = Client({"--json", "read", "--id", "1", "--node", nodes_[2]});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(JsonField(r.out, "final"), "60570345165277511");
+
+  // A client certificate cannot crash-stop a token; nor can a caller without one.
+  auto denied = Admin({"crash", "--node", nodes_[1], "--token", "1"}, "client");
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_NE(denied.err.find("PERMISSION_DENIED"), std::string::npos) << denied.err;
+  auto plain = RunCommand({kBin + "/token-admin", "crash", "--node", nodes_[1], "--token", "1",
+                           "--timeout", "2"},
+                          60s);
+  EXPECT_NE(plain.exit_code, 0);
+  auto dump = Admin({"--json", "dump", "--node", nodes_[1]});
+  ASSERT_EQ(dump.exit_code, 0) << dump.err;
+  EXPECT_EQ(JsonField(dump.out, "crashed"), "false");
+  // A plaintext client gets nothing either.
+  auto plain_read = RunCommand({kBin + "/token-client", "--config", config_, "--timeout", "2",
+                                "read", "--id", "1"},
+                               60s);
+  EXPECT_EQ(plain_read.exit_code, 4) << plain_read.err;
+
+  // The admin certificate can.
+  auto crash = Admin({"crash", "--node", nodes_[1], "--token", "1"});
+  EXPECT_EQ(crash.exit_code, 0) << crash.err;
+  dump = Admin({"--json", "dump", "--node", nodes_[1]});
+  EXPECT_EQ(JsonField(dump.out, "crashed"), "true");
+}
+
+TEST_F(TlsProcessCluster, BadCertificateFlagsAreUsageErrors) {
+  auto r = RunCommand({kBin + "/token-client", "--config", config_, "--tls-ca",
+                       Certs() + "/ca.pem", "read", "--id", "1"},
+                      60s);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("go together"), std::string::npos) << r.err;
+  TempDir other;
+  auto replica = RunCommand({kBin + "/token-replica", "--config", config_, "--listen", nodes_[0],
+                             "--data-dir", other.File("d"), "--tls-ca", Certs() + "/ca.pem",
+                             "--tls-cert", Certs() + "/client.pem", "--tls-key",
+                             Certs() + "/client.key"},
+                            60s);
+  EXPECT_EQ(replica.exit_code, 1);
+  EXPECT_NE(replica.err.find("issued to client:cli"), std::string::npos) << replica.err;
+}
+
 TEST(ProcessConfig, BadConfigIsRefusedNamingFileAndLine) {
   TempDir dir("tokenstore-badcfg");
   const std::string cfg = dir.File("bad.yaml");
@@ -196,6 +282,130 @@ TEST(ProcessConfig, BadConfigIsRefusedNamingFileAndLine) {
   EXPECT_NE(r.err.find("bad.yaml:4"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("bad.yaml:5"), std::string::npos) << r.err;
   // Nothing started, nothing created.
+  EXPECT_FALSE(std::filesystem::exists(dir.File("data")));
+}
+
+// One token-replica (a single node keeps token 1) with the metrics endpoint and the event
+// log, driven by token-client and scraped over HTTP as Prometheus would.
+class ProcessOps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto addrs = testing::FreeLoopbackAddresses(2);
+    node_ = addrs[0];
+    metrics_ = addrs[1];
+    config_ = dir_.File("one.yaml");
+    testing::WriteFile(config_, "- token: 1\n  writer: " + node_ + "\n  readers: [" + node_ + "]\n");
+  }
+
+  void Start(std::vector<std::string> extra) {
+    std::vector<std::string> argv = {kBin + "/token-replica", "--config", config_, "--listen",
+                                     node_, "--data-dir", dir_.File("data")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    proc_ = std::make_unique<ChildProcess>(argv, dir_.File("out"), dir_.File("err"));
+  }
+  // Polls (bounded) until the metrics endpoint answers 200; its body.
+  std::string WaitForMetrics() {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      auto r = testing::HttpGet(metrics_, "/metrics", 1s);
+      if (r && r->status == 200) return r->body;
+      std::this_thread::sleep_for(100ms);
+    }
+    ADD_FAILURE() << "no metrics on " << metrics_ << ": " << testing::ReadFile(dir_.File("err"));
+    return "";
+  }
+  // SIGTERM; expects exit 0; the stderr lines.
+  std::vector<std::string> StopAndReadLog() {
+    proc_->Signal(SIGTERM);
+    auto status = proc_->Wait(20s);
+    EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+    std::vector<std::string> lines;
+    std::istringstream in(testing::ReadFile(dir_.File("err")));
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+
+  TempDir dir_{"tokenstore-procops"};
+  std::string node_, metrics_, config_;
+  std::unique_ptr<ChildProcess> proc_;
+};
+
+TEST_F(ProcessOps, MetricsEndpointIsScrapedAndMovesWithAWrite) {
+  Start({"--metrics-listen", metrics_});
+  const std::string write_ok = R"(tokenstore_operations_total{op="write",code="OK"})";
+  EXPECT_EQ(testing::MetricValue(WaitForMetrics(), write_ok), 0);
+  auto w = RunCommand({kBin + "/token-client", "--config", config_, "write", "--id", "1",
+                       "--name", "scraped", "--low", "0", "--mid", "5", "--high", "9"},
+                      60s);
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  const std::string text = WaitForMetrics();
+  EXPECT_EQ(testing::MetricValue(text, write_ok), 1) << text;
+  EXPECT_EQ(testing::MetricValue(text, "tokenstore_tokens"), 1) << text;
+  EXPECT_GE(testing::MetricValue(text, "tokenstore_storage_sync_seconds_count").value_or(0), 2)
+      << text;
+
+  const std::vector<std::string> log = StopAndReadLog();
+  ASSERT_FALSE(log.empty());
+  for (const std::string& line : log) {
+    EXPECT_TRUE(line.starts_with("ts=")) << line;
+    EXPECT_NE(line.find(" level="), std::string::npos) << line;
+  }
+  // The plaintext warning, then the start event.
+  ASSERT_GE(log.size(), 2u);
+  EXPECT_NE(log[0].find("level=warn msg=\"plaintext without authentication"), std::string::npos)
+      << log[0];
+  EXPECT_NE(log[1].find("level=info msg=\"serving\" listen=" + node_), std::string::npos)
+      << log[1];
+  EXPECT_NE(log[1].find("metrics=http://" + metrics_ + "/metrics"), std::string::npos) << log[1];
+  EXPECT_NE(log.back().find("msg=\"stopped cleanly\""), std::string::npos) << log.back();
+  // The op log on stdout is unchanged: one JSON object per operation.
+  const std::string out = testing::ReadFile(dir_.File("out"));
+  EXPECT_TRUE(out.starts_with("{\"time_ms\":")) << out;
+  EXPECT_NE(out.find("\"op\":\"write\",\"token\":\"1\",\"status\":\"OK\""), std::string::npos) << out;
+  // Stopped: nothing listens on the metrics port any more.
+  EXPECT_FALSE(testing::HttpGet(metrics_, "/metrics", 1s).has_value());
+}
+
+TEST_F(ProcessOps, JsonLogAtDebugLevel) {
+  Start({"--log-format", "json", "--log-level", "debug", "--no-op-log"});
+  // Ready when a client operation succeeds.
+  CommandResult r;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    r = RunCommand({kBin + "/token-client", "--config", config_, "--timeout", "1", "read", "--id", "1"});
+    if (r.exit_code == 0) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> log = StopAndReadLog();
+  ASSERT_GE(log.size(), 4u);
+  for (const std::string& line : log) {
+    EXPECT_TRUE(line.starts_with("{\"ts\":\"") && line.ends_with("}")) << line;
+  }
+  EXPECT_NE(log[0].find("\"level\":\"debug\",\"msg\":\"configuration loaded\""), std::string::npos)
+      << log[0];
+  EXPECT_NE(log[1].find("\"level\":\"warn\",\"msg\":\"plaintext"), std::string::npos) << log[1];
+  EXPECT_NE(log[2].find("\"msg\":\"serving\""), std::string::npos) << log[2];
+  EXPECT_NE(log[2].find("\"metrics\":\"off\""), std::string::npos) << log[2];
+  EXPECT_TRUE(testing::ReadFile(dir_.File("out")).empty());
+}
+
+TEST(ProcessOpsFlags, BadLogLevelAndMetricsAddressAreUsageErrors) {
+  TempDir dir("tokenstore-opsflags");
+  const std::string cfg = dir.File("c.yaml");
+  testing::WriteFile(cfg, "- token: 1\n  writer: 127.0.0.1:2\n  readers: [127.0.0.1:2]\n");
+  const std::vector<std::string> base = {kBin + "/token-replica", "--config", cfg, "--listen",
+                                         "127.0.0.1:2", "--data-dir", dir.File("data")};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunCommand(argv);
+  };
+  EXPECT_EQ(with({"--log-level", "verbose"}).exit_code, 2);
+  EXPECT_EQ(with({"--log-format", "xml"}).exit_code, 2);
+  // Only "<ip>:<port>": a bare port would make civetweb listen on every interface.
+  auto bare = with({"--metrics-listen", "9100"});
+  EXPECT_EQ(bare.exit_code, 2);
+  EXPECT_NE(bare.err.find("level=error msg=\"invalid --metrics-listen\""), std::string::npos)
+      << bare.err;
   EXPECT_FALSE(std::filesystem::exists(dir.File("data")));
 }
 

@@ -65,4 +65,18 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+struct HttpResponse {
+  int status = 0;    // e.g. 200
+  std::string body;  // after the headers
+};
+// GET http://<host_port><path> over a plain socket, HTTP/1.0 (the server closes after the
+// answer). nullopt when there is no connection or no complete answer within `timeout`.
+std::optional<HttpResponse> HttpGet(const std::string& host_port, const std::string& path,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// The value of the sample `series` (name and labels exactly as in the exposition text, e.g.
+// `tokenstore_operations_total{op="write",code="OK"}`) in Prometheus text `text`; nullopt
+// when it is not there.
+std::optional<double> MetricValue(const std::string& text, const std::string& series);
+
 }  // namespace tokenstore::testing
