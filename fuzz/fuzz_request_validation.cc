@@ -155,9 +155,11 @@ void CheckStore(const tokenstore::v1::StoreRequest& req) {
   CheckRegister(*reg, kDefault);
 }
 
-template <typename Message>
-bool Parse(Message* message, const uint8_t* data, size_t size) {
-  return message->ParseFromArray(data, static_cast<int>(size));
+// Runs `check` on the input parsed as a `Message`; input that does not parse is done with.
+template <typename Message, typename Check>
+void ParseThen(const uint8_t* data, size_t size, Check check) {
+  Message message;
+  if (message.ParseFromArray(data, static_cast<int>(size))) check(message);
 }
 
 }  // namespace
@@ -173,47 +175,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t kind = data[0] % kKinds;
   ++data;
   --size;
+  namespace v1 = tokenstore::v1;
+  const auto id = [](const auto& request) { CheckTokenId("id", request.id()); };
+  const auto token = [](const auto& request) { CheckTokenId("token", request.token()); };
   switch (kind) {
-    case kWrite: {
-      tokenstore::v1::WriteRequest req;
-      if (Parse(&req, data, size)) CheckWrite(req);
-      break;
-    }
-    case kRead: {
-      tokenstore::v1::ReadRequest req;
-      if (Parse(&req, data, size)) CheckTokenId("id", req.id());
-      break;
-    }
-    case kCreate: {
-      tokenstore::v1::CreateRequest req;
-      if (Parse(&req, data, size)) CheckTokenId("id", req.id());
-      break;
-    }
-    case kDrop: {
-      tokenstore::v1::DropRequest req;
-      if (Parse(&req, data, size)) CheckTokenId("id", req.id());
-      break;
-    }
-    case kStore: {
-      tokenstore::v1::StoreRequest req;
-      if (Parse(&req, data, size)) CheckStore(req);
-      break;
-    }
-    case kGetRegister: {
-      tokenstore::v1::GetRegisterRequest req;
-      if (Parse(&req, data, size)) CheckTokenId("token", req.token());
-      break;
-    }
-    case kCrash: {
-      tokenstore::v1::CrashRequest req;
-      if (Parse(&req, data, size)) CheckTokenId("token", req.token());
-      break;
-    }
-    case kRevive: {
-      tokenstore::v1::ReviveRequest req;
-      if (Parse(&req, data, size)) CheckTokenId("token", req.token());
-      break;
-    }
+    case kWrite: ParseThen<v1::WriteRequest>(data, size, CheckWrite); break;
+    case kRead: ParseThen<v1::ReadRequest>(data, size, id); break;
+    case kCreate: ParseThen<v1::CreateRequest>(data, size, id); break;
+    case kDrop: ParseThen<v1::DropRequest>(data, size, id); break;
+    case kStore: ParseThen<v1::StoreRequest>(data, size, CheckStore); break;
+    case kGetRegister: ParseThen<v1::GetRegisterRequest>(data, size, token); break;
+    case kCrash: ParseThen<v1::CrashRequest>(data, size, token); break;
+    case kRevive: ParseThen<v1::ReviveRequest>(data, size, token); break;
   }
   return 0;
 }
