@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <exception>
 #include <optional>
+#include <sstream>
 #include <system_error>
 #include <utility>
 
@@ -28,6 +30,17 @@ constexpr char kAccessPointExample[] = "127.0.0.1:50051";
 // Printable ASCII without the space: what token ids and access points may contain.
 bool IsGraphicAscii(char c) { return c > ' ' && c < 0x7f; }
 
+// Appends `c` as is when it is printable ASCII or a space, otherwise as \xNN.
+void AppendPrintable(std::string* out, char c) {
+  if (c == ' ' || IsGraphicAscii(c)) {
+    *out += c;
+    return;
+  }
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned char>(c));
+  *out += buf;
+}
+
 // `text` in double quotes with escapes, so blanks and control bytes are visible in messages.
 std::string Quote(std::string_view text) {
   std::string out = "\"";
@@ -37,18 +50,19 @@ std::string Quote(std::string_view text) {
       out += "...";
       break;
     }
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == ' ' || IsGraphicAscii(c)) {
-      out += c;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned char>(c));
-      out += buf;
-    }
+    if (c == '"' || c == '\\') out += '\\';
+    AppendPrintable(&out, c);
   }
   out += '"';
+  return out;
+}
+
+// yaml-cpp's message with control and non-ASCII bytes escaped: it may quote the input (e.g.
+// "unknown escape character: " and the character), and a raw newline there would break the
+// one-problem-per-line form of our messages.
+std::string Printable(std::string_view text) {
+  std::string out;
+  for (char c : text) AppendPrintable(&out, c);
   return out;
 }
 
@@ -201,6 +215,44 @@ const char* KindName(const YAML::Node& node) {
   return "undefined";
 }
 
+// Sees only where each document starts.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { last = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  YAML::Mark last = YAML::Mark::null_mark();
+};
+
+// yaml-cpp 0.7 (Debian 12) can stop consuming its input: at a stray ',' outside a flow
+// collection (yaml-cpp issue #1040) every further HandleNextDocument reports one more empty
+// document at the same place, so YAML::LoadAll loops forever and its vector of documents
+// grows until memory runs out (fixed upstream by yaml-cpp PR #1319, after 0.8). Walks the
+// documents without building nodes and returns the mark where one starts at the very place
+// the previous one did, i.e. where the parser consumed nothing; nullopt when every document
+// made progress, so that YAML::LoadAll on the same text returns. Throws what yaml-cpp throws.
+std::optional<YAML::Mark> FindStuckParser(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  std::optional<YAML::Mark> previous;
+  while (parser.HandleNextDocument(starts)) {
+    if (previous && previous->pos == starts.last.pos) return starts.last;
+    previous = starts.last;
+  }
+  return std::nullopt;
+}
+
 // One key/value pair of a token entry, kept with the key so messages about a missing value can
 // point at the key's line.
 // "a list", or "a scalar (\"x\")" so the operator sees which value is meant.
@@ -232,7 +284,12 @@ class Parser {
   StatusOr<ClusterConfig> Run() {
     // yaml-cpp reports problems by throwing; this is the edge where exceptions become Status.
     try {
-      const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text_));
+      const std::string text(text_);
+      if (std::optional<YAML::Mark> stuck = FindStuckParser(text)) {
+        return ParseError(*stuck, "cannot read past " + WhatIsAt(*stuck) +
+                                      " (a ',' outside [...] or {...}?)");
+      }
+      const std::vector<YAML::Node> documents = YAML::LoadAll(text);
       if (documents.size() > 1) {
         AddError(LineOf(documents[1]), "the file holds " + std::to_string(documents.size()) +
                                            " YAML documents; expected one");
@@ -246,7 +303,7 @@ class Parser {
     } catch (const YAML::ParserException& e) {
       return ParseError(e.mark, e.msg);
     } catch (const std::exception& e) {
-      return Status::InvalidArgument(source_ + ": cannot read the YAML: " + e.what());
+      return Status::InvalidArgument(source_ + ": cannot read the YAML: " + Printable(e.what()));
     } catch (...) {
       return Status::Internal(source_ + ": unexpected exception while reading the YAML");
     }
@@ -267,10 +324,24 @@ class Parser {
  private:
   // The document has no usable structure past a parse error, so that error stands alone.
   Status ParseError(const YAML::Mark& mark, const std::string& problem) const {
-    if (mark.is_null()) return Status::InvalidArgument(source_ + ": not valid YAML: " + problem);
+    if (mark.is_null()) {
+      return Status::InvalidArgument(source_ + ": not valid YAML: " + Printable(problem));
+    }
     return Status::InvalidArgument(source_ + ":" + std::to_string(mark.line + 1) +
-                                   ": not valid YAML: " + problem + " (column " +
+                                   ": not valid YAML: " + Printable(problem) + " (column " +
                                    std::to_string(mark.column + 1) + ")");
+  }
+
+  // "\",\"" when the byte at `mark` is printable ASCII, otherwise "this point".
+  std::string WhatIsAt(const YAML::Mark& mark) const {
+    if (mark.line >= 0 && static_cast<size_t>(mark.line) < lines_.size() && mark.column >= 0) {
+      const std::string_view line = lines_[static_cast<size_t>(mark.line)];
+      const size_t column = static_cast<size_t>(mark.column);
+      if (column < line.size() && IsGraphicAscii(line[column])) {
+        return Quote(line.substr(column, 1));
+      }
+    }
+    return "this point";
   }
 
   void ParseDocument(const YAML::Node& root) {

@@ -426,6 +426,26 @@ TEST(ClusterConfigTest, HostileInputNeverThrows) {
   }
 }
 
+// Found by fuzz_cluster_config (inputs kept in fuzz/corpus/fuzz_cluster_config/).
+TEST(ClusterConfigTest, StrayCommaIsAnErrorNotAHang) {
+  // yaml-cpp 0.7's LoadAll loops forever on these, adding an empty document each turn.
+  ExpectErrors(ParseClusterConfig(",", "<inline>").status(), "<inline>",
+               {{1, {"not valid YAML", "cannot read past \",\"", "(column 1)"}}});
+  ExpectErrors(ParseClusterConfig("#]\n, ", "<inline>").status(), "<inline>",
+               {{2, {"not valid YAML", "cannot read past \",\""}}});
+  ExpectErrors(ParseClusterConfig("- token: 1\n  writer: 127.0.0.1:1\n  readers: [127.0.0.1:2]\n"
+                                  "- [1, 127.0.0.1:3]\n, 127.0.0.1:4]\n",
+                                  "<inline>")
+                   .status(),
+               "<inline>", {{5, {"not valid YAML", "cannot read past \",\"", "(column 1)"}}});
+}
+
+TEST(ClusterConfigTest, YamlCppMessagesStayOnOneLine) {
+  // yaml-cpp quotes the offending character in some messages; here it is a newline.
+  const Status status = ParseClusterConfig(std::string("\xff\x00\n", 3), "<inline>").status();
+  ExpectErrors(status, "<inline>", {{2, {"not valid YAML", "unknown escape character: \\x0a"}}});
+}
+
 // --- ParseAccessPoint -------------------------------------------------------------------------
 
 TEST(ParseAccessPointTest, AcceptsAndCanonicalizes) {

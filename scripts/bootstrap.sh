@@ -9,6 +9,8 @@ packages=(
   librocksdb-dev libyaml-cpp-dev libcli11-dev libssl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 procps iproute2 openssl
+  # scripts/fuzz.sh: clang with libFuzzer and the sanitizer runtimes, llvm-symbolizer
+  clang-14 libclang-rt-14-dev llvm-14
 )
 
 missing=()

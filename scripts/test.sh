@@ -1,17 +1,83 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, configures, builds and runs every test with
-# CTest, printing the output of any failing test in full.
+# The test command (.ci/run calls it): installs what is missing, then runs these stages, each
+# with a banner and its duration, and a summary at the end. It stops at the first failing stage.
 #
-#   scripts/test.sh            # preset "dev" (RelWithDebInfo), all tests
-#   PRESET=asan scripts/test.sh   # sanitizer build; runs the tests its preset selects
-#   scripts/test.sh -R config  # extra arguments go to ctest
+#   dev    preset dev (RelWithDebInfo): the whole build, every CTest test (unit, cluster, fault)
+#   asan   preset asan: the unit tests (label unit) under AddressSanitizer + UBSan
+#   tsan   preset tsan: the protocol core, storage and hash tests (label tsan) under TSan
+#   fuzz   scripts/fuzz.sh: every libFuzzer target for TOKENSTORE_FUZZ_SECONDS (default 30) s
+#
+#   scripts/test.sh                               # every stage: what CI runs
+#   scripts/test.sh -R config                     # extra arguments go to the dev stage's ctest
+#   TOKENSTORE_SKIP_SANITIZERS=1 scripts/test.sh  # without the asan and tsan stages
+#   TOKENSTORE_FUZZ_SECONDS=0 scripts/test.sh     # without the fuzz stage
+#   PRESET=asan scripts/test.sh                   # only that preset's build and tests
+#
+# The sanitizer presets build only the tests they run (build presets asan/tsan name the
+# targets tests_unit/tests_tsan). JOBS sets the parallelism (default: the number of cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh
 
-preset=${PRESET:-dev}
 jobs=${JOBS:-$(nproc)}
-cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" -j "$jobs"
-ctest --preset "$preset" -j "$jobs" --output-on-failure --no-tests=error "$@"
+fuzz_seconds=${TOKENSTORE_FUZZ_SECONDS:-30}
+skip_sanitizers=${TOKENSTORE_SKIP_SANITIZERS:-0}
+[[ "$fuzz_seconds" =~ ^[0-9]+$ ]] || { echo "TOKENSTORE_FUZZ_SECONDS must be a whole number" >&2; exit 2; }
+
+summary=()
+
+minutes() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+print_summary() {
+  echo
+  echo "=== stage times"
+  printf '    %s\n' "${summary[@]}"
+}
+
+# stage NAME COMMAND...: runs COMMAND with a banner and its duration; exits when it fails.
+stage() {
+  local name=$1 start=$SECONDS rc=0
+  shift
+  echo
+  echo "=== stage $name: $* ($(date +%H:%M:%S))"
+  "$@" || rc=$?
+  local took=$((SECONDS - start)) result=ok
+  ((rc == 0)) || result="FAILED (exit $rc)"
+  echo "=== stage $name: $result after $(minutes "$took")"
+  summary+=("$(printf '%-5s %8s  %s' "$name" "$(minutes "$took")" "$result")")
+  if ((rc != 0)); then
+    print_summary
+    exit "$rc"
+  fi
+}
+
+# Configures, builds and tests one preset. Chained with && because `set -e` does not apply
+# inside a function called from `stage`'s `||`.
+build_and_test() {
+  local preset=$1
+  shift
+  cmake --preset "$preset" >/dev/null &&
+    cmake --build --preset "$preset" -j "$jobs" &&
+    ctest --preset "$preset" -j "$jobs" --output-on-failure --no-tests=error "$@"
+}
+
+if [[ -n "${PRESET:-}" ]]; then
+  stage "$PRESET" build_and_test "$PRESET" "$@"
+  print_summary
+  exit 0
+fi
+
+stage dev build_and_test dev "$@"
+if [[ "$skip_sanitizers" == 1 ]]; then
+  summary+=("asan, tsan: skipped (TOKENSTORE_SKIP_SANITIZERS=1)")
+else
+  stage asan build_and_test asan
+  stage tsan build_and_test tsan
+fi
+if ((fuzz_seconds > 0)); then
+  stage fuzz scripts/fuzz.sh --seconds "$fuzz_seconds"
+else
+  summary+=("fuzz: skipped (TOKENSTORE_FUZZ_SECONDS=0)")
+fi
+print_summary

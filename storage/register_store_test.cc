@@ -4,7 +4,9 @@
 #include "storage/register_store.h"
 
 #include <gmock/gmock.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spawn.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #include <fstream>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -583,24 +586,83 @@ int ReadByte(int fd) {
   return n == 1 ? static_cast<unsigned char>(c) : -1;
 }
 
+// The tests below need a second process holding a store. It is this test binary started
+// afresh (posix_spawn), not a fork of the running test: RocksDB's background threads outlive
+// each store, and a fork of a multi-threaded process may only call async-signal-safe
+// functions before exec (ThreadSanitizer refuses to let it start threads at all).
+constexpr char kChildVariable[] = "TOKENSTORE_STORAGE_TEST_CHILD";
+
+// What a child does, given "<role> <store dir> <fd> [<fd>]" in kChildVariable:
+//   hold DIR READY RELEASE: opens the store, writes 'r' (or 'f' when it cannot) to READY and
+//     holds the store until RELEASE reaches EOF.
+//   store-and-die DIR ACKED: stores a register, a reservation and a crash-stop mark, writes
+//     "acked" to ACKED and dies on the spot: no destructor, no Close, no flush (as kill -9
+//     right after the acknowledgement).
+int RunChild(const std::string& spec) {
+  std::istringstream in(spec);
+  std::string role, dir;
+  int fd1 = -1, fd2 = -1;
+  in >> role >> dir >> fd1 >> fd2;
+  auto store = RocksDbRegisterStore::Open(dir, RocksDbOptions{});
+  if (role == "hold") {
+    const char c = store.ok() ? 'r' : 'f';
+    if (write(fd1, &c, 1) != 1) return 2;
+    ReadByte(fd2);
+    return store.ok() ? 0 : 1;
+  }
+  if (role == "store-and-die") {
+    if (!store.ok()) return 1;
+    if (!(*store)->StoreIfNewer("survivor", Defined(41, "kept")).ok()) return 1;
+    if (!(*store)->ReserveTimestamps("survivor", 4096).ok()) return 1;
+    if (!(*store)->SetCrashed("survivor", true).ok()) return 1;
+    if (write(fd1, "acked", 5) != 5) return 1;
+    return 0;
+  }
+  return 3;
+}
+
+// Started as a child, the binary does its part when the test program starts (after static
+// initialization, which RocksDB and the store need) and exits without running any test.
+class ChildRole : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (const char* spec = std::getenv(kChildVariable)) _exit(RunChild(spec));
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kChildRole =
+    ::testing::AddGlobalTestEnvironment(new ChildRole);
+
+// Starts this binary as a child with `spec` (see RunChild); the child inherits the pipe fds
+// it names and closes `close_in_child`. Returns its pid, or -1.
+pid_t SpawnChild(const std::string& spec, const std::vector<int>& close_in_child) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  for (int fd : close_in_child) posix_spawn_file_actions_addclose(&actions, fd);
+  // Its stdout would only repeat the test program's banner.
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  std::vector<std::string> env_strings = {std::string(kChildVariable) + "=" + spec};
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  std::vector<char*> envp;
+  for (std::string& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  char self[] = "/proc/self/exe";
+  char* argv[] = {self, nullptr};
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, self, &actions, nullptr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
 TEST_F(RocksDbRegisterStoreTest, OpenWhileAnotherProcessHoldsItIsInUse) {
   { ASSERT_NE(OpenOrDie(StoreDir(), true), nullptr); }
   int ready[2], release[2];
   ASSERT_EQ(pipe(ready), 0);
   ASSERT_EQ(pipe(release), 0);
-  const pid_t child = fork();
+  // The child only opens the store and holds it until the parent is done.
+  const pid_t child = SpawnChild("hold " + StoreDir() + " " + std::to_string(ready[1]) + " " +
+                                     std::to_string(release[0]),
+                                 {ready[0], release[1]});
   ASSERT_GE(child, 0);
-  if (child == 0) {
-    // The child only opens the store and holds it until the parent is done; it never
-    // returns into the test framework.
-    close(ready[0]);
-    close(release[1]);
-    auto store = RocksDbRegisterStore::Open(StoreDir(), RocksDbOptions{});
-    const char c = store.ok() ? 'r' : 'f';
-    if (write(ready[1], &c, 1) != 1) _exit(2);
-    ReadByte(release[0]);
-    _exit(store.ok() ? 0 : 1);
-  }
   close(ready[1]);
   close(release[0]);
   ASSERT_EQ(ReadByte(ready[0]), 'r');
@@ -622,19 +684,9 @@ TEST_F(RocksDbRegisterStoreTest, AckedWritesSurviveAChildThatDiesWithoutClosing)
   { ASSERT_NE(OpenOrDie(StoreDir(), true), nullptr); }
   int acked[2];
   ASSERT_EQ(pipe(acked), 0);
-  const pid_t child = fork();
+  const pid_t child = SpawnChild("store-and-die " + StoreDir() + " " + std::to_string(acked[1]),
+                                 {acked[0]});
   ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(acked[0]);
-    auto store = RocksDbRegisterStore::Open(StoreDir(), RocksDbOptions{});
-    if (!store.ok()) _exit(1);
-    if (!(*store)->StoreIfNewer("survivor", Defined(41, "kept")).ok()) _exit(1);
-    if (!(*store)->ReserveTimestamps("survivor", 4096).ok()) _exit(1);
-    if (!(*store)->SetCrashed("survivor", true).ok()) _exit(1);
-    if (write(acked[1], "acked", 5) != 5) _exit(1);
-    // Dies on the spot: no destructor, no Close, no flush — like kill -9 after the ack.
-    _exit(0);
-  }
   close(acked[1]);
   std::string got;
   for (int c; (c = ReadByte(acked[0])) >= 0;) got.push_back(static_cast<char>(c));
