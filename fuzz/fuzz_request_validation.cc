@@ -74,6 +74,7 @@ void CheckRegister(const Register& reg, const RequestLimits& limits) {
   const tokenstore::TokenValue& v = reg.value;
   const bool expected = v.kind != ValueKind::kDefined ||
                         (NameOk(v.name, limits) && DomainOk(v.low, v.mid, v.high) &&
+                         v.high - v.low <= limits.max_range &&
                          v.has_partial == (v.low < v.mid) &&
                          (!v.has_partial || (v.low <= v.partial_x && v.partial_x < v.mid)));
   const Status st = tokenstore::ValidateRegister(reg, limits);
