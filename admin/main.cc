@@ -76,11 +76,9 @@ int Run(int argc, char** argv) {
     if (!config.ok()) return Fail(config.status(), kExitUsage);
     if (Status st = CheckAgainstConfig(cmd, *config); !st.ok()) return Fail(st, kExitUsage);
   }
-  if (cmd.tls.any()) {
-    StatusOr<Security> security = Security::FromFiles(cmd.tls);
-    if (!security.ok()) return Fail(security.status(), kExitUsage);
-    cmd.options.security = *security;
-  }
+  StatusOr<Security> security = Security::FromFiles(cmd.tls);
+  if (!security.ok()) return Fail(security.status(), kExitUsage);
+  cmd.options.security = *security;
   return cmd.op == AdminOp::kDump ? RunDump(cmd) : RunCrashOrRevive(cmd);
 }
 

@@ -156,15 +156,20 @@ struct ClientStats {
 
 double Ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
-JsonObject HistJson(const Histogram& h) {
-  JsonObject o;
-  o.Add("ops", h.count());
+// The latency fields of `h`: p50_ms, p90_ms, p99_ms, p999_ms, max_ms, mean_ms.
+void AddLatencies(JsonObject& o, const Histogram& h) {
   o.Add("p50_ms", Ms(h.Percentile(0.5)));
   o.Add("p90_ms", Ms(h.Percentile(0.9)));
   o.Add("p99_ms", Ms(h.Percentile(0.99)));
   o.Add("p999_ms", Ms(h.Percentile(0.999)));
   o.Add("max_ms", Ms(h.max()));
   o.Add("mean_ms", h.mean() / 1e6);
+}
+
+JsonObject HistJson(const Histogram& h) {
+  JsonObject o;
+  o.Add("ops", h.count());
+  AddLatencies(o, h);
   return o;
 }
 
@@ -354,13 +359,7 @@ JsonObject LoadResultJson(const LoadResult& r) {
   j.Add("ops", r.all.count());
   j.Add("errors", r.error_count());
   j.Add("ops_per_s", r.ops_per_s());
-  const Histogram& h = r.all;
-  j.Add("p50_ms", Ms(h.Percentile(0.5)));
-  j.Add("p90_ms", Ms(h.Percentile(0.9)));
-  j.Add("p99_ms", Ms(h.Percentile(0.99)));
-  j.Add("p999_ms", Ms(h.Percentile(0.999)));
-  j.Add("max_ms", Ms(h.max()));
-  j.Add("mean_ms", h.mean() / 1e6);
+  AddLatencies(j, r.all);
   if (r.reads.count() > 0) j.Add("read", HistJson(r.reads));
   if (r.writes.count() > 0) j.Add("write", HistJson(r.writes));
   JsonObject codes;

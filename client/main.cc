@@ -35,11 +35,9 @@ int Run(int argc, char** argv) {
 
   StatusOr<ClusterConfig> config = LoadClusterConfig(cmd.config_path);
   if (!config.ok()) return Fail(config.status(), kExitUsage);
-  if (cmd.tls.any()) {
-    StatusOr<Security> security = Security::FromFiles(cmd.tls);
-    if (!security.ok()) return Fail(security.status(), kExitUsage);
-    cmd.options.security = *security;
-  }
+  StatusOr<Security> security = Security::FromFiles(cmd.tls);
+  if (!security.ok()) return Fail(security.status(), kExitUsage);
+  cmd.options.security = *security;
 
   TokenClient client(*config, cmd.options);
   std::string line;

@@ -100,6 +100,7 @@ std::string NodeDnsName(std::string_view access_point) {
 }
 
 StatusOr<Security> Security::FromFiles(const TlsFiles& files) {
+  if (!files.any()) return Security();
   std::string missing;
   for (const auto& [flag, value] : {std::pair{"--tls-ca", &files.ca},
                                     std::pair{"--tls-cert", &files.cert},

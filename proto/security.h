@@ -61,8 +61,9 @@ class Security {
   // Plaintext.
   Security() = default;
 
-  // Mutual TLS from the three files; an error names the file and what is wrong with it
-  // (unreadable, not PEM, key does not match the certificate, unknown common name).
+  // Mutual TLS from the three files, or plaintext when none is given; an error names the
+  // file and what is wrong with it (one missing, unreadable, not PEM, key does not match the
+  // certificate, not issued by the CA, unknown common name).
   static StatusOr<Security> FromFiles(const TlsFiles& files);
 
   bool tls() const { return tls_ != nullptr; }

@@ -131,11 +131,11 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   StatusOr<Security> security = Security::FromFiles(tls);
-  if (tls.any() && !security.ok()) {
+  if (!security.ok()) {
     LogError("invalid TLS files", {{"error", security.status().message()}});
     return 2;
   }
-  if (tls.any()) options.security = *security;
+  options.security = *security;
   options.listen = *self;
   options.data_dir = data_dir;
   options.core.limits.max_range = max_range;

@@ -10,17 +10,6 @@ namespace {
 
 std::string Quoted(std::string_view id) { return "token \"" + std::string(id) + "\""; }
 
-// `done`, releasing `ticket` just before it runs (so the caller may start the next
-// operation as soon as it has the answer).
-template <typename T>
-std::function<void(T)> Releasing(std::shared_ptr<Admission::Ticket> ticket,
-                                 std::function<void(T)> done) {
-  return [ticket = std::move(ticket), done = std::move(done)](T result) {
-    ticket->Release();
-    done(std::move(result));
-  };
-}
-
 std::string JoinNodes(const std::vector<std::string>& nodes) {
   std::string out;
   for (const auto& n : nodes) {
@@ -113,8 +102,18 @@ StatusOr<const TokenReplication*> ReplicaCore::CheckReader(std::string_view id) 
   return t;
 }
 
-StatusOr<std::shared_ptr<Admission::Ticket>> ReplicaCore::Admit(std::string_view id) {
-  return admission_.Enter(id);
+template <typename T>
+bool ReplicaCore::Admit(std::string_view id, std::function<void(T)>& done) {
+  StatusOr<std::shared_ptr<Admission::Ticket>> ticket = admission_.Enter(id);
+  if (!ticket.ok()) {
+    done(ticket.status());
+    return false;
+  }
+  done = [ticket = std::move(ticket).value(), done = std::move(done)](T result) {
+    ticket->Release();
+    done(std::move(result));
+  };
+  return true;
 }
 
 OpContext ReplicaCore::Bounded(const OpContext& ctx) const {
@@ -235,9 +234,7 @@ void ReplicaCore::Read(const std::string& id, const OpContext& in_ctx,
                        std::function<void(StatusOr<ReadResult>)> done) {
   StatusOr<const TokenReplication*> token = CheckReader(id);
   if (!token.ok()) return done(token.status());
-  StatusOr<std::shared_ptr<Admission::Ticket>> ticket = Admit(id);
-  if (!ticket.ok()) return done(ticket.status());
-  done = Releasing(std::move(ticket).value(), std::move(done));
+  if (!Admit(id, done)) return;
   const TokenReplication& t = **token;
   OpContext ctx = Bounded(in_ctx);
   counters_.reads++;
@@ -286,9 +283,7 @@ void ReplicaCore::Write(const WriteArgs& args, const OpContext& in_ctx,
   StatusOr<const TokenReplication*> token = CheckWriter(args.id);
   if (!token.ok()) return done(token.status());
   if (Status st = ValidateWriteArgs(args, options_.limits); !st.ok()) return done(st);
-  StatusOr<std::shared_ptr<Admission::Ticket>> ticket = Admit(args.id);
-  if (!ticket.ok()) return done(ticket.status());
-  done = Releasing(std::move(ticket).value(), std::move(done));
+  if (!Admit(args.id, done)) return;
   const TokenReplication& t = **token;
   OpContext ctx = Bounded(in_ctx);
   counters_.writes++;
@@ -327,9 +322,7 @@ void ReplicaCore::Create(const std::string& id, const OpContext& in_ctx,
                          std::function<void(StatusOr<uint64_t>)> done) {
   StatusOr<const TokenReplication*> token = CheckWriter(id);
   if (!token.ok()) return done(token.status());
-  StatusOr<std::shared_ptr<Admission::Ticket>> ticket = Admit(id);
-  if (!ticket.ok()) return done(ticket.status());
-  done = Releasing(std::move(ticket).value(), std::move(done));
+  if (!Admit(id, done)) return;
   const TokenReplication& t = **token;
   OpContext ctx = Bounded(in_ctx);
   counters_.creates++;
@@ -346,9 +339,7 @@ void ReplicaCore::Drop(const std::string& id, const OpContext& in_ctx,
                        std::function<void(StatusOr<uint64_t>)> done) {
   StatusOr<const TokenReplication*> token = CheckWriter(id);
   if (!token.ok()) return done(token.status());
-  StatusOr<std::shared_ptr<Admission::Ticket>> ticket = Admit(id);
-  if (!ticket.ok()) return done(ticket.status());
-  done = Releasing(std::move(ticket).value(), std::move(done));
+  if (!Admit(id, done)) return;
   const TokenReplication& t = **token;
   OpContext ctx = Bounded(in_ctx);
   counters_.drops++;

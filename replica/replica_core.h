@@ -164,8 +164,11 @@ class ReplicaCore {
 
   StatusOr<const TokenReplication*> CheckWriter(std::string_view id) const;
   StatusOr<const TokenReplication*> CheckReader(std::string_view id) const;
-  // A place for one client operation on `id` (admission control), or the refusal.
-  StatusOr<std::shared_ptr<Admission::Ticket>> Admit(std::string_view id);
+  // Takes a place for one client operation on `id` (admission control) and makes `done` give
+  // it back just before it runs, so the caller may start its next operation as soon as it
+  // has the answer. False, after answering `done` with the refusal, when there is no place.
+  template <typename T>
+  bool Admit(std::string_view id, std::function<void(T)>& done);
   OpContext Bounded(const OpContext& ctx) const;
   static Status StopStatus(const OpContext& ctx);
   WriterState& WriterStateOf(const std::string& token);

@@ -248,6 +248,9 @@ TEST_F(TlsTest, BadTlsFilesAreNamedInTheError) {
       Security::FromFiles({rogue_.path() + "/ca.pem", g + "/client.pem", g + "/client.key"});
   EXPECT_NE(wrong_ca.status().message().find("was not issued by the CA"), std::string::npos)
       << wrong_ca.status().message();
+  auto none = Security::FromFiles({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->tls());
   auto ok = Security::FromFiles({g + "/ca.pem", g + "/admin.pem", g + "/admin.key"});
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->identity(), (PeerIdentity{PeerRole::kAdmin, "operator"}));
