@@ -34,20 +34,6 @@ StatusOr<uint64_t> ParseUint64(const std::string& flag, const std::string& text)
 
 }  // namespace
 
-const char* ClientOpName(ClientOp op) {
-  switch (op) {
-    case ClientOp::kWrite:
-      return "write";
-    case ClientOp::kRead:
-      return "read";
-    case ClientOp::kCreate:
-      return "create";
-    case ClientOp::kDrop:
-      return "drop";
-  }
-  return "?";
-}
-
 StatusOr<std::chrono::milliseconds> SecondsOption(std::string_view flag, double seconds) {
   constexpr double kMaxSeconds = 24 * 3600;
   if (!std::isfinite(seconds) || seconds <= 0 || seconds > kMaxSeconds) {

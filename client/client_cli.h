@@ -17,12 +17,11 @@
 
 #include "client/token_client.h"
 #include "common/cli_exit.h"
+#include "common/client_op.h"
 #include "common/status.h"
 
 namespace tokenstore {
 
-enum class ClientOp { kWrite, kRead, kCreate, kDrop };
-const char* ClientOpName(ClientOp op);  // "write", "read", "create", "drop"
 
 struct ClientCommand {
   std::string config_path;

@@ -9,16 +9,6 @@
 
 namespace tokenstore {
 
-std::string_view ClientOpName(ClientOp op) {
-  switch (op) {
-    case ClientOp::kWrite: return "write";
-    case ClientOp::kRead: return "read";
-    case ClientOp::kCreate: return "create";
-    case ClientOp::kDrop: return "drop";
-  }
-  return "unknown";
-}
-
 uint64_t CallStats::answered(ClientOp op, int code) const {
   if (code < 0 || code >= kGrpcCodes) return 0;
   return of(op).answered[code].load(std::memory_order_relaxed);

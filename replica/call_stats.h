@@ -16,15 +16,10 @@
 #include <memory>
 #include <string_view>
 
+#include "common/client_op.h"
 #include "common/latency_histogram.h"
 
 namespace tokenstore {
-
-enum class ClientOp : size_t { kWrite, kRead, kCreate, kDrop };
-inline constexpr std::array<ClientOp, 4> kClientOps = {ClientOp::kWrite, ClientOp::kRead,
-                                                       ClientOp::kCreate, ClientOp::kDrop};
-// "write", "read", "create", "drop"
-std::string_view ClientOpName(ClientOp op);
 
 class CallStats {
  public:
