@@ -27,6 +27,19 @@ std::string JoinNodes(const std::vector<std::string>& nodes) {
 
 StatusCode CodeOf(const grpc::Status& st) { return static_cast<StatusCode>(st.error_code()); }
 
+// A node's message, with this client's own view of the token added when the node says the
+// two views differ (the node only knows the fingerprint of the client's).
+std::string NodeMessage(const grpc::Status& st, const TokenReplication& token,
+                        const std::string& source) {
+  std::string msg = st.error_message();
+  if (st.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+      msg.find("the client's file gives another view") != std::string::npos) {
+    msg += "; this client's " + (source.empty() ? std::string("file") : source) + " has " +
+           token.ViewString();
+  }
+  return msg;
+}
+
 // A reader at its concurrency limit (RESOURCE_EXHAUSTED) is like one that is slow: another
 // reader may have room.
 bool IsRetryableReadFailure(const grpc::Status& st) {
@@ -124,7 +137,7 @@ Status TokenClient::WriterError(std::string_view op, const TokenReplication& tok
                                  ": start token-replica there or check the address; writes only "
                                  "go to the writer");
     default:
-      return Status(CodeOf(st), subject + " at " + where + ": " + st.error_message());
+      return Status(CodeOf(st), subject + " at " + where + ": " + NodeMessage(st, token, config_.source));
   }
 }
 
@@ -135,6 +148,7 @@ StatusOr<WriteResult> TokenClient::Write(std::string_view id, std::string_view n
   const std::string& node = WriterOf(**token);
   v1::WriteRequest req;
   req.set_id(std::string(id));
+  req.set_config_fingerprint((**token).Fingerprint());
   req.set_name(std::string(name));
   req.set_low(low);
   req.set_mid(mid);
@@ -161,6 +175,7 @@ StatusOr<AckResult> TokenClient::Create(std::string_view id) {
   const std::string& node = WriterOf(**token);
   v1::CreateRequest req;
   req.set_id(std::string(id));
+  req.set_config_fingerprint((**token).Fingerprint());
   v1::CreateResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(ToSystem(Clock::now() + options_.timeout));
@@ -175,6 +190,7 @@ StatusOr<AckResult> TokenClient::Drop(std::string_view id) {
   const std::string& node = WriterOf(**token);
   v1::DropRequest req;
   req.set_id(std::string(id));
+  req.set_config_fingerprint((**token).Fingerprint());
   v1::DropResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(ToSystem(Clock::now() + options_.timeout));
@@ -195,6 +211,7 @@ StatusOr<ReadResult> TokenClient::ReadPinned(const TokenReplication& token,
   // The user chose the node: there is nobody to fail over to, so it gets the whole timeout.
   v1::ReadRequest req;
   req.set_id(token.id);
+  req.set_config_fingerprint(token.Fingerprint());
   v1::ReadResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(ToSystem(Clock::now() + options_.timeout));
@@ -221,7 +238,7 @@ StatusOr<ReadResult> TokenClient::ReadPinned(const TokenReplication& token,
                                  "another reader (" +
                                  JoinNodes(token.readers) + ")");
     default:
-      return Status(CodeOf(st), subject + " at " + node + ": " + st.error_message());
+      return Status(CodeOf(st), subject + " at " + node + ": " + NodeMessage(st, token, config_.source));
   }
 }
 
@@ -288,7 +305,8 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
       } else if (!outcome) {
         outcome =
             Status(CodeOf(a->status), "read of token " + Quote(token.id) + " at " +
-                                          order[a->reader] + ": " + a->status.error_message());
+                                          order[a->reader] + ": " +
+                                          NodeMessage(a->status, token, config_.source));
       }
     }
     race.finished.clear();
@@ -317,6 +335,7 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
         ReadRace::Attempt* a = race.attempts.back().get();
         a->reader = *pick;
         a->req.set_id(token.id);
+        a->req.set_config_fingerprint(token.Fingerprint());
         // Each attempt may run until the overall deadline: a slow reader keeps its chance
         // while others are asked too.
         a->ctx.set_deadline(ToSystem(deadline));

@@ -4,6 +4,7 @@
 // The wire form is proto/common.proto; the disk form belongs to storage/.
 #pragma once
 
+#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -35,19 +36,36 @@ struct TokenValue {
   friend bool operator==(const TokenValue&, const TokenValue&) = default;
 };
 
+// The order of registers: a writer-assigned counter, then the writer incarnation that issued
+// it. `origin` is a random non-zero number drawn for each incarnation of a writer (a new data
+// dir, a rebuild, another node taking the writer's place), so two incarnations that issue the
+// same counter still give two different stamps: no two different values ever share a stamp,
+// whatever disks were lost or writers moved. {0, 0} is the initial register's stamp.
+struct Stamp {
+  uint64_t ts = 0;
+  uint64_t origin = 0;
+
+  friend auto operator<=>(const Stamp&, const Stamp&) = default;
+};
+
+// "ts/origin" in hex for the origin, for messages and logs.
+std::string StampString(const Stamp& s);
+
 // A replica's register for one token. ts 0 is the initial, undefined register that
 // every configured token has before its first write; the writer issues ts >= 1.
 struct Register {
   uint64_t ts = 0;
   TokenValue value;
+  uint64_t origin = 0;  // the issuing writer incarnation; see Stamp
 
+  Stamp stamp() const { return Stamp{ts, origin}; }
   friend bool operator==(const Register&, const Register&) = default;
 };
 
 // Register rule of read-impose write-majority: a Store(ts, v) replaces the current
-// register only when its timestamp is strictly newer.
+// register only when its stamp is strictly newer.
 inline bool IsNewer(const Register& incoming, const Register& current) {
-  return incoming.ts > current.ts;
+  return incoming.stamp() > current.stamp();
 }
 
 }  // namespace tokenstore

@@ -624,6 +624,40 @@ std::vector<std::string> TokenReplication::Replicas() const {
 
 size_t TokenReplication::Quorum() const { return Replicas().size() / 2 + 1; }
 
+namespace {
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+}  // namespace
+
+uint64_t TokenReplication::ComputeFingerprint() const {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a, 64-bit
+  auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    h ^= 0xff;  // a separator no access point contains
+    h *= 1099511628211ull;
+  };
+  mix(writer);
+  for (const std::string& r : Sorted(readers)) mix(r);
+  return h == 0 ? 1 : h;
+}
+
+std::string TokenReplication::ViewString() const {
+  std::string out = "writer " + writer + ", readers [";
+  bool first = true;
+  for (const std::string& r : Sorted(readers)) {
+    out += (first ? "" : ", ") + r;
+    first = false;
+  }
+  return out + "]";
+}
+
 bool TokenReplication::IsReader(std::string_view node) const {
   const std::string canonical = CanonicalOrSame(node);
   return std::find(readers.begin(), readers.end(), canonical) != readers.end();
@@ -664,7 +698,11 @@ std::vector<const TokenReplication*> ClusterConfig::TokensOf(std::string_view no
 }
 
 StatusOr<ClusterConfig> ParseClusterConfig(std::string_view yaml, const std::string& source) {
-  return Parser(yaml, source).Run();
+  StatusOr<ClusterConfig> config = Parser(yaml, source).Run();
+  if (config.ok()) {
+    for (TokenReplication& t : config->tokens) t.fingerprint = t.ComputeFingerprint();
+  }
+  return config;
 }
 
 StatusOr<ClusterConfig> LoadClusterConfig(const std::string& path) {

@@ -36,6 +36,7 @@ struct TokenReplication {
   std::string writer;                // canonical access point
   std::vector<std::string> readers;  // canonical, in file order, no duplicates
   int line = 0;                      // line of the entry in the file (1-based)
+  uint64_t fingerprint = 0;          // ComputeFingerprint(), filled by the loader
 
   // {writer} ∪ readers, writer first, then readers in file order.
   std::vector<std::string> Replicas() const;
@@ -43,6 +44,14 @@ struct TokenReplication {
   size_t Quorum() const;
   bool IsReader(std::string_view node) const;
   Role RoleOf(std::string_view node) const;
+  // What nodes compare to tell whether they agree on this token's replication: a 64-bit
+  // FNV-1a hash of the writer and the sorted readers (the readers' order in the file does not
+  // matter). Never 0, which on the wire means "not checked".
+  uint64_t ComputeFingerprint() const;
+  // The loader's cached value, or ComputeFingerprint() for an entry built by hand.
+  uint64_t Fingerprint() const { return fingerprint != 0 ? fingerprint : ComputeFingerprint(); }
+  // "writer W, readers [R1, R2]" (readers sorted), for messages about disagreeing views.
+  std::string ViewString() const;
 };
 
 struct ClusterConfig {

@@ -22,6 +22,7 @@ void ToProto(const TokenValue& in, v1::TokenValue* out) {
 
 void ToProto(const Register& in, v1::Register* out) {
   out->set_ts(in.ts);
+  out->set_origin(in.origin);
   ToProto(in.value, out->mutable_value());
 }
 
@@ -51,7 +52,52 @@ StatusOr<TokenValue> FromProto(const v1::TokenValue& in) {
 StatusOr<Register> FromProto(const v1::Register& in) {
   StatusOr<TokenValue> v = FromProto(in.value());
   if (!v.ok()) return v.status();
-  return Register{in.ts(), std::move(v).value()};
+  return Register{in.ts(), std::move(v).value(), in.origin()};
+}
+
+v1::HelloResponse::State ToProto(NodeState in) {
+  switch (in) {
+    case NodeState::kFresh: return v1::HelloResponse::FRESH;
+    case NodeState::kStarting: return v1::HelloResponse::STARTING;
+    case NodeState::kRebuilding: return v1::HelloResponse::REBUILDING;
+    case NodeState::kServing: return v1::HelloResponse::SERVING;
+  }
+  return v1::HelloResponse::FRESH;
+}
+
+NodeState FromProto(v1::HelloResponse::State in) {
+  switch (in) {
+    case v1::HelloResponse::STARTING: return NodeState::kStarting;
+    case v1::HelloResponse::REBUILDING: return NodeState::kRebuilding;
+    case v1::HelloResponse::SERVING: return NodeState::kServing;
+    default: return NodeState::kFresh;  // FRESH, or a state this build does not know
+  }
+}
+
+void ToProto(const HelloReply& in, v1::HelloResponse* out) {
+  out->set_node(in.node);
+  out->set_cluster_id(in.cluster_id);
+  out->set_state(ToProto(in.state));
+  out->set_holds_data(in.holds_data);
+  out->set_seen_incarnation(in.seen_incarnation);
+  out->set_seen_boot(in.seen_boot);
+  out->set_seen_run(in.seen_run);
+}
+
+StatusOr<HelloReply> FromProto(const v1::HelloResponse& in) {
+  HelloReply r;
+  r.node = in.node();
+  r.cluster_id = in.cluster_id();
+  r.state = FromProto(in.state());
+  r.holds_data = in.holds_data();
+  r.seen_incarnation = in.seen_incarnation();
+  r.seen_boot = in.seen_boot();
+  r.seen_run = in.seen_run();
+  return r;
+}
+
+HelloArgs FromProto(const v1::HelloRequest& in) {
+  return HelloArgs{in.cluster_id(), in.incarnation(), in.boot(), in.previous_boot(), in.run()};
 }
 
 grpc::Status ToGrpc(const Status& st) {

@@ -7,6 +7,8 @@
 #include "common.pb.h"
 #include "common/status.h"
 #include "common/token_value.h"
+#include "replica/peer_transport.h"
+#include "replication.pb.h"
 
 namespace tokenstore {
 
@@ -15,6 +17,12 @@ void ToProto(const Register& in, v1::Register* out);
 // INVALID_ARGUMENT when the message holds an unknown kind.
 StatusOr<TokenValue> FromProto(const v1::TokenValue& in);
 StatusOr<Register> FromProto(const v1::Register& in);
+
+v1::HelloResponse::State ToProto(NodeState in);
+NodeState FromProto(v1::HelloResponse::State in);
+void ToProto(const HelloReply& in, v1::HelloResponse* out);
+StatusOr<HelloReply> FromProto(const v1::HelloResponse& in);
+HelloArgs FromProto(const v1::HelloRequest& in);
 
 grpc::Status ToGrpc(const Status& st);
 Status FromGrpc(const grpc::Status& st);

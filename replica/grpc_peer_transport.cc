@@ -98,27 +98,78 @@ void GrpcPeerTransport::Shutdown() {
 }
 
 CancelFn GrpcPeerTransport::GetRegister(const std::string& node, const std::string& token,
-                                        Clock::time_point deadline,
+                                        uint64_t fingerprint, Clock::time_point deadline,
                                         std::function<void(StatusOr<Register>)> done) {
   Peer* peer = PeerFor(node);
   if (peer == nullptr) {
     done(Status::Unavailable("node is shutting down"));
     return nullptr;
   }
-  if (peer->gets) return peer->gets->GetRegister(token, deadline, std::move(done));
-  return UnaryGetRegister(peer->stub.get(), token, deadline, std::move(done));
+  if (peer->gets) return peer->gets->GetRegister(token, fingerprint, deadline, std::move(done));
+  v1::GetRegisterRequest req;
+  req.set_token(token);
+  req.set_from(options_.self);
+  req.set_config_fingerprint(fingerprint);
+  return Unary<v1::GetRegisterRequest, v1::GetRegisterResponse, Register>(
+      node, std::move(req), deadline, &v1::ReplicaService::StubInterface::async_interface::GetRegister,
+      [](const v1::GetRegisterResponse& r) { return FromProto(r.reg()); }, std::move(done));
 }
 
 CancelFn GrpcPeerTransport::Store(const std::string& node, const std::string& token,
-                                  const Register& reg, Clock::time_point deadline,
-                                  std::function<void(StatusOr<uint64_t>)> done) {
+                                  uint64_t fingerprint, const Register& reg,
+                                  Clock::time_point deadline,
+                                  std::function<void(StatusOr<Stamp>)> done) {
   Peer* peer = PeerFor(node);
   if (peer == nullptr) {
     done(Status::Unavailable("node is shutting down"));
     return nullptr;
   }
-  if (peer->stores) return peer->stores->Store(token, reg, deadline, std::move(done));
-  return UnaryStore(peer->stub.get(), token, reg, deadline, std::move(done));
+  if (peer->stores) return peer->stores->Store(token, fingerprint, reg, deadline, std::move(done));
+  v1::StoreRequest req;
+  req.set_token(token);
+  req.set_from(options_.self);
+  req.set_config_fingerprint(fingerprint);
+  ToProto(reg, req.mutable_reg());
+  return Unary<v1::StoreRequest, v1::StoreResponse, Stamp>(
+      node, std::move(req), deadline, &v1::ReplicaService::StubInterface::async_interface::Store,
+      [](const v1::StoreResponse& r) -> StatusOr<Stamp> {
+        return Stamp{r.stored_ts(), r.stored_origin()};
+      },
+      std::move(done));
+}
+
+CancelFn GrpcPeerTransport::Probe(const std::string& node, const std::string& token,
+                                  uint64_t fingerprint, Clock::time_point deadline,
+                                  std::function<void(StatusOr<ProbeReply>)> done) {
+  v1::GetRegisterRequest req;
+  req.set_token(token);
+  req.set_from(options_.self);
+  req.set_config_fingerprint(fingerprint);
+  req.set_rebuild(true);
+  return Unary<v1::GetRegisterRequest, v1::GetRegisterResponse, ProbeReply>(
+      node, std::move(req), deadline, &v1::ReplicaService::StubInterface::async_interface::GetRegister,
+      [](const v1::GetRegisterResponse& r) -> StatusOr<ProbeReply> {
+        StatusOr<Register> reg = FromProto(r.reg());
+        if (!reg.ok()) return reg.status();
+        return ProbeReply{std::move(reg).value(), r.serving(), FromProto(r.state())};
+      },
+      std::move(done));
+}
+
+CancelFn GrpcPeerTransport::Hello(const std::string& node, const HelloArgs& args,
+                                  Clock::time_point deadline,
+                                  std::function<void(StatusOr<HelloReply>)> done) {
+  v1::HelloRequest req;
+  req.set_from(options_.self);
+  req.set_cluster_id(args.cluster_id);
+  req.set_incarnation(args.incarnation);
+  req.set_boot(args.boot);
+  req.set_previous_boot(args.previous_boot);
+  req.set_run(args.run);
+  return Unary<v1::HelloRequest, v1::HelloResponse, HelloReply>(
+      node, std::move(req), deadline, &v1::ReplicaService::StubInterface::async_interface::Hello,
+      [](const v1::HelloResponse& r) -> StatusOr<HelloReply> { return FromProto(r); },
+      std::move(done));
 }
 
 void GrpcPeerTransport::SendBatch(v1::ReplicaService::Stub* stub, v1::BatchRequest request,
@@ -132,6 +183,7 @@ void GrpcPeerTransport::SendBatch(v1::ReplicaService::Stub* stub, v1::BatchReque
   }
   call->context.set_deadline(ToSystem(deadline));
   call->request = std::move(request);
+  call->request.set_from(options_.self);
   stub->async()->Batch(&call->context, &call->request, &call->response,
                        [this, call, done = std::move(done)](grpc::Status st) {
                          done(FromGrpc(st), call->response);
@@ -139,54 +191,33 @@ void GrpcPeerTransport::SendBatch(v1::ReplicaService::Stub* stub, v1::BatchReque
                        });
 }
 
-CancelFn GrpcPeerTransport::UnaryGetRegister(v1::ReplicaService::Stub* stub,
-                                             const std::string& token,
-                                             Clock::time_point deadline,
-                                             std::function<void(StatusOr<Register>)> done) {
-  using C = Call<v1::GetRegisterRequest, v1::GetRegisterResponse>;
+template <typename Req, typename Resp, typename Reply>
+CancelFn GrpcPeerTransport::Unary(
+    const std::string& node, Req request, Clock::time_point deadline,
+    void (v1::ReplicaService::StubInterface::async_interface::*rpc)(
+        grpc::ClientContext*, const Req*, Resp*, std::function<void(grpc::Status)>),
+    std::function<StatusOr<Reply>(const Resp&)> convert,
+    std::function<void(StatusOr<Reply>)> done) {
+  Peer* peer = PeerFor(node);
+  using C = Call<Req, Resp>;
   auto call = std::make_shared<C>();
-  if (!Track(call)) {
+  if (peer == nullptr || !Track(call)) {
     done(Status::Unavailable("node is shutting down"));
     return nullptr;
   }
   call->context.set_deadline(ToSystem(deadline));
-  call->request.set_token(token);
+  call->request = std::move(request);
   // The call keeps itself alive until its callback ran; the cancel function only observes.
-  stub->async()->GetRegister(
-      &call->context, &call->request, &call->response,
-      [this, call, done = std::move(done)](grpc::Status st) {
-        if (st.ok()) {
-          done(FromProto(call->response.reg()));
-        } else {
-          done(FromGrpc(st));
-        }
-        Untrack(call.get());
-      });
-  std::shared_ptr<grpc::ClientContext> ctx(call, &call->context);
-  return CancelOf(ctx);
-}
-
-CancelFn GrpcPeerTransport::UnaryStore(v1::ReplicaService::Stub* stub, const std::string& token,
-                                       const Register& reg, Clock::time_point deadline,
-                                       std::function<void(StatusOr<uint64_t>)> done) {
-  using C = Call<v1::StoreRequest, v1::StoreResponse>;
-  auto call = std::make_shared<C>();
-  if (!Track(call)) {
-    done(Status::Unavailable("node is shutting down"));
-    return nullptr;
-  }
-  call->context.set_deadline(ToSystem(deadline));
-  call->request.set_token(token);
-  ToProto(reg, call->request.mutable_reg());
-  stub->async()->Store(&call->context, &call->request, &call->response,
-                       [this, call, done = std::move(done)](grpc::Status st) {
-                         if (st.ok()) {
-                           done(call->response.stored_ts());
-                         } else {
-                           done(FromGrpc(st));
-                         }
-                         Untrack(call.get());
-                       });
+  (peer->stub->async()->*rpc)(&call->context, &call->request, &call->response,
+                              [this, call, convert = std::move(convert),
+                               done = std::move(done)](grpc::Status st) {
+                                if (st.ok()) {
+                                  done(convert(call->response));
+                                } else {
+                                  done(FromGrpc(st));
+                                }
+                                Untrack(call.get());
+                              });
   std::shared_ptr<grpc::ClientContext> ctx(call, &call->context);
   return CancelOf(ctx);
 }

@@ -30,6 +30,7 @@
 namespace tokenstore {
 
 struct GrpcPeerTransportOptions {
+  std::string self;   // this node's access point, sent with every call
   bool batch = true;  // false: one unary RPC per call
   PeerBatcher::Options batcher;
 };
@@ -39,12 +40,18 @@ class GrpcPeerTransport final : public PeerTransport {
   explicit GrpcPeerTransport(Security security, GrpcPeerTransportOptions options = {});
   ~GrpcPeerTransport() override;
 
-  CancelFn GetRegister(const std::string& node, const std::string& token,
+  CancelFn GetRegister(const std::string& node, const std::string& token, uint64_t fingerprint,
                        Clock::time_point deadline,
                        std::function<void(StatusOr<Register>)> done) override;
-  CancelFn Store(const std::string& node, const std::string& token, const Register& reg,
+  CancelFn Store(const std::string& node, const std::string& token, uint64_t fingerprint,
+                 const Register& reg, Clock::time_point deadline,
+                 std::function<void(StatusOr<Stamp>)> done) override;
+  // Probes and Hellos are rare (a node's start): unary RPCs, never batched.
+  CancelFn Probe(const std::string& node, const std::string& token, uint64_t fingerprint,
                  Clock::time_point deadline,
-                 std::function<void(StatusOr<uint64_t>)> done) override;
+                 std::function<void(StatusOr<ProbeReply>)> done) override;
+  CancelFn Hello(const std::string& node, const HelloArgs& args, Clock::time_point deadline,
+                 std::function<void(StatusOr<HelloReply>)> done) override;
 
   void Shutdown();
 
@@ -63,12 +70,13 @@ class GrpcPeerTransport final : public PeerTransport {
   void SendBatch(v1::ReplicaService::Stub* stub, v1::BatchRequest request,
                  Clock::time_point deadline,
                  std::function<void(Status, const v1::BatchResponse&)> done);
-  CancelFn UnaryGetRegister(v1::ReplicaService::Stub* stub, const std::string& token,
-                            Clock::time_point deadline,
-                            std::function<void(StatusOr<Register>)> done);
-  CancelFn UnaryStore(v1::ReplicaService::Stub* stub, const std::string& token,
-                      const Register& reg, Clock::time_point deadline,
-                      std::function<void(StatusOr<uint64_t>)> done);
+  // One unary RPC of `rpc` with `request`; `done` gets `convert(response)` or the error.
+  template <typename Req, typename Resp, typename Reply>
+  CancelFn Unary(const std::string& node, Req request, Clock::time_point deadline,
+                 void (v1::ReplicaService::StubInterface::async_interface::*rpc)(
+                     grpc::ClientContext*, const Req*, Resp*, std::function<void(grpc::Status)>),
+                 std::function<StatusOr<Reply>(const Resp&)> convert,
+                 std::function<void(StatusOr<Reply>)> done);
   // Registers a call as in flight; false after Shutdown().
   bool Track(const std::shared_ptr<CallBase>& call);
   void Untrack(CallBase* call);

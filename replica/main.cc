@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <absl/synchronization/mutex.h>
 #include <csignal>
+#include <signal.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "config/cluster_config.h"
@@ -45,8 +47,23 @@ int main(int argc, char** argv) {
   // Hidden: a deliberate protocol break, so the fault tests can show they catch one.
   std::string unsafe_bug = "none";
   app.add_option("--unsafe-bug", unsafe_bug)
-      ->check(CLI::IsMember({"none", "skip-write-back", "read-local"}))
+      ->check(CLI::IsMember({"none", "skip-write-back", "read-local", "skip-rebuild"}))
       ->group("");
+  const char* lifecycle = "Start (docs/operations.md)";
+  app.add_flag("--rebuild", options.core.lifecycle.force_rebuild,
+               "rebuild this node's registers from the other replicas before serving (after "
+               "restoring its data dir from a copy; an empty or detected older dir rebuilds "
+               "without it)")
+      ->group(lifecycle);
+  app.add_flag("--new-cluster", options.core.lifecycle.new_cluster,
+               "creating a new cluster: an empty data dir serves without waiting for every "
+               "peer to answer (by default it waits for all of them, so that a majority that "
+               "lost its disks never silently starts a new cluster)")
+      ->group(lifecycle);
+  app.add_flag("--accept-data-loss", options.core.lifecycle.accept_data_loss,
+               "UNSAFE: complete a rebuild that more than a minority of a token's replicas "
+               "cannot support, from whatever they hold; acknowledged writes may be lost")
+      ->group(lifecycle);
   // Hidden: one unary RPC per peer call instead of batches, to measure what batching gives.
   bool no_peer_batching = false;
   app.add_flag("--no-peer-batching", no_peer_batching)->group("");
@@ -146,8 +163,9 @@ int main(int argc, char** argv) {
   options.metrics_listen = metrics;
   options.peer_batching = !no_peer_batching;
   if (unsafe_bug != "none") {
-    options.core.unsafe_bug =
-        unsafe_bug == "read-local" ? UnsafeBug::kReadLocal : UnsafeBug::kSkipWriteBack;
+    options.core.unsafe_bug = unsafe_bug == "read-local"     ? UnsafeBug::kReadLocal
+                              : unsafe_bug == "skip-rebuild" ? UnsafeBug::kSkipRebuild
+                                                             : UnsafeBug::kSkipWriteBack;
     LogWarn("--unsafe-bug breaks atomicity on purpose", {{"unsafe_bug", unsafe_bug}});
   }
   if (!options.security.tls()) {
@@ -158,18 +176,28 @@ int main(int argc, char** argv) {
   } else {
     LogInfo("mutual TLS", {{"identity", options.security.identity()->ToString()}});
   }
+  // A refusal found after the start (a data dir that cannot be rebuilt safely) stops the
+  // process like a signal would, then exits 3.
+  options.on_fatal = [](const Status&) { kill(getpid(), SIGTERM); };
   ReplicaServer server(std::move(config).value(), options);
   if (Status st = server.Start(); !st.ok()) {
     LogError("cannot start", {{"code", StatusCodeName(st.code())}, {"error", st.message()}});
-    return 1;
+    return st.code() == StatusCode::kFailedPrecondition ? 2 : 1;
   }
-  LogInfo("serving", {{"listen", options.listen},
+  LogInfo(server.core().lifecycle().state() == NodeState::kServing ? "serving"
+                                                                     : "listening, not serving yet",
+          {{"listen", options.listen},
                       {"tokens", server.core().token_ids().size()},
                       {"data_dir", data_dir},
                       {"metrics", metrics.empty() ? "off" : "http://" + metrics + "/metrics"}});
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
+  if (Status fatal = server.fatal(); !fatal.ok()) {
+    server.Shutdown();
+    LogError("stopped: this node cannot serve safely", {{"error", fatal.message()}});
+    return 3;
+  }
   LogInfo("stopping: finishing in-flight calls", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   server.Shutdown();
   LogInfo("stopped cleanly");

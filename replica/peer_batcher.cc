@@ -24,10 +24,12 @@ PeerBatcher::PeerBatcher(std::string peer, SendFn send, DeadlineWatch& watch, Op
   if (options_.max_entries == 0) options_.max_entries = 1;
 }
 
-CancelFn PeerBatcher::GetRegister(const std::string& token, Clock::time_point deadline,
+CancelFn PeerBatcher::GetRegister(const std::string& token, uint64_t fingerprint,
+                                  Clock::time_point deadline,
                                   std::function<void(StatusOr<Register>)> done) {
   auto entry = std::make_unique<v1::BatchEntry>();
   entry->set_token(token);
+  entry->set_config_fingerprint(fingerprint);
   entry->set_get_register(true);
   Pending call;
   call.deadline = deadline;
@@ -35,11 +37,12 @@ CancelFn PeerBatcher::GetRegister(const std::string& token, Clock::time_point de
   return Enqueue(std::move(entry), std::move(call));
 }
 
-CancelFn PeerBatcher::Store(const std::string& token, const Register& reg,
+CancelFn PeerBatcher::Store(const std::string& token, uint64_t fingerprint, const Register& reg,
                             Clock::time_point deadline,
-                            std::function<void(StatusOr<uint64_t>)> done) {
+                            std::function<void(StatusOr<Stamp>)> done) {
   auto entry = std::make_unique<v1::BatchEntry>();
   entry->set_token(token);
+  entry->set_config_fingerprint(fingerprint);
   ToProto(reg, entry->mutable_store());
   Pending call;
   call.is_store = true;
@@ -198,7 +201,7 @@ void PeerBatcher::Deliver(std::vector<Outcome>& outcomes) {
       if (!st.ok()) {
         o.call.on_store(std::move(st));
       } else {
-        o.call.on_store(o.result->stored_ts());
+        o.call.on_store(Stamp{o.result->stored_ts(), o.result->stored_origin()});
       }
     } else {
       if (!st.ok()) {

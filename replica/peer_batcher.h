@@ -59,10 +59,11 @@ class PeerBatcher : public std::enable_shared_from_this<PeerBatcher> {
   static std::shared_ptr<PeerBatcher> Create(std::string peer, SendFn send, DeadlineWatch& watch,
                                              Options options);
 
-  CancelFn GetRegister(const std::string& token, Clock::time_point deadline,
+  // `fingerprint` is the caller's view of the token (PeerTransport).
+  CancelFn GetRegister(const std::string& token, uint64_t fingerprint, Clock::time_point deadline,
                        std::function<void(StatusOr<Register>)> done);
-  CancelFn Store(const std::string& token, const Register& reg, Clock::time_point deadline,
-                 std::function<void(StatusOr<uint64_t>)> done);
+  CancelFn Store(const std::string& token, uint64_t fingerprint, const Register& reg,
+                 Clock::time_point deadline, std::function<void(StatusOr<Stamp>)> done);
 
   // Fails every pending call with `status` and every later one at once. Batches in flight
   // still complete through `send`, but their answers are then ignored.
@@ -82,7 +83,7 @@ class PeerBatcher : public std::enable_shared_from_this<PeerBatcher> {
     Clock::time_point deadline;
     std::multimap<Clock::time_point, uint64_t>::iterator by_deadline;
     std::function<void(StatusOr<Register>)> on_get;
-    std::function<void(StatusOr<uint64_t>)> on_store;
+    std::function<void(StatusOr<Stamp>)> on_store;
   };
   // A finished call: its callbacks, and the answer to give them.
   struct Outcome {

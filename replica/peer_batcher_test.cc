@@ -151,7 +151,7 @@ class PeerBatcherTest : public ::testing::Test {
 TEST_F(PeerBatcherTest, ALoneCallIsSentAtOnce) {
   auto b = Make();
   Result<Register> get;
-  b->GetRegister("t", In(10s), get.Callback());
+  b->GetRegister("t", 0, In(10s), get.Callback());
   ASSERT_EQ(peer_.batches(), 1u);
   EXPECT_EQ(peer_.tokens(0), std::vector<std::string>{"t"});
   EXPECT_FALSE(get.done());
@@ -164,15 +164,15 @@ TEST_F(PeerBatcherTest, ALoneCallIsSentAtOnce) {
 TEST_F(PeerBatcherTest, CallsMadeWhileABatchIsInFlightLeaveTogetherInTheNext) {
   auto b = Make();
   Result<Register> first;
-  b->GetRegister("t0", In(10s), first.Callback());
+  b->GetRegister("t0", 0, In(10s), first.Callback());
   ASSERT_EQ(peer_.batches(), 1u);
   std::vector<std::unique_ptr<Result<Register>>> gets;
-  std::vector<std::unique_ptr<Result<uint64_t>>> stores;
+  std::vector<std::unique_ptr<Result<Stamp>>> stores;
   for (int i = 1; i <= 3; ++i) {
     gets.push_back(std::make_unique<Result<Register>>());
-    b->GetRegister("t" + std::to_string(i), In(10s), gets.back()->Callback());
-    stores.push_back(std::make_unique<Result<uint64_t>>());
-    b->Store("t" + std::to_string(i), Reg(10 + i, "s"), In(10s), stores.back()->Callback());
+    b->GetRegister("t" + std::to_string(i), 0, In(10s), gets.back()->Callback());
+    stores.push_back(std::make_unique<Result<Stamp>>());
+    b->Store("t" + std::to_string(i), 0, Reg(10 + i, "s"), In(10s), stores.back()->Callback());
   }
   EXPECT_EQ(peer_.batches(), 1u) << "nothing more may leave while one batch is in flight";
   peer_.Answer(0);
@@ -182,7 +182,7 @@ TEST_F(PeerBatcherTest, CallsMadeWhileABatchIsInFlightLeaveTogetherInTheNext) {
   peer_.Answer(1);
   for (int i = 1; i <= 3; ++i) {
     EXPECT_EQ(*gets[i - 1]->Get(), Reg(7, "t" + std::to_string(i)));
-    EXPECT_EQ(*stores[i - 1]->Get(), uint64_t(10 + i));
+    EXPECT_EQ(stores[i - 1]->Get()->ts, uint64_t(10 + i));
   }
   EXPECT_EQ(b->batches_sent(), 2u);
   EXPECT_EQ(b->entries_sent(), 7u);
@@ -195,7 +195,7 @@ TEST_F(PeerBatcherTest, MaxEntriesSplitsTheBacklog) {
   std::vector<std::unique_ptr<Result<Register>>> gets;
   for (int i = 0; i < 6; ++i) {
     gets.push_back(std::make_unique<Result<Register>>());
-    b->GetRegister("t" + std::to_string(i), In(10s), gets.back()->Callback());
+    b->GetRegister("t" + std::to_string(i), 0, In(10s), gets.back()->Callback());
   }
   // One went alone; five wait. Each answer lets the next two go.
   ASSERT_EQ(peer_.batches(), 1u);
@@ -215,9 +215,9 @@ TEST_F(PeerBatcherTest, MoreBatchesInFlightWhenAllowed) {
   o.max_in_flight = 2;
   auto b = Make(o);
   Result<Register> a, c, d;
-  b->GetRegister("a", In(10s), a.Callback());
-  b->GetRegister("c", In(10s), c.Callback());
-  b->GetRegister("d", In(10s), d.Callback());
+  b->GetRegister("a", 0, In(10s), a.Callback());
+  b->GetRegister("c", 0, In(10s), c.Callback());
+  b->GetRegister("d", 0, In(10s), d.Callback());
   ASSERT_EQ(peer_.batches(), 2u);
   peer_.Answer(1);
   ASSERT_EQ(peer_.batches(), 3u);
@@ -230,25 +230,25 @@ TEST_F(PeerBatcherTest, MoreBatchesInFlightWhenAllowed) {
 TEST_F(PeerBatcherTest, EntriesAboutCrashStoppedTokensWaitForTheirDeadlineOthersAreAnswered) {
   auto b = Make();
   Result<Register> blocker;
-  b->GetRegister("other", In(10s), blocker.Callback());
+  b->GetRegister("other", 0, In(10s), blocker.Callback());
   Result<Register> silent_get, live_get;
-  Result<uint64_t> silent_store, live_store;
+  Result<Stamp> silent_store, live_store;
   const Clock::time_point deadline = In(200ms);
-  b->GetRegister("crashed", deadline, silent_get.Callback());
-  b->Store("crashed", Reg(9, "x"), deadline, silent_store.Callback());
-  b->GetRegister("live", In(10s), live_get.Callback());
-  b->Store("live", Reg(9, "y"), In(10s), live_store.Callback());
+  b->GetRegister("crashed", 0, deadline, silent_get.Callback());
+  b->Store("crashed", 0, Reg(9, "x"), deadline, silent_store.Callback());
+  b->GetRegister("live", 0, In(10s), live_get.Callback());
+  b->Store("live", 0, Reg(9, "y"), In(10s), live_store.Callback());
   peer_.Answer(0);
   ASSERT_EQ(peer_.batches(), 2u);
   EXPECT_EQ(peer_.request(1).entries_size(), 4);
   peer_.Answer(1, /*silent=*/{"crashed"});
   EXPECT_EQ(*live_get.Get(), Reg(7, "live"));
-  EXPECT_EQ(*live_store.Get(), 9u);
+  EXPECT_EQ(live_store.Get()->ts, 9u);
   EXPECT_FALSE(silent_get.done());
   EXPECT_FALSE(silent_store.done());
   // The silent ones fail at their own deadline, not before.
   StatusOr<Register> g = silent_get.Get();
-  StatusOr<uint64_t> s = silent_store.Get();
+  StatusOr<Stamp> s = silent_store.Get();
   EXPECT_EQ(g.status().code(), StatusCode::kDeadlineExceeded) << g.status().ToString();
   EXPECT_EQ(s.status().code(), StatusCode::kDeadlineExceeded) << s.status().ToString();
   EXPECT_GE(silent_get.at(), deadline);
@@ -258,10 +258,10 @@ TEST_F(PeerBatcherTest, EntriesAboutCrashStoppedTokensWaitForTheirDeadlineOthers
 TEST_F(PeerBatcherTest, ACallWhoseDeadlinePassedWhileWaitingIsFailedAndNotSent) {
   auto b = Make();
   Result<Register> blocker, late, fine;
-  b->GetRegister("blocker", In(10s), blocker.Callback());
+  b->GetRegister("blocker", 0, In(10s), blocker.Callback());
   const Clock::time_point short_deadline = In(100ms);
-  b->GetRegister("late", short_deadline, late.Callback());
-  b->GetRegister("fine", In(10s), fine.Callback());
+  b->GetRegister("late", 0, short_deadline, late.Callback());
+  b->GetRegister("fine", 0, In(10s), fine.Callback());
   // It fails at its deadline while the batch ahead of it is still out.
   EXPECT_EQ(late.Get().status().code(), StatusCode::kDeadlineExceeded);
   EXPECT_GE(late.at(), short_deadline);
@@ -275,8 +275,8 @@ TEST_F(PeerBatcherTest, ACallWhoseDeadlinePassedWhileWaitingIsFailedAndNotSent) 
 
 TEST_F(PeerBatcherTest, ACallWithAPastDeadlineIsNeverSent) {
   auto b = Make();
-  Result<uint64_t> r;
-  b->Store("t", Reg(1, "x"), Clock::now() - 1ms, r.Callback());
+  Result<Stamp> r;
+  b->Store("t", 0, Reg(1, "x"), Clock::now() - 1ms, r.Callback());
   EXPECT_EQ(r.Get().status().code(), StatusCode::kDeadlineExceeded);
   EXPECT_EQ(peer_.batches(), 0u);
 }
@@ -284,11 +284,11 @@ TEST_F(PeerBatcherTest, ACallWithAPastDeadlineIsNeverSent) {
 TEST_F(PeerBatcherTest, ACallInAnInFlightBatchFailsAtItsOwnDeadline) {
   auto b = Make();
   Result<Register> blocker, early, later;
-  b->GetRegister("blocker", In(10s), blocker.Callback());
+  b->GetRegister("blocker", 0, In(10s), blocker.Callback());
   const Clock::time_point early_deadline = In(150ms);
   const Clock::time_point later_deadline = In(20s);
-  b->GetRegister("early", early_deadline, early.Callback());
-  b->GetRegister("later", later_deadline, later.Callback());
+  b->GetRegister("early", 0, early_deadline, early.Callback());
+  b->GetRegister("later", 0, later_deadline, later.Callback());
   peer_.Answer(0);
   ASSERT_EQ(peer_.batches(), 2u);
   // The batch lives as long as its latest call.
@@ -306,7 +306,7 @@ TEST_F(PeerBatcherTest, ABatchDeadlineIsBounded) {
   auto b = Make(o);
   Result<Register> r;
   const Clock::time_point before = Clock::now();
-  b->GetRegister("t", Clock::time_point::max(), r.Callback());
+  b->GetRegister("t", 0, Clock::time_point::max(), r.Callback());
   ASSERT_EQ(peer_.batches(), 1u);
   EXPECT_LE(peer_.deadline(0), Clock::now() + 2s);
   EXPECT_GE(peer_.deadline(0), before + 2s);
@@ -317,10 +317,10 @@ TEST_F(PeerBatcherTest, ABatchDeadlineIsBounded) {
 TEST_F(PeerBatcherTest, APeerThatIsDownFailsEveryCallOfTheBatch) {
   auto b = Make();
   Result<Register> blocker, g;
-  Result<uint64_t> s;
-  b->GetRegister("blocker", In(10s), blocker.Callback());
-  b->GetRegister("a", In(10s), g.Callback());
-  b->Store("b", Reg(3, "b"), In(10s), s.Callback());
+  Result<Stamp> s;
+  b->GetRegister("blocker", 0, In(10s), blocker.Callback());
+  b->GetRegister("a", 0, In(10s), g.Callback());
+  b->Store("b", 0, Reg(3, "b"), In(10s), s.Callback());
   peer_.Fail(0, Status::Unavailable("connection refused"));
   EXPECT_EQ(blocker.Get().status().code(), StatusCode::kUnavailable);
   // The next batch still goes (the peer may be back); it fails the same way.
@@ -334,9 +334,9 @@ TEST_F(PeerBatcherTest, APeerThatIsDownFailsEveryCallOfTheBatch) {
 TEST_F(PeerBatcherTest, AnEntrysErrorReachesOnlyItsCall) {
   auto b = Make();
   Result<Register> blocker, bad, good;
-  b->GetRegister("blocker", In(10s), blocker.Callback());
-  b->GetRegister("unknown", In(10s), bad.Callback());
-  b->GetRegister("known", In(10s), good.Callback());
+  b->GetRegister("blocker", 0, In(10s), blocker.Callback());
+  b->GetRegister("unknown", 0, In(10s), bad.Callback());
+  b->GetRegister("known", 0, In(10s), good.Callback());
   peer_.Answer(0);
   ASSERT_EQ(peer_.batches(), 2u);
   v1::BatchResponse response;
@@ -361,9 +361,9 @@ TEST_F(PeerBatcherTest, AnEntrysErrorReachesOnlyItsCall) {
 TEST_F(PeerBatcherTest, CancellingACallFailsItAtOnceAndKeepsItOutOfTheNextBatch) {
   auto b = Make();
   Result<Register> blocker, cancelled_waiting, kept;
-  b->GetRegister("blocker", In(10s), blocker.Callback());
-  CancelFn cancel_waiting = b->GetRegister("gone", In(10s), cancelled_waiting.Callback());
-  b->GetRegister("kept", In(10s), kept.Callback());
+  b->GetRegister("blocker", 0, In(10s), blocker.Callback());
+  CancelFn cancel_waiting = b->GetRegister("gone", 0, In(10s), cancelled_waiting.Callback());
+  b->GetRegister("kept", 0, In(10s), kept.Callback());
   ASSERT_TRUE(cancel_waiting);
   cancel_waiting();
   EXPECT_EQ(cancelled_waiting.Get(0s).status().code(), StatusCode::kCancelled);
@@ -374,7 +374,7 @@ TEST_F(PeerBatcherTest, CancellingACallFailsItAtOnceAndKeepsItOutOfTheNextBatch)
 
   // A call in flight: cancelled at once, its answer ignored when it comes.
   Result<Register> in_flight;
-  CancelFn cancel = b->GetRegister("late", In(10s), in_flight.Callback());
+  CancelFn cancel = b->GetRegister("late", 0, In(10s), in_flight.Callback());
   peer_.Answer(1);
   ASSERT_EQ(peer_.batches(), 3u);
   cancel();
@@ -387,12 +387,12 @@ TEST_F(PeerBatcherTest, CancellingACallFailsItAtOnceAndKeepsItOutOfTheNextBatch)
 TEST_F(PeerBatcherTest, CloseFailsWhatIsPendingAndEveryLaterCall) {
   auto b = Make();
   Result<Register> in_flight, waiting, after;
-  b->GetRegister("a", In(10s), in_flight.Callback());
-  b->GetRegister("b", In(10s), waiting.Callback());
+  b->GetRegister("a", 0, In(10s), in_flight.Callback());
+  b->GetRegister("b", 0, In(10s), waiting.Callback());
   b->Close(Status::Unavailable("node is shutting down"));
   EXPECT_EQ(in_flight.Get(0s).status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(waiting.Get(0s).status().code(), StatusCode::kUnavailable);
-  EXPECT_FALSE(b->GetRegister("c", In(10s), after.Callback()));
+  EXPECT_FALSE(b->GetRegister("c", 0, In(10s), after.Callback()));
   EXPECT_EQ(after.Get(0s).status().code(), StatusCode::kUnavailable);
   peer_.Answer(0);  // the batch still in flight completes into nothing
   EXPECT_EQ(in_flight.calls(), 1);
@@ -404,7 +404,7 @@ TEST_F(PeerBatcherTest, CancelAfterTheBatcherIsGoneIsHarmless) {
   Result<Register> r;
   {
     auto b = Make();
-    cancel = b->GetRegister("t", In(10s), r.Callback());
+    cancel = b->GetRegister("t", 0, In(10s), r.Callback());
     peer_.Answer(0);
   }
   cancel();

@@ -25,6 +25,18 @@ std::vector<std::string> TokenIdsOf(const ClusterConfig& config, const std::stri
   return ids;
 }
 
+LifecycleOptions LifecycleOf(const ReplicaOptions& o) {
+  LifecycleOptions l = o.lifecycle;
+  if (o.unsafe_bug == UnsafeBug::kSkipRebuild) l.skip_rebuild = true;
+  return l;
+}
+
+std::string Hex(uint64_t v) {
+  std::string out = "0x";
+  for (int shift = 60; shift >= 0; shift -= 4) out.push_back("0123456789abcdef"[(v >> shift) & 0xf]);
+  return out;
+}
+
 void CountRound(LatencyHistogram& wait, std::atomic<uint64_t>& failed, Clock::time_point start,
                 const Status& st) {
   if (st.ok()) {
@@ -48,10 +60,12 @@ ReplicaCore::ReplicaCore(const ClusterConfig& config, ReplicaOptions options,
       allocator_(store, options_.timestamp_block),
       token_ids_(TokenIdsOf(config, options_.self)),
       admission_(token_ids_, options_.admission),
+      lifecycle_(config, options_.self, token_ids_, store, transport, LifecycleOf(options_)),
       committer_(storage_executor,
                  [this](std::span<const StoreItem> items) { return HandleStoreBatch(items); }) {}
 
 Status ReplicaCore::Start() {
+  TOKENSTORE_RETURN_IF_ERROR(lifecycle_.Open());
   StatusOr<std::vector<std::string>> marks = store_.CrashedTokens();
   if (!marks.ok()) return marks.status().WithContext("loading crash-stop marks");
   std::unique_lock<std::shared_mutex> lock(crashed_mu_);
@@ -87,6 +101,43 @@ StatusOr<const TokenReplication*> ReplicaCore::CheckWriter(std::string_view id) 
                                       "; send writes to " + t->writer);
   }
   return t;
+}
+
+Status ReplicaCore::CheckServes(const TokenReplication& token, const OpContext& ctx) const {
+  if (ctx.config_fingerprint != 0 && ctx.config_fingerprint != token.Fingerprint()) {
+    return Status::FailedPrecondition(
+        Quoted(token.id) + ": the client's configuration differs from " + options_.self +
+        "'s: the node has " + token.ViewString() + " (fingerprint " + Hex(token.Fingerprint()) +
+        "), the client's file gives another view (fingerprint " + Hex(ctx.config_fingerprint) +
+        "); every node and client must use the same file");
+  }
+  if (!lifecycle_.Serves(token.id)) {
+    return Status::Unavailable(options_.self + " does not serve " + Quoted(token.id) +
+                               " yet: it is " + NodeStateName(lifecycle_.state()) +
+                               " (see its log); ask another replica");
+  }
+  return Status::Ok();
+}
+
+Status ReplicaCore::CheckPeerCall(std::string_view token, std::string_view from,
+                                  uint64_t fingerprint) const {
+  TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token));
+  const TokenReplication* t = config_.Find(token);
+  if (fingerprint != 0 && fingerprint != t->Fingerprint()) {
+    return Status::FailedPrecondition(
+        Quoted(token) + ": " + options_.self + " and " + std::string(from) +
+        " disagree on its replication: " + options_.self + " has " + t->ViewString() +
+        " (fingerprint " + Hex(t->Fingerprint()) + "), " + std::string(from) +
+        " has another view (fingerprint " + Hex(fingerprint) +
+        "); every node must use the same file (docs/operations.md: changing a replica set)");
+  }
+  return Status::Ok();
+}
+
+Status ReplicaCore::RoundError(const TokenReplication& token, const Status& st) const {
+  if (st.code() != StatusCode::kFailedPrecondition) return st;
+  return Status(st.code(), st.message() + "; " + options_.self + " has " + token.ViewString() +
+                               " (fingerprint " + Hex(token.Fingerprint()) + ")");
 }
 
 StatusOr<const TokenReplication*> ReplicaCore::CheckReader(std::string_view id) const {
@@ -161,7 +212,7 @@ void ReplicaCore::GetRound(const TokenReplication& token, const OpContext& ctx,
   }
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i] == options_.self) continue;
-    round->SetCancel(i, transport_.GetRegister(nodes[i], token.id, ctx.deadline,
+    round->SetCancel(i, transport_.GetRegister(nodes[i], token.id, token.Fingerprint(), ctx.deadline,
                                                [round, i](StatusOr<Register> r) {
                                                  round->OnReply(i, std::move(r));
                                                }));
@@ -169,28 +220,54 @@ void ReplicaCore::GetRound(const TokenReplication& token, const OpContext& ctx,
 }
 
 void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
-                             const OpContext& ctx, std::function<void(Status)> done) {
-  using Round = QuorumRound<uint64_t>;
+                             const OpContext& ctx, bool writer_issue,
+                             std::function<void(Status, std::optional<Stamp>)> done) {
+  using Round = QuorumRound<Stamp>;
+  // The highest stamp of another writer incarnation that a replica answered with, when that
+  // made its acknowledgement not count.
+  struct Superseded {
+    std::mutex mu;
+    std::optional<Stamp> by;  // GUARDED_BY(mu)
+  };
+  auto superseded = std::make_shared<Superseded>();
   auto round = std::make_shared<Round>(
       token.Replicas(), "store of " + Quoted(token.id) + " at ts " + std::to_string(reg.ts),
       /*cancel_stragglers=*/false,
-      [this, start = Clock::now(), done = std::move(done)](Status st, std::vector<Round::Answer>) {
+      [this, superseded, start = Clock::now(), done = std::move(done)](Status st,
+                                                                      std::vector<Round::Answer>) {
         CountRound(counters_.store_round_wait, counters_.store_rounds_failed, start, st);
-        done(std::move(st));
+        std::lock_guard<std::mutex> lock(superseded->mu);
+        done(std::move(st), superseded->by);
       });
+  // A write counts a replica that holds the issued stamp, or a later one of this same writer
+  // incarnation (its own later write). A replica holding a newer stamp of another incarnation
+  // would make the write invisible: that answer does not count (SPEC section 5). A read's
+  // write-back only needs the replica to hold at least what it imposes.
+  const Stamp issued = reg.stamp();
+  auto reply = [round, superseded, issued, writer_issue](size_t i, StatusOr<Stamp> held) {
+    if (writer_issue && held.ok() && *held != issued && held->origin != issued.origin) {
+      {
+        std::lock_guard<std::mutex> lock(superseded->mu);
+        if (!superseded->by || *superseded->by < *held) superseded->by = *held;
+      }
+      held = Status::Unavailable("holds the newer stamp " + StampString(*held) +
+                                 " of another writer incarnation");
+    }
+    round->OnReply(i, std::move(held));
+  };
   const auto& nodes = round->nodes();
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i] == options_.self) {
       std::vector<StoreItem> items;
       items.push_back(StoreItem{token.id, reg});
-      committer_.Submit(std::move(items), [round, i](std::vector<StatusOr<uint64_t>> held) {
-        round->OnReply(i, std::move(held[0]));
+      committer_.Submit(std::move(items), [reply, i](std::vector<StatusOr<Stamp>> held) {
+        reply(i, std::move(held[0]));
       });
       continue;
     }
-    round->SetCancel(i, transport_.Store(nodes[i], token.id, reg, ctx.deadline,
-                                         [round, i](StatusOr<uint64_t> r) {
-                                           round->OnReply(i, std::move(r));
+    round->SetCancel(i, transport_.Store(nodes[i], token.id, token.Fingerprint(), reg,
+                                         ctx.deadline, [reply, i](StatusOr<Stamp> r) {
+                                           reply(i, std::move(r));
                                          }));
   }
 }
@@ -204,15 +281,15 @@ void ReplicaCore::QuorumRead(const TokenReplication& token, const OpContext& ctx
   }
   GetRound(token, ctx, [this, &token, ctx, done = std::move(done)](
                            StatusOr<std::vector<Register>> regs) mutable {
-    if (!regs.ok()) return done(regs.status());
+    if (!regs.ok()) return done(RoundError(token, regs.status()));
     const auto& all = *regs;
     auto highest = std::max_element(all.begin(), all.end(), [](const Register& a,
                                                                const Register& b) {
-      return a.ts < b.ts;
+      return a.stamp() < b.stamp();
     });
     QuorumReadOutcome outcome{*highest, /*fast_path=*/true};
     for (const auto& r : all) {
-      if (r.ts != highest->ts) outcome.fast_path = false;
+      if (r.stamp() != highest->stamp()) outcome.fast_path = false;
     }
     if (outcome.fast_path || options_.unsafe_bug == UnsafeBug::kSkipWriteBack) {
       return done(std::move(outcome));
@@ -220,9 +297,10 @@ void ReplicaCore::QuorumRead(const TokenReplication& token, const OpContext& ctx
     // The majority disagrees: impose the highest value on a majority before returning it,
     // so that no later read can return an older one.
     Register reg = outcome.reg;
-    StoreRound(token, reg, ctx,
-               [outcome = std::move(outcome), done = std::move(done)](Status st) mutable {
-                 if (!st.ok()) return done(st);
+    StoreRound(token, reg, ctx, /*writer_issue=*/false,
+               [this, &token, outcome = std::move(outcome), done = std::move(done)](
+                   Status st, std::optional<Stamp>) mutable {
+                 if (!st.ok()) return done(RoundError(token, st));
                  done(std::move(outcome));
                });
   });
@@ -234,6 +312,7 @@ void ReplicaCore::Read(const std::string& id, const OpContext& in_ctx,
                        std::function<void(StatusOr<ReadResult>)> done) {
   StatusOr<const TokenReplication*> token = CheckReader(id);
   if (!token.ok()) return done(token.status());
+  if (Status st = CheckServes(**token, in_ctx); !st.ok()) return done(st);
   if (!Admit(id, done)) return;
   const TokenReplication& t = **token;
   OpContext ctx = Bounded(in_ctx);
@@ -282,6 +361,7 @@ void ReplicaCore::Write(const WriteArgs& args, const OpContext& in_ctx,
                         std::function<void(StatusOr<WriteResult>)> done) {
   StatusOr<const TokenReplication*> token = CheckWriter(args.id);
   if (!token.ok()) return done(token.status());
+  if (Status st = CheckServes(**token, in_ctx); !st.ok()) return done(st);
   if (Status st = ValidateWriteArgs(args, options_.limits); !st.ok()) return done(st);
   if (!Admit(args.id, done)) return;
   const TokenReplication& t = **token;
@@ -322,6 +402,7 @@ void ReplicaCore::Create(const std::string& id, const OpContext& in_ctx,
                          std::function<void(StatusOr<uint64_t>)> done) {
   StatusOr<const TokenReplication*> token = CheckWriter(id);
   if (!token.ok()) return done(token.status());
+  if (Status st = CheckServes(**token, in_ctx); !st.ok()) return done(st);
   if (!Admit(id, done)) return;
   const TokenReplication& t = **token;
   OpContext ctx = Bounded(in_ctx);
@@ -339,6 +420,7 @@ void ReplicaCore::Drop(const std::string& id, const OpContext& in_ctx,
                        std::function<void(StatusOr<uint64_t>)> done) {
   StatusOr<const TokenReplication*> token = CheckWriter(id);
   if (!token.ok()) return done(token.status());
+  if (Status st = CheckServes(**token, in_ctx); !st.ok()) return done(st);
   if (!Admit(id, done)) return;
   const TokenReplication& t = **token;
   OpContext ctx = Bounded(in_ctx);
@@ -404,41 +486,88 @@ void ReplicaCore::IssueValue(const TokenReplication& token, TokenValue value,
     state.last_kind = value.kind;
     reg.ts = *ts;
   }
+  reg.origin = lifecycle_.origin();
   reg.value = std::move(value);
-  const uint64_t ts = reg.ts;
-  StoreRound(token, reg, ctx, [ts, done = std::move(done)](Status st) {
-    if (!st.ok()) return done(st);
-    done(ts);
+  if (reg.value.kind == ValueKind::kDefined) {
+    return IssueAttempt(token, std::move(reg), ctx, options_.max_issue_attempts, std::move(done));
+  }
+  // Create and drop: on this node's disk first (see the header), then everywhere.
+  std::vector<StoreItem> items;
+  items.push_back(StoreItem{token.id, reg});
+  committer_.Submit(std::move(items), [this, &token, reg, ctx, done = std::move(done)](
+                                          std::vector<StatusOr<Stamp>> held) mutable {
+    if (!held[0].ok()) return done(held[0].status().WithContext("storing at the writer"));
+    IssueAttempt(token, std::move(reg), ctx, options_.max_issue_attempts, std::move(done));
   });
+}
+
+void ReplicaCore::IssueAttempt(const TokenReplication& token, Register reg, const OpContext& ctx,
+                               int attempts, std::function<void(StatusOr<uint64_t>)> done) {
+  const Register issued = reg;
+  StoreRound(token, issued, ctx, /*writer_issue=*/true,
+             [this, &token, reg = std::move(reg), ctx, attempts, done = std::move(done)](
+                 Status st, std::optional<Stamp> superseded) mutable {
+               if (st.ok()) return done(reg.ts);
+               if (!superseded || attempts <= 1 || !StopStatus(ctx).ok()) {
+                 return done(RoundError(token, st));
+               }
+               // Replicas hold a newer stamp of another writer incarnation (this writer's
+               // disk was lost or it moved): move above it and issue the value again. Taking a
+               // ts may sync a reservation: off the caller's thread.
+               storage_executor_.Submit([this, &token, reg = std::move(reg), ctx, attempts,
+                                         seen = *superseded, done = std::move(done)]() mutable {
+                 if (Status st = allocator_.Observe(token.id, seen.ts); !st.ok()) return done(st);
+                 StatusOr<uint64_t> ts = allocator_.Next(token.id);
+                 if (!ts.ok()) return done(ts.status().WithContext("reserving a timestamp"));
+                 reg.ts = *ts;
+                 IssueAttempt(token, std::move(reg), ctx, attempts - 1, std::move(done));
+               });
+             });
 }
 
 // ---- replica side ----
 
 StatusOr<Register> ReplicaCore::HandleGetRegister(std::string_view token) {
   TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token));
+  if (!lifecycle_.Serves(token)) {
+    return Status::Unavailable(options_.self + " is " + NodeStateName(lifecycle_.state()) +
+                               ": its register of " + Quoted(token) + " does not count yet");
+  }
   return store_.Get(token);
 }
 
-StatusOr<uint64_t> ReplicaCore::HandleStore(std::string_view token, const Register& reg) {
+StatusOr<ProbeReply> ReplicaCore::HandleProbe(std::string_view token) {
   TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token));
-  TOKENSTORE_RETURN_IF_ERROR(ValidateRegister(reg, options_.limits));
-  StatusOr<uint64_t> held = store_.StoreIfNewer(token, reg);
-  if (held.ok()) (*held == reg.ts ? counters_.stores_applied : counters_.stores_ignored)++;
-  return held;
+  StatusOr<Register> reg = store_.Get(token);
+  if (!reg.ok()) return reg.status();
+  return ProbeReply{std::move(reg).value(), lifecycle_.Serves(token), lifecycle_.state()};
 }
 
-std::vector<StatusOr<uint64_t>> ReplicaCore::HandleStoreBatch(std::span<const StoreItem> items) {
-  std::vector<StatusOr<uint64_t>> results;
+StatusOr<Stamp> ReplicaCore::HandleStore(std::string_view token, const Register& reg) {
+  std::vector<StoreItem> items;
+  items.push_back(StoreItem{std::string(token), reg});
+  return std::move(HandleStoreBatch(items)[0]);
+}
+
+std::vector<StatusOr<Stamp>> ReplicaCore::HandleStoreBatch(std::span<const StoreItem> items) {
+  std::vector<StatusOr<Stamp>> results;
   std::vector<size_t> kept;  // indexes of the valid items about tokens this node keeps
   kept.reserve(items.size());
   results.reserve(items.size());
+  // A node with no identity yet may still turn out to be new: it acknowledges nothing until
+  // it knows (replica/node_lifecycle.h).
+  const bool fresh = lifecycle_.state() == NodeState::kFresh;
   for (size_t i = 0; i < items.size(); ++i) {
     Status st = CheckKeeps(items[i].token);
     if (st.ok()) st = ValidateRegister(items[i].reg, options_.limits);
-    results.push_back(st.ok() ? StatusOr<uint64_t>(uint64_t{0}) : StatusOr<uint64_t>(st));
+    if (st.ok() && fresh) {
+      st = Status::Unavailable(options_.self + " is starting on an empty data dir and "
+                               "acknowledges no Store until it knows whether it is new");
+    }
+    results.push_back(st.ok() ? StatusOr<Stamp>(Stamp{}) : StatusOr<Stamp>(st));
     if (st.ok()) kept.push_back(i);
   }
-  std::vector<StatusOr<uint64_t>> held;
+  std::vector<StatusOr<Stamp>> held;
   if (kept.size() == items.size()) {
     held = store_.StoreIfNewerBatch(items);
   } else {
@@ -450,7 +579,9 @@ std::vector<StatusOr<uint64_t>> ReplicaCore::HandleStoreBatch(std::span<const St
   for (size_t k = 0; k < kept.size(); ++k) {
     const size_t i = kept[k];
     if (held[k].ok()) {
-      (*held[k] == items[i].reg.ts ? counters_.stores_applied : counters_.stores_ignored)++;
+      const bool applied = *held[k] == items[i].reg.stamp();
+      (applied ? counters_.stores_applied : counters_.stores_ignored)++;
+      if (applied) lifecycle_.NoteStored(items[i].reg);
     }
     results[i] = std::move(held[k]);
   }

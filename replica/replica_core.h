@@ -35,6 +35,7 @@
 #include "replica/admission.h"
 #include "replica/executor.h"
 #include "replica/final_cache.h"
+#include "replica/node_lifecycle.h"
 #include "replica/peer_transport.h"
 #include "replica/request_validation.h"
 #include "replica/store_committer.h"
@@ -48,6 +49,7 @@ enum class UnsafeBug {
   kNone,
   kSkipWriteBack,  // reads return the highest register of a majority without imposing it
   kReadLocal,      // reads return this node's own register without asking anyone
+  kSkipRebuild,    // an empty or restored data dir serves at once (LifecycleOptions)
 };
 
 struct ReplicaOptions {
@@ -58,6 +60,9 @@ struct ReplicaOptions {
   uint64_t timestamp_block = 1024;                   // timestamps reserved per disk sync
   MinHashOptions hash_options;
   UnsafeBug unsafe_bug = UnsafeBug::kNone;
+  LifecycleOptions lifecycle;  // skip_rebuild is set from unsafe_bug
+  // Issues of one write when replicas hold newer stamps of another writer incarnation.
+  int max_issue_attempts = 3;
 };
 
 // What a client operation carries from its caller: when to give up, and a flag that the
@@ -65,6 +70,8 @@ struct ReplicaOptions {
 struct OpContext {
   Clock::time_point deadline = Clock::time_point::max();
   std::shared_ptr<std::atomic<bool>> cancelled;  // may be null
+  // The caller's view of the token (TokenReplication::Fingerprint); 0: not checked.
+  uint64_t config_fingerprint = 0;
 };
 
 struct WriteResult {
@@ -104,8 +111,12 @@ class ReplicaCore {
   ReplicaCore(const ClusterConfig& config, ReplicaOptions options, RegisterStore& store,
               PeerTransport& transport, Executor& storage_executor, Executor& hash_executor);
 
-  // Loads the durable crash-stop marks. Call once before serving.
+  // Loads the durable crash-stop marks and opens the node's lifecycle (NodeLifecycle::Open:
+  // the data dir's identity and how this start begins). Call once before serving; the node
+  // then serves once lifecycle().Advance() has brought it to kServing.
   Status Start();
+  NodeLifecycle& lifecycle() { return lifecycle_; }
+  const NodeLifecycle& lifecycle() const { return lifecycle_; }
 
   const std::string& self() const { return options_.self; }
   const ClusterConfig& config() const { return config_; }
@@ -127,13 +138,20 @@ class ReplicaCore {
             std::function<void(StatusOr<uint64_t>)> done);
 
   // ---- Replica side: what peers (and this node's own coordinator) call. ----
-  // Cheap; never blocks on disk.
+  // Checks a peer's call about `token` before any of the handlers below: this node keeps the
+  // token, and `from` sees its replication as this node does (`fingerprint`, 0: not checked);
+  // FAILED_PRECONDITION naming the token, both nodes and both views otherwise.
+  Status CheckPeerCall(std::string_view token, std::string_view from, uint64_t fingerprint) const;
+  // Cheap; never blocks on disk. UNAVAILABLE while this node does not serve the token.
   StatusOr<Register> HandleGetRegister(std::string_view token);
-  // Blocks until the register is synced: run it on a storage executor.
-  StatusOr<uint64_t> HandleStore(std::string_view token, const Register& reg);
+  // A rebuilding peer's probe: answered in every state.
+  StatusOr<ProbeReply> HandleProbe(std::string_view token);
+  // Blocks until the register is synced: run it on a storage executor. UNAVAILABLE while the
+  // node has no identity yet (kFresh), where it acknowledges nothing.
+  StatusOr<Stamp> HandleStore(std::string_view token, const Register& reg);
   // HandleStore of every item, synced together (RegisterStore::StoreIfNewerBatch); result i
   // answers items[i]. Blocks: run it on a storage executor.
-  std::vector<StatusOr<uint64_t>> HandleStoreBatch(std::span<const StoreItem> items);
+  std::vector<StatusOr<Stamp>> HandleStoreBatch(std::span<const StoreItem> items);
   // HandleStoreBatch through the node's group commit (replica/store_committer.h): `done` runs
   // on the storage executor once the items are synced, together with the Stores that queued
   // up meanwhile. The node's own Stores as coordinator go the same way.
@@ -174,9 +192,18 @@ class ReplicaCore {
   WriterState& WriterStateOf(const std::string& token);
 
   // Issues `value` with a fresh ts at the writer and stores it at a majority. A defined value
-  // is refused (NOT_FOUND) when the last value the writer issued is a tombstone.
+  // is refused (NOT_FOUND) when the last value the writer issued is a tombstone. Create and
+  // drop are synced at the writer's own replica before any other sees them, so the writer's
+  // recovery read after a restart (which counts its own register) finds them.
   void IssueValue(const TokenReplication& token, TokenValue value, const OpContext& ctx,
                   std::function<void(StatusOr<uint64_t>)> done);
+  // One issue of `reg` (with a fresh ts); when replicas hold newer stamps of another writer
+  // incarnation, moves above them and issues again, at most `attempts` times in all.
+  void IssueAttempt(const TokenReplication& token, Register reg, const OpContext& ctx,
+                    int attempts, std::function<void(StatusOr<uint64_t>)> done);
+  // The refusal of a client operation while this node does not serve `id`, or when the
+  // client's view of it differs.
+  Status CheckServes(const TokenReplication& token, const OpContext& ctx) const;
   // Makes sure the writer knows the token's current kind (after a restart: by a quorum read).
   void EnsureWriterInitialized(const TokenReplication& token, const OpContext& ctx,
                                std::function<void(Status)> then);
@@ -184,8 +211,12 @@ class ReplicaCore {
   // Quorum rounds over the token's replicas; this node's own replica is called directly.
   void GetRound(const TokenReplication& token, const OpContext& ctx,
                 std::function<void(StatusOr<std::vector<Register>>)> done);
+  // `done` gets the round's status and, when a replica held a newer stamp of another origin
+  // and `writer_issue` made that answer not count, the highest such stamp.
   void StoreRound(const TokenReplication& token, const Register& reg, const OpContext& ctx,
-                  std::function<void(Status)> done);
+                  bool writer_issue, std::function<void(Status, std::optional<Stamp>)> done);
+  // A round's error, with this node's own view added when a replica disagreed on it.
+  Status RoundError(const TokenReplication& token, const Status& st) const;
   // Read-impose: the highest register of a majority, written back unless they all agreed.
   void QuorumRead(const TokenReplication& token, const OpContext& ctx,
                   std::function<void(StatusOr<QuorumReadOutcome>)> done);
@@ -203,6 +234,7 @@ class ReplicaCore {
   ReplicaCounters counters_;
   std::vector<std::string> token_ids_;
   Admission admission_;  // after token_ids_, which it is built from
+  NodeLifecycle lifecycle_;  // after token_ids_
   StoreCommitter committer_;
 
   mutable std::shared_mutex crashed_mu_;

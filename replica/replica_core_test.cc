@@ -55,12 +55,38 @@ class Cluster {
     config_ = std::move(cfg).value();
     for (const auto& node : config_.Nodes()) {
       stores_[node] = std::make_unique<MemoryRegisterStore>();
-      Restart(node);
+      Restart(node, UnsafeBug::kNone, /*bring_up=*/false);
     }
+    EXPECT_TRUE(BringUp()) << "the new cluster's nodes never all served";
+  }
+
+  // One step of `node`'s lifecycle (NodeLifecycle::Advance), run to its end.
+  LifecycleProgress Advance(const std::string& node) {
+    std::optional<LifecycleProgress> p;
+    core(node).lifecycle().Advance([&p](LifecycleProgress r) { p = std::move(r); });
+    net_.RunWhile([&] { return !p.has_value(); });
+    EXPECT_TRUE(p.has_value()) << "lifecycle step never completed";
+    return p ? *p : LifecycleProgress{};
+  }
+
+  // Steps every node that does not serve yet until all serve; false if some still does not
+  // after `rounds` rounds (or one stopped with a refusal).
+  bool BringUp(int rounds = 20) {
+    for (int r = 0; r < rounds; ++r) {
+      bool all = true;
+      for (auto& [node, c] : cores_) {
+        if (c->lifecycle().state() == NodeState::kServing) continue;
+        all = false;
+        if (!Advance(node).fatal.ok()) return false;
+      }
+      if (all) return true;
+    }
+    return false;
   }
 
   // Replaces the node's core with a fresh one over the same store: a crash and restart.
-  void Restart(const std::string& node, UnsafeBug bug = UnsafeBug::kNone) {
+  // With `bring_up`, steps the lifecycle until the node serves (its peers confirm its dir).
+  void Restart(const std::string& node, UnsafeBug bug = UnsafeBug::kNone, bool bring_up = true) {
     ReplicaOptions opts;
     opts.admission = admission_;
     opts.unsafe_bug = bug;
@@ -72,7 +98,11 @@ class Cluster {
     EXPECT_TRUE(core->Start().ok());
     net_.AddNode(node, core.get());
     cores_[node] = std::move(core);
+    if (bring_up) EXPECT_TRUE(BringUp()) << node << " never served after its restart";
   }
+
+  // The node's disk is lost: a new empty store, then a restart on it.
+  void Wipe(const std::string& node) { stores_[node] = std::make_unique<MemoryRegisterStore>(); }
 
   // Limits for the nodes restarted from now on.
   void SetAdmission(AdmissionLimits limits) { admission_ = limits; }
@@ -402,6 +432,8 @@ TEST(ReplicaCore, SeededBugSkipWriteBackAllowsNewOldInversion) {
   c.net().SetHeld(kA, kB, true);
   c.net().SetHeld(kA, kC, true);
   c.core(kA).Write(WriteArgs{"1", "new", 0, 1, 5}, Cluster::Ctx(), [](StatusOr<WriteResult>) {});
+  c.net().RunUntilIdle(64);  // A stores "new"; its Stores to B and C wait on the held links
+  c.net().DropHeld(kA, kB);  // ... and the one to B is lost
   // B reads from itself and A (C's answers are held): sees "new" but does not impose it.
   c.net().SetHeld(kC, kB, true);
   c.net().SetHeld(kA, kB, false);
@@ -440,22 +472,11 @@ TEST(ReplicaCore, WriterThatLostItsDiskIssuesTimestampsAboveTheReplicas) {
   Cluster c(15);
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.Write(kA, Abc()).ok());
   const uint64_t before = c.store(kB).Get("1")->ts;
-  // Simulate a wiped writer: a fresh store under a new core.
-  MemoryRegisterStore empty;
-  ReplicaOptions opts;
-  opts.self = kA;
-  InlineExecutor inline_exec;
-  auto cfg = ParseClusterConfig(kConfig, "test.yaml");
-  ReplicaCore fresh(*cfg, opts, empty, c.net().TransportOf(kA), inline_exec, inline_exec);
-  ASSERT_TRUE(fresh.Start().ok());
-  c.net().AddNode(kA, &fresh);
-  std::optional<StatusOr<WriteResult>> w;
-  fresh.Write(WriteArgs{"1", "after-wipe", 0, 1, 5}, Cluster::Ctx(),
-              [&](StatusOr<WriteResult> r) { w.emplace(std::move(r)); });
-  c.net().RunWhile([&] { return !w.has_value(); });
-  ASSERT_TRUE(w.has_value() && w->ok());
-  EXPECT_GT((*w)->ts, before);
-  c.net().AddNode(kA, &c.core(kA));
+  c.Wipe(kA);
+  c.Restart(kA);  // rebuilds from B and C before it serves
+  auto w = c.Write(kA, WriteArgs{"1", "after-wipe", 0, 1, 5});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_GT(w->ts, before);
   auto r = c.Read(kB, "1");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->value.name, "after-wipe");

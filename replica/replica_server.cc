@@ -3,7 +3,10 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <future>
 #include <thread>
+
+#include "common/log.h"
 
 #include "replica/executor.h"
 #include "replica/grpc_peer_transport.h"
@@ -47,6 +50,7 @@ Status ReplicaServer::Start() {
   store_ = std::move(store).value();
 
   GrpcPeerTransportOptions transport_options;
+  transport_options.self = options_.listen;
   transport_options.batch = options_.peer_batching;
   transport_ = std::make_unique<GrpcPeerTransport>(options_.security, transport_options);
   storage_pool_ = std::make_unique<ThreadPool>(options_.storage_threads, "ts-storage");
@@ -86,14 +90,27 @@ Status ReplicaServer::Start() {
     return Status::Unavailable("cannot listen on " + options_.listen +
                                ": the address is in use or not local to this machine");
   }
-  // The server as a whole (service "") and each of our services answer SERVING from now on.
+  // The server as a whole (service "") and each of our services answer SERVING once the
+  // lifecycle allows; until then NOT_SERVING, and a thread drives the lifecycle.
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  const bool serving = core_->lifecycle().state() == NodeState::kServing;
   for (const char* service :
        {v1::TokenService::service_full_name(), v1::ReplicaService::service_full_name(),
         v1::AdminService::service_full_name()}) {
-    health->SetServingStatus(service, true);
+    health->SetServingStatus(service, serving);
   }
-  health->SetServingStatus(true);
+  health->SetServingStatus(serving);
+  {
+    std::lock_guard<std::mutex> lock(lifecycle_mu_);
+    stopping_ = false;
+    fatal_ = Status::Ok();
+  }
+  if (!serving) {
+    LogInfo("not serving yet", {{"state", NodeStateName(core_->lifecycle().state())},
+                                {"identity", core_->lifecycle().identity_string()},
+                                {"peers", core_->lifecycle().peers().size()}});
+    lifecycle_thread_ = std::thread([this] { DriveLifecycle(); });
+  }
 
   if (!options_.metrics_listen.empty()) {
     auto exporter = std::make_shared<MetricsExporter>(
@@ -112,7 +129,76 @@ Status ReplicaServer::Start() {
 
 int ReplicaServer::metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
+void ReplicaServer::DriveLifecycle() {
+  NodeLifecycle& lifecycle = core_->lifecycle();
+  std::string last_wait;
+  for (;;) {
+    std::promise<LifecycleProgress> promise;
+    std::future<LifecycleProgress> future = promise.get_future();
+    lifecycle.Advance([&promise](LifecycleProgress p) { promise.set_value(std::move(p)); });
+    LifecycleProgress p = future.get();  // every call of a step is bounded by its deadline
+    if (!p.event.empty()) {
+      LogInfo(p.event, {{"state", NodeStateName(p.state)},
+                        {"tokens_ready", p.tokens_ready},
+                        {"tokens", p.tokens}});
+    }
+    if (!p.fatal.ok()) {
+      LogError("cannot serve", {{"error", p.fatal.message()}});
+      {
+        std::lock_guard<std::mutex> lock(lifecycle_mu_);
+        fatal_ = p.fatal;
+      }
+      lifecycle_cv_.notify_all();
+      if (options_.on_fatal) options_.on_fatal(p.fatal);
+      return;
+    }
+    if (p.state == NodeState::kServing) {
+      grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+      for (const char* service :
+           {v1::TokenService::service_full_name(), v1::ReplicaService::service_full_name(),
+            v1::AdminService::service_full_name()}) {
+        health->SetServingStatus(service, true);
+      }
+      health->SetServingStatus(true);
+      LogInfo("serving", {{"identity", lifecycle.identity_string()}});
+      lifecycle_cv_.notify_all();
+      return;
+    }
+    std::string waiting;
+    for (const auto& n : p.waiting_for) waiting += (waiting.empty() ? "" : " ") + n;
+    if (!waiting.empty() && waiting != last_wait) {
+      LogWarn("waiting for peers to answer before serving",
+              {{"state", NodeStateName(p.state)}, {"waiting_for", waiting},
+               {"tokens_ready", p.tokens_ready}, {"tokens", p.tokens}});
+    }
+    last_wait = waiting;
+    std::unique_lock<std::mutex> lock(lifecycle_mu_);
+    if (lifecycle_cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; })) {
+      return;
+    }
+  }
+}
+
+bool ReplicaServer::WaitServing(std::chrono::milliseconds timeout) {
+  if (!core_) return false;
+  std::unique_lock<std::mutex> lock(lifecycle_mu_);
+  return lifecycle_cv_.wait_for(lock, timeout, [this] {
+    return core_->lifecycle().state() == NodeState::kServing || !fatal_.ok() || stopping_;
+  }) && core_->lifecycle().state() == NodeState::kServing;
+}
+
+Status ReplicaServer::fatal() const {
+  std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  return fatal_;
+}
+
 void ReplicaServer::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(lifecycle_mu_);
+    stopping_ = true;
+  }
+  lifecycle_cv_.notify_all();
+  if (lifecycle_thread_.joinable()) lifecycle_thread_.join();
   if (server_) {
     // Health checks (watchers included) see NOT_SERVING before the server stops accepting.
     server_->GetHealthCheckService()->SetServingStatus(false);

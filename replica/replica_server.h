@@ -6,8 +6,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "common/status.h"
 #include "config/cluster_config.h"
@@ -45,6 +49,9 @@ struct ReplicaServerOptions {
   // "<ipv4>:<port>" to serve Prometheus metrics at http://ADDR/metrics (port 0: any free
   // one); empty: no metrics endpoint.
   std::string metrics_listen;
+  // Called (from the lifecycle thread) when the node must stop: its data dir cannot be
+  // rebuilt safely (replica/node_lifecycle.h). The server keeps running until Shutdown().
+  std::function<void(const Status&)> on_fatal;
 };
 
 class ReplicaServer {
@@ -52,11 +59,17 @@ class ReplicaServer {
   ReplicaServer(ClusterConfig config, ReplicaServerOptions options);
   ~ReplicaServer();
 
-  // Opens the data directory, starts serving on options.listen (with gRPC health checking,
-  // SERVING from here on, and server reflection) and, when asked, metrics on
-  // options.metrics_listen. On error nothing is left running and the message says what and
-  // where.
+  // Opens the data directory, starts serving on options.listen (with gRPC health checking
+  // and server reflection) and, when asked, metrics on options.metrics_listen. On error
+  // nothing is left running and the message says what and where.
+  // Health reports SERVING once the node's lifecycle allows (replica/node_lifecycle.h): at
+  // once on a current data dir whose peers confirm it, after the rebuild on an empty or
+  // restored one. A thread drives the lifecycle until then and logs its progress.
   Status Start();
+  // Waits until the node serves, at most `timeout`; false if it did not (or stopped).
+  bool WaitServing(std::chrono::milliseconds timeout);
+  // The refusal that stopped the lifecycle (OK while none).
+  Status fatal() const;
   // Reports NOT_SERVING to health checks, stops accepting, lets in-flight calls finish
   // within the grace period (then cancels them), stops the metrics endpoint, waits for
   // every outgoing call and background task, and closes the store.
@@ -85,6 +98,14 @@ class ReplicaServer {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<MetricsEndpoint> metrics_;
   bool running_ = false;
+
+  // The lifecycle driver (DriveLifecycle), until the node serves or stops.
+  void DriveLifecycle();
+  std::thread lifecycle_thread_;
+  mutable std::mutex lifecycle_mu_;
+  std::condition_variable lifecycle_cv_;
+  bool stopping_ = false;  // GUARDED_BY(lifecycle_mu_)
+  Status fatal_;           // GUARDED_BY(lifecycle_mu_)
 };
 
 }  // namespace tokenstore

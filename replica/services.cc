@@ -10,8 +10,10 @@ namespace {
 
 using Handle = std::shared_ptr<ServerCall::Handle>;
 
-OpContext ContextOf(grpc::CallbackServerContext* ctx, const Handle& handle) {
+OpContext ContextOf(grpc::CallbackServerContext* ctx, const Handle& handle,
+                    uint64_t config_fingerprint) {
   OpContext op;
+  op.config_fingerprint = config_fingerprint;
   // gRPC reports the caller's deadline on the system clock, and a far-future one when the
   // caller set none; the core's own cap (--max-op-seconds) bounds that case.
   const auto left = ctx->deadline() - std::chrono::system_clock::now();
@@ -27,6 +29,15 @@ std::optional<PeerIdentity> CallerOf(const Authorizer& auth, grpc::CallbackServe
   if (!auth.enforced()) return std::nullopt;
   std::shared_ptr<const grpc::AuthContext> context = ctx->auth_context();
   return context ? PeerIdentityOf(*context) : std::nullopt;
+}
+
+// With TLS, a peer's claimed address must be the one its certificate names.
+Status CheckFrom(const Authorizer& auth, const std::optional<PeerIdentity>& caller,
+                 const std::string& from) {
+  if (!auth.enforced() || from.empty()) return Status::Ok();  // empty: names no one else
+  if (caller && caller->role == PeerRole::kNode && caller->name == from) return Status::Ok();
+  return Status::PermissionDenied("the call says it comes from " + from + " but the caller is " +
+                                  (caller ? caller->ToString() : std::string("unknown")));
 }
 
 double MillisSince(Clock::time_point start) {
@@ -61,7 +72,7 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Write(grpc::CallbackServerContext* c
   Handle handle = call->handle();
   WriteArgs args{req->id(), req->name(), req->low(), req->mid(), req->high()};
   const auto start = Clock::now();
-  core_.Write(args, ContextOf(ctx, handle),
+  core_.Write(args, ContextOf(ctx, handle, req->config_fingerprint()),
               [this, handle, resp, args, start](StatusOr<WriteResult> r) {
                 OpRecord rec{"write", args.id, r.status()};
                 rec.millis = MillisSince(start);
@@ -99,7 +110,7 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Read(grpc::CallbackServerContext* ct
   Handle handle = call->handle();
   const std::string id = req->id();
   const auto start = Clock::now();
-  core_.Read(id, ContextOf(ctx, handle), [this, handle, resp, id, start](StatusOr<ReadResult> r) {
+  core_.Read(id, ContextOf(ctx, handle, req->config_fingerprint()), [this, handle, resp, id, start](StatusOr<ReadResult> r) {
     OpRecord rec{"read", id, r.status()};
     rec.millis = MillisSince(start);
     if (r.ok()) {
@@ -136,8 +147,8 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Read(grpc::CallbackServerContext* ct
 // create and drop differ only in the value the writer issues (undefined or a tombstone).
 template <typename Response>
 grpc::ServerUnaryReactor* TokenServiceImpl::Reset(grpc::CallbackServerContext* ctx,
-                                                  const std::string& id, ValueKind kind,
-                                                  Response* resp) {
+                                                  const std::string& id, uint64_t fingerprint,
+                                                  ValueKind kind, Response* resp) {
   auto* call = new ServerCall();
   if (Status st = auth_.AllowClient(CallerOf(auth_, ctx)); !st.ok()) {
     return call->FinishNow(ToGrpc(st));
@@ -159,9 +170,9 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Reset(grpc::CallbackServerContext* c
     log_.Record(rec);
   };
   if (kind == ValueKind::kDropped) {
-    core_.Drop(id, ContextOf(ctx, handle), std::move(done));
+    core_.Drop(id, ContextOf(ctx, handle, fingerprint), std::move(done));
   } else {
-    core_.Create(id, ContextOf(ctx, handle), std::move(done));
+    core_.Create(id, ContextOf(ctx, handle, fingerprint), std::move(done));
   }
   return call;
 }
@@ -169,13 +180,13 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Reset(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* TokenServiceImpl::Create(grpc::CallbackServerContext* ctx,
                                                    const v1::CreateRequest* req,
                                                    v1::CreateResponse* resp) {
-  return Reset(ctx, req->id(), ValueKind::kUndefined, resp);
+  return Reset(ctx, req->id(), req->config_fingerprint(), ValueKind::kUndefined, resp);
 }
 
 grpc::ServerUnaryReactor* TokenServiceImpl::Drop(grpc::CallbackServerContext* ctx,
                                                  const v1::DropRequest* req,
                                                  v1::DropResponse* resp) {
-  return Reset(ctx, req->id(), ValueKind::kDropped, resp);
+  return Reset(ctx, req->id(), req->config_fingerprint(), ValueKind::kDropped, resp);
 }
 
 // ---- ReplicaService ----
@@ -184,30 +195,49 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::GetRegister(grpc::CallbackServerCo
                                                           const v1::GetRegisterRequest* req,
                                                           v1::GetRegisterResponse* resp) {
   auto* call = new ServerCall();
-  if (Status st = auth_.AllowPeer(CallerOf(auth_, ctx), req->token()); !st.ok()) {
-    return call->FinishNow(ToGrpc(st));
-  }
+  const std::optional<PeerIdentity> caller = CallerOf(auth_, ctx);
+  Status st = auth_.AllowPeer(caller, req->token());
+  if (st.ok()) st = CheckFrom(auth_, caller, req->from());
+  if (!st.ok()) return call->FinishNow(ToGrpc(st));
   if (core_.IsCrashed(req->token())) return call;
-  StatusOr<Register> reg = core_.HandleGetRegister(req->token());
-  if (reg.ok()) ToProto(*reg, resp->mutable_reg());
-  return call->FinishNow(ToGrpc(reg.status()));
+  st = core_.CheckPeerCall(req->token(), req->from(), req->config_fingerprint());
+  if (st.ok() && req->rebuild()) {
+    StatusOr<ProbeReply> probe = core_.HandleProbe(req->token());
+    if (probe.ok()) {
+      ToProto(probe->reg, resp->mutable_reg());
+      resp->set_serving(probe->serving);
+      resp->set_state(ToProto(probe->state));
+    }
+    st = probe.status();
+  } else if (st.ok()) {
+    StatusOr<Register> reg = core_.HandleGetRegister(req->token());
+    if (reg.ok()) ToProto(*reg, resp->mutable_reg());
+    st = reg.status();
+  }
+  return call->FinishNow(ToGrpc(st));
 }
 
 grpc::ServerUnaryReactor* ReplicaServiceImpl::Store(grpc::CallbackServerContext* ctx,
                                                     const v1::StoreRequest* req,
                                                     v1::StoreResponse* resp) {
   auto* call = new ServerCall();
-  if (Status st = auth_.AllowPeer(CallerOf(auth_, ctx), req->token()); !st.ok()) {
-    return call->FinishNow(ToGrpc(st));
-  }
+  const std::optional<PeerIdentity> caller = CallerOf(auth_, ctx);
+  Status st = auth_.AllowPeer(caller, req->token());
+  if (st.ok()) st = CheckFrom(auth_, caller, req->from());
+  if (!st.ok()) return call->FinishNow(ToGrpc(st));
   if (core_.IsCrashed(req->token())) return call;
+  st = core_.CheckPeerCall(req->token(), req->from(), req->config_fingerprint());
+  if (!st.ok()) return call->FinishNow(ToGrpc(st));
   StatusOr<Register> reg = FromProto(req->reg());
   if (!reg.ok()) return call->FinishNow(ToGrpc(reg.status()));
   Handle handle = call->handle();
   storage_executor_.Submit([this, handle, resp, token = req->token(), reg = *reg] {
     if (handle->cancelled()->load()) return;  // the caller is gone; OnCancel answered it
-    StatusOr<uint64_t> held = core_.HandleStore(token, reg);
-    Answer(core_, token, handle, held.status(), [&] { resp->set_stored_ts(*held); });
+    StatusOr<Stamp> held = core_.HandleStore(token, reg);
+    Answer(core_, token, handle, held.status(), [&] {
+      resp->set_stored_ts(held->ts);
+      resp->set_stored_origin(held->origin);
+    });
   });
   return call;
 }
@@ -229,6 +259,9 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Batch(grpc::CallbackServerContext*
   if (auth_.enforced() && !(caller && caller->role == PeerRole::kNode)) {
     return call->FinishNow(ToGrpc(auth_.AllowPeer(caller, "")));  // not a node at all
   }
+  if (Status st = CheckFrom(auth_, caller, req->from()); !st.ok()) {
+    return call->FinishNow(ToGrpc(st));
+  }
   std::vector<StoreItem> stores;
   std::vector<uint64_t> store_ids;
   for (const v1::BatchEntry& e : req->entries()) {
@@ -240,6 +273,13 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Batch(grpc::CallbackServerContext*
       continue;
     }
     if (core_.IsCrashed(e.token())) continue;  // fail-silent: no result for this entry
+    if (Status st = core_.CheckPeerCall(e.token(), req->from(), e.config_fingerprint());
+        !st.ok()) {
+      v1::BatchResult* r = resp->add_results();
+      r->set_id(e.id());
+      SetResultStatus(r, st);
+      continue;
+    }
     if (e.call_case() == v1::BatchEntry::kStore) {
       StatusOr<Register> reg = FromProto(e.store());
       if (reg.ok()) {
@@ -268,7 +308,7 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Batch(grpc::CallbackServerContext*
   for (const StoreItem& item : stores) tokens.push_back(item.token);
   core_.StoreBatchAsync(
       std::move(stores), [this, handle, resp, tokens = std::move(tokens),
-                          ids = std::move(store_ids)](std::vector<StatusOr<uint64_t>> held) {
+                          ids = std::move(store_ids)](std::vector<StatusOr<Stamp>> held) {
         ServerCall* c = handle->Claim();
         if (c == nullptr) return;  // the caller is gone; OnCancel answered it
         for (size_t i = 0; i < held.size(); ++i) {
@@ -277,13 +317,37 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Batch(grpc::CallbackServerContext*
           v1::BatchResult* r = resp->add_results();
           r->set_id(ids[i]);
           if (held[i].ok()) {
-            r->set_stored_ts(*held[i]);
+            r->set_stored_ts(held[i]->ts);
+            r->set_stored_origin(held[i]->origin);
           } else {
             SetResultStatus(r, held[i].status());
           }
         }
         c->Finish(grpc::Status::OK);
       });
+  return call;
+}
+
+grpc::ServerUnaryReactor* ReplicaServiceImpl::Hello(grpc::CallbackServerContext* ctx,
+                                                    const v1::HelloRequest* req,
+                                                    v1::HelloResponse* resp) {
+  auto* call = new ServerCall();
+  const std::optional<PeerIdentity> caller = CallerOf(auth_, ctx);
+  if (auth_.enforced() && !(caller && caller->role == PeerRole::kNode)) {
+    return call->FinishNow(ToGrpc(auth_.AllowPeer(caller, "")));  // not a node at all
+  }
+  if (Status st = CheckFrom(auth_, caller, req->from()); !st.ok()) {
+    return call->FinishNow(ToGrpc(st));
+  }
+  // Recording the caller's boot is a synced write: on the storage executor.
+  Handle handle = call->handle();
+  storage_executor_.Submit([this, handle, resp, from = req->from(), args = FromProto(*req)] {
+    StatusOr<HelloReply> reply = core_.lifecycle().HandleHello(from, args);
+    if (ServerCall* c = handle->Claim()) {
+      if (reply.ok()) ToProto(*reply, resp);
+      c->Finish(ToGrpc(reply.status()));
+    }
+  });
   return call;
 }
 

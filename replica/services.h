@@ -37,7 +37,7 @@ class TokenServiceImpl final : public v1::TokenService::CallbackService {
  private:
   template <typename Response>
   grpc::ServerUnaryReactor* Reset(grpc::CallbackServerContext* ctx, const std::string& id,
-                                  ValueKind kind, Response* resp);
+                                  uint64_t fingerprint, ValueKind kind, Response* resp);
 
   ReplicaCore& core_;
   OpLog& log_;
@@ -60,6 +60,9 @@ class ReplicaServiceImpl final : public v1::ReplicaService::CallbackService {
   // about crash-stopped tokens get no result (also when the mark was set meanwhile).
   grpc::ServerUnaryReactor* Batch(grpc::CallbackServerContext* ctx, const v1::BatchRequest* req,
                                   v1::BatchResponse* resp) override;
+  // Answered in every lifecycle state, never withheld (not about a token).
+  grpc::ServerUnaryReactor* Hello(grpc::CallbackServerContext* ctx, const v1::HelloRequest* req,
+                                  v1::HelloResponse* resp) override;
 
  private:
   ReplicaCore& core_;

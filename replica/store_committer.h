@@ -25,8 +25,8 @@ namespace tokenstore {
 class StoreCommitter {
  public:
   // Stores `items` durably; result i answers items[i] (ReplicaCore::HandleStoreBatch).
-  using CommitFn = std::function<std::vector<StatusOr<uint64_t>>(std::span<const StoreItem>)>;
-  using Done = std::function<void(std::vector<StatusOr<uint64_t>>)>;
+  using CommitFn = std::function<std::vector<StatusOr<Stamp>>(std::span<const StoreItem>)>;
+  using Done = std::function<void(std::vector<StatusOr<Stamp>>)>;
 
   // `executor` must outlive every commit (drain it before destroying the committer).
   StoreCommitter(Executor& executor, CommitFn commit)
@@ -67,10 +67,10 @@ class StoreCommitter {
         items.swap(items_);
         groups.swap(groups_);
       }
-      std::vector<StatusOr<uint64_t>> results = commit_(items);
+      std::vector<StatusOr<Stamp>> results = commit_(items);
       size_t next = 0;
       for (Group& g : groups) {
-        std::vector<StatusOr<uint64_t>> mine(std::make_move_iterator(results.begin() + next),
+        std::vector<StatusOr<Stamp>> mine(std::make_move_iterator(results.begin() + next),
                                              std::make_move_iterator(results.begin() + next + g.count));
         next += g.count;
         g.done(std::move(mine));

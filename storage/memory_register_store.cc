@@ -11,23 +11,23 @@ StatusOr<Register> MemoryRegisterStore::Get(std::string_view token) {
   return it->second;
 }
 
-StatusOr<uint64_t> MemoryRegisterStore::StoreIfNewer(std::string_view token, const Register& reg) {
+StatusOr<Stamp> MemoryRegisterStore::StoreIfNewer(std::string_view token, const Register& reg) {
   TOKENSTORE_RETURN_IF_ERROR(CheckEncodable(reg));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = registers_.find(token);
   if (it == registers_.end()) {
-    if (reg.ts == 0) return uint64_t{0};  // not newer than the initial register
+    if (!IsNewer(reg, Register{})) return Stamp{};  // not newer than the initial register
     registers_.emplace(std::string(token), CanonicalRegister(reg));
-    return reg.ts;
+    return reg.stamp();
   }
-  if (!IsNewer(reg, it->second)) return it->second.ts;
+  if (!IsNewer(reg, it->second)) return it->second.stamp();
   it->second = CanonicalRegister(reg);
-  return reg.ts;
+  return reg.stamp();
 }
 
-std::vector<StatusOr<uint64_t>> MemoryRegisterStore::StoreIfNewerBatch(
+std::vector<StatusOr<Stamp>> MemoryRegisterStore::StoreIfNewerBatch(
     std::span<const StoreItem> items) {
-  std::vector<StatusOr<uint64_t>> results;
+  std::vector<StatusOr<Stamp>> results;
   results.reserve(items.size());
   std::lock_guard<std::mutex> lock(mu_);
   for (const StoreItem& item : items) {
@@ -37,17 +37,19 @@ std::vector<StatusOr<uint64_t>> MemoryRegisterStore::StoreIfNewerBatch(
     }
     auto it = registers_.find(item.token);
     if (it == registers_.end()) {
-      if (item.reg.ts != 0) registers_.emplace(item.token, CanonicalRegister(item.reg));
+      if (IsNewer(item.reg, Register{})) {
+        registers_.emplace(item.token, CanonicalRegister(item.reg));
+      }
     } else if (IsNewer(item.reg, it->second)) {
       it->second = CanonicalRegister(item.reg);
     }
-    results.push_back(uint64_t{0});
+    results.push_back(Stamp{});
   }
-  // Every result is the ts held after the whole batch.
+  // Every result is the stamp held after the whole batch.
   for (size_t i = 0; i < items.size(); ++i) {
     if (!results[i].ok()) continue;
     auto it = registers_.find(items[i].token);
-    results[i] = it == registers_.end() ? uint64_t{0} : it->second.ts;
+    results[i] = it == registers_.end() ? Stamp{} : it->second.stamp();
   }
   return results;
 }
@@ -92,6 +94,19 @@ Status MemoryRegisterStore::SetCrashed(std::string_view token, bool crashed) {
 StatusOr<std::vector<std::string>> MemoryRegisterStore::CrashedTokens() {
   std::lock_guard<std::mutex> lock(mu_);
   return std::vector<std::string>(crashed_.begin(), crashed_.end());
+}
+
+StatusOr<std::optional<std::string>> MemoryRegisterStore::GetNodeRecord(std::string_view name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = node_records_.find(name);
+  if (it == node_records_.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+Status MemoryRegisterStore::PutNodeRecord(std::string_view name, std::string_view bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  node_records_.insert_or_assign(std::string(name), std::string(bytes));
+  return Status::Ok();
 }
 
 }  // namespace tokenstore

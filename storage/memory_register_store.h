@@ -32,20 +32,23 @@ class MemoryRegisterStore final : public RegisterStore {
   MemoryRegisterStore& operator=(const MemoryRegisterStore&) = delete;
 
   StatusOr<Register> Get(std::string_view token) override;
-  StatusOr<uint64_t> StoreIfNewer(std::string_view token, const Register& reg) override;
-  std::vector<StatusOr<uint64_t>> StoreIfNewerBatch(std::span<const StoreItem> items) override;
+  StatusOr<Stamp> StoreIfNewer(std::string_view token, const Register& reg) override;
+  std::vector<StatusOr<Stamp>> StoreIfNewerBatch(std::span<const StoreItem> items) override;
   StatusOr<std::vector<std::pair<std::string, Register>>> Scan() override;
   StatusOr<uint64_t> GetReservedTimestamp(std::string_view token) override;
   StatusOr<std::vector<std::pair<std::string, uint64_t>>> ScanReservations() override;
   Status ReserveTimestamps(std::string_view token, uint64_t upto) override;
   Status SetCrashed(std::string_view token, bool crashed) override;
   StatusOr<std::vector<std::string>> CrashedTokens() override;
+  StatusOr<std::optional<std::string>> GetNodeRecord(std::string_view name) override;
+  Status PutNodeRecord(std::string_view name, std::string_view bytes) override;
 
  private:
   std::mutex mu_;
   std::map<std::string, Register, std::less<>> registers_;  // GUARDED_BY(mu_)
   std::map<std::string, uint64_t, std::less<>> reserved_;   // GUARDED_BY(mu_)
   std::set<std::string, std::less<>> crashed_;              // GUARDED_BY(mu_)
+  std::map<std::string, std::string, std::less<>> node_records_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace tokenstore

@@ -126,8 +126,9 @@ Status CheckEncodable(const Register& reg) {
 
 void AppendRegister(std::string* dst, const Register& reg) {
   const TokenValue& v = reg.value;
-  dst->push_back(static_cast<char>(kRegisterFormatV1));
+  dst->push_back(static_cast<char>(reg.origin == 0 ? kRegisterFormatV1 : kRegisterFormatV2));
   PutVarint64(dst, reg.ts);
+  if (reg.origin != 0) PutVarint64(dst, reg.origin);
   dst->push_back(static_cast<char>(v.kind));
   if (v.kind != ValueKind::kDefined) return;
   PutVarint64(dst, v.name.size());
@@ -155,12 +156,18 @@ StatusOr<Register> DecodeRegister(std::string_view bytes) {
 
   uint8_t format = 0;
   TOKENSTORE_RETURN_IF_ERROR(r.Byte("format version", &format));
-  if (format != kRegisterFormatV1) {
+  if (format != kRegisterFormatV1 && format != kRegisterFormatV2) {
     return Status::DataLoss("register record: unknown format version " + std::to_string(format) +
-                            " (this build reads version " + std::to_string(kRegisterFormatV1) +
-                            ")");
+                            " (this build reads versions " + std::to_string(kRegisterFormatV1) +
+                            " and " + std::to_string(kRegisterFormatV2) + ")");
   }
   TOKENSTORE_RETURN_IF_ERROR(r.Varint64("ts", &reg.ts));
+  if (format == kRegisterFormatV2) {
+    const size_t origin_at = r.offset();
+    TOKENSTORE_RETURN_IF_ERROR(r.Varint64("origin", &reg.origin));
+    // Keeps the encoding canonical: origin 0 has exactly one form, version 1.
+    if (reg.origin == 0) return Reader::Bad(origin_at, "origin 0 in a version 2 record");
+  }
 
   const size_t kind_at = r.offset();
   uint8_t kind = 0;

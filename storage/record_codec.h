@@ -1,10 +1,12 @@
 // The disk form of the register store's values: a Register and a timestamp reservation
 // to and from bytes.
 //
-// Register record, format version 1 (all varints are unsigned LEB128, minimal length):
+// Register record, format version 1 or 2 (all varints are unsigned LEB128, minimal length):
 //
-//   u8      format version (kRegisterFormatV1)
+//   u8      format version: kRegisterFormatV1 when origin is 0, else kRegisterFormatV2
 //   varint  ts
+//   -- only in version 2:
+//   varint  origin (never 0: a register of origin 0 is written as version 1)
 //   u8      kind: 0 undefined, 1 defined, 2 dropped
 //   -- only when kind == defined:
 //   varint  name length, then that many bytes of name
@@ -35,7 +37,8 @@
 
 namespace tokenstore {
 
-inline constexpr uint8_t kRegisterFormatV1 = 1;
+inline constexpr uint8_t kRegisterFormatV1 = 1;  // before stamps had an origin
+inline constexpr uint8_t kRegisterFormatV2 = 2;
 
 // `reg` with the fields that are meaningless for its kind reset to their defaults: what
 // the stores keep, so that a register reads back the same from memory and from disk.

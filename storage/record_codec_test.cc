@@ -132,11 +132,30 @@ TEST(RecordCodecTest, RejectsTrailingBytes) {
 
 TEST(RecordCodecTest, RejectsOtherFormatVersions) {
   std::string bytes = EncodeRegister(Samples()[4]);
-  for (int version : {0, 2, 255}) {
+  for (int version : {0, 3, 255}) {
     bytes[0] = static_cast<char>(version);
     ExpectDataLoss(bytes, "unknown format version " + std::to_string(version) +
-                              " (this build reads version 1)");
+                              " (this build reads versions 1 and 2)");
   }
+}
+
+// A stamp's origin (the writer incarnation) is stored; a register without one keeps the
+// format it always had, so data dirs written before origins existed read back unchanged.
+TEST(RecordCodecTest, OriginUsesFormat2AndOnlyWhenNotZero) {
+  for (Register reg : Samples()) {
+    const std::string v1 = EncodeRegister(reg);
+    EXPECT_EQ(v1[0], static_cast<char>(kRegisterFormatV1));
+    reg.origin = 0x9e3779b97f4a7c15ull;
+    const std::string v2 = EncodeRegister(reg);
+    EXPECT_EQ(v2[0], static_cast<char>(kRegisterFormatV2));
+    StatusOr<Register> back = DecodeRegister(v2);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, CanonicalRegister(reg));
+    EXPECT_EQ(EncodeRegister(*back), v2);
+  }
+  // Origin 0 has one form only (version 1): a version 2 record with origin 0 is refused.
+  ExpectDataLoss(std::string("\x02\x05\x00\x00", 4), "origin 0 in a version 2 record at byte 2");
+  ExpectDataLoss(std::string("\x02\x05", 2), "truncated at byte 2 (2 bytes) reading origin");
 }
 
 TEST(RecordCodecTest, RejectsBadKind) {

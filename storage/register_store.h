@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,17 +38,18 @@ class RegisterStore {
   virtual StatusOr<Register> Get(std::string_view token) = 0;
 
   // Store(ts, v) of read-impose write-majority: replaces the register of `token` with `reg`
-  // only when reg.ts is strictly greater than the stored ts, durably, before returning.
-  // Returns the ts stored after the call (>= reg.ts on success). Concurrent calls for the
-  // same token never make the stored ts go backwards, whatever order they finish in.
-  virtual StatusOr<uint64_t> StoreIfNewer(std::string_view token, const Register& reg) = 0;
+  // only when reg's stamp (ts, origin) is strictly greater than the stored one, durably,
+  // before returning. Returns the stamp stored after the call (>= reg's on success).
+  // Concurrent calls for the same token never make the stored stamp go backwards, whatever
+  // order they finish in.
+  virtual StatusOr<Stamp> StoreIfNewer(std::string_view token, const Register& reg) = 0;
 
   // StoreIfNewer of every item, made durable together with one sync: result i answers
-  // items[i] as StoreIfNewer(items[i].token, items[i].reg) would, with the ts held after the
-  // whole batch. Items may name the same token more than once; it then ends at the highest
-  // of their ts. An item that cannot be stored (unknown kind) fails alone; a failed write
+  // items[i] as StoreIfNewer(items[i].token, items[i].reg) would, with the stamp held after
+  // the whole batch. Items may name the same token more than once; it then ends at the
+  // highest of their stamps. An item that cannot be stored (unknown kind) fails alone; a failed write
   // fails the items that needed it, and only those.
-  virtual std::vector<StatusOr<uint64_t>> StoreIfNewerBatch(std::span<const StoreItem> items) = 0;
+  virtual std::vector<StatusOr<Stamp>> StoreIfNewerBatch(std::span<const StoreItem> items) = 0;
 
   // Every register ever stored, sorted by token id.
   virtual StatusOr<std::vector<std::pair<std::string, Register>>> Scan() = 0;
@@ -63,6 +65,12 @@ class RegisterStore {
   virtual Status SetCrashed(std::string_view token, bool crashed) = 0;
   // Tokens marked crashed, sorted.
   virtual StatusOr<std::vector<std::string>> CrashedTokens() = 0;
+
+  // Small named records of the node's lifecycle (its identity, what it heard of its peers:
+  // replica/node_lifecycle.h), opaque to the store. nullopt when `name` was never put.
+  virtual StatusOr<std::optional<std::string>> GetNodeRecord(std::string_view name) = 0;
+  // Durably sets the record `name` to `bytes`.
+  virtual Status PutNodeRecord(std::string_view name, std::string_view bytes) = 0;
 };
 
 }  // namespace tokenstore

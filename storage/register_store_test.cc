@@ -145,27 +145,27 @@ TYPED_TEST(RegisterStoreTest, StartsEmptyWithInitialRegisters) {
 
 TYPED_TEST(RegisterStoreTest, StoreIfNewerAppliesNewerRegisters) {
   RegisterStore& store = *this->store_;
-  StatusOr<uint64_t> held = store.StoreIfNewer("t", Defined(5, "five"));
+  StatusOr<Stamp> held = store.StoreIfNewer("t", Defined(5, "five"));
   ASSERT_TRUE(held.ok()) << held.status().ToString();
-  EXPECT_EQ(*held, 5u);
+  EXPECT_EQ(held->ts, 5u);
   EXPECT_EQ(*store.Get("t"), Defined(5, "five"));
 
-  EXPECT_EQ(*store.StoreIfNewer("t", Dropped(9)), 9u);
+  EXPECT_EQ(store.StoreIfNewer("t", Dropped(9))->ts, 9u);
   EXPECT_EQ(*store.Get("t"), Dropped(9));
-  EXPECT_EQ(*store.StoreIfNewer("t", Defined(10, "again", false)), 10u);
+  EXPECT_EQ(store.StoreIfNewer("t", Defined(10, "again", false))->ts, 10u);
   EXPECT_EQ(*store.Get("t"), Defined(10, "again", false));
   EXPECT_EQ(store.Get("other")->ts, 0u);  // other tokens untouched
 }
 
 TYPED_TEST(RegisterStoreTest, StoreIfNewerIgnoresEqualAndOlderAndReturnsHeldTs) {
   RegisterStore& store = *this->store_;
-  ASSERT_EQ(*store.StoreIfNewer("t", Defined(5, "first")), 5u);
-  EXPECT_EQ(*store.StoreIfNewer("t", Defined(5, "same-ts")), 5u);
-  EXPECT_EQ(*store.StoreIfNewer("t", Defined(3, "older")), 5u);
-  EXPECT_EQ(*store.StoreIfNewer("t", Dropped(1)), 5u);
+  ASSERT_EQ(store.StoreIfNewer("t", Defined(5, "first"))->ts, 5u);
+  EXPECT_EQ(store.StoreIfNewer("t", Defined(5, "same-ts"))->ts, 5u);
+  EXPECT_EQ(store.StoreIfNewer("t", Defined(3, "older"))->ts, 5u);
+  EXPECT_EQ(store.StoreIfNewer("t", Dropped(1))->ts, 5u);
   EXPECT_EQ(*store.Get("t"), Defined(5, "first"));
   // ts 0 is never newer than anything, not even the initial register.
-  EXPECT_EQ(*store.StoreIfNewer("fresh", Defined(0, "zero")), 0u);
+  EXPECT_EQ(store.StoreIfNewer("fresh", Defined(0, "zero"))->ts, 0u);
   EXPECT_EQ(*store.Get("fresh"), Register{});
   EXPECT_EQ(store.Scan()->size(), 1u);
 }
@@ -182,7 +182,7 @@ TYPED_TEST(RegisterStoreTest, KeepsTheCanonicalForm) {
 TYPED_TEST(RegisterStoreTest, RejectsUnknownValueKinds) {
   Register bad = Defined(3, "x");
   bad.value.kind = static_cast<ValueKind>(7);
-  StatusOr<uint64_t> held = this->store_->StoreIfNewer("t", bad);
+  StatusOr<Stamp> held = this->store_->StoreIfNewer("t", bad);
   ASSERT_FALSE(held.ok());
   EXPECT_EQ(held.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(this->store_->Get("t")->ts, 0u);
@@ -219,8 +219,8 @@ TYPED_TEST(RegisterStoreTest, ConcurrentStoresToOneTokenNeverGoBackwards) {
         uint64_t prev = max_issued.load();
         while (prev < ts && !max_issued.compare_exchange_weak(prev, ts)) {
         }
-        StatusOr<uint64_t> held = store.StoreIfNewer("hot", Defined(ts, "v" + std::to_string(ts)));
-        if (!held.ok() || *held < ts) ++failures;
+        StatusOr<Stamp> held = store.StoreIfNewer("hot", Defined(ts, "v" + std::to_string(ts)));
+        if (!held.ok() || held->ts < ts) ++failures;
       }
     });
   }
@@ -259,7 +259,7 @@ TYPED_TEST(RegisterStoreTest, ConcurrentStoresToManyTokensAllLand) {
 
 TYPED_TEST(RegisterStoreTest, StoreBatchAppliesTheNewestOfEachTokenAndAnswersEveryItem) {
   RegisterStore& store = *this->store_;
-  ASSERT_EQ(*store.StoreIfNewer("a", Defined(5, "a5")), 5u);
+  ASSERT_EQ(store.StoreIfNewer("a", Defined(5, "a5"))->ts, 5u);
   Register bad = Defined(9, "bad");
   bad.value.kind = static_cast<ValueKind>(7);
   const std::vector<StoreItem> items = {
@@ -271,11 +271,11 @@ TYPED_TEST(RegisterStoreTest, StoreBatchAppliesTheNewestOfEachTokenAndAnswersEve
       {"d", bad},               // cannot be stored: fails alone
       {"a", Defined(6, "a6")},  // newer than held, older than the batch's newest
   };
-  std::vector<StatusOr<uint64_t>> results = store.StoreIfNewerBatch(items);
+  std::vector<StatusOr<Stamp>> results = store.StoreIfNewerBatch(items);
   ASSERT_EQ(results.size(), items.size());
-  for (size_t i : {0, 1, 6}) EXPECT_EQ(*results[i], 7u) << i;
-  for (size_t i : {2, 3}) EXPECT_EQ(*results[i], 4u) << i;
-  EXPECT_EQ(*results[4], 0u);
+  for (size_t i : {0, 1, 6}) EXPECT_EQ(results[i]->ts, 7u) << i;
+  for (size_t i : {2, 3}) EXPECT_EQ(results[i]->ts, 4u) << i;
+  EXPECT_EQ(results[4]->ts, 0u);
   ASSERT_FALSE(results[5].ok());
   EXPECT_EQ(results[5].status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(*store.Get("a"), Defined(7, "a7"));
@@ -287,7 +287,7 @@ TYPED_TEST(RegisterStoreTest, StoreBatchAppliesTheNewestOfEachTokenAndAnswersEve
   // Canonical form, as for single stores.
   Register noisy = Dropped(8);
   noisy.value.name = "leftover";
-  EXPECT_EQ(*store.StoreIfNewerBatch(std::vector<StoreItem>{{"a", noisy}})[0], 8u);
+  EXPECT_EQ(store.StoreIfNewerBatch(std::vector<StoreItem>{{"a", noisy}})[0]->ts, 8u);
   EXPECT_EQ(*store.Get("a"), Dropped(8));
 }
 
@@ -305,8 +305,8 @@ TYPED_TEST(RegisterStoreTest, ConcurrentBatchesAndStoresNeverGoBackwards) {
         const uint64_t ts = static_cast<uint64_t>(i) * kThreads + t + 1;
         if (t % 2 == 0) {  // half the threads store one token at a time
           const std::string& token = tokens[rng() % tokens.size()];
-          StatusOr<uint64_t> held = store.StoreIfNewer(token, Defined(ts, token + "@" + std::to_string(ts)));
-          if (!held.ok() || *held < ts) ++failures;
+          StatusOr<Stamp> held = store.StoreIfNewer(token, Defined(ts, token + "@" + std::to_string(ts)));
+          if (!held.ok() || held->ts < ts) ++failures;
           continue;
         }
         std::vector<StoreItem> items;  // the others a batch of every token, shuffled
@@ -314,8 +314,8 @@ TYPED_TEST(RegisterStoreTest, ConcurrentBatchesAndStoresNeverGoBackwards) {
           items.push_back({token, Defined(ts, token + "@" + std::to_string(ts))});
         }
         std::shuffle(items.begin(), items.end(), rng);
-        for (const StatusOr<uint64_t>& held : store.StoreIfNewerBatch(items)) {
-          if (!held.ok() || *held < ts) ++failures;
+        for (const StatusOr<Stamp>& held : store.StoreIfNewerBatch(items)) {
+          if (!held.ok() || held->ts < ts) ++failures;
         }
       }
     });
@@ -464,7 +464,7 @@ TEST_F(RocksDbRegisterStoreTest, ReopenFindsEverything) {
   EXPECT_EQ(*store->GetReservedTimestamp("beta"), 2048u);
   EXPECT_THAT(*store->CrashedTokens(), ElementsAre("beta"));
   // And the reloaded store keeps enforcing its rules.
-  EXPECT_EQ(*store->StoreIfNewer("alpha", Defined(5, "stale")), 8u);
+  EXPECT_EQ(store->StoreIfNewer("alpha", Defined(5, "stale"))->ts, 8u);
   ASSERT_TRUE(store->ReserveTimestamps("alpha", 10).ok());
   EXPECT_EQ(*store->GetReservedTimestamp("alpha"), 1024u);
 }
@@ -495,9 +495,9 @@ TEST_F(RocksDbRegisterStoreTest, ConcurrentStoresOfOneTokenReopenAtTheMaximum) {
       writers.emplace_back([&, t] {
         for (uint64_t i = 0; i < 100; ++i) {
           const uint64_t ts = i * 8 + t + 1;  // interleaved, increasing per thread
-          StatusOr<uint64_t> held =
+          StatusOr<Stamp> held =
               store->StoreIfNewer("hot", Defined(ts, "v" + std::to_string(ts)));
-          if (!held.ok() || *held < ts) ++failures;
+          if (!held.ok() || held->ts < ts) ++failures;
         }
       });
     }
@@ -517,7 +517,7 @@ TEST_F(RocksDbRegisterStoreTest, StoreBatchIsDurable) {
     ASSERT_NE(store, nullptr);
     const std::vector<StoreItem> items = {
         {"x", Defined(2, "x2")}, {"y", Dropped(3)}, {"x", Defined(4, "x4")}};
-    for (const StatusOr<uint64_t>& held : store->StoreIfNewerBatch(items)) ASSERT_TRUE(held.ok());
+    for (const StatusOr<Stamp>& held : store->StoreIfNewerBatch(items)) ASSERT_TRUE(held.ok());
   }
   std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir());
   ASSERT_NE(store, nullptr);

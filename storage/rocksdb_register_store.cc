@@ -25,6 +25,7 @@ constexpr char kMetaCf[] = "meta";
 constexpr std::string_view kSchemaVersionKey = "schema_version";
 constexpr std::string_view kReservedPrefix = "reserved_ts/";
 constexpr std::string_view kCrashedPrefix = "crashed/";
+constexpr std::string_view kNodePrefix = "node/";
 
 std::string ReservedKey(std::string_view token) {
   return std::string(kReservedPrefix) + std::string(token);
@@ -346,6 +347,7 @@ Status RocksDbRegisterStore::Load() {
 
   std::map<std::string, uint64_t, std::less<>> reserved;
   std::set<std::string, std::less<>> crashed;
+  std::map<std::string, std::string, std::less<>> node_records;
   it.reset(db_->NewIterator(ro, meta_cf_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string_view key = it->key().ToStringView();
@@ -364,8 +366,10 @@ Status RocksDbRegisterStore::Load() {
                                 std::to_string(value.size()) + " bytes, expected none");
       }
       crashed.emplace(key.substr(kCrashedPrefix.size()));
+    } else if (key.starts_with(kNodePrefix)) {
+      node_records.emplace(std::string(key.substr(kNodePrefix.size())), std::string(value));
     } else {
-      // Schema version 1 has no other keys; one we do not understand means the data is
+      // There are no other keys; one we do not understand means the data is
       // not what this build thinks it is, so refuse rather than ignore it.
       return Status::DataLoss(dir_ + ": unexpected meta key '" + Printable(key) + "'");
     }
@@ -376,6 +380,7 @@ Status RocksDbRegisterStore::Load() {
   registers_ = std::move(registers);
   reserved_ = std::move(reserved);
   crashed_ = std::move(crashed);
+  node_records_ = std::move(node_records);
   return Status::Ok();
 }
 
@@ -432,14 +437,14 @@ StatusOr<Register> RocksDbRegisterStore::Get(std::string_view token) {
 // the memory copy would need the same compare under a lock anyway; and a corrupt operand
 // would surface inside compaction instead of at this edge. Serializing one token is no
 // loss: the outcome of a store depends on the store before it.
-StatusOr<uint64_t> RocksDbRegisterStore::StoreIfNewer(std::string_view token, const Register& reg) {
+StatusOr<Stamp> RocksDbRegisterStore::StoreIfNewer(std::string_view token, const Register& reg) {
   TOKENSTORE_RETURN_IF_ERROR(CheckEncodable(reg));
   std::lock_guard<std::mutex> stripe(StripeOf(token));
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
     auto it = registers_.find(token);
-    const uint64_t held = it == registers_.end() ? 0 : it->second.ts;
-    if (reg.ts <= held) return held;  // not newer: nothing to write
+    const Stamp held = it == registers_.end() ? Stamp{} : it->second.stamp();
+    if (reg.stamp() <= held) return held;  // not newer: nothing to write
   }
   TOKENSTORE_RETURN_IF_ERROR(CheckWritable());
   Register canonical = CanonicalRegister(reg);
@@ -454,21 +459,21 @@ StatusOr<uint64_t> RocksDbRegisterStore::StoreIfNewer(std::string_view token, co
   } else {
     it->second = std::move(canonical);
   }
-  return reg.ts;
+  return reg.stamp();
 }
 
 // The batch form of StoreIfNewer, under the same rule: the stripes of all its tokens are
 // held across the compare, the one synced write and the memory update. They are taken in
 // index order, so batches and single stores never wait for each other in a cycle.
-std::vector<StatusOr<uint64_t>> RocksDbRegisterStore::StoreIfNewerBatch(
+std::vector<StatusOr<Stamp>> RocksDbRegisterStore::StoreIfNewerBatch(
     std::span<const StoreItem> items) {
-  std::vector<StatusOr<uint64_t>> results;
+  std::vector<StatusOr<Stamp>> results;
   results.reserve(items.size());
   std::vector<size_t> stripes;
   stripes.reserve(items.size());
   for (const StoreItem& item : items) {
     Status st = CheckEncodable(item.reg);
-    results.push_back(st.ok() ? StatusOr<uint64_t>(uint64_t{0}) : StatusOr<uint64_t>(st));
+    results.push_back(st.ok() ? StatusOr<Stamp>(Stamp{}) : StatusOr<Stamp>(st));
     if (st.ok()) stripes.push_back(StripeIndexOf(item.token));
   }
   std::sort(stripes.begin(), stripes.end());
@@ -485,10 +490,10 @@ std::vector<StatusOr<uint64_t>> RocksDbRegisterStore::StoreIfNewerBatch(
       if (!results[i].ok()) continue;
       const StoreItem& item = items[i];
       auto it = registers_.find(item.token);
-      const uint64_t held = it == registers_.end() ? 0 : it->second.ts;
-      if (item.reg.ts <= held) continue;
+      const Stamp held = it == registers_.end() ? Stamp{} : it->second.stamp();
+      if (item.reg.stamp() <= held) continue;
       const Register*& best = newest[item.token];
-      if (best == nullptr || item.reg.ts > best->ts) best = &item.reg;
+      if (best == nullptr || IsNewer(item.reg, *best)) best = &item.reg;
     }
   }
   if (!newest.empty()) {
@@ -520,12 +525,12 @@ std::vector<StatusOr<uint64_t>> RocksDbRegisterStore::StoreIfNewerBatch(
       }
     }
   }
-  // Every result is the ts held after the batch (the stripes keep it from moving meanwhile).
+  // Every result is the stamp held after the batch (the stripes keep it from moving meanwhile).
   std::shared_lock<std::shared_mutex> lock(mu_);
   for (size_t i = 0; i < items.size(); ++i) {
     if (!results[i].ok()) continue;
     auto it = registers_.find(items[i].token);
-    results[i] = it == registers_.end() ? uint64_t{0} : it->second.ts;
+    results[i] = it == registers_.end() ? Stamp{} : it->second.stamp();
   }
   return results;
 }
@@ -592,6 +597,27 @@ Status RocksDbRegisterStore::SetCrashed(std::string_view token, bool crashed) {
 StatusOr<std::vector<std::string>> RocksDbRegisterStore::CrashedTokens() {
   std::shared_lock<std::shared_mutex> lock(mu_);
   return std::vector<std::string>(crashed_.begin(), crashed_.end());
+}
+
+StatusOr<std::optional<std::string>> RocksDbRegisterStore::GetNodeRecord(std::string_view name) {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  auto it = node_records_.find(name);
+  if (it == node_records_.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+// Rare (a node's start, a peer's Hello): one lock for all of them keeps memory and disk in
+// the same order.
+Status RocksDbRegisterStore::PutNodeRecord(std::string_view name, std::string_view bytes) {
+  std::lock_guard<std::mutex> serial(node_records_mu_);
+  TOKENSTORE_RETURN_IF_ERROR(CheckWritable());
+  rocksdb::WriteBatch batch;
+  batch.Put(meta_cf_, std::string(kNodePrefix) + std::string(name),
+            rocksdb::Slice(bytes.data(), bytes.size()));
+  TOKENSTORE_RETURN_IF_ERROR(Write(&batch));
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  node_records_.insert_or_assign(std::string(name), std::string(bytes));
+  return Status::Ok();
 }
 
 }  // namespace tokenstore

@@ -6,6 +6,7 @@
 //   column family "meta":      "schema_version"     -> decimal text, "1"
 //                              "reserved_ts/<token>" -> reservation record (fixed64)
 //                              "crashed/<token>"     -> empty (present = marked)
+//                              "node/<name>"         -> a lifecycle record (opaque bytes)
 // Every write is a synced WriteBatch (WriteOptions::sync), so a call that returns OK has
 // reached the fsync'ed write-ahead log and survives kill -9 of the process.
 //
@@ -74,14 +75,16 @@ class RocksDbRegisterStore final : public RegisterStore {
   const LatencyHistogram& sync_latency() const { return sync_latency_; }
 
   StatusOr<Register> Get(std::string_view token) override;
-  StatusOr<uint64_t> StoreIfNewer(std::string_view token, const Register& reg) override;
-  std::vector<StatusOr<uint64_t>> StoreIfNewerBatch(std::span<const StoreItem> items) override;
+  StatusOr<Stamp> StoreIfNewer(std::string_view token, const Register& reg) override;
+  std::vector<StatusOr<Stamp>> StoreIfNewerBatch(std::span<const StoreItem> items) override;
   StatusOr<std::vector<std::pair<std::string, Register>>> Scan() override;
   StatusOr<uint64_t> GetReservedTimestamp(std::string_view token) override;
   StatusOr<std::vector<std::pair<std::string, uint64_t>>> ScanReservations() override;
   Status ReserveTimestamps(std::string_view token, uint64_t upto) override;
   Status SetCrashed(std::string_view token, bool crashed) override;
   StatusOr<std::vector<std::string>> CrashedTokens() override;
+  StatusOr<std::optional<std::string>> GetNodeRecord(std::string_view name) override;
+  Status PutNodeRecord(std::string_view name, std::string_view bytes) override;
 
  private:
   // Power of two; enough that a few dozen concurrently written tokens rarely share one.
@@ -108,12 +111,14 @@ class RocksDbRegisterStore final : public RegisterStore {
   // Held around "compare with memory, write to disk, update memory" of one token, so
   // memory and disk change in the same order for that token.
   std::array<std::mutex, kTokenStripes> stripes_;
+  std::mutex node_records_mu_;  // serializes PutNodeRecord
 
   // Guards the in-memory copy of the database. Held only briefly, never across I/O.
   mutable std::shared_mutex mu_;
   std::map<std::string, Register, std::less<>> registers_;  // GUARDED_BY(mu_)
   std::map<std::string, uint64_t, std::less<>> reserved_;   // GUARDED_BY(mu_)
   std::set<std::string, std::less<>> crashed_;              // GUARDED_BY(mu_)
+  std::map<std::string, std::string, std::less<>> node_records_;  // GUARDED_BY(mu_)
   Status write_error_;                                      // GUARDED_BY(mu_)
 
   LatencyHistogram sync_latency_;

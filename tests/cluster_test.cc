@@ -231,6 +231,7 @@ TEST(Cluster, CrashMarkSurvivesRestart) {
   ASSERT_TRUE(c.Crash(2, "3").ok());
   c.Stop(2);
   c.Start(2);
+  c.WaitServing(2);
   EXPECT_TRUE(c.DumpOf(2, "3").crashed());
   v1::ReadResponse r;
   EXPECT_EQ(c.Read(2, "3", &r, 300ms).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
@@ -244,6 +245,7 @@ TEST(Cluster, ReplicaThatWasDownCatchesUpThroughReadWriteBack) {
     ASSERT_TRUE(c.Write(0, "1", "v" + std::to_string(i), 0, 10, 20, &w).ok());
   }
   c.Start(2);
+  c.WaitServing(2);
   EXPECT_LT(c.DumpOf(2, "1").reg().ts(), w.ts());
   // Node 2 reads: its own stale register and a newer one disagree, so it imposes the newer.
   v1::ReadResponse r;
@@ -273,6 +275,7 @@ TEST(Cluster, EveryAcknowledgedWriteSurvivesRestartOfAllNodes) {
   }
   for (size_t i = 0; i < 3; ++i) c.Stop(i);
   for (size_t i = 0; i < 3; ++i) c.Start(i);
+  for (size_t i = 0; i < 3; ++i) c.WaitServing(i);
   for (size_t i = 0; i < 3; ++i) {
     v1::ReadResponse r;
     ASSERT_TRUE(c.Read(i, "1", &r).ok());

@@ -17,6 +17,8 @@
 #include "client.grpc.pb.h"
 #include "proto/security.h"
 #include "replica/replica_server.h"
+#include <algorithm>
+
 #include "tests/test_support.h"
 
 namespace tokenstore::testing {
@@ -113,16 +115,25 @@ class InProcessCluster : public NodeStubs {
   // `node_security[i]` is node i's (plaintext when absent).
   explicit InProcessCluster(std::vector<Security> node_security = {}, Security client = {})
       : InProcessCluster(FreeLoopbackAddresses(3), std::move(node_security), std::move(client)) {}
-  // On the given addresses (the first three are the nodes).
+  // On the given addresses (the first three are the nodes). When some node is not expected
+  // to serve (`unreachable[i]`: the others cannot talk to it), the nodes start with
+  // --new-cluster, as an operator creating a cluster around a broken member would.
   InProcessCluster(std::vector<std::string> addresses, std::vector<Security> node_security,
-                   Security client)
+                   Security client, std::vector<bool> unreachable = {})
       : NodeStubs(std::move(client), First3(std::move(addresses))),
         node_security_(std::move(node_security)) {
     node_security_.resize(nodes().size());
+    unreachable.resize(nodes().size(), false);
     auto cfg = ParseClusterConfig(ConfigFor(nodes()), "cluster_test.yaml");
     EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
     config_ = *cfg;
+    const bool new_cluster = std::find(unreachable.begin(), unreachable.end(), true) != unreachable.end();
+    if (new_cluster) SetTweak([](ReplicaServerOptions& o) { o.core.lifecycle.new_cluster = true; });
     for (size_t i = 0; i < nodes().size(); ++i) Start(i);
+    for (size_t i = 0; i < nodes().size(); ++i) {
+      if (!unreachable[i]) WaitServing(i);
+    }
+    SetTweak(nullptr);
   }
   ~InProcessCluster() {
     for (auto& s : servers_) {
@@ -143,6 +154,12 @@ class InProcessCluster : public NodeStubs {
     servers_[i] = std::make_unique<ReplicaServer>(config_, o);
     Status st = servers_[i]->Start();
     ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  // A node serves once its lifecycle allows (replica/node_lifecycle.h): a new cluster's nodes
+  // once all of them answered each other, a restarted one once its peers confirmed its dir.
+  void WaitServing(size_t i) {
+    ASSERT_TRUE(servers_[i]->WaitServing(std::chrono::seconds(20)))
+        << node(i) << " does not serve: " << servers_[i]->fatal().ToString();
   }
   void Stop(size_t i) {
     servers_[i]->Shutdown();

@@ -56,6 +56,7 @@ TEST(Limits, OversizedAndMalformedRequestsAreRefusedWhileOthersCarryOn) {
   c.SetTweak([](ReplicaServerOptions& o) { o.max_message_bytes = 8192; });
   c.Stop(0);
   c.Start(0);
+  c.WaitServing(0);
   Bystander bystander(c);
 
   // Larger than the message limit: refused by gRPC before it is read.
@@ -118,6 +119,7 @@ TEST(Limits, ConcurrentOperationsPerTokenAreBounded) {
   });
   c.Stop(0);
   c.Start(0);
+  c.WaitServing(0);
   // A write of token 1 that hashes for seconds holds token 1's only place...
   grpc::ClientContext slow_ctx;
   slow_ctx.set_deadline(std::chrono::system_clock::now() + 60s);

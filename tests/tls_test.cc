@@ -161,7 +161,8 @@ TEST_F(TlsTest, OnlyReplicasOfTheTokenMayStoreAndOnlyAdminsMayCrash) {
 
 TEST_F(TlsTest, NodeOfAnotherCaCanNeitherJoinNorImpose) {
   // n2 runs with a certificate for its own address, but from an unrelated CA.
-  InProcessCluster c(nodes_, ClusterSecurity(/*rogue_last=*/true), Load(good_.path(), "client"));
+  InProcessCluster c(nodes_, ClusterSecurity(/*rogue_last=*/true), Load(good_.path(), "client"),
+                     /*unreachable=*/{false, false, true});
   // Token 1 (writer n0; replicas n0 n1 n2) is written through n0 and n1; n2 never joins.
   v1::WriteResponse w;
   grpc::Status st = c.Write(0, "1", "abc", 5, 25, 100, &w);

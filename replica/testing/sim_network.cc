@@ -12,47 +12,69 @@ class SimNetwork::NodeTransport final : public PeerTransport {
  public:
   NodeTransport(SimNetwork& net, std::string self) : net_(net), self_(std::move(self)) {}
 
-  CancelFn GetRegister(const std::string& node, const std::string& token,
+  CancelFn GetRegister(const std::string& node, const std::string& token, uint64_t fingerprint,
                        Clock::time_point deadline,
                        std::function<void(StatusOr<Register>)> done) override {
-    auto call = std::make_shared<Call>();
-    auto shared_done = std::make_shared<std::function<void(StatusOr<Register>)>>(std::move(done));
-    call->fail = [shared_done](Status st) { (*shared_done)(std::move(st)); };
-    SimNetwork& net = net_;
-    std::string from = self_, to = node;
-    return net_.StartCall(self_, node, token, deadline,
-                          [&net, call, shared_done, token, from, to](ReplicaCore& core) {
-                            StatusOr<Register> reply = core.HandleGetRegister(token);
-                            net.Deliver(to, from, [call, shared_done, reply] {
-                              if (call->completed) return;
-                              call->completed = true;
-                              (*shared_done)(reply);
-                            });
-                          },
-                          call);
+    return Send<Register>(node, token, deadline, std::move(done),
+                          [token, fingerprint, from = self_](ReplicaCore& core) -> StatusOr<Register> {
+                            TOKENSTORE_RETURN_IF_ERROR(core.CheckPeerCall(token, from, fingerprint));
+                            return core.HandleGetRegister(token);
+                          });
   }
 
-  CancelFn Store(const std::string& node, const std::string& token, const Register& reg,
+  CancelFn Store(const std::string& node, const std::string& token, uint64_t fingerprint,
+                 const Register& reg, Clock::time_point deadline,
+                 std::function<void(StatusOr<Stamp>)> done) override {
+    return Send<Stamp>(node, token, deadline, std::move(done),
+                       [token, fingerprint, reg, from = self_](ReplicaCore& core) -> StatusOr<Stamp> {
+                         TOKENSTORE_RETURN_IF_ERROR(core.CheckPeerCall(token, from, fingerprint));
+                         return core.HandleStore(token, reg);
+                       });
+  }
+
+  CancelFn Probe(const std::string& node, const std::string& token, uint64_t fingerprint,
                  Clock::time_point deadline,
-                 std::function<void(StatusOr<uint64_t>)> done) override {
-    auto call = std::make_shared<Call>();
-    auto shared_done = std::make_shared<std::function<void(StatusOr<uint64_t>)>>(std::move(done));
-    call->fail = [shared_done](Status st) { (*shared_done)(std::move(st)); };
-    SimNetwork& net = net_;
-    std::string from = self_, to = node;
-    return net_.StartCall(self_, node, token, deadline,
-                          [&net, call, shared_done, token, reg, from, to](ReplicaCore& core) {
-                            StatusOr<uint64_t> reply = core.HandleStore(token, reg);
-                            net.Deliver(to, from, [call, shared_done, reply] {
-                              if (call->completed) return;
-                              call->completed = true;
-                              (*shared_done)(reply);
+                 std::function<void(StatusOr<ProbeReply>)> done) override {
+    return Send<ProbeReply>(node, token, deadline, std::move(done),
+                            [token, fingerprint, from = self_](ReplicaCore& core) -> StatusOr<ProbeReply> {
+                              TOKENSTORE_RETURN_IF_ERROR(core.CheckPeerCall(token, from, fingerprint));
+                              return core.HandleProbe(token);
                             });
-                          },
-                          call);
+  }
+
+  CancelFn Hello(const std::string& node, const HelloArgs& args, Clock::time_point deadline,
+                 std::function<void(StatusOr<HelloReply>)> done) override {
+    return Send<HelloReply>(node, /*token=*/"", deadline, std::move(done),
+                            [args, from = self_](ReplicaCore& core) {
+                              return core.lifecycle().HandleHello(from, args);
+                            });
   }
 
  private:
+  // A call to `node` whose answer `handle` computes there; `token` empty: not about a token
+  // (never withheld by a crash-stop mark).
+  template <typename Reply>
+  CancelFn Send(const std::string& node, const std::string& token, Clock::time_point deadline,
+                std::function<void(StatusOr<Reply>)> done,
+                std::function<StatusOr<Reply>(ReplicaCore&)> handle) {
+    auto call = std::make_shared<Call>();
+    auto shared_done = std::make_shared<std::function<void(StatusOr<Reply>)>>(std::move(done));
+    call->fail = [shared_done](Status st) { (*shared_done)(std::move(st)); };
+    SimNetwork& net = net_;
+    std::string from = self_, to = node;
+    return net_.StartCall(self_, node, token, deadline,
+                          [&net, call, shared_done, from, to, handle = std::move(handle)](
+                              ReplicaCore& core) {
+                            StatusOr<Reply> reply = handle(core);
+                            net.Deliver(to, from, [call, shared_done, reply] {
+                              if (call->completed) return;
+                              call->completed = true;
+                              (*shared_done)(reply);
+                            });
+                          },
+                          call);
+  }
+
   SimNetwork& net_;
   std::string self_;
 };
@@ -86,6 +108,13 @@ void SimNetwork::SetHeld(const std::string& from, const std::string& to, bool he
   auto fns = std::move(it->second);
   parked_.erase(it);
   for (auto& fn : fns) Schedule(now_ + RandomDelay(), std::move(fn));
+}
+
+void SimNetwork::DropHeld(const std::string& from, const std::string& to) {
+  auto it = parked_.find(std::make_pair(from, to));
+  if (it == parked_.end()) return;
+  messages_dropped_ += it->second.size();
+  parked_.erase(it);
 }
 
 void SimNetwork::Schedule(Duration at, std::function<void()> fn) {
@@ -137,7 +166,7 @@ CancelFn SimNetwork::StartCall(const std::string& from, const std::string& to,
     Deliver(from, to, [this, to, token, handle = std::move(handle)] {
       if (down_.count(to)) return;  // went down while the request travelled
       ReplicaCore& core = *nodes_.at(to);
-      if (core.IsCrashed(token)) return;  // fail-silent: no answer, ever
+      if (!token.empty() && core.IsCrashed(token)) return;  // fail-silent: no answer, ever
       handle(core);
     });
   }

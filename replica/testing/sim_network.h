@@ -47,6 +47,8 @@ class SimNetwork {
   void SetDown(const std::string& node, bool down);
   // Messages from `from` to `to` (either direction of a call) wait until the link opens.
   void SetHeld(const std::string& from, const std::string& to, bool held);
+  // Loses the messages from `from` to `to` that a held link keeps (their callers time out).
+  void DropHeld(const std::string& from, const std::string& to);
 
   Duration now() const { return now_; }
   // Runs the next event; false when the queue is empty.

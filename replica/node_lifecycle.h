@@ -1,0 +1,175 @@
+// The life of a replica node across its starts: which data dir it runs on, whether that dir
+// can be trusted, and the rebuild of a dir that cannot (SPEC section 10).
+//
+// A data dir records an identity: the cluster, the node, an incarnation (raised whenever the
+// node's registers had to be rebuilt), the incarnation's origin (the random number that breaks
+// ties between timestamps of different writer incarnations, common/token_value.h) and a boot
+// counter raised at each start. Peers remember the last incarnation, boot and run they heard
+// of each node (a Hello at every start), so an older copy of a dir gives itself away.
+//
+// How a node starts:
+//   no identity   (empty or new dir)  kFresh: asks every peer. All answered and none holds
+//                 data: a new cluster, serve. Some peer holds data or rebuilds: this node lost
+//                 its data: kRebuilding. Else wait.
+//   identity      (intact or restored) kStarting: a Hello to every peer. A peer saw a later
+//                 start of this incarnation than the dir recorded: the dir is an older copy:
+//                 kRebuilding. Every peer answered (or some did, after `start_rounds`): serve.
+//   identity with state rebuilding (a crash mid-rebuild), or --rebuild: kRebuilding.
+// Rebuilding token T (n replicas; r = a majority of the n - 1 others): probe every other
+// replica. Done when r of them serve T (the highest stamp of all answers is stored durably),
+// or when all n - 1 answered and no replica holds anything for T. Refused when fewer than r
+// could ever serve T (more than a minority lost their data) while some copy holds data: a
+// rebuild could then miss acknowledged writes, so the node stops and says so, unless
+// accept_data_loss. Tokens are served one by one as they are rebuilt; Stores are applied and
+// acknowledged throughout (they only move a register forward), except in kFresh, where the
+// node has not decided yet whether it is new.
+//
+// Pure logic over RegisterStore and PeerTransport: the unit tests drive it over the simulated
+// network, and a driver (ReplicaServer) calls Advance() until the node serves.
+//
+// Thread-safety: Advance() is called by one driver at a time; everything else is safe to call
+// concurrently (the state and the set of rebuilt tokens are read on every operation).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "config/cluster_config.h"
+#include "replica/peer_transport.h"
+#include "storage/register_store.h"
+
+namespace tokenstore {
+
+struct LifecycleOptions {
+  bool force_rebuild = false;     // --rebuild: the operator knows the data dir is a copy
+  bool accept_data_loss = false;  // --accept-data-loss: rebuild from what answers, even unsafely
+  bool skip_rebuild = false;      // --unsafe-bug skip-rebuild: serve whatever the dir holds
+  // --new-cluster: an empty data dir serves after `start_rounds` rounds of Hellos even if
+  // some peers did not answer (a cluster created while a member is unreachable); it still
+  // rebuilds when a peer that answered holds data.
+  bool new_cluster = false;
+  // Rounds a restarted node waits for every peer's Hello before it serves with those that
+  // answered (at least one).
+  int start_rounds = 3;
+  Clock::duration call_timeout = std::chrono::seconds(2);  // per Hello or probe
+  // Draws incarnation origins and run numbers; empty: std::random_device.
+  std::function<uint64_t()> random;
+};
+
+// What a data dir says of itself (the "identity" node record).
+struct NodeIdentity {
+  std::string cluster_id;
+  std::string node;
+  uint64_t incarnation = 0;
+  uint64_t origin = 0;
+  uint64_t boot = 0;
+  uint64_t run = 0;
+  bool rebuilding = false;
+
+  friend bool operator==(const NodeIdentity&, const NodeIdentity&) = default;
+};
+std::string EncodeIdentity(const NodeIdentity& id);
+// DATA_LOSS naming the field when `bytes` is not a record EncodeIdentity wrote.
+StatusOr<NodeIdentity> DecodeIdentity(std::string_view bytes);
+
+// What one Advance() found, for the driver's log, health and metrics.
+struct LifecycleProgress {
+  NodeState state = NodeState::kFresh;
+  size_t tokens = 0;          // tokens this node keeps
+  size_t tokens_ready = 0;    // of those, served (all of them once kServing)
+  std::vector<std::string> waiting_for;  // peers that did not answer this round
+  std::string event;          // what changed this round (empty when nothing did)
+  Status fatal;               // not OK: the node must stop (a refusal that says why)
+};
+
+class NodeLifecycle {
+ public:
+  // `token_ids` are the tokens `self` keeps. Everything passed in must outlive the lifecycle.
+  NodeLifecycle(const ClusterConfig& config, std::string self,
+                const std::vector<std::string>& token_ids, RegisterStore& store,
+                PeerTransport& transport, LifecycleOptions options);
+
+  // Reads the data dir's identity and decides how this start begins; a restart raises the
+  // boot counter (durably) first. FAILED_PRECONDITION when the dir belongs to another node;
+  // DATA_LOSS when its identity record is damaged.
+  Status Open();
+
+  NodeState state() const { return state_.load(std::memory_order_acquire); }
+  // True when this node's register of `token` counts: it serves, or rebuilt that token.
+  bool Serves(std::string_view token) const;
+  // The origin of this node's writer incarnation (0 until it has an identity).
+  uint64_t origin() const { return origin_.load(std::memory_order_acquire); }
+  bool holds_data() const { return holds_data_.load(std::memory_order_relaxed); }
+  // Tells the lifecycle that `reg` was stored here (it may now hold data).
+  void NoteStored(const Register& reg);
+  std::string identity_string() const;
+
+  // One step: Hellos or rebuild probes to the peers, then what follows from the answers.
+  // `done` runs once, on any thread, after every call of the step finished.
+  void Advance(std::function<void(LifecycleProgress)> done);
+
+  // A peer's Hello: what this node knows of it, then (durably) its new boot.
+  // FAILED_PRECONDITION when the caller belongs to another cluster.
+  StatusOr<HelloReply> HandleHello(const std::string& from, const HelloArgs& args);
+
+  // The peers: every other node that keeps a token with this one, sorted.
+  const std::vector<std::string>& peers() const { return peers_; }
+
+ private:
+  struct PeerRecord {
+    uint64_t incarnation = 0, boot = 0, run = 0;
+  };
+  struct Round;
+
+  uint64_t Random();
+  HelloArgs MyHello() const;
+  Status SaveIdentity(const NodeIdentity& id);
+  // REQUIRES: the driver (Advance) is the caller. Becomes kRebuilding with a new incarnation.
+  Status BeginRebuild(uint64_t incarnation_floor, const std::string& cluster_id);
+  void AdvanceHello(std::function<void(LifecycleProgress)> done);
+  void AdvanceRebuild(std::function<void(LifecycleProgress)> done);
+  void FinishHello(const std::vector<std::optional<HelloReply>>& replies,
+                   LifecycleProgress& progress);
+  // Decides token `t` from the probes' answers; sets *done when the token is rebuilt.
+  Status DecideToken(const TokenReplication& t, const std::vector<std::optional<ProbeReply>>& answers,
+                     const std::vector<std::string>& others, bool* done, std::string* event);
+  LifecycleProgress Progress() const;
+  std::string DerivedClusterId() const;
+
+  const ClusterConfig& config_;
+  const std::string self_;
+  const std::vector<std::string> token_ids_;
+  RegisterStore& store_;
+  PeerTransport& transport_;
+  LifecycleOptions options_;
+  std::vector<std::string> peers_;
+
+  std::atomic<NodeState> state_{NodeState::kFresh};
+  std::atomic<uint64_t> origin_{0};
+  std::atomic<bool> holds_data_{false};
+
+  mutable std::shared_mutex mu_;
+  NodeIdentity identity_;                     // GUARDED_BY(mu_); meaningful unless kFresh
+  std::set<std::string, std::less<>> rebuilt_;  // GUARDED_BY(mu_): while kRebuilding
+  std::map<std::string, PeerRecord, std::less<>> seen_;  // GUARDED_BY(mu_)
+
+  std::mutex hello_mu_;  // serializes HandleHello's read-compare-persist of a peer's record
+
+  // Driver-only state (Advance is never run concurrently with itself; Open before it).
+  uint64_t previous_boot_ = 0;  // the boot the data dir recorded before this start
+  int start_round_ = 0;
+  std::set<std::string> registered_;  // peers that heard this incarnation's Hello
+  std::mutex random_mu_;
+};
+
+}  // namespace tokenstore
