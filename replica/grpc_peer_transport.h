@@ -60,9 +60,9 @@ class GrpcPeerTransport final : public PeerTransport {
 
   // The peer's stub and batchers, made on first use; nullptr after Shutdown().
   Peer* PeerFor(const std::string& node);
-  void SendBatch(v1::ReplicaService::Stub* stub, v1::BatchRequest request,
-                 Clock::time_point deadline,
-                 std::function<void(Status, const v1::BatchResponse&)> done);
+  CancelFn SendBatch(v1::ReplicaService::Stub* stub, v1::BatchRequest request,
+                     Clock::time_point deadline,
+                     std::function<void(Status, const v1::BatchResponse&)> done);
   CancelFn UnaryGetRegister(v1::ReplicaService::Stub* stub, const std::string& token,
                             Clock::time_point deadline,
                             std::function<void(StatusOr<Register>)> done);
