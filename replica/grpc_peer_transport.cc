@@ -51,7 +51,7 @@ GrpcPeerTransport::Peer* GrpcPeerTransport::PeerFor(const std::string& node) {
     auto send = [this, stub = peer->stub.get()](
                     v1::BatchRequest request, Clock::time_point deadline,
                     std::function<void(Status, const v1::BatchResponse&)> done) {
-      SendBatch(stub, std::move(request), deadline, std::move(done));
+      return SendBatch(stub, std::move(request), deadline, std::move(done));
     };
     peer->gets = PeerBatcher::Create(node, send, watch_, options_.batcher);
     peer->stores = PeerBatcher::Create(node, send, watch_, options_.batcher);
@@ -172,14 +172,14 @@ CancelFn GrpcPeerTransport::Hello(const std::string& node, const HelloArgs& args
       std::move(done));
 }
 
-void GrpcPeerTransport::SendBatch(v1::ReplicaService::Stub* stub, v1::BatchRequest request,
-                                  Clock::time_point deadline,
-                                  std::function<void(Status, const v1::BatchResponse&)> done) {
+CancelFn GrpcPeerTransport::SendBatch(v1::ReplicaService::Stub* stub, v1::BatchRequest request,
+                                      Clock::time_point deadline,
+                                      std::function<void(Status, const v1::BatchResponse&)> done) {
   using C = Call<v1::BatchRequest, v1::BatchResponse>;
   auto call = std::make_shared<C>();
   if (!Track(call)) {
     done(Status::Unavailable("node is shutting down"), call->response);
-    return;
+    return nullptr;
   }
   call->context.set_deadline(ToSystem(deadline));
   call->request = std::move(request);
@@ -189,6 +189,9 @@ void GrpcPeerTransport::SendBatch(v1::ReplicaService::Stub* stub, v1::BatchReque
                          done(FromGrpc(st), call->response);
                          Untrack(call.get());
                        });
+  // The batcher cancels the RPC once none of its calls waits for the answer any more.
+  std::shared_ptr<grpc::ClientContext> ctx(call, &call->context);
+  return CancelOf(ctx);
 }
 
 template <typename Req, typename Resp, typename Reply>

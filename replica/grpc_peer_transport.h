@@ -67,9 +67,9 @@ class GrpcPeerTransport final : public PeerTransport {
 
   // The peer's stub and batchers, made on first use; nullptr after Shutdown().
   Peer* PeerFor(const std::string& node);
-  void SendBatch(v1::ReplicaService::Stub* stub, v1::BatchRequest request,
-                 Clock::time_point deadline,
-                 std::function<void(Status, const v1::BatchResponse&)> done);
+  CancelFn SendBatch(v1::ReplicaService::Stub* stub, v1::BatchRequest request,
+                     Clock::time_point deadline,
+                     std::function<void(Status, const v1::BatchResponse&)> done);
   // One unary RPC of `rpc` with `request`; `done` gets `convert(response)` or the error.
   template <typename Req, typename Resp, typename Reply>
   CancelFn Unary(const std::string& node, Req request, Clock::time_point deadline,

@@ -58,8 +58,8 @@ CancelFn PeerBatcher::Enqueue(std::unique_ptr<v1::BatchEntry> entry, Pending cal
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (is_closed_) {
-      std::vector<Outcome> failed;
-      failed.push_back(Outcome{std::move(call), closed_});
+      Finished failed;
+      failed.outcomes.push_back(Outcome{std::move(call), closed_});
       lock.unlock();
       Deliver(failed);
       return nullptr;
@@ -79,120 +79,157 @@ CancelFn PeerBatcher::Enqueue(std::unique_ptr<v1::BatchEntry> entry, Pending cal
 }
 
 void PeerBatcher::Cancel(uint64_t id) {
-  std::vector<Outcome> outcomes;
+  Finished finished;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    TakeLocked(id, &outcomes, Status::Cancelled("the call to " + peer_ + " was cancelled"));
+    std::unique_lock<std::mutex> lock(mu_);
+    TakeLocked(id, &finished, Status::Cancelled("the call to " + peer_ + " was cancelled"));
+    // Its batch may have left the lane: the calls queued behind it go now.
+    Pump(lock);
   }
-  Deliver(outcomes);
+  Deliver(finished);
 }
 
-bool PeerBatcher::TakeLocked(uint64_t id, std::vector<Outcome>* out, const Status& status,
+bool PeerBatcher::TakeLocked(uint64_t id, Finished* out, const Status& status,
                              const v1::BatchResult* result) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return false;
+  const uint64_t batch = it->second.batch;
   by_deadline_.erase(it->second.by_deadline);
-  out->push_back(Outcome{std::move(it->second), status, result});
+  out->outcomes.push_back(Outcome{std::move(it->second), status, result});
   pending_.erase(it);
+  auto b = in_flight_.find(batch);
+  if (b == in_flight_.end()) return true;  // never sent, or its batch came back already
+  if (--b->second.waiting == 0) {
+    // Nobody waits for this RPC's answer any more: free the lane, stop the RPC.
+    if (b->second.cancel) out->cancels.push_back(std::move(b->second.cancel));
+    in_flight_.erase(b);
+    ++batches_abandoned_;
+  }
   return true;
 }
 
-void PeerBatcher::Pump(std::unique_lock<std::mutex>& lock) {
-  while (!is_closed_ && in_flight_ < options_.max_in_flight && !queue_.empty()) {
-    const Clock::time_point now = Clock::now();
-    v1::BatchRequest request;
-    std::vector<uint64_t> ids;
-    std::vector<Outcome> expired;
-    Clock::time_point latest = Clock::time_point::min();
-    while (!queue_.empty() && ids.size() < options_.max_entries) {
-      std::unique_ptr<v1::BatchEntry> entry = std::move(queue_.front());
-      queue_.pop_front();
-      auto it = pending_.find(entry->id());
-      if (it == pending_.end()) continue;  // cancelled or expired while it waited
-      if (it->second.deadline <= now) {
-        TakeLocked(entry->id(), &expired,
-                   Status::DeadlineExceeded("the deadline passed before the call could be sent to " +
-                                            peer_));
-        continue;
-      }
-      latest = std::max(latest, it->second.deadline);
-      ids.push_back(entry->id());
-      request.mutable_entries()->AddAllocated(entry.release());
+v1::BatchRequest PeerBatcher::NextBatchLocked(Clock::time_point now, std::vector<uint64_t>* ids,
+                                              Clock::time_point* latest, Finished* expired) {
+  v1::BatchRequest request;
+  while (!queue_.empty() && ids->size() < options_.max_entries) {
+    std::unique_ptr<v1::BatchEntry> entry = std::move(queue_.front());
+    queue_.pop_front();
+    auto it = pending_.find(entry->id());
+    if (it == pending_.end()) continue;  // cancelled or expired while it waited
+    if (it->second.deadline <= now) {
+      TakeLocked(entry->id(), expired,
+                 Status::DeadlineExceeded("the deadline passed before the call could be sent to " +
+                                          peer_));
+      continue;
     }
+    *latest = std::max(*latest, it->second.deadline);
+    ids->push_back(entry->id());
+    request.mutable_entries()->AddAllocated(entry.release());
+  }
+  return request;
+}
+
+void PeerBatcher::Pump(std::unique_lock<std::mutex>& lock) {
+  while (!is_closed_ && in_flight_.size() < options_.max_in_flight && !queue_.empty()) {
+    const Clock::time_point now = Clock::now();
+    std::vector<uint64_t> ids;
+    Clock::time_point latest = Clock::time_point::min();
+    Finished expired;
+    v1::BatchRequest request = NextBatchLocked(now, &ids, &latest, &expired);
+    uint64_t batch = 0;
     if (!ids.empty()) {
-      ++in_flight_;
+      batch = next_batch_++;
+      in_flight_.emplace(batch, InFlight{ids.size(), nullptr});
+      for (uint64_t id : ids) pending_.at(id).batch = batch;
       ++batches_sent_;
       entries_sent_ += ids.size();
     }
     lock.unlock();
     Deliver(expired);
-    if (!ids.empty()) {
+    CancelFn cancel;
+    if (batch != 0) {
       const Clock::time_point deadline =
           latest - now > options_.max_batch_time ? now + options_.max_batch_time : latest;
-      send_(std::move(request), deadline,
-            [self = shared_from_this(), ids = std::move(ids)](
-                Status st, const v1::BatchResponse& response) mutable {
-              self->OnBatchDone(std::move(ids), std::move(st), response);
-            });
+      cancel = send_(std::move(request), deadline,
+                     [self = shared_from_this(), batch, ids = std::move(ids)](
+                         Status st, const v1::BatchResponse& response) mutable {
+                       self->OnBatchDone(batch, std::move(ids), std::move(st), response);
+                     });
     }
+    lock.lock();
+    if (!cancel) continue;
+    auto it = in_flight_.find(batch);
+    if (it != in_flight_.end()) {
+      it->second.cancel = std::move(cancel);
+      continue;
+    }
+    // Its calls all ended while it was being sent (or it came back already: then the cancel
+    // is harmless).
+    lock.unlock();
+    cancel();
     lock.lock();
   }
 }
 
-void PeerBatcher::OnBatchDone(std::vector<uint64_t> ids, Status status,
+void PeerBatcher::OnBatchDone(uint64_t batch, std::vector<uint64_t> ids, Status status,
                               const v1::BatchResponse& response) {
-  std::vector<Outcome> outcomes;
+  Finished finished;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    --in_flight_;
+    // Not in the lane any more when every call of it ended before the answer: nobody to
+    // answer, and the lane was freed then.
+    if (in_flight_.erase(batch) == 0) return;
     if (status.ok()) {
-      outcomes.reserve(response.results_size());
+      finished.outcomes.reserve(response.results_size());
       for (const v1::BatchResult& r : response.results()) {
-        TakeLocked(r.id(), &outcomes, Status::Ok(), &r);
+        TakeLocked(r.id(), &finished, Status::Ok(), &r);
       }
       // A call without a result is about a token the peer is crash-stopped for: it stays
-      // pending, to fail at its deadline unless cancelled first.
+      // pending, to fail at its deadline unless cancelled first. It holds no lane.
     } else {
-      outcomes.reserve(ids.size());
-      for (uint64_t id : ids) TakeLocked(id, &outcomes, status);
+      finished.outcomes.reserve(ids.size());
+      for (uint64_t id : ids) TakeLocked(id, &finished, status);
     }
     // Keep the peer busy first: the calls that waited leave now.
     Pump(lock);
   }
-  Deliver(outcomes);
+  Deliver(finished);
 }
 
 Clock::time_point PeerBatcher::Expire(Clock::time_point now) {
-  std::vector<Outcome> outcomes;
+  Finished finished;
   Clock::time_point earliest = Clock::time_point::max();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
       const Status late = Status::DeadlineExceeded("no answer from " + peer_ + " by the deadline");
       while (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
-        TakeLocked(by_deadline_.begin()->second, &outcomes, late);
+        TakeLocked(by_deadline_.begin()->second, &finished, late);
       }
+      // A batch whose calls all expired left the lane: the calls queued behind it go now.
+      Pump(lock);
     }
     if (!by_deadline_.empty()) earliest = by_deadline_.begin()->first;
   }
-  Deliver(outcomes);
+  Deliver(finished);
   return earliest;
 }
 
 void PeerBatcher::Close(const Status& status) {
-  std::vector<Outcome> outcomes;
+  Finished finished;
   {
     std::lock_guard<std::mutex> lock(mu_);
     is_closed_ = true;
     closed_ = status;
-    while (!pending_.empty()) TakeLocked(pending_.begin()->first, &outcomes, status);
+    while (!pending_.empty()) TakeLocked(pending_.begin()->first, &finished, status);
     queue_.clear();
   }
-  Deliver(outcomes);
+  Deliver(finished);
 }
 
-void PeerBatcher::Deliver(std::vector<Outcome>& outcomes) {
-  for (Outcome& o : outcomes) {
+void PeerBatcher::Deliver(Finished& finished) {
+  for (CancelFn& cancel : finished.cancels) cancel();
+  for (Outcome& o : finished.outcomes) {
     Status st = std::move(o.status);
     if (st.ok() && o.result->code() != 0) {
       st = Status(static_cast<StatusCode>(o.result->code()), o.result->message());
@@ -221,6 +258,11 @@ uint64_t PeerBatcher::batches_sent() const {
 uint64_t PeerBatcher::entries_sent() const {
   std::lock_guard<std::mutex> lock(mu_);
   return entries_sent_;
+}
+
+uint64_t PeerBatcher::batches_abandoned() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return batches_abandoned_;
 }
 
 }  // namespace tokenstore

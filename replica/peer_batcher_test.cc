@@ -1,5 +1,6 @@
 // PeerBatcher over a fake peer that the test answers by hand: coalescing, per-call
-// deadlines, fail-silent entries, cancellation, a peer that is down, shutdown.
+// deadlines, fail-silent entries, cancellation, a black-holed batch, a peer that is down,
+// shutdown.
 #include "replica/peer_batcher.h"
 
 #include <gtest/gtest.h>
@@ -36,13 +37,21 @@ class FakePeer {
     v1::BatchRequest request;
     Clock::time_point deadline;
     std::function<void(Status, const v1::BatchResponse&)> done;
+    int cancels = 0;  // how often the batcher invoked the RPC's cancel handle
   };
 
+  // Cancelling a batch only counts: the test decides when (and whether) its RPC completes, as
+  // a black hole would keep it until the test fails it.
   PeerBatcher::SendFn Fn() {
     return [this](v1::BatchRequest request, Clock::time_point deadline,
-                  std::function<void(Status, const v1::BatchResponse&)> done) {
+                  std::function<void(Status, const v1::BatchResponse&)> done) -> CancelFn {
       std::lock_guard<std::mutex> lock(mu_);
+      const size_t i = sent_.size();
       sent_.push_back(Sent{std::move(request), deadline, std::move(done)});
+      return [this, i] {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++sent_.at(i).cancels;
+      };
     };
   }
 
@@ -57,6 +66,10 @@ class FakePeer {
   Clock::time_point deadline(size_t i) {
     std::lock_guard<std::mutex> lock(mu_);
     return sent_.at(i).deadline;
+  }
+  int cancels(size_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sent_.at(i).cancels;
   }
   std::vector<std::string> tokens(size_t i) {
     std::vector<std::string> out;
@@ -300,6 +313,122 @@ TEST_F(PeerBatcherTest, ACallInAnInFlightBatchFailsAtItsOwnDeadline) {
   EXPECT_EQ(early.calls(), 1);
 }
 
+// A peer that black-holes a Batch RPC (a partition dropping packets) never answers it; the
+// transport would fail it only at the batch's own deadline, up to max_batch_time (60 s).
+// Time is driven by calling Expire() directly, as the DeadlineWatch would at that instant;
+// the deadlines are far enough ahead that the watch itself expires nothing during the test.
+//
+// Fails before the fix: the expired call's batch kept the lane (max_in_flight = 1) until its
+// RPC completed, so "next" was not sent after "lost" expired (batches() stayed 1) and failed
+// at its own deadline behind it, also after the network healed.
+TEST_F(PeerBatcherTest, ABlackHoledBatchFreesTheLaneOnceItsCallsExpired) {
+  auto b = Make();
+  Result<Register> lost, next;
+  const Clock::time_point lost_deadline = In(30s);
+  b->GetRegister("lost", 0, lost_deadline, lost.Callback());
+  b->GetRegister("next", 0, In(60s), next.Callback());
+  ASSERT_EQ(peer_.batches(), 1u);  // "lost" went alone; the peer never answers it
+
+  b->Expire(lost_deadline);
+  EXPECT_EQ(lost.Get(0s).status().code(), StatusCode::kDeadlineExceeded);
+  ASSERT_EQ(peer_.batches(), 2u) << "the call queued behind the black-holed batch goes at once";
+  EXPECT_EQ(peer_.tokens(1), std::vector<std::string>{"next"});
+  EXPECT_EQ(peer_.cancels(0), 1) << "the RPC nobody waits for is cancelled";
+  EXPECT_EQ(b->batches_abandoned(), 1u);
+
+  // The network healed: the new batch is answered.
+  peer_.Answer(1);
+  EXPECT_EQ(*next.Get(0s), Reg(7, "next"));
+
+  // The cancelled RPC completes late; that must not free a second place in the lane.
+  Result<Register> c, d;
+  b->GetRegister("c", 0, In(60s), c.Callback());
+  b->GetRegister("d", 0, In(60s), d.Callback());
+  ASSERT_EQ(peer_.batches(), 3u);
+  peer_.Fail(0, Status::Cancelled("cancelled by the client"));
+  EXPECT_EQ(peer_.batches(), 3u) << "\"d\" still waits behind \"c\"";
+  EXPECT_EQ(lost.calls(), 1);
+  peer_.Answer(2);
+  ASSERT_EQ(peer_.batches(), 4u);
+  peer_.Answer(3);
+  EXPECT_TRUE(c.Get(0s).ok());
+  EXPECT_TRUE(d.Get(0s).ok());
+}
+
+// A read cancels the calls it no longer needs once it has a majority; a black-holed peer's
+// batch must then stop holding the lane too.
+// Fails before the fix: cancelling "lost" failed the call but left its batch in the lane, so
+// "next" stayed queued (batches() stayed 1).
+TEST_F(PeerBatcherTest, CancellingEveryCallOfABatchInFlightFreesTheLane) {
+  auto b = Make();
+  Result<Register> lost, next;
+  CancelFn cancel = b->GetRegister("lost", 0, In(30s), lost.Callback());
+  b->GetRegister("next", 0, In(30s), next.Callback());
+  ASSERT_EQ(peer_.batches(), 1u);
+  cancel();
+  EXPECT_EQ(lost.Get(0s).status().code(), StatusCode::kCancelled);
+  ASSERT_EQ(peer_.batches(), 2u);
+  EXPECT_EQ(peer_.tokens(1), std::vector<std::string>{"next"});
+  EXPECT_EQ(peer_.cancels(0), 1);
+  peer_.Answer(1);
+  EXPECT_TRUE(next.Get(0s).ok());
+  peer_.Answer(0);  // the late answer reaches nobody
+  EXPECT_EQ(lost.calls(), 1);
+}
+
+// The lane is freed only when *no* call of the batch waits any more: one expired call out of
+// two keeps the batch (and its RPC) going for the other.
+TEST_F(PeerBatcherTest, ABatchWithACallStillWaitingKeepsTheLane) {
+  auto b = Make();
+  Result<Register> blocker, early, later, queued;
+  b->GetRegister("blocker", 0, In(30s), blocker.Callback());
+  const Clock::time_point early_deadline = In(20s);
+  b->GetRegister("early", 0, early_deadline, early.Callback());
+  CancelFn cancel_later = b->GetRegister("later", 0, In(40s), later.Callback());
+  peer_.Answer(0);
+  ASSERT_EQ(peer_.batches(), 2u);
+  b->GetRegister("queued", 0, In(50s), queued.Callback());
+
+  b->Expire(early_deadline);
+  EXPECT_EQ(early.Get(0s).status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_FALSE(later.done());
+  EXPECT_EQ(peer_.batches(), 2u) << "\"later\" still waits for batch 1";
+  EXPECT_EQ(peer_.cancels(1), 0);
+
+  cancel_later();
+  EXPECT_EQ(later.Get(0s).status().code(), StatusCode::kCancelled);
+  ASSERT_EQ(peer_.batches(), 3u);
+  EXPECT_EQ(peer_.tokens(2), std::vector<std::string>{"queued"});
+  EXPECT_EQ(peer_.cancels(1), 1);
+  peer_.Answer(2);
+  EXPECT_TRUE(queued.Get(0s).ok());
+}
+
+// A fail-silent entry (crash-stopped token) gets no result, but the RPC itself came back: the
+// lane is free at once, and the entry's later expiry frees nothing a second time.
+TEST_F(PeerBatcherTest, AFailSilentEntryDoesNotHoldTheLane) {
+  auto b = Make();
+  Result<Register> silent, next, after;
+  const Clock::time_point silent_deadline = In(30s);
+  b->GetRegister("crashed", 0, silent_deadline, silent.Callback());
+  b->GetRegister("next", 0, In(60s), next.Callback());
+  peer_.Answer(0, /*silent=*/{"crashed"});
+  EXPECT_FALSE(silent.done());
+  ASSERT_EQ(peer_.batches(), 2u) << "the answered batch left the lane";
+
+  b->Expire(silent_deadline);
+  EXPECT_EQ(silent.Get(0s).status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(peer_.cancels(0), 0) << "its RPC had come back already";
+  b->GetRegister("after", 0, In(60s), after.Callback());
+  EXPECT_EQ(peer_.batches(), 2u) << "batch 1 is still in flight and holds the only place";
+  peer_.Answer(1);
+  ASSERT_EQ(peer_.batches(), 3u);
+  peer_.Answer(2);
+  EXPECT_TRUE(next.Get(0s).ok());
+  EXPECT_TRUE(after.Get(0s).ok());
+  EXPECT_EQ(b->batches_abandoned(), 0u);
+}
+
 TEST_F(PeerBatcherTest, ABatchDeadlineIsBounded) {
   PeerBatcher::Options o;
   o.max_batch_time = 2s;
@@ -394,6 +523,7 @@ TEST_F(PeerBatcherTest, CloseFailsWhatIsPendingAndEveryLaterCall) {
   EXPECT_EQ(waiting.Get(0s).status().code(), StatusCode::kUnavailable);
   EXPECT_FALSE(b->GetRegister("c", 0, In(10s), after.Callback()));
   EXPECT_EQ(after.Get(0s).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(peer_.cancels(0), 1) << "nobody waits for the batch in flight: its RPC is cancelled";
   peer_.Answer(0);  // the batch still in flight completes into nothing
   EXPECT_EQ(in_flight.calls(), 1);
   EXPECT_EQ(peer_.batches(), 1u);

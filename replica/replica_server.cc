@@ -1,8 +1,14 @@
 #include "replica/replica_server.h"
 
+#include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <future>
 #include <thread>
 
@@ -16,6 +22,61 @@
 #include "storage/rocksdb_register_store.h"
 
 namespace tokenstore {
+
+namespace {
+
+// The errno of binding a TCP socket to `listen` ("host:port" or "[v6]:port") the way gRPC
+// does (SO_REUSEADDR, no SO_REUSEPORT); 0 when it binds, or when the address does not parse
+// or resolve (gRPC's own bind then reports it).
+int BindErrno(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return 0;
+  std::string host = listen.substr(0, colon);
+  const std::string port = listen.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found) != 0) {
+    return 0;
+  }
+  int error = 0;
+  for (addrinfo* a = found; a != nullptr && error == 0; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0) error = errno;
+    close(fd);  // never listened: the port is free again at once
+  }
+  freeaddrinfo(found);
+  return error;
+}
+
+Status CannotListen(const std::string& listen, int error) {
+  std::string why;
+  switch (error) {
+    case EADDRINUSE:
+      why = "another process already serves this address (a running token-replica?); "
+            "stop it or pick another --listen";
+      break;
+    case EADDRNOTAVAIL:
+      why = "the address is not local to this machine";
+      break;
+    case 0:
+      why = "the address is in use or not local to this machine";
+      break;
+    default:
+      why = std::strerror(error);
+  }
+  return Status::Unavailable("cannot listen on " + listen + ": " + why);
+}
+
+}  // namespace
 
 ReplicaServer::ReplicaServer(ClusterConfig config, ReplicaServerOptions options)
     : config_(std::move(config)), options_(std::move(options)) {
@@ -40,6 +101,11 @@ Status ReplicaServer::Start() {
         "--tls-cert is issued to " + id->ToString() + ", but this replica listens as " +
         options_.listen + "; a replica's certificate must name it node:" + options_.listen +
         " (scripts/gen-certs.sh makes one per node)");
+  }
+  // Refuse a taken address before the data dir is touched (gRPC's bind below still decides:
+  // another process may take the address in between).
+  if (int error = BindErrno(options_.listen); error != 0) {
+    return CannotListen(options_.listen, error);
   }
   RocksDbOptions db_options;
   db_options.create_if_missing = true;
@@ -76,6 +142,9 @@ Status ReplicaServer::Start() {
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(options_.listen, options_.security.ServerCredentials(), &bound_port);
+  // gRPC sets SO_REUSEPORT by default on Linux: a second replica started on this address
+  // would listen next to this one, and clients would reach either. One process per address.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.RegisterService(token_service_.get());
   builder.RegisterService(replica_service_.get());
@@ -87,8 +156,7 @@ Status ReplicaServer::Start() {
   if (!server_ || bound_port == 0) {
     server_.reset();
     Shutdown();
-    return Status::Unavailable("cannot listen on " + options_.listen +
-                               ": the address is in use or not local to this machine");
+    return CannotListen(options_.listen, BindErrno(options_.listen));
   }
   // The server as a whole (service "") and each of our services answer SERVING once the
   // lifecycle allows; until then NOT_SERVING, and a thread drives the lifecycle.

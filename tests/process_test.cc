@@ -211,6 +211,55 @@ TEST_F(ProcessCluster, OfflineDumpRefusesWhileTheReplicaRunsAndWorksAfter) {
   EXPECT_NE(d.out.find("dumped"), std::string::npos) << d.out;
 }
 
+// One process per address (issue 10, item 4). gRPC sets SO_REUSEPORT on Linux by default;
+// with it, a second replica on a served address listened there too and clients reached
+// either. Fails before the fix: the second process kept running (RunCommand killed it at
+// its 20 s timeout, exit_code -1) instead of exiting at once.
+TEST_F(ProcessCluster, SecondReplicaOnAServedAddressExitsAtOnceNamingIt) {
+  ASSERT_EQ(Client({"write", "--id", "1", "--name", "first", "--low", "1", "--mid", "2", "--high",
+                    "3"})
+                .exit_code,
+            0);
+  const std::string other_dir = dir_.File("second-on-address");
+  const auto start = std::chrono::steady_clock::now();
+  CommandResult second = RunCommand({kBin + "/token-replica", "--config", config_, "--listen",
+                                     nodes_[0], "--data-dir", other_dir},
+                                    20s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GT(second.exit_code, 0) << second.err;
+  EXPECT_LT(took, 10s) << "it must exit at once, not wait to be killed";
+  EXPECT_NE(second.err.find("cannot listen on " + nodes_[0]), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("another process already serves this address"), std::string::npos)
+      << second.err;
+  EXPECT_FALSE(std::filesystem::exists(other_dir)) << "refused before its data dir was touched";
+  // The first replica still serves.
+  ASSERT_FALSE(procs_[0]->Wait(0ms).has_value()) << "the first replica still runs";
+  auto r = Client({"--json", "read", "--id", "1", "--node", nodes_[0]});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(JsonField(r.out, "name"), "first");
+}
+
+// One process per data dir: RocksDB's LOCK refuses a second open; the message must say so
+// and name the directory.
+TEST_F(ProcessCluster, SecondReplicaOnAUsedDataDirExitsAtOnceNamingIt) {
+  // Another address the file names, so that only the data dir is shared.
+  const std::string other = testing::FreeLoopbackAddresses(1)[0];
+  const std::string config = dir_.File("with-other.yaml");
+  testing::WriteFile(config, testing::ReadFile(config_) + "- token: 9\n  writer: " + other +
+                                 "\n  readers: [" + other + "]\n");
+  const auto start = std::chrono::steady_clock::now();
+  CommandResult second = RunCommand({kBin + "/token-replica", "--config", config, "--listen",
+                                     other, "--data-dir", DataDir(0)},
+                                    20s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GT(second.exit_code, 0) << second.err;
+  EXPECT_LT(took, 10s);
+  EXPECT_NE(second.err.find(DataDir(0) + " is in use by another process"), std::string::npos)
+      << second.err;
+  ASSERT_FALSE(procs_[0]->Wait(0ms).has_value()) << "the first replica still runs";
+  EXPECT_EQ(Admin({"dump", "--node", nodes_[0], "--timeout", "5"}).exit_code, 0);
+}
+
 TEST_F(ProcessCluster, PlaintextReplicasWarnAtStart) {
   const std::string err = testing::ReadFile(dir_.File("err0"));
   EXPECT_NE(err.find("level=warn msg=\"plaintext without authentication"), std::string::npos) << err;
