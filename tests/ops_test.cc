@@ -12,6 +12,7 @@
 #include "client.grpc.pb.h"
 #include "ops_probe.pb.h"
 #include "replica/replica_server.h"
+#include "tests/health_probe.h"
 #include "tests/raw_call.h"
 #include "tests/test_support.h"
 
@@ -26,7 +27,6 @@ using testing::TempDir;
 using namespace std::chrono_literals;
 namespace probe = tokenstore::testing::probe;
 
-constexpr char kHealthCheck[] = "/grpc.health.v1.Health/Check";
 constexpr char kHealthWatch[] = "/grpc.health.v1.Health/Watch";
 constexpr char kReflection[] = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
 
@@ -69,13 +69,8 @@ class OpsTest : public ::testing::Test {
   // The health of `service` ("" for the server), or the call's error.
   std::pair<grpc::Status, probe::HealthCheckResponse::ServingStatus> Health(
       const std::string& service) {
-    probe::HealthCheckRequest req;
-    req.set_service(service);
-    std::string bytes;
-    grpc::Status st = RawCall::Unary(Channel(), kHealthCheck, req.SerializeAsString(), &bytes);
-    probe::HealthCheckResponse resp;
-    EXPECT_TRUE(resp.ParseFromString(bytes));
-    return {st, resp.status()};
+    testing::HealthAnswer a = testing::CheckHealth(Channel(), service);
+    return {a.call, a.serving};
   }
 
   std::string Scrape() {

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/process_cluster.h"
 #include "tests/test_support.h"
 
 namespace tokenstore {
@@ -18,89 +19,12 @@ namespace {
 
 using testing::ChildProcess;
 using testing::CommandResult;
+using testing::ProcessCluster;
 using testing::RunCommand;
 using testing::TempDir;
 using namespace std::chrono_literals;
 
 const std::string kBin = TOKENSTORE_BIN_DIR;
-const std::string kSource = TOKENSTORE_SOURCE_DIR;
-
-class ProcessCluster : public ::testing::Test {
- protected:
-  void SetUp() override {
-    nodes_ = testing::FreeLoopbackAddresses(3);
-    const auto& n = nodes_;
-    config_ = dir_.File("cluster.yaml");
-    testing::WriteFile(config_, "- token: 1\n  writer: " + n[0] + "\n  readers: [" + n[0] + ", " +
-                                    n[1] + ", " + n[2] + "]\n- token: 3\n  writer: " + n[2] +
-                                    "\n  readers: [" + n[0] + ", " + n[1] + ", " + n[2] + "]\n");
-    if (tls_) {
-      std::vector<std::string> gen = {kSource + "/scripts/gen-certs.sh", "--out", Certs(),
-                                      "--config", config_};
-      auto r = RunCommand(gen, 60s);
-      ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    }
-    for (size_t i = 0; i < 3; ++i) Start(i);
-    for (size_t i = 0; i < 3; ++i) WaitReady(i);
-  }
-
-  std::string DataDir(size_t i) { return dir_.File("data" + std::to_string(i)); }
-  std::string Certs() { return dir_.File("certs"); }
-  // The TLS flags for the certificate `name` (e.g. "client", "node-127-0-0-1-5000").
-  std::vector<std::string> TlsFlags(const std::string& name) {
-    if (!tls_) return {};
-    return {"--tls-ca", Certs() + "/ca.pem", "--tls-cert", Certs() + "/" + name + ".pem",
-            "--tls-key", Certs() + "/" + name + ".key"};
-  }
-  static std::string NodeCert(const std::string& node) {
-    std::string name = "node-" + node;
-    for (char& c : name) c = (c == '.' || c == ':') ? '-' : c;
-    return name;
-  }
-
-  void Start(size_t i) {
-    if (procs_.size() <= i) procs_.resize(i + 1);
-    std::vector<std::string> argv{kBin + "/token-replica", "--config", config_, "--listen",
-                                  nodes_[i], "--data-dir", DataDir(i)};
-    for (const std::string& flag : TlsFlags(NodeCert(nodes_[i]))) argv.push_back(flag);
-    procs_[i] = std::make_unique<ChildProcess>(
-        argv,
-        dir_.File("out" + std::to_string(i)), dir_.File("err" + std::to_string(i)));
-  }
-
-  void WaitReady(size_t i) {
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      if (Admin({"dump", "--node", nodes_[i], "--timeout", "0.5"}).exit_code == 0) return;
-      std::this_thread::sleep_for(100ms);
-    }
-    FAIL() << nodes_[i] << " did not come up: " << testing::ReadFile(dir_.File("err" + std::to_string(i)));
-  }
-
-  // The tools, with the client or admin certificate when the cluster runs TLS.
-  CommandResult Client(std::vector<std::string> args, const std::string& cert = "client") {
-    args.insert(args.begin(), {kBin + "/token-client", "--config", config_});
-    for (const std::string& flag : TlsFlags(cert)) args.push_back(flag);
-    return RunCommand(args, 60s);
-  }
-  CommandResult Admin(std::vector<std::string> args, const std::string& cert = "admin") {
-    args.insert(args.begin(), kBin + "/token-admin");
-    for (const std::string& flag : TlsFlags(cert)) args.push_back(flag);
-    return RunCommand(args, 60s);
-  }
-
-  static std::string JsonField(const std::string& json, const std::string& key) {
-    std::smatch m;
-    std::regex re("\"" + key + "\":(\"([^\"]*)\"|([0-9]+|null|true|false))");
-    if (!std::regex_search(json, m, re)) return "<missing " + key + ">";
-    return m[2].matched ? m[2].str() : m[3].str();
-  }
-
-  bool tls_ = false;
-  TempDir dir_{"tokenstore-proc"};
-  std::vector<std::string> nodes_;
-  std::string config_;
-  std::vector<std::unique_ptr<ChildProcess>> procs_;
-};
 
 TEST_F(ProcessCluster, EveryAcknowledgedWriteSurvivesKillNineOfEveryReplica) {
   std::string last1, last3;

@@ -98,6 +98,27 @@ void ChildProcess::Signal(int sig) {
   if (running()) kill(pid_, sig);
 }
 
+bool ChildProcess::Pause(std::chrono::milliseconds timeout) {
+  if (!running()) return false;
+  kill(pid_, SIGSTOP);
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  const std::string stat_path = "/proc/" + std::to_string(pid_) + "/stat";
+  for (;;) {
+    // The state is the field after the parenthesised command name: 'T' when stopped.
+    const std::string stat = ReadFile(stat_path);
+    const size_t paren = stat.rfind(')');
+    if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'T') {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+void ChildProcess::Resume() {
+  if (running()) kill(pid_, SIGCONT);
+}
+
 std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
   if (exit_status_) return exit_status_;
   const auto until = std::chrono::steady_clock::now() + timeout;

@@ -47,6 +47,10 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0 && !exit_status_; }
   void Signal(int sig);
+  // SIGSTOP, then waits (bounded) until the kernel reports the process stopped, so a test
+  // knows it answers nothing from here on. False when it did not stop within `timeout`.
+  bool Pause(std::chrono::milliseconds timeout);
+  void Resume();  // SIGCONT
   // Waits for the exit for at most `timeout`; the wait status (see waitpid), or nullopt.
   std::optional<int> Wait(std::chrono::milliseconds timeout);
 
