@@ -78,6 +78,8 @@ StatusOr<NodeDump> AdminClient::Dump(const std::string& node) {
 StatusOr<NodeDump> NodeDumpFromProto(const v1::DumpResponse& resp) {
   NodeDump dump;
   dump.node = resp.node();
+  dump.state = resp.state();
+  dump.identity = resp.identity();
   for (const v1::DumpEntry& e : resp.entries()) {
     StatusOr<Register> reg = FromProto(e.reg());
     if (!reg.ok()) return reg.status().WithContext("token \"" + e.token() + "\"");

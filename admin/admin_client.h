@@ -34,6 +34,8 @@ struct NodeDump {
   std::string node;                // the node that answered (live dump); empty offline
   std::string data_dir;            // the directory read (offline dump); empty live
   std::vector<DumpEntry> entries;  // sorted by token id
+  std::string state;               // live: "serving", "rebuilding", ... (node_lifecycle.h)
+  std::string identity;            // live: the data dir's cluster, incarnation and boot
 };
 
 struct AdminOptions {

@@ -38,6 +38,7 @@ std::vector<std::string> Row(const DumpEntry& e) {
 
 std::string FormatDumpTable(const NodeDump& dump) {
   std::string out = dump.data_dir.empty() ? "node " + dump.node : "data dir " + dump.data_dir;
+  if (!dump.state.empty()) out += " (" + dump.state + "; " + dump.identity + ")";
   out += ": " + std::to_string(dump.entries.size()) + " token(s)\n";
   if (dump.entries.empty()) return out;
 

@@ -397,6 +397,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Dump(grpc::CallbackServerContext* ct
   storage_executor_.Submit([this, handle, resp] {
     Status st;
     resp->set_node(core_.self());
+    resp->set_state(NodeStateName(core_.lifecycle().state()));
+    resp->set_identity(core_.lifecycle().identity_string());
     // Every token this node keeps, stored or not: a never-written token is ts 0, undefined.
     for (const std::string& id : core_.token_ids()) {
       StatusOr<Register> reg = store_.Get(id);

@@ -92,9 +92,12 @@ class ProcessCluster : public ::testing::Test {
   }
   void Resume(size_t i) { procs_[i]->Resume(); }
 
+  // Until the node serves (its dump says so: a new cluster's nodes serve once they all
+  // answered each other, a restarted one once its peers confirmed its data dir).
   void WaitReady(size_t i) {
     for (int attempt = 0; attempt < 100; ++attempt) {
-      if (Admin({"dump", "--node", nodes_[i], "--timeout", "0.5"}).exit_code == 0) return;
+      CommandResult r = Admin({"dump", "--node", nodes_[i], "--timeout", "0.5"});
+      if (r.exit_code == 0 && r.out.find(" (serving;") != std::string::npos) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     FAIL() << nodes_[i] << " did not come up: " << Log(i);
