@@ -45,7 +45,8 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   app.add_flag("--json", cmd.json, "print one JSON object per line");
   AddTlsOptions(app, cmd.tls);
   app.add_option("--timeout", timeout_s,
-                 "seconds to wait for the node (backup, restore: for each token operation)")->capture_default_str();
+                 "seconds to wait for the node (backup, restore: for each token operation)")
+      ->capture_default_str();
 
   std::string node;
   CLI::App* crash = app.add_subcommand(
@@ -85,9 +86,9 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   restore->add_option("--in", cmd.file, "the backup file to read (FILE.jsonl)")->required();
   restore->add_flag("--force", cmd.force, "also overwrite tokens that are defined or dropped");
   for (CLI::App* bulk : {backup, restore}) {
-    bulk->add_option("--concurrency", cmd.bulk.concurrency,
-                     "tokens read or written in parallel (1 to " +
-                         std::to_string(kMaxBulkConcurrency) + ")")
+    bulk->add_option(
+            "--concurrency", cmd.bulk.concurrency,
+            "tokens read or written in parallel (1 to " + std::to_string(kMaxBulkConcurrency) + ")")
         ->capture_default_str();
     bulk->add_option("--progress-every", cmd.bulk.progress_every,
                      "a progress line on stderr after every N tokens (0: only at the end)")

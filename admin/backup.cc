@@ -85,22 +85,22 @@ class OrderedLines {
       if (!it->second) continue;
       *it->second += '\n';
       if (std::fwrite(it->second->data(), 1, it->second->size(), out_) != it->second->size()) {
-        write_failed_ = true;
+        if (write_errno_ == 0) write_errno_ = errno;
       }
       ++written_;
     }
   }
   // REQUIRES: every index was Put.
   size_t written() const { return written_; }
-  bool write_failed() const { return write_failed_; }
+  int write_errno() const { return write_errno_; }  // 0: every line was written
 
  private:
   std::FILE* const out_;
   std::mutex mu_;
-  size_t next_ = 0;                                      // GUARDED_BY(mu_)
+  size_t next_ = 0;                                       // GUARDED_BY(mu_)
   std::map<size_t, std::optional<std::string>> pending_;  // GUARDED_BY(mu_)
-  size_t written_ = 0;                                   // GUARDED_BY(mu_)
-  bool write_failed_ = false;                            // GUARDED_BY(mu_)
+  size_t written_ = 0;                                    // GUARDED_BY(mu_)
+  int write_errno_ = 0;                                   // GUARDED_BY(mu_)
 };
 
 }  // namespace
@@ -133,7 +133,10 @@ StatusOr<BackupSummary> BackupTokens(TokenClient& client, const ClusterConfig& c
   }
   summary.written = lines.written();
   assert(summary.written + summary.failures.size() == n);
-  if (lines.write_failed()) return IoError("cannot write the backup to", out_path);
+  if (lines.write_errno() != 0) {
+    errno = lines.write_errno();
+    return IoError("cannot write the backup to", out_path);
+  }
   if (!summary.failures.empty()) {
     progress.Finish(out_path + " not written");
     return summary;

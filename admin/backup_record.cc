@@ -12,10 +12,9 @@ namespace {
 
 using checker::JsonValue;
 
-constexpr std::array<const char*, 11> kKeys = {"id",  "state",   "ts",        "name",
-                                               "low", "mid",     "high",      "partial",
-                                               "partial_x", "final", "final_x"};
-constexpr std::array<const char*, 8> kValueKeys = {"name",      "low",   "mid",    "high",
+constexpr std::array<const char*, 11> kKeys = {
+    "id", "state", "ts", "name", "low", "mid", "high", "partial", "partial_x", "final", "final_x"};
+constexpr std::array<const char*, 8> kValueKeys = {"name",    "low",       "mid",   "high",
                                                    "partial", "partial_x", "final", "final_x"};
 
 JsonObject& AddDecimal(JsonObject& o, std::string_view key, std::optional<uint64_t> v) {
@@ -63,7 +62,8 @@ StatusOr<std::string> BytesOf(const std::string& utf8, std::string_view key) {
     if (c < 0x80) {
       bytes += static_cast<char>(c);
     } else if ((c == 0xC2 || c == 0xC3) && i + 1 < utf8.size()) {
-      bytes += static_cast<char>(((c & 0x03) << 6) | (static_cast<unsigned char>(utf8[++i]) & 0x3F));
+      bytes +=
+          static_cast<char>(((c & 0x03) << 6) | (static_cast<unsigned char>(utf8[++i]) & 0x3F));
     } else {
       return FieldError(key, "holds a character above U+00FF; names are bytes, written as \\u00XX");
     }
@@ -76,13 +76,15 @@ StatusOr<ValueKind> StateOf(const JsonValue& obj) {
   for (ValueKind k : {ValueKind::kDefined, ValueKind::kUndefined, ValueKind::kDropped}) {
     if (v.kind == JsonValue::Kind::kString && v.string == ValueKindName(k)) return k;
   }
-  return FieldError("state", "must be \"defined\", \"undefined\" or \"dropped\", found " + Found(v));
+  return FieldError("state",
+                    "must be \"defined\", \"undefined\" or \"dropped\", found " + Found(v));
 }
 
 Status ParseDefined(const JsonValue& obj, BackupRecord* r) {
   const JsonValue& name = *obj.Find("name");
   if (name.kind != JsonValue::Kind::kString || name.string.empty()) {
-    return FieldError("name", "must be a non-empty string for a defined token, found " + Found(name));
+    return FieldError("name",
+                      "must be a non-empty string for a defined token, found " + Found(name));
   }
   StatusOr<std::string> bytes = BytesOf(name.string, "name");
   if (!bytes.ok()) return bytes.status();
@@ -153,8 +155,8 @@ StatusOr<BackupRecord> ParseObject(const JsonValue& obj) {
   }
   for (const char* key : kValueKeys) {
     if (obj.Find(key)->kind != JsonValue::Kind::kNull) {
-      return FieldError(key, "must be null when state is \"" +
-                                 std::string(ValueKindName(r.state)) + "\"");
+      return FieldError(
+          key, "must be null when state is \"" + std::string(ValueKindName(r.state)) + "\"");
     }
   }
   return r;

@@ -23,7 +23,9 @@ void ForEachConcurrently(size_t n, int concurrency, const std::function<void(siz
 }
 
 BulkProgress::BulkProgress(std::string verb, size_t total, const BulkOptions& options)
-    : verb_(std::move(verb)), total_(total), every_(options.progress_every),
+    : verb_(std::move(verb)),
+      total_(total),
+      every_(options.progress_every),
       out_(options.progress) {}
 
 void BulkProgress::Done(bool failed) {

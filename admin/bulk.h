@@ -17,8 +17,9 @@ namespace tokenstore {
 inline constexpr int kMaxBulkConcurrency = 64;
 
 struct BulkOptions {
-  int concurrency = 4;          // 1 .. kMaxBulkConcurrency parallel operations
-  size_t progress_every = 1000;  // a progress line after every this many tokens (0: only at the end)
+  int concurrency = 4;  // 1 .. kMaxBulkConcurrency parallel operations
+  size_t progress_every =
+      1000;  // a progress line after every this many tokens (0: only at the end)
   std::FILE* progress = stderr;  // nullptr: silent
 };
 

@@ -103,8 +103,8 @@ int RunBackup(const AdminCommand& cmd, const ClusterConfig& config) {
 int RunRestore(const AdminCommand& cmd, const ClusterConfig& config) {
   StatusOr<std::vector<BackupRecord>> records = LoadBackupFile(cmd.file, config);
   if (!records.ok()) {
-    return Fail(records.status(), records.status().code() == StatusCode::kNotFound
-                                      ? kExitNotFound : kExitUsage);
+    return Fail(records.status(),
+                records.status().code() == StatusCode::kNotFound ? kExitNotFound : kExitUsage);
   }
   TokenClient client(config, BulkClientOptions(cmd));
   RestoreSummary summary = RestoreTokens(client, *records, cmd.file, cmd.force, cmd.bulk);

@@ -88,8 +88,8 @@ StatusOr<std::vector<BackupRecord>> LoadBackupFile(const std::string& path,
   }
   if (in.bad()) return Status::Internal("cannot read " + path);
   if (problems.empty()) return records;
-  std::string message = std::to_string(problems.size() + more) + " problem(s) in " + path +
-                        ", nothing was restored:";
+  std::string message =
+      std::to_string(problems.size() + more) + " problem(s) in " + path + ", nothing was restored:";
   for (const std::string& p : problems) message += "\n  " + p;
   if (more > 0) message += "\n  ... and " + std::to_string(more) + " more";
   return Status::InvalidArgument(message);

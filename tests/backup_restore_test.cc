@@ -97,15 +97,15 @@ class Cluster {
 std::string SourceShape(const std::vector<std::string>& n) {
   return "- token: 1\n  writer: " + n[0] + "\n  readers: [" + n[0] + ", " + n[1] + ", " + n[2] +
          "]\n- token: 2\n  writer: " + n[1] + "\n  readers: [" + n[1] + ", " + n[2] +
-         "]\n- token: 3\n  writer: " + n[2] + "\n  readers: [" + n[0] + ", " + n[1] + ", " +
-         n[2] + "]\n";
+         "]\n- token: 3\n  writer: " + n[2] + "\n  readers: [" + n[0] + ", " + n[1] + ", " + n[2] +
+         "]\n";
 }
 
 // Other writers and replica sets for the same ids; token 4 is not in the backup.
 std::string TargetShape(const std::vector<std::string>& n) {
   return "- token: 1\n  writer: " + n[2] + "\n  readers: [" + n[0] + ", " + n[1] +
-         "]\n- token: 2\n  writer: " + n[0] + "\n  readers: [" + n[0] + ", " + n[1] + ", " +
-         n[2] + "]\n- token: 3\n  writer: " + n[1] + "\n  readers: [" + n[2] +
+         "]\n- token: 2\n  writer: " + n[0] + "\n  readers: [" + n[0] + ", " + n[1] + ", " + n[2] +
+         "]\n- token: 3\n  writer: " + n[1] + "\n  readers: [" + n[2] +
          "]\n- token: 4\n  writer: " + n[0] + "\n  readers: [" + n[0] + "]\n";
 }
 
@@ -116,8 +116,7 @@ std::vector<std::string> Lines(const std::string& path) {
   return lines;
 }
 
-const char kAbc[] =
-    "defined abc 5 25 100 partial 902613196918738813 final 60570345165277511 at 70";
+const char kAbc[] = "defined abc 5 25 100 partial 902613196918738813 final 60570345165277511 at 70";
 
 TEST(BackupRestore, MovesEveryStateToAnotherReplicaSetAndSkipsTokensInUse) {
   TempDir dir("tokenstore-backup");
@@ -188,11 +187,12 @@ TEST(BackupRestore, BackupThatCannotReadATokenNamesItAndWritesNothing) {
   }
   CommandResult b = c.Admin({"--timeout", "1.5", "backup", "--out", backup});
   EXPECT_EQ(b.exit_code, 1);
-  EXPECT_NE(b.err.find("token-admin backup: 3 of 3 tokens done, 1 failed, " + backup +
-                       " not written\n"),
-            std::string::npos)
+  EXPECT_NE(
+      b.err.find("token-admin backup: 3 of 3 tokens done, 1 failed, " + backup + " not written\n"),
+      std::string::npos)
       << b.err;
-  EXPECT_NE(b.err.find("1 of 3 tokens could not be read; " + backup + " was not written:\n"
+  EXPECT_NE(b.err.find("1 of 3 tokens could not be read; " + backup +
+                       " was not written:\n"
                        "  token \"1\": DEADLINE_EXCEEDED"),
             std::string::npos)
       << b.err;
@@ -214,7 +214,7 @@ TEST(BackupRestore, RestoreChecksTheWholeFileFirstAndNamesEachLine) {
   const std::string undefined = R"("state":"undefined","ts":"0","name":null,"low":null,)"
                                 R"("mid":null,"high":null,"partial":null,"partial_x":null,)"
                                 R"("final":null,"final_x":null})";
-  testing::WriteFile(path, R"({"id":"1",)" + undefined + "\n" +     //
+  testing::WriteFile(path, R"({"id":"1",)" + undefined + "\n" +      //
                                "{not json\n" +                       //
                                R"({"id":"1",)" + undefined + "\n" +  //
                                R"({"id":"9",)" + undefined + "\n" +  //
