@@ -28,7 +28,9 @@ std::string Join(const std::vector<std::string>& items) {
 }  // namespace
 
 std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* const* argv) {
-  CLI::App app{"token-admin: fail-silent emulation and inspection of token-replica nodes"};
+  CLI::App app{
+      "token-admin: fail-silent emulation, inspection, backup and restore of token-replica "
+      "nodes"};
   app.name("token-admin");
   app.fallthrough();
   app.require_subcommand(1);
@@ -38,10 +40,13 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   double timeout_s = 5;
   CLI::Option* config_opt = app.add_option(
       "--config", config_path,
-      "replication scheme (YAML); when given, --node and --token are checked against it");
+      "replication scheme (YAML); when given, --node and --token are checked against it; "
+      "backup and restore need it");
   app.add_flag("--json", cmd.json, "print one JSON object per line");
   AddTlsOptions(app, cmd.tls);
-  app.add_option("--timeout", timeout_s, "seconds to wait for the node")->capture_default_str();
+  app.add_option("--timeout", timeout_s,
+                 "seconds to wait for the node (backup, restore: for each token operation)")
+      ->capture_default_str();
 
   std::string node;
   CLI::App* crash = app.add_subcommand(
@@ -57,6 +62,38 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   CLI::Option* dump_dir =
       dump->add_option("--data-dir", cmd.data_dir, "a stopped node's --data-dir");
   dump_node->excludes(dump_dir);
+
+  CLI::App* backup = app.add_subcommand(
+      "backup", "read every token of --config atomically into a JSON Lines file");
+  backup->footer(
+      "One line per token, in configuration order: id, state (defined | undefined | dropped), "
+      "ts, name, low, mid, high, partial, partial_x, final, final_x; 64-bit integers are JSON "
+      "strings, absent values null (a dropped token's ts too). Each token is read through one "
+      "of its readers, with failover. The file is replaced (atomically) only when every token "
+      "was read; otherwise it is left as it was and the exit code is 1, naming each token that "
+      "failed.");
+  backup->add_option("--out", cmd.file, "the file to write (FILE.jsonl)")->required();
+  CLI::App* restore = app.add_subcommand(
+      "restore", "write a backup's tokens back through their writers in the cluster of --config");
+  restore->footer(
+      "The whole file is checked first (every line, no id twice, every id in --config); "
+      "nothing is written when a line is wrong. Then each token is read: only undefined ones "
+      "are restored unless --force. defined: write(name, low, mid, high), and the recomputed "
+      "partial must equal the backup's; dropped: drop; undefined: create. Timestamps are not "
+      "restored: the target's writers issue new ones. This is the way to move tokens to "
+      "another cluster or onto a changed replica set. Exit code 1 names each token that "
+      "failed.");
+  restore->add_option("--in", cmd.file, "the backup file to read (FILE.jsonl)")->required();
+  restore->add_flag("--force", cmd.force, "also overwrite tokens that are defined or dropped");
+  for (CLI::App* bulk : {backup, restore}) {
+    bulk->add_option(
+            "--concurrency", cmd.bulk.concurrency,
+            "tokens read or written in parallel (1 to " + std::to_string(kMaxBulkConcurrency) + ")")
+        ->capture_default_str();
+    bulk->add_option("--progress-every", cmd.bulk.progress_every,
+                     "a progress line on stderr after every N tokens (0: only at the end)")
+        ->capture_default_str();
+  }
 
   if (std::optional<CliExit> exit = ParseCommandLine(app, argc, argv, kProgram, kHint)) {
     return *exit;
@@ -74,10 +111,24 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
       return UsageError("--data-dir must not be empty");
     }
   }
-  if (cmd.op != AdminOp::kDump && cmd.token.empty()) {
+  if (backup->parsed() || restore->parsed()) {
+    cmd.op = backup->parsed() ? AdminOp::kBackup : AdminOp::kRestore;
+    if (config_opt->count() == 0) {
+      return UsageError(std::string(backup->parsed() ? "backup" : "restore") +
+                        " needs --config FILE (the cluster's replication scheme)");
+    }
+    if (cmd.file.empty()) return UsageError("the backup file name must not be empty");
+    if (cmd.bulk.concurrency < 1 || cmd.bulk.concurrency > kMaxBulkConcurrency) {
+      return UsageError("--concurrency must be 1 to " + std::to_string(kMaxBulkConcurrency) +
+                        ", got " + std::to_string(cmd.bulk.concurrency));
+    }
+  }
+  const bool has_node = cmd.op == AdminOp::kCrash || cmd.op == AdminOp::kRevive ||
+                        (cmd.op == AdminOp::kDump && dump_node->count() > 0);
+  if ((cmd.op == AdminOp::kCrash || cmd.op == AdminOp::kRevive) && cmd.token.empty()) {
     return UsageError("--token must not be empty");
   }
-  if (cmd.op != AdminOp::kDump || dump_node->count() > 0) {
+  if (has_node) {
     StatusOr<std::string> canonical = ParseAccessPoint(node);
     if (!canonical.ok()) return UsageError("--node: " + canonical.status().message());
     cmd.node = *canonical;

@@ -3,7 +3,10 @@
 //
 //   token-admin [--config FILE] [--json] [--timeout S]
 //               (crash --node ADDR --token ID | revive --node ADDR --token ID |
-//                dump --node ADDR | dump --data-dir DIR)
+//                dump --node ADDR | dump --data-dir DIR |
+//                backup --out FILE.jsonl [--concurrency N] [--progress-every N] |
+//                restore --in FILE.jsonl [--force] [--concurrency N] [--progress-every N])
+// backup and restore need --config.
 // Global options may also follow the subcommand.
 //
 // Thread-safety: stateless functions.
@@ -14,19 +17,23 @@
 #include <variant>
 
 #include "admin/admin_client.h"
+#include "admin/bulk.h"
 #include "client/client_cli.h"  // CliExit
 #include "common/status.h"
 #include "config/cluster_config.h"
 
 namespace tokenstore {
 
-enum class AdminOp { kCrash, kRevive, kDump };
+enum class AdminOp { kCrash, kRevive, kDump, kBackup, kRestore };
 
 struct AdminCommand {
   AdminOp op = AdminOp::kDump;
   std::string node;      // canonical access point; empty for an offline dump
   std::string token;     // crash and revive
   std::string data_dir;  // offline dump
+  std::string file;      // backup: --out; restore: --in
+  bool force = false;    // restore: also tokens that are not undefined
+  BulkOptions bulk;      // backup and restore
   std::optional<std::string> config_path;
   bool json = false;
   AdminOptions options;

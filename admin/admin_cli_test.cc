@@ -141,5 +141,31 @@ TEST_F(AdminConfigCheck, TokenNotKeptByTheNodeNamesItsTokens) {
   EXPECT_EQ(st.message(), "token \"9\" is not in cluster.yaml; 127.0.0.1:50052 keeps tokens: 1, 3");
 }
 
+TEST(AdminCli, BackupAndRestoreNeedAConfigAndAFile) {
+  AdminCommand b = ParseOk({"--config", "c.yaml", "backup", "--out", "t.jsonl"});
+  EXPECT_EQ(b.op, AdminOp::kBackup);
+  EXPECT_EQ(b.file, "t.jsonl");
+  EXPECT_EQ(b.bulk.concurrency, 4);
+  EXPECT_EQ(b.bulk.progress_every, 1000u);
+  AdminCommand r = ParseOk({"restore", "--in", "t.jsonl", "--force", "--concurrency", "8",
+                            "--progress-every", "0", "--config", "c.yaml"});
+  EXPECT_EQ(r.op, AdminOp::kRestore);
+  EXPECT_EQ(r.file, "t.jsonl");
+  EXPECT_TRUE(r.force);
+  EXPECT_EQ(r.bulk.concurrency, 8);
+  EXPECT_EQ(r.bulk.progress_every, 0u);
+  EXPECT_FALSE(ParseOk({"--config", "c.yaml", "restore", "--in", "t.jsonl"}).force);
+
+  EXPECT_NE(UsageError({"backup", "--out", "t.jsonl"}).find("backup needs --config FILE"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"--config", "c.yaml", "restore"}).find("--in"), std::string::npos);
+  EXPECT_NE(UsageError({"--config", "c.yaml", "backup", "--out", "t", "--concurrency", "0"})
+                .find("--concurrency must be 1 to 64, got 0"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"--config", "c.yaml", "backup", "--out", "t", "--concurrency", "65"})
+                .find("--concurrency must be 1 to 64"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace tokenstore

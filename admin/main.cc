@@ -4,17 +4,24 @@
 //   token-admin revive --node 127.0.0.1:50051 --token 1
 //   token-admin dump --node 127.0.0.1:50051          (live)
 //   token-admin dump --data-dir data/n1              (offline, replica stopped)
+//   token-admin --config cluster.yaml backup --out tokens.jsonl
+//   token-admin --config other.yaml restore --in tokens.jsonl [--force]
 //
 // Exit codes: client/README.md (client/exit_codes.h), shared with token-client.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "admin/admin_cli.h"
 #include "admin/admin_client.h"
+#include "admin/backup.h"
 #include "admin/dump_output.h"
 #include "admin/offline_dump.h"
+#include "admin/restore.h"
 #include "client/exit_codes.h"
 #include "common/json.h"
 #include "config/cluster_config.h"
@@ -63,6 +70,53 @@ int RunDump(const AdminCommand& cmd) {
   return kExitOk;
 }
 
+ClientOptions BulkClientOptions(const AdminCommand& cmd) {
+  ClientOptions o;
+  o.timeout = cmd.options.timeout;
+  o.attempt_timeout = std::min(o.attempt_timeout, o.timeout);
+  o.security = cmd.options.security;
+  return o;
+}
+
+// Prints up to kListed lines of `lines` to stderr, then how many more there were.
+void ListOnStderr(const std::vector<std::string>& lines) {
+  constexpr size_t kListed = 50;
+  for (size_t i = 0; i < lines.size() && i < kListed; ++i) {
+    std::fprintf(stderr, "  %s\n", lines[i].c_str());
+  }
+  if (lines.size() > kListed) std::fprintf(stderr, "  ... and %zu more\n", lines.size() - kListed);
+}
+
+int RunBackup(const AdminCommand& cmd, const ClusterConfig& config) {
+  TokenClient client(config, BulkClientOptions(cmd));
+  StatusOr<BackupSummary> summary = BackupTokens(client, config, cmd.file, cmd.bulk);
+  if (!summary.ok()) return Fail(summary.status(), kExitFailed);
+  if (!summary->failures.empty()) {
+    std::fprintf(stderr, "token-admin: %zu of %zu tokens could not be read; %s was not written:\n",
+                 summary->failures.size(), summary->tokens, cmd.file.c_str());
+    ListOnStderr(summary->failures);
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+int RunRestore(const AdminCommand& cmd, const ClusterConfig& config) {
+  StatusOr<std::vector<BackupRecord>> records = LoadBackupFile(cmd.file, config);
+  if (!records.ok()) {
+    return Fail(records.status(),
+                records.status().code() == StatusCode::kNotFound ? kExitNotFound : kExitUsage);
+  }
+  TokenClient client(config, BulkClientOptions(cmd));
+  RestoreSummary summary = RestoreTokens(client, *records, cmd.file, cmd.force, cmd.bulk);
+  if (!summary.failures.empty()) {
+    std::fprintf(stderr, "token-admin: %zu of %zu tokens could not be restored:\n",
+                 summary.failures.size(), summary.total);
+    ListOnStderr(summary.failures);
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
 int Run(int argc, char** argv) {
   std::variant<AdminCommand, CliExit> parsed = ParseAdminCommandLine(argc, argv);
   if (auto* exit = std::get_if<CliExit>(&parsed)) {
@@ -71,15 +125,28 @@ int Run(int argc, char** argv) {
     return exit->code;
   }
   AdminCommand& cmd = std::get<AdminCommand>(parsed);
+  std::optional<ClusterConfig> config;
   if (cmd.config_path) {
-    StatusOr<ClusterConfig> config = LoadClusterConfig(*cmd.config_path);
-    if (!config.ok()) return Fail(config.status(), kExitUsage);
-    if (Status st = CheckAgainstConfig(cmd, *config); !st.ok()) return Fail(st, kExitUsage);
+    StatusOr<ClusterConfig> loaded = LoadClusterConfig(*cmd.config_path);
+    if (!loaded.ok()) return Fail(loaded.status(), kExitUsage);
+    if (Status st = CheckAgainstConfig(cmd, *loaded); !st.ok()) return Fail(st, kExitUsage);
+    config = std::move(loaded).value();
   }
   StatusOr<Security> security = Security::FromFiles(cmd.tls);
   if (!security.ok()) return Fail(security.status(), kExitUsage);
   cmd.options.security = *security;
-  return cmd.op == AdminOp::kDump ? RunDump(cmd) : RunCrashOrRevive(cmd);
+  switch (cmd.op) {
+    case AdminOp::kDump:
+      return RunDump(cmd);
+    case AdminOp::kBackup:
+      return RunBackup(cmd, *config);  // the parser requires --config
+    case AdminOp::kRestore:
+      return RunRestore(cmd, *config);
+    case AdminOp::kCrash:
+    case AdminOp::kRevive:
+      break;
+  }
+  return RunCrashOrRevive(cmd);
 }
 
 }  // namespace
