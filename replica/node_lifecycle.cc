@@ -401,7 +401,11 @@ void NodeLifecycle::FinishHello(const std::vector<std::optional<HelloReply>>& re
       NodeIdentity id{is_new ? DerivedClusterId() : cluster_id, self_, max_incarnation + 1,
                       Random(), 1, Random(), false};
       st = SaveIdentity(id);
-      if (st.ok()) state_ = NodeState::kServing;
+      // Not serving yet: one more round tells the peers this identity, so that a later copy
+      // of this data dir, or a rebuild after its loss, is told apart from it.
+      previous_boot_ = 0;
+      start_round_ = 0;
+      if (st.ok()) state_ = NodeState::kStarting;
       progress.event = is_new ? "new cluster " + id.cluster_id +
                                     ": every peer answered and none holds data"
                               : "joined cluster " + id.cluster_id + ", which holds no data yet";

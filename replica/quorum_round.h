@@ -104,8 +104,14 @@ class QuorumRound : public std::enable_shared_from_this<QuorumRound<Reply>> {
   Status CombinedErrorLocked() const {
     StatusCode code = StatusCode::kUnavailable;
     std::string detail;
+    // A replica that sees the token's replication otherwise (FAILED_PRECONDITION) is the
+    // reason an operator must act on; a timeout the next most telling.
     for (const auto& [node, st] : errors_) {
-      if (st.code() == StatusCode::kDeadlineExceeded) code = StatusCode::kDeadlineExceeded;
+      if (st.code() == StatusCode::kFailedPrecondition) {
+        code = StatusCode::kFailedPrecondition;
+      } else if (st.code() == StatusCode::kDeadlineExceeded && code != StatusCode::kFailedPrecondition) {
+        code = StatusCode::kDeadlineExceeded;
+      }
       if (!detail.empty()) detail += "; ";
       detail += node + ": " + st.ToString();
     }

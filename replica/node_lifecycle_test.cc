@@ -1,0 +1,360 @@
+// The node lifecycle (SPEC section 10, issue 10) over the simulated network: replaced disks,
+// restored copies, edited files and writer incarnations. Each test's comment says what it
+// showed on the code before the lifecycle existed (commit 856a2ed).
+#include "replica/node_lifecycle.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "replica/testing/sim_cluster.h"
+
+namespace tokenstore {
+namespace {
+
+using testing::Abc;
+using testing::Cluster;
+using testing::kA;
+using testing::kB;
+using testing::kC;
+using testing::kD;
+using ::testing::HasSubstr;
+
+WriteArgs Named(const std::string& name) { return WriteArgs{"1", name, 0, 1, 5}; }
+
+// Runs a storage executor's tasks only when told: a writer whose disk sync has not happened
+// yet when it crashes.
+class ManualExecutor final : public Executor {
+ public:
+  void Submit(std::function<void()> task) override { tasks_.push_back(std::move(task)); }
+  void RunOne() {
+    auto t = std::move(tasks_.front());
+    tasks_.pop_front();
+    t();
+  }
+  size_t pending() const { return tasks_.size(); }
+  void Discard() { tasks_.clear(); }
+
+ private:
+  std::deque<std::function<void()>> tasks_;
+};
+
+TEST(NodeLifecycle, IdentityRecordRoundTripsAndRejectsDamage) {
+  NodeIdentity id{"c-1", "127.0.0.1:1", 3, 0xfeed, 7, 99, true};
+  StatusOr<NodeIdentity> back = DecodeIdentity(EncodeIdentity(id));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, id);
+  std::string cut = EncodeIdentity(id);
+  cut.pop_back();
+  EXPECT_EQ(DecodeIdentity(cut).status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(DecodeIdentity("cluster=c\n").status().message(), HasSubstr("no node"));
+}
+
+TEST(NodeLifecycle, NewClusterServesOnceEveryNodeAnsweredAndPeersKnowEachIncarnation) {
+  Cluster c(101);  // BringUp: every node starts on an empty store
+  for (const char* n : {kA, kB, kC, kD}) {
+    EXPECT_EQ(c.core(n).lifecycle().state(), NodeState::kServing) << n;
+  }
+  // The peers recorded each node's identity, so a later copy can be told apart.
+  EXPECT_TRUE(c.store(kB).GetNodeRecord(std::string("peer/") + kA)->has_value());
+}
+
+TEST(NodeLifecycle, FreshNodeWaitsForSilentPeersAndAcknowledgesNothingMeanwhile) {
+  Cluster c(102);
+  c.net().SetDown(kB, true);
+  c.Wipe(kC);
+  c.Restart(kC, UnsafeBug::kNone, /*bring_up=*/false);
+  // C's data dir is empty; A holds nothing yet, B is silent: C cannot tell a new cluster from
+  // a lost disk, so it waits.
+  LifecycleProgress p = c.Advance(kC);
+  EXPECT_EQ(p.state, NodeState::kFresh);
+  EXPECT_THAT(p.waiting_for, ::testing::Contains(std::string(kB)));
+  StatusOr<Stamp> st = c.core(kC).HandleStore("1", Register{1, {}, 5});
+  EXPECT_EQ(st.status().code(), StatusCode::kUnavailable) << "a fresh node acknowledged a Store";
+}
+
+// Scenario 1 of issue 10. Before: B served its empty store and the read at C returned v1
+// after v3 had been acknowledged.
+TEST(NodeLifecycle, ReplacedReaderDiskIsRebuiltBeforeItCounts) {
+  Cluster c(103);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  c.net().SetDown(kC, true);
+  ASSERT_TRUE(c.Write(kA, Named("v2")).ok());
+  ASSERT_TRUE(c.Write(kA, Named("v3")).ok());
+  c.net().SetDown(kC, false);
+  c.Wipe(kB);
+  c.Restart(kB, UnsafeBug::kNone, /*bring_up=*/false);
+  c.net().SetDown(kA, true);
+  // B cannot rebuild without A: it does not count, so C's read finds no majority.
+  LifecycleProgress p = c.Advance(kB);
+  EXPECT_EQ(p.state, NodeState::kRebuilding);
+  c.Advance(kB);
+  EXPECT_FALSE(c.core(kB).lifecycle().Serves("1"));
+  auto stale = c.Read(kC, "1");
+  ASSERT_FALSE(stale.ok()) << "read returned " << stale->value.name << " at ts " << stale->ts;
+  // A back: B rebuilds; A away again, C's majority is {C, B} and returns v3.
+  c.net().SetDown(kA, false);
+  ASSERT_TRUE(c.BringUp());
+  EXPECT_EQ(c.store(kB).Get("1")->value.name, "v3");
+  c.net().SetDown(kA, true);
+  auto r = c.Read(kC, "1");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->value.name, "v3");
+}
+
+// Scenario 2 of issue 10. Before: the wiped writer reissued timestamps below B's, v6 was
+// acknowledged, and every read returned v5 once B was back.
+TEST(NodeLifecycle, ReplacedWriterDiskLosesNoAcknowledgedWrite) {
+  Cluster c(104);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  c.net().SetDown(kC, true);
+  for (const char* v : {"v2", "v3", "v4", "v5"}) ASSERT_TRUE(c.Write(kA, Named(v)).ok());
+  c.net().SetDown(kC, false);
+  c.Wipe(kA);
+  c.Restart(kA, UnsafeBug::kNone, /*bring_up=*/false);
+  c.net().SetDown(kB, true);
+  c.Advance(kA);
+  c.Advance(kA);
+  auto refused = c.Write(kA, Named("v6"));
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable) << refused.status().ToString();
+  c.net().SetDown(kB, false);
+  ASSERT_TRUE(c.BringUp());
+  c.net().SetDown(kB, true);
+  auto w = c.Write(kA, Named("v6"));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_GT(w->ts, 5u);
+  c.net().SetDown(kB, false);
+  for (const char* n : {kA, kB, kC}) {
+    auto r = c.Read(n, "1");
+    ASSERT_TRUE(r.ok()) << n << ": " << r.status().ToString();
+    EXPECT_EQ(r->value.name, "v6") << n;
+  }
+}
+
+// A data dir put back from a copy taken earlier. Before: C served its old registers; with A
+// away, B (which missed v2 and v3) and C formed a majority and the read returned v1.
+TEST(NodeLifecycle, RestoredCopyOfADataDirIsDetectedAndRebuilt) {
+  Cluster c(105);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  auto copy = c.Snapshot(kC);  // C stopped for a backup copy
+  c.Restart(kC);               // ... and started again: A and B learn of this later start
+  c.net().SetDown(kB, true);
+  ASSERT_TRUE(c.Write(kA, Named("v2")).ok());
+  ASSERT_TRUE(c.Write(kA, Named("v3")).ok());
+  c.net().SetDown(kB, false);
+  c.Replace(kC, std::move(copy));
+  c.Restart(kC, UnsafeBug::kNone, /*bring_up=*/false);
+  LifecycleProgress p = c.Advance(kC);
+  EXPECT_EQ(p.state, NodeState::kRebuilding) << p.event;
+  EXPECT_THAT(p.event, HasSubstr("restored copy"));
+  ASSERT_TRUE(c.BringUp());
+  c.net().SetDown(kA, true);
+  auto r = c.Read(kB, "1");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->value.name, "v3");
+}
+
+// The bug the chaos run's restore fault found in the first version of the lifecycle: a node
+// rebuilt after a wipe took incarnation 1 again, so a copy of its original dir (also
+// incarnation 1) looked current. Peers now learn every identity, and a rebuild takes an
+// incarnation above all they saw.
+TEST(NodeLifecycle, CopyTakenBeforeAWipeIsStillDetectedAfterTheRebuild) {
+  Cluster c(106);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  auto before_wipe = c.Snapshot(kC);
+  c.Wipe(kC);
+  c.Restart(kC);  // rebuilt
+  c.net().SetDown(kB, true);
+  ASSERT_TRUE(c.Write(kA, Named("v2")).ok());
+  c.net().SetDown(kB, false);
+  c.Replace(kC, std::move(before_wipe));
+  c.Restart(kC, UnsafeBug::kNone, /*bring_up=*/false);
+  EXPECT_EQ(c.Advance(kC).state, NodeState::kRebuilding);
+  ASSERT_TRUE(c.BringUp());
+  c.net().SetDown(kA, true);
+  auto r = c.Read(kB, "1");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->value.name, "v2");
+}
+
+TEST(NodeLifecycle, MoreThanAMinorityLostRefusesAndSaysWhyUnlessDataLossIsAccepted) {
+  Cluster c(107);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  c.Wipe(kB);
+  c.Wipe(kC);
+  c.Restart(kB, UnsafeBug::kNone, /*bring_up=*/false);
+  c.Restart(kC, UnsafeBug::kNone, /*bring_up=*/false);
+  Status refusal;
+  for (int i = 0; i < 6 && refusal.ok(); ++i) {
+    refusal = c.Advance(kB).fatal;
+    if (refusal.ok()) c.Advance(kC);
+  }
+  ASSERT_FALSE(refusal.ok()) << "two of three replicas lost their data and B rebuilt anyway";
+  EXPECT_EQ(refusal.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refusal.message(), HasSubstr("cannot rebuild token"));
+  EXPECT_THAT(refusal.message(), HasSubstr("more than a minority"));
+  EXPECT_THAT(refusal.message(), HasSubstr("--accept-data-loss"));
+  // The operator accepts the loss: B completes from what A holds.
+  Cluster::Setup unsafe;
+  unsafe.bring_up = false;
+  unsafe.lifecycle.accept_data_loss = true;
+  c.Restart(kB, unsafe);
+  for (int i = 0; i < 4 && c.core(kB).lifecycle().state() != NodeState::kServing; ++i) {
+    ASSERT_TRUE(c.Advance(kB).fatal.ok());
+  }
+  EXPECT_EQ(c.core(kB).lifecycle().state(), NodeState::kServing);
+  EXPECT_EQ(c.store(kB).Get("1")->value.name, "v1");
+}
+
+TEST(NodeLifecycle, RebuildingNodeAppliesStoresAndResumesAfterACrash) {
+  Cluster c(108);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  c.Wipe(kB);
+  c.Restart(kB, UnsafeBug::kNone, /*bring_up=*/false);
+  c.net().SetDown(kC, true);  // B cannot finish: it needs A and C
+  c.Advance(kB);
+  c.Advance(kB);
+  ASSERT_EQ(c.core(kB).lifecycle().state(), NodeState::kRebuilding);
+  // A write meanwhile: A and the rebuilding B acknowledge it (B applies Stores).
+  ASSERT_TRUE(c.Write(kA, Named("v2")).ok());
+  EXPECT_EQ(c.store(kB).Get("1")->value.name, "v2");
+  // B crashes mid-rebuild and restarts on the same disk: it resumes, never serves before.
+  c.Restart(kB, UnsafeBug::kNone, /*bring_up=*/false);
+  EXPECT_EQ(c.core(kB).lifecycle().state(), NodeState::kRebuilding);
+  c.net().SetDown(kC, false);
+  ASSERT_TRUE(c.BringUp());
+  EXPECT_EQ(c.Read(kB, "1")->value.name, "v2");
+}
+
+TEST(NodeLifecycle, DataDirOfAnotherNodeIsRefused) {
+  Cluster c(109);
+  c.Replace(kB, c.Snapshot(kA));
+  ReplicaOptions opts;
+  opts.self = kB;
+  InlineExecutor inline_exec;
+  ReplicaCore core(c.config(), opts, c.store(kB), c.net().TransportOf(kB), inline_exec, inline_exec);
+  Status st = core.Start();
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(st.message(), HasSubstr(std::string("belongs to node ") + kA));
+}
+
+// Scenario 3 of issue 10. Before: C's read succeeded with a two-node "majority" {A, C}.
+TEST(NodeLifecycle, EditedReplicaSetIsRefusedAtOnceNamingBothNodesAndViews) {
+  Cluster c(110);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  const ClusterConfig* edited = c.ParseOther(R"(
+- token: 1
+  writer: 127.0.0.1:1
+  readers: [127.0.0.1:1, 127.0.0.1:3]
+- token: 2
+  writer: 127.0.0.1:2
+  readers: [127.0.0.1:3, 127.0.0.1:4]
+- token: 3
+  writer: 127.0.0.1:1
+  readers: [127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3]
+)");
+  Cluster::Setup setup;
+  setup.config = edited;
+  c.Restart(kC, setup);
+  const auto start = c.net().now();
+  auto r = c.Read(kC, "1", Cluster::Ctx(std::chrono::milliseconds(10'000)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_LT(c.net().now() - start, std::chrono::milliseconds(100)) << "refused by a timeout";
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+  EXPECT_THAT(r.status().message(), HasSubstr("token \"1\""));
+  EXPECT_THAT(r.status().message(), HasSubstr(kA));
+  EXPECT_THAT(r.status().message(), HasSubstr(kC));
+  EXPECT_THAT(r.status().message(), HasSubstr("readers [127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3]"));
+  EXPECT_THAT(r.status().message(), HasSubstr("readers [127.0.0.1:1, 127.0.0.1:3]"));
+  // The nodes that agree carry on; token 3, on which all agree, too.
+  EXPECT_TRUE(c.Read(kA, "1").ok());
+  EXPECT_TRUE(c.Read(kC, "3").ok());
+}
+
+TEST(NodeLifecycle, ClientWithAnotherViewIsRefusedNamingTheToken) {
+  Cluster c(111);
+  OpContext ctx = Cluster::Ctx();
+  ctx.config_fingerprint = 12345;
+  auto r = c.Read(kB, "1", ctx);
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("token \"1\": the client's configuration differs"));
+  ctx.config_fingerprint = c.config().Find("1")->Fingerprint();
+  EXPECT_TRUE(c.Read(kB, "1", ctx).ok());
+}
+
+// Item 2 of issue 10. Before: replicas that held ts 7 of another writer incarnation (a writer
+// that ran elsewhere meanwhile) acknowledged the writer's ts 2, the write returned OK, and
+// reads returned "ghost".
+TEST(NodeLifecycle, StoreAcknowledgedWithANewerForeignStampDoesNotCount) {
+  Cluster c(112);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());  // the writer is past its recovery read
+  const Register ghost{7, TokenValue{ValueKind::kDefined, "ghost", 0, 1, 5, true, 123, 0}, 0x1234};
+  ASSERT_TRUE(c.store(kB).StoreIfNewer("1", ghost).ok());
+  ASSERT_TRUE(c.store(kC).StoreIfNewer("1", ghost).ok());
+  auto w = c.Write(kA, Named("mine"));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_GT(w->ts, 7u);
+  for (const char* n : {kA, kB, kC}) EXPECT_EQ(c.Read(n, "1")->value.name, "mine") << n;
+}
+
+// Before: two values with ts 5 from two writer incarnations counted as "the majority agrees";
+// a read returned one without imposing it and a later read the other.
+TEST(NodeLifecycle, EqualTimestampsOfTwoIncarnationsAreOrderedAndImposed) {
+  Cluster c(113);
+  const TokenValue x{ValueKind::kDefined, "x", 0, 1, 5, true, 1, 0};
+  const TokenValue y{ValueKind::kDefined, "y", 0, 1, 5, true, 2, 0};
+  ASSERT_TRUE(c.store(kB).StoreIfNewer("1", Register{5, x, 1}).ok());
+  ASSERT_TRUE(c.store(kC).StoreIfNewer("1", Register{5, y, 2}).ok());
+  c.net().SetHeld(kA, kC, true);  // C's majority is {C, B}
+  auto first = c.Read(kC, "1");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_FALSE(first->fast_path) << "two stamps differ: the value must be imposed";
+  c.net().SetHeld(kA, kC, false);
+  c.net().SetHeld(kC, kB, true);  // B's majority is {B, A}
+  auto second = c.Read(kB, "1");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->value.name, first->value.name);
+}
+
+// Item 5 of issue 10. Before: the writer sent a drop to the others while its own copy was
+// still waiting for its disk; it crashed, its recovery read missed the drop (only C held it),
+// it accepted writes to the token, and a read at C answered "dropped".
+TEST(NodeLifecycle, DropIsOnTheWritersDiskBeforeAnyOtherReplicaSeesIt) {
+  Cluster c(114);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  ManualExecutor disk;
+  Cluster::Setup slow;
+  slow.storage = &disk;
+  c.Restart(kA, slow);
+  // Runs the network and A's disk until `done`.
+  auto run = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 1000 && !done(); ++i) {
+      c.net().RunUntilIdle(1000);
+      if (!done() && disk.pending() > 0) disk.RunOne();
+    }
+  };
+  std::optional<StatusOr<WriteResult>> w;
+  c.core(kA).Write(Named("v2"), Cluster::Ctx(), [&](StatusOr<WriteResult> r) { w = std::move(r); });
+  run([&] { return w.has_value(); });
+  ASSERT_TRUE(w && w->ok());  // the writer knows the token now
+  std::optional<StatusOr<uint64_t>> dropped;
+  c.core(kA).Drop("1", Cluster::Ctx(), [&](StatusOr<uint64_t> r) { dropped = std::move(r); });
+  while (disk.pending() > 1) disk.RunOne();  // the v2 write's own Stores, if any left
+  ASSERT_EQ(disk.pending(), 1u);
+  disk.RunOne();  // the drop takes its timestamp; its Store to A's own disk is queued...
+  c.net().RunUntilIdle(1000);  // ... and the network carries whatever was sent meanwhile
+  EXPECT_NE(c.store(kC).Get("1")->value.kind, ValueKind::kDropped)
+      << "C holds a tombstone the writer's disk does not";
+  disk.Discard();  // A crashes before its disk synced the tombstone
+  c.Restart(kA);
+  c.net().SetHeld(kA, kC, true);  // C's majority is {C, B}
+  auto r = c.Read(kC, "1");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->value.name, "v2");
+  c.net().SetHeld(kA, kC, false);
+  EXPECT_TRUE(c.Write(kA, Named("v3")).ok());
+}
+
+}  // namespace
+}  // namespace tokenstore

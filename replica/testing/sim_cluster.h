@@ -1,0 +1,218 @@
+// A cluster of ReplicaCore nodes over the simulated network (sim_network.h), for the unit
+// tests of the protocol and of the node lifecycle: each node has an in-memory store that
+// survives its "restarts", and every operation runs to its end in virtual time.
+//
+// Thread-safety: none; one test thread.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <random>
+#include <vector>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "replica/replica_core.h"
+#include "replica/testing/sim_network.h"
+#include "storage/memory_register_store.h"
+
+namespace tokenstore::testing {
+
+using namespace std::chrono_literals;
+
+inline constexpr char kA[] = "127.0.0.1:1";
+inline constexpr char kB[] = "127.0.0.1:2";
+inline constexpr char kC[] = "127.0.0.1:3";
+inline constexpr char kD[] = "127.0.0.1:4";
+
+// Token 1: writer A, readers A B C. Token 2: writer B, readers C D (replicas B C D).
+// Token 3: writer A, readers A B C (for isolation checks).
+inline constexpr char kConfig[] = R"(
+- token: 1
+  writer: 127.0.0.1:1
+  readers: [127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3]
+- token: 2
+  writer: 127.0.0.1:2
+  readers: [127.0.0.1:3, 127.0.0.1:4]
+- token: 3
+  writer: 127.0.0.1:1
+  readers: [127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3]
+)";
+
+// Reference values for name "abc", domain [5, 25, 100). Derivation (Python 3):
+//   import hashlib
+//   H = lambda n, x: int.from_bytes(hashlib.sha256(f'{n} {x}'.encode()).digest()[:8], 'big')
+//   min((H('abc', x), x) for x in range(5, 25))   -> (902613196918738813, 15)
+//   min((H('abc', x), x) for x in range(5, 100))  -> (60570345165277511, 70)
+inline constexpr uint64_t kAbcPartial = 902613196918738813ull;
+inline constexpr uint64_t kAbcPartialX = 15;
+inline constexpr uint64_t kAbcFinal = 60570345165277511ull;
+inline constexpr uint64_t kAbcFinalX = 70;
+
+class Cluster {
+ public:
+  explicit Cluster(uint64_t seed, const char* yaml = kConfig) : net_(seed) {
+    auto cfg = ParseClusterConfig(yaml, "test.yaml");
+    EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
+    config_ = std::move(cfg).value();
+    for (const auto& node : config_.Nodes()) {
+      stores_[node] = std::make_unique<MemoryRegisterStore>();
+      Restart(node, UnsafeBug::kNone, /*bring_up=*/false);
+    }
+    EXPECT_TRUE(BringUp()) << "the new cluster's nodes never all served";
+  }
+
+  // One step of `node`'s lifecycle (NodeLifecycle::Advance), run to its end.
+  LifecycleProgress Advance(const std::string& node) {
+    std::optional<LifecycleProgress> p;
+    core(node).lifecycle().Advance([&p](LifecycleProgress r) { p = std::move(r); });
+    net_.RunWhile([&] { return !p.has_value(); });
+    EXPECT_TRUE(p.has_value()) << "lifecycle step never completed";
+    return p ? *p : LifecycleProgress{};
+  }
+
+  // Steps every node that does not serve yet until all serve; false if some still does not
+  // after `rounds` rounds (or one stopped with a refusal).
+  bool BringUp(int rounds = 20) {
+    for (int r = 0; r < rounds; ++r) {
+      bool all = true;
+      for (auto& [node, c] : cores_) {
+        if (c->lifecycle().state() == NodeState::kServing) continue;
+        all = false;
+        if (!Advance(node).fatal.ok()) return false;
+      }
+      if (all) return true;
+    }
+    return false;
+  }
+
+  // How a node (re)starts, beyond the defaults.
+  struct Setup {
+    UnsafeBug bug = UnsafeBug::kNone;
+    bool bring_up = true;                  // step its lifecycle until it serves
+    const ClusterConfig* config = nullptr;  // another view of the scheme (ParseOther)
+    LifecycleOptions lifecycle;
+    Executor* storage = nullptr;           // where its disk work runs (inline by default)
+  };
+
+  // Replaces the node's core with a fresh one over the same store: a crash and restart.
+  // With `bring_up`, steps the lifecycle until the node serves (its peers confirm its dir).
+  void Restart(const std::string& node, UnsafeBug bug = UnsafeBug::kNone, bool bring_up = true) {
+    Setup setup;
+    setup.bug = bug;
+    setup.bring_up = bring_up;
+    Restart(node, setup);
+  }
+  void Restart(const std::string& node, const Setup& setup) {
+    ReplicaOptions opts;
+    opts.admission = admission_;
+    opts.unsafe_bug = setup.bug;
+    opts.self = node;
+    opts.limits.max_range = 10'000;
+    opts.timestamp_block = 4;
+    opts.lifecycle = setup.lifecycle;
+    opts.lifecycle.random = [this] { return random_(); };
+    Executor& storage = setup.storage ? *setup.storage : inline_;
+    auto core = std::make_unique<ReplicaCore>(setup.config ? *setup.config : config_, opts,
+                                              *stores_[node], net_.TransportOf(node), storage,
+                                              inline_);
+    Status st = core->Start();
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    net_.AddNode(node, core.get());
+    retired_.push_back(std::move(cores_[node]));  // callbacks in flight may still name it
+    cores_[node] = std::move(core);
+    if (setup.bring_up) EXPECT_TRUE(BringUp()) << node << " never served after its restart";
+  }
+
+  // Another view of the replication scheme, for a node started with an edited file.
+  const ClusterConfig* ParseOther(const char* yaml) {
+    auto cfg = ParseClusterConfig(yaml, "edited.yaml");
+    EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
+    others_.push_back(std::move(cfg).value());
+    return &others_.back();
+  }
+
+  // The node's disk is lost: a new empty store, then a restart on it.
+  void Wipe(const std::string& node) { stores_[node] = std::make_unique<MemoryRegisterStore>(); }
+
+  // A copy of the node's disk as it is now (take it while the node is stopped), and the
+  // disk replaced by such a copy: an operator restoring a data dir from a backup copy.
+  std::unique_ptr<MemoryRegisterStore> Snapshot(const std::string& node) {
+    RegisterStore& from = *stores_.at(node);
+    auto copy = std::make_unique<MemoryRegisterStore>();
+    const auto regs = from.Scan();
+    for (const auto& [token, reg] : *regs) EXPECT_TRUE(copy->StoreIfNewer(token, reg).ok());
+    const auto reservations = from.ScanReservations();
+    for (const auto& [token, upto] : *reservations) {
+      EXPECT_TRUE(copy->ReserveTimestamps(token, upto).ok());
+    }
+    const auto crashed = from.CrashedTokens();
+    for (const std::string& token : *crashed) EXPECT_TRUE(copy->SetCrashed(token, true).ok());
+    std::vector<std::string> names = {"identity"};
+    for (const std::string& n : config_.Nodes()) names.push_back("peer/" + n);
+    for (const std::string& name : names) {
+      std::optional<std::string> rec = *from.GetNodeRecord(name);
+      if (rec) EXPECT_TRUE(copy->PutNodeRecord(name, *rec).ok());
+    }
+    return copy;
+  }
+  void Replace(const std::string& node, std::unique_ptr<MemoryRegisterStore> disk) {
+    stores_[node] = std::move(disk);
+  }
+
+  // Limits for the nodes restarted from now on.
+  void SetAdmission(AdmissionLimits limits) { admission_ = limits; }
+
+  const ClusterConfig& config() const { return config_; }
+  ReplicaCore& core(const std::string& node) { return *cores_.at(node); }
+  RegisterStore& store(const std::string& node) { return *stores_.at(node); }
+  SimNetwork& net() { return net_; }
+
+  static OpContext Ctx(std::chrono::milliseconds timeout = 2000ms) {
+    return OpContext{Clock::now() + timeout, std::make_shared<std::atomic<bool>>(false)};
+  }
+
+  // Each runs the operation to completion in virtual time.
+  StatusOr<WriteResult> Write(const std::string& node, const WriteArgs& a,
+                              OpContext ctx = Ctx()) {
+    return Run<WriteResult>([&](auto cb) { core(node).Write(a, ctx, cb); });
+  }
+  StatusOr<ReadResult> Read(const std::string& node, const std::string& id,
+                            OpContext ctx = Ctx()) {
+    return Run<ReadResult>([&](auto cb) { core(node).Read(id, ctx, cb); });
+  }
+  StatusOr<uint64_t> Create(const std::string& node, const std::string& id) {
+    return Run<uint64_t>([&](auto cb) { core(node).Create(id, Ctx(), cb); });
+  }
+  StatusOr<uint64_t> Drop(const std::string& node, const std::string& id) {
+    return Run<uint64_t>([&](auto cb) { core(node).Drop(id, Ctx(), cb); });
+  }
+
+ private:
+  template <typename T, typename Start>
+  StatusOr<T> Run(Start start) {
+    std::optional<StatusOr<T>> result;
+    start([&result](StatusOr<T> r) { result.emplace(std::move(r)); });
+    net_.RunWhile([&] { return !result.has_value(); });
+    EXPECT_TRUE(result.has_value()) << "operation never completed";
+    if (!result) return Status::Internal("never completed");
+    return std::move(*result);
+  }
+
+  SimNetwork net_;
+  AdmissionLimits admission_;
+  InlineExecutor inline_;
+  ClusterConfig config_;
+  std::map<std::string, std::unique_ptr<MemoryRegisterStore>> stores_;
+  std::map<std::string, std::unique_ptr<ReplicaCore>> cores_;
+  std::vector<std::unique_ptr<ReplicaCore>> retired_;  // replaced cores; see Restart
+  std::deque<ClusterConfig> others_;                   // stable addresses: cores keep a reference
+  std::mt19937_64 random_{42};                          // origins and runs, reproducibly
+};
+
+inline WriteArgs Abc(const std::string& id = "1") { return WriteArgs{id, "abc", 5, 25, 100}; }
+
+
+}  // namespace tokenstore::testing
