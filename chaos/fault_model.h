@@ -24,7 +24,7 @@ struct FaultState {
   std::set<int> down;       // killed (kill, wipe, restore), not restarted yet
   std::set<int> starting;   // restarted, gRPC health not SERVING yet
   std::set<int> lost_data;  // wiped or restored, not SERVING since: a subset of down + starting
-  std::set<int> paused;                        // SIGSTOP
+  std::set<int> paused;     // SIGSTOP
   std::set<std::pair<int, std::string>> marks;  // (node, token) crash-stopped
   std::set<std::pair<int, int>> cuts;           // links cut, as (a, b) with a < b
 

@@ -114,13 +114,15 @@ int Run(const Args& a) {
   // A restore goes back to the copy taken when the node was last stopped by kill or wipe.
   if (kinds.count(FaultKind::kRestore) && !kinds.count(FaultKind::kKill) &&
       !kinds.count(FaultKind::kWipe)) {
-    return SetupError("--faults: restore needs kill or wipe too (they take the copies it restores)");
+    return SetupError(
+        "--faults: restore needs kill or wipe too (they take the copies it restores)");
   }
   const Bias bias = a.bias == "lag-then-lose-data" ? Bias::kLagThenLoseData : Bias::kNone;
   if (bias == Bias::kLagThenLoseData &&
       (!kinds.count(FaultKind::kKill) || !kinds.count(FaultKind::kPause) ||
        (!kinds.count(FaultKind::kWipe) && !kinds.count(FaultKind::kRestore)))) {
-    return SetupError("--bias lag-then-lose-data needs kill, pause, and wipe or restore in --faults");
+    return SetupError(
+        "--bias lag-then-lose-data needs kill, pause, and wipe or restore in --faults");
   }
   if (access(a.replica_bin.c_str(), X_OK) != 0) {
     return SetupError("--replica-bin " + a.replica_bin + " is not an executable file");

@@ -51,8 +51,8 @@ constexpr double kScenarioMinGapS = 0.5, kScenarioMaxGapS = 1.0;
 }  // namespace
 
 Nemesis::Nemesis(NemesisOptions options, ReplicaSet& replicas, Network* network,
-                 std::vector<TokenNodes> tokens, const RunClock& clock, std::vector<std::FILE*> logs,
-                 Workload* clients)
+                 std::vector<TokenNodes> tokens, const RunClock& clock,
+                 std::vector<std::FILE*> logs, Workload* clients)
     : options_(std::move(options)),
       replicas_(replicas),
       network_(network),
@@ -267,94 +267,102 @@ bool Nemesis::TryInject() {
   return false;
 }
 
-void Nemesis::StepScenario(double now) {
-  const int n = replicas_.size();
-  const auto other = [&](std::initializer_list<int> not_these) {
-    std::vector<int> nodes;
-    for (int i = 0; i < n; ++i) {
-      if (std::find(not_these.begin(), not_these.end(), i) == not_these.end()) nodes.push_back(i);
-    }
-    return nodes[Pick(static_cast<int>(nodes.size()))];
-  };
-  switch (phase_) {
-    case Phase::kIdle: {
-      if (now < next_injection_s_) return;
-      next_injection_s_ = now + Uniform(kScenarioMinGapS, kScenarioMaxGapS);
-      if (!state_.Empty()) return;  // the previous pause (or a slow start) is not over yet
-      Active kill{FaultKind::kKill, Pick(n), "", {},
-                  now + Uniform(kScenarioMinLengthS, kScenarioMaxLengthS)};
-      lagging_ = kill.node;
-      if (Inject(std::move(kill))) phase_ = Phase::kLagging;
-      return;
-    }
-    case Phase::kLagging: {
-      // L misses every write while it is down; the moment it serves again, it lags.
-      const bool due = std::any_of(active_.begin(), active_.end(), [&](const Active& f) {
-        return f.kind == FaultKind::kKill && f.node == lagging_ && f.until_s <= now;
-      });
-      if (due) {
-        HoldClients(true);
-        // The writers' Stores to L of the last writes stay pending until their deadline
-        // (the request's) and reach L as soon as it is back: let them expire first.
-        if (clients_ != nullptr) {
-          std::this_thread::sleep_for(clients_->request_timeout() + std::chrono::milliseconds(200));
-        }
-        HealDue(NowSeconds());
-      }
-      if (state_.NodeFaulty(lagging_)) {
-        HoldClients(false);  // not serving yet: go on when it does (its lag may be gone)
-        return;
-      }
-      // Restore when X has a copy: a replica starts faster on an existing data dir than on
-      // none, so L's lag is more likely to outlast X's restart (in 60 s runs on today's code
-      // every restore scenario was caught, fewer than half of the wipe ones). The first
-      // scenario always wipes: only L has a copy then.
-      FaultKind k = FaultKind::kWipe;
-      std::vector<int> with_copy;
-      for (int i = 0; i < n; ++i) {
-        if (i != lagging_ && replicas_.HasCopy(i)) with_copy.push_back(i);
-      }
-      if (options_.kinds.count(FaultKind::kRestore) && !with_copy.empty()) {
-        k = FaultKind::kRestore;
-        losing_ = with_copy[Pick(static_cast<int>(with_copy.size()))];
-      } else if (options_.kinds.count(FaultKind::kWipe)) {
-        losing_ = other({lagging_});
-      } else {
-        HoldClients(false);
-        phase_ = Phase::kIdle;  // restore only, and no copy yet: L's kill took one, next time
-        return;
-      }
-      // Restarted at once: the window in which L still lags is short under load.
-      if (!Inject(Active{k, losing_, "", {}, now})) {
-        Log("scenario: " + std::string(FaultKindName(k)) + " of " + Who(losing_) +
-            " not allowed now; starting over");
-        HoldClients(false);
-        phase_ = Phase::kIdle;
-        return;
-      }
-      HealDue(now);
-      phase_ = Phase::kLosing;
-      StepScenario(NowSeconds());  // X may serve already: pause the third node at once
-      return;
-    }
-    case Phase::kLosing: {
-      if (state_.NodeFaulty(losing_)) {  // rebuilding: not serving yet
-        HoldClients(false);
-        return;
-      }
-      Active pause{FaultKind::kPause, other({lagging_, losing_}), "", {},
-                   now + Uniform(kScenarioMinLengthS, kScenarioMaxLengthS)};
-      if (Inject(std::move(pause))) {
-        ++scenarios_;
-      } else {
-        Log("scenario: pause not allowed now; starting over");
-      }
-      HoldClients(false);
-      phase_ = Phase::kIdle;
-      next_injection_s_ = now + Uniform(kScenarioMinGapS, kScenarioMaxGapS);
-      return;
-    }
+int Nemesis::PickNodeOtherThan(std::initializer_list<int> not_these) {
+  std::vector<int> nodes;
+  for (int i = 0; i < replicas_.size(); ++i) {
+    if (std::find(not_these.begin(), not_these.end(), i) == not_these.end()) nodes.push_back(i);
   }
+  assert(!nodes.empty());
+  return nodes[Pick(static_cast<int>(nodes.size()))];
+}
+
+void Nemesis::StepScenario(double now) {
+  switch (phase_) {
+    case Phase::kIdle:
+      return ScenarioKill(now);
+    case Phase::kLagging:
+      return ScenarioLoseData(now);
+    case Phase::kLosing:
+      return ScenarioPause(now);
+  }
+}
+
+void Nemesis::ScenarioKill(double now) {
+  if (now < next_injection_s_) return;
+  next_injection_s_ = now + Uniform(kScenarioMinGapS, kScenarioMaxGapS);
+  if (!state_.Empty()) return;  // the previous pause (or a slow start) is not over yet
+  lagging_ = Pick(replicas_.size());
+  if (Inject({.kind = FaultKind::kKill,
+              .node = lagging_,
+              .until_s = now + Uniform(kScenarioMinLengthS, kScenarioMaxLengthS)})) {
+    phase_ = Phase::kLagging;
+  }
+}
+
+void Nemesis::ScenarioLoseData(double now) {
+  // L misses every write while it is down; the moment it serves again, it lags.
+  const bool due = std::any_of(active_.begin(), active_.end(), [&](const Active& f) {
+    return f.kind == FaultKind::kKill && f.node == lagging_ && f.until_s <= now;
+  });
+  if (due) {
+    HoldClients(true);
+    // The writers' Stores to L of the last writes stay pending until their deadline (the
+    // request's) and would reach L as soon as it is back: let them expire first.
+    if (clients_ != nullptr) {
+      std::this_thread::sleep_for(clients_->request_timeout() + std::chrono::milliseconds(200));
+    }
+    HealDue(NowSeconds());
+  }
+  if (state_.NodeFaulty(lagging_)) {
+    HoldClients(false);  // not serving yet: go on when it does (its lag may be gone by then)
+    return;
+  }
+  // X: a wipe, or a restore when X has a copy (the first scenario always wipes: only L has
+  // a copy then), chosen at random when both are possible.
+  std::vector<int> with_copy;
+  for (int i = 0; i < replicas_.size(); ++i) {
+    if (i != lagging_ && replicas_.HasCopy(i)) with_copy.push_back(i);
+  }
+  const bool wipe = options_.kinds.count(FaultKind::kWipe) > 0;
+  const bool restore = options_.kinds.count(FaultKind::kRestore) > 0 && !with_copy.empty();
+  if (!wipe && !restore) {
+    HoldClients(false);
+    phase_ = Phase::kIdle;  // restore only, and no copy yet: L's kill took one, next time
+    return;
+  }
+  const FaultKind kind = restore && (!wipe || Pick(2) == 0) ? FaultKind::kRestore
+                                                            : FaultKind::kWipe;
+  losing_ = kind == FaultKind::kRestore ? with_copy[Pick(static_cast<int>(with_copy.size()))]
+                                        : PickNodeOtherThan({lagging_});
+  // Due at once: X is restarted in this step.
+  const double t = NowSeconds();
+  if (!Inject({.kind = kind, .node = losing_, .until_s = t})) {
+    Log("scenario: " + std::string(FaultKindName(kind)) + " of " + Who(losing_) +
+        " not allowed now; starting over");
+    HoldClients(false);
+    phase_ = Phase::kIdle;
+    return;
+  }
+  HealDue(t);
+  phase_ = Phase::kLosing;
+  ScenarioPause(NowSeconds());  // X may serve already: pause the third node at once
+}
+
+void Nemesis::ScenarioPause(double now) {
+  if (state_.NodeFaulty(losing_)) {  // rebuilding: not serving yet
+    HoldClients(false);
+    return;
+  }
+  if (Inject({.kind = FaultKind::kPause,
+              .node = PickNodeOtherThan({lagging_, losing_}),
+              .until_s = now + Uniform(kScenarioMinLengthS, kScenarioMaxLengthS)})) {
+    ++scenarios_;
+  } else {
+    Log("scenario: pause not allowed now; starting over");
+  }
+  HoldClients(false);
+  phase_ = Phase::kIdle;
+  next_injection_s_ = now + Uniform(kScenarioMinGapS, kScenarioMaxGapS);
 }
 
 bool Nemesis::Restart(int node, std::chrono::milliseconds wait) {
@@ -398,7 +406,7 @@ void Nemesis::PollStarting() {
     } else if (since > 0 && NowSeconds() - since > kSlowStartS) {
       Log(Who(node) + " still not SERVING after " + std::to_string(int(kSlowStartS)) +
           " s (health " + (h == Health::kNoAnswer ? "does not answer" : "NOT_SERVING") +
-          "); see " + replicas_.spec(node).log_path);
+          "), see " + replicas_.spec(node).log_path);
       restarted_at_s_[node] = -1;  // reported once
     }
   }

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdio>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <random>
@@ -104,10 +105,15 @@ class Nemesis {
   // Injects `f` if After(f) allows it. False: nothing was done.
   bool Inject(Active f);
   bool TryInject();  // up to 10 random candidates
+  // Bias::kLagThenLoseData, one phase each (see the class comment).
   void StepScenario(double now);
+  void ScenarioKill(double now);
+  void ScenarioLoseData(double now);
+  void ScenarioPause(double now);
+  int PickNodeOtherThan(std::initializer_list<int> not_these);
   void HoldClients(bool on);
   bool Heal(const Active& f);  // false: not possible yet (node down or paused)
-  void HealDue(double now);  // the faults due at `now`
+  void HealDue(double now);    // the faults due at `now`
   // Starts a stopped replica; it leaves `down`, and `starting` and `lost_data` once its health
   // reports SERVING (waited for `wait`, then polled by PollStarting). False: not started.
   bool Restart(int node, std::chrono::milliseconds wait);
@@ -133,7 +139,7 @@ class Nemesis {
   std::map<int, double> restarted_at_s_;  // nodes in state_.starting: when they were restarted
   std::map<int, double> copied_at_s_;     // when each node's data dir copy was taken
   Phase phase_ = Phase::kIdle;
-  int lagging_ = -1, losing_ = -1;        // L and X of the scenario
+  int lagging_ = -1, losing_ = -1;  // L and X of the scenario
   int scenarios_ = 0;
   bool holding_ = false;  // clients held
 };

@@ -1,8 +1,8 @@
 // The token-replica processes of a fault run: started (each in its replica's network
 // namespace when there is one), killed with SIGKILL, paused with SIGSTOP, continued, and
 // stopped at the end; their data directories wiped, copied and restored from that copy while
-// they are stopped; their gRPC health (grpc.health.v1, service "") probed. Every child gets PR_SET_PDEATHSIG(SIGKILL), so none outlives
-// token-chaos, even when it is itself killed.
+// they are stopped; their gRPC health (grpc.health.v1, service "") probed. Every child gets
+// PR_SET_PDEATHSIG(SIGKILL), so none outlives token-chaos, even when it is itself killed.
 //
 // Thread-safety: not thread-safe. The death signal fires when the *thread* that forked the
 // child ends, so all calls must come from the one thread that lives for the whole run (the
