@@ -90,16 +90,6 @@ void ReplicaSet::Resume(int i) {
   if (pids_[i] > 0) kill(pids_[i], SIGCONT);
 }
 
-bool ReplicaSet::WaitReady(int i, std::chrono::milliseconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pids_[i] <= 0) return false;
-    if (probe_.Dump(specs_[i].address).ok()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
-
 Health ReplicaSet::CheckHealth(int i, std::chrono::milliseconds timeout) const {
   // The health messages are mirrored in tests/ops_probe.proto and sent by method path, as
   // tests/ops_test.cc does: this build has no generated grpc.health.v1 client.

@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "admin/admin_client.h"
 #include "common/status.h"
 
 namespace tokenstore::chaos {
@@ -46,8 +45,6 @@ class ReplicaSet {
   void Kill(int i);  // SIGKILL and reap
   void Pause(int i);
   void Resume(int i);
-  // Polls the admin API until the node answers, for at most `timeout`.
-  bool WaitReady(int i, std::chrono::milliseconds timeout);
   // One health check of the server as a whole (service ""), over a fresh channel so that a
   // restarted node is seen at once (no reconnect backoff), bounded by `timeout`.
   Health CheckHealth(int i, std::chrono::milliseconds timeout) const;
@@ -76,7 +73,6 @@ class ReplicaSet {
   const std::vector<ReplicaSpec> specs_;
   const std::vector<std::string> extra_args_;
   std::vector<pid_t> pids_;  // -1: not running
-  AdminClient probe_{AdminOptions{std::chrono::milliseconds(500)}};
 };
 
 }  // namespace tokenstore::chaos
