@@ -14,9 +14,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "ops_probe.pb.h"
 #include "proto/channel.h"
-#include "tests/raw_call.h"
+#include "tests/health_probe.h"
 
 namespace tokenstore::chaos {
 
@@ -91,19 +90,13 @@ void ReplicaSet::Resume(int i) {
 }
 
 Health ReplicaSet::CheckHealth(int i, std::chrono::milliseconds timeout) const {
-  // The health messages are mirrored in tests/ops_probe.proto and sent by method path, as
-  // tests/ops_test.cc does: this build has no generated grpc.health.v1 client.
-  testing::probe::HealthCheckRequest req;
-  req.set_service("");
-  std::string bytes;
+  // tests/health_probe.h: grpc.health.v1 by method path, as tests/ops_test.cc checks it.
   auto channel = grpc::CreateCustomChannel(specs_[i].address, grpc::InsecureChannelCredentials(),
                                            StandardChannelArguments());
-  const grpc::Status st = testing::RawCall::Unary(channel, "/grpc.health.v1.Health/Check",
-                                                  req.SerializeAsString(), &bytes, timeout);
-  testing::probe::HealthCheckResponse resp;
-  if (!st.ok() || !resp.ParseFromString(bytes)) return Health::kNoAnswer;
-  return resp.status() == testing::probe::HealthCheckResponse::SERVING ? Health::kServing
-                                                                        : Health::kNotServing;
+  const testing::HealthAnswer a = testing::CheckHealth(channel, "", timeout);
+  if (!a.call.ok()) return Health::kNoAnswer;
+  return a.serving == testing::probe::HealthCheckResponse::SERVING ? Health::kServing
+                                                                   : Health::kNotServing;
 }
 
 bool ReplicaSet::WaitServing(int i, std::chrono::milliseconds timeout) {
