@@ -8,10 +8,16 @@
 namespace tokenstore::chaos {
 namespace {
 
+bool LostDataIsMinority(const FaultState& s, const TokenNodes& t) {
+  size_t lost = 0;
+  for (int n : t.nodes) lost += s.lost_data.count(n);
+  return lost <= (t.nodes.size() - 1) / 2;
+}
+
 bool HasHealthyMajority(const FaultState& s, const TokenNodes& t) {
   std::vector<int> healthy;
   for (int n : t.nodes) {
-    if (s.down.count(n) || s.paused.count(n)) continue;
+    if (s.NodeFaulty(n)) continue;
     if (!t.token.empty() && s.marks.count({n, t.token})) continue;
     healthy.push_back(n);
   }
@@ -36,7 +42,9 @@ bool HasHealthyMajority(const FaultState& s, const TokenNodes& t) {
 
 bool EveryTokenHasHealthyMajority(const FaultState& s, const std::vector<TokenNodes>& tokens) {
   for (const TokenNodes& t : tokens) {
-    if (!HasHealthyMajority(s, t)) return false;
+    // Implied by the healthy majority (a node that lost data is faulty), checked on its own
+    // because it is the rule that keeps acknowledged writes recoverable.
+    if (!LostDataIsMinority(s, t) || !HasHealthyMajority(s, t)) return false;
   }
   return true;
 }

@@ -54,5 +54,39 @@ TEST(FaultModel, FiveNodesSurviveTwo) {
   EXPECT_FALSE(EveryTokenHasHealthyMajority(s, kFive));
 }
 
+// A wiped or restored node is faulty from its kill until its health reports SERVING again:
+// while it rebuilds, a second fault on another node would leave no healthy majority.
+TEST(FaultModel, LostDataCountsUntilServing) {
+  FaultState s;
+  s.down = {1};
+  s.lost_data = {1};
+  EXPECT_TRUE(EveryTokenHasHealthyMajority(s, kThree));
+  s.down.clear();
+  s.starting = {1};  // restarted, NOT_SERVING while it rebuilds
+  EXPECT_TRUE(EveryTokenHasHealthyMajority(s, kThree));
+  s.paused = {2};
+  EXPECT_FALSE(EveryTokenHasHealthyMajority(s, kThree));
+  s.paused.clear();
+  s.marks = {{0, "1"}};
+  EXPECT_FALSE(EveryTokenHasHealthyMajority(s, kThree));
+  // SERVING again: the node counts, and so may another fault.
+  s.starting.clear();
+  s.lost_data.clear();
+  EXPECT_TRUE(EveryTokenHasHealthyMajority(s, kThree));
+}
+
+TEST(FaultModel, LostDataOnlyAtAMinority) {
+  FaultState s;
+  s.lost_data = {0, 1};  // two of five lost data: the other three hold every acknowledged write
+  EXPECT_TRUE(EveryTokenHasHealthyMajority(s, kFive));
+  s.lost_data.insert(2);
+  EXPECT_FALSE(EveryTokenHasHealthyMajority(s, kFive));
+  // Restarted but not serving yet also counts as faulty for a token's majority.
+  s.lost_data = {0};
+  s.starting = {1};
+  s.paused = {2};
+  EXPECT_FALSE(EveryTokenHasHealthyMajority(s, kFive));
+}
+
 }  // namespace
 }  // namespace tokenstore::chaos

@@ -2,10 +2,11 @@
 //
 // Starts N replicas (each in its own network namespace when run as root), runs concurrent
 // client workers that record a Jepsen-style history, injects faults with a nemesis (crash-stop
-// marks, kill -9, SIGSTOP, network partitions), heals everything, stops everything, then
-// checks the history for linearizability per token.
+// marks, kill -9, SIGSTOP, network partitions, wiped and restored data directories), heals
+// everything, stops everything, then checks the history for linearizability per token.
 //
-// Exit codes: 0 linearizable, 1 a violation (the history is kept), 2 setup error.
+// Exit codes: 0 linearizable, 1 a violation (the history is kept), 2 setup error or a run
+// that tested less than it was asked (a fault kind asked for was never injected).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -49,7 +50,8 @@ struct Args {
   int tokens = 3;
   int workers = 6;
   double write_fraction = 0.3;
-  std::string faults = "crash-stop,kill,pause,partition";
+  std::string faults = "crash-stop,kill,pause,partition,wipe,restore";
+  std::string bias = "none";
   bool loopback = false;
   std::string work_dir;
 };
@@ -100,14 +102,27 @@ int Run(const Args& a) {
     std::stringstream ss(a.faults);
     std::string k;
     while (std::getline(ss, k, ',')) {
-      if (k == "crash-stop") kinds.insert(FaultKind::kCrashStop);
-      else if (k == "kill") kinds.insert(FaultKind::kKill);
-      else if (k == "pause") kinds.insert(FaultKind::kPause);
-      else if (k == "partition") kinds.insert(FaultKind::kPartition);
-      else if (!k.empty() && k != "none")
+      if (k.empty() || k == "none") continue;
+      const std::optional<FaultKind> kind = ParseFaultKind(k);
+      if (!kind) {
         return SetupError("--faults: unknown kind \"" + k +
-                          "\" (use crash-stop, kill, pause, partition or none)");
+                          "\" (use crash-stop, kill, pause, partition, wipe, restore or none)");
+      }
+      kinds.insert(*kind);
     }
+  }
+  // A restore goes back to the copy taken when the node was last stopped by kill or wipe.
+  if (kinds.count(FaultKind::kRestore) && !kinds.count(FaultKind::kKill) &&
+      !kinds.count(FaultKind::kWipe)) {
+    return SetupError(
+        "--faults: restore needs kill or wipe too (they take the copies it restores)");
+  }
+  const Bias bias = a.bias == "lag-then-lose-data" ? Bias::kLagThenLoseData : Bias::kNone;
+  if (bias == Bias::kLagThenLoseData &&
+      (!kinds.count(FaultKind::kKill) || !kinds.count(FaultKind::kPause) ||
+       (!kinds.count(FaultKind::kWipe) && !kinds.count(FaultKind::kRestore)))) {
+    return SetupError(
+        "--bias lag-then-lose-data needs kill, pause, and wipe or restore in --faults");
   }
   if (access(a.replica_bin.c_str(), X_OK) != 0) {
     return SetupError("--replica-bin " + a.replica_bin + " is not an executable file");
@@ -189,8 +204,8 @@ int Run(const Args& a) {
     if (Status st = replicas.Start(i); !st.ok()) return SetupError(st.message());
   }
   for (int i = 0; i < a.nodes; ++i) {
-    if (!replicas.WaitReady(i, std::chrono::seconds(20))) {
-      return SetupError("replica " + specs[i].address + " did not come up; see " +
+    if (!replicas.WaitServing(i, std::chrono::seconds(20))) {
+      return SetupError("replica " + specs[i].address + " did not report SERVING; see " +
                         specs[i].log_path);
     }
   }
@@ -210,10 +225,12 @@ int Run(const Args& a) {
   // The nemesis logs to stdout; faults.log keeps a copy next to the history.
   NemesisOptions nopts;
   nopts.kinds = kinds;
+  nopts.bias = bias;
   nopts.seed = a.seed;
   Nemesis nemesis(nopts, replicas, use_netns ? &network : nullptr, token_nodes, clock,
                   fault_log ? std::vector<std::FILE*>{stdout, fault_log}
-                            : std::vector<std::FILE*>{stdout});
+                            : std::vector<std::FILE*>{stdout},
+                  &workload);
 
   const auto start = std::chrono::steady_clock::now();
   workload.Start();
@@ -248,13 +265,19 @@ int Run(const Args& a) {
               static_cast<unsigned long long>(r.ok), static_cast<unsigned long long>(r.fail),
               Percent(r.fail, r.ok + r.fail).c_str(), static_cast<unsigned long long>(r.info));
   const auto injected = nemesis.injected();
+  std::string untested;  // kinds asked for, possible here, and never injected
   std::printf("faults:");
-  for (FaultKind k : {FaultKind::kCrashStop, FaultKind::kKill, FaultKind::kPause,
-                      FaultKind::kPartition}) {
+  for (FaultKind k : kAllFaultKinds) {
     const bool skipped = k == FaultKind::kPartition && !use_netns;
     const auto it = injected.find(k);
-    std::printf("  %s %d%s", FaultKindName(k), it == injected.end() ? 0 : it->second,
+    const int count = it == injected.end() ? 0 : it->second;
+    std::printf("  %s %d%s", FaultKindName(k), count,
                 skipped ? " (skipped: no namespaces)" : kinds.count(k) ? "" : " (off)");
+    if (kinds.count(k) && !skipped && count == 0) untested += std::string(" ") + FaultKindName(k);
+  }
+  if (bias == Bias::kLagThenLoseData) {
+    std::printf("\nlag-then-lose-data scenarios completed: %d", nemesis.scenarios());
+    if (nemesis.scenarios() == 0) untested += " lag-then-lose-data";
   }
   std::printf("\n%s\n", healed ? "all faults healed" : "NOT all faults could be healed");
   if (nemesis.unexpected_exits() > 0) {
@@ -271,6 +294,12 @@ int Run(const Args& a) {
     std::printf("result: VIOLATION; history kept at %s (run directory %s)\n",
                 history_path.c_str(), dir.c_str());
     return kExitViolation;
+  }
+  if (!untested.empty()) {
+    // Linearizable, but the run did not do what it was asked: it must not pass.
+    std::printf("result: NOT TESTED: never injected:%s (run longer, or see faults.log in %s)\n",
+                untested.c_str(), dir.c_str());
+    return kExitSetup;
   }
   std::printf("result: linearizable\n");
   if (a.work_dir.empty()) {
@@ -301,12 +330,18 @@ int main(int argc, char** argv) {
   app.add_option("--history", a.history, "history file (JSON Lines); default: in the run directory");
   app.add_option("--seed", a.seed, "seed of the workload and the nemesis");
   app.add_option("--unsafe-bug", a.unsafe_bug, "passed to every replica (proves the checker catches it)")
-      ->check(CLI::IsMember({"read-local", "skip-write-back"}));
+      ->check(CLI::IsMember({"read-local", "skip-write-back", "skip-rebuild"}));
   app.add_option("--nodes", a.nodes, "replicas")->check(CLI::IsMember({3, 5}));
   app.add_option("--tokens", a.tokens, "tokens")->check(CLI::Range(1, 9));
   app.add_option("--workers", a.workers, "client threads")->check(CLI::Range(1, 64));
   app.add_option("--write-fraction", a.write_fraction, "share of writes")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--faults", a.faults, "comma list of crash-stop,kill,pause,partition (or none)");
+  app.add_option("--faults", a.faults,
+                 "comma list of crash-stop,kill,pause,partition,wipe,restore (or none); "
+                 "default: all");
+  app.add_option("--bias", a.bias,
+                 "lag-then-lose-data: repeat kill L; at once wipe or restore X; pause a third "
+                 "(issue 10, scenario 1) instead of random faults")
+      ->check(CLI::IsMember({"none", "lag-then-lose-data"}));
   app.add_flag("--loopback", a.loopback, "no namespaces: 127.0.0.1, no partitions");
   app.add_option("--dir", a.work_dir, "run directory (kept); default: a temporary one, removed on success");
   try {

@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cassert>
+#include <thread>
 
 namespace tokenstore::chaos {
 
@@ -17,18 +19,47 @@ const char* FaultKindName(FaultKind k) {
       return "pause";
     case FaultKind::kPartition:
       return "partition";
+    case FaultKind::kWipe:
+      return "wipe";
+    case FaultKind::kRestore:
+      return "restore";
   }
   return "?";
 }
 
+std::optional<FaultKind> ParseFaultKind(std::string_view name) {
+  for (FaultKind k : kAllFaultKinds) {
+    if (name == FaultKindName(k)) return k;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// How long a restart waits for SERVING before the node is left to PollStarting: long enough
+// for a replica that starts at once, short enough not to hold the nemesis up during a rebuild.
+constexpr std::chrono::milliseconds kServingWait{2000};
+// A restarted node that is still not SERVING after this long is reported (once).
+constexpr double kSlowStartS = 15.0;
+// Bias::kLagThenLoseData: L's kill and the pause last 1-3 s (writes to miss, reads to catch
+// the stale value), 0.5-1 s between scenarios. The window in which L still lags after its
+// restart is short under load (any read at L with a peer's newer answer repairs it), so the
+// scenario is repeated as often as it can be.
+constexpr double kScenarioMinLengthS = 1.0, kScenarioMaxLengthS = 3.0;
+constexpr double kScenarioMinGapS = 0.5, kScenarioMaxGapS = 1.0;
+
+}  // namespace
+
 Nemesis::Nemesis(NemesisOptions options, ReplicaSet& replicas, Network* network,
-                 std::vector<TokenNodes> tokens, const RunClock& clock, std::vector<std::FILE*> logs)
+                 std::vector<TokenNodes> tokens, const RunClock& clock,
+                 std::vector<std::FILE*> logs, Workload* clients)
     : options_(std::move(options)),
       replicas_(replicas),
       network_(network),
       tokens_(std::move(tokens)),
       clock_(clock),
       logs_(std::move(logs)),
+      clients_(clients),
       rng_(options_.seed) {
   next_injection_s_ = NowSeconds() + Uniform(options_.min_gap_s, options_.max_gap_s);
 }
@@ -42,6 +73,10 @@ void Nemesis::Log(const std::string& what) {
   }
 }
 
+std::string Nemesis::Who(int node) const {
+  return "n" + std::to_string(node + 1) + " (" + replicas_.spec(node).address + ")";
+}
+
 void Nemesis::Step() {
   // A replica that died without being killed is a finding of its own; bring it back.
   while (auto exited = replicas_.ReapUnexpected()) {
@@ -51,12 +86,31 @@ void Nemesis::Step() {
         std::to_string(exited->second) + "); restarting it, see " + replicas_.spec(node).log_path);
     if (!state_.down.count(node)) {
       state_.down.insert(node);
-      if (replicas_.Start(node).ok() && replicas_.WaitReady(node, std::chrono::seconds(15))) {
-        state_.down.erase(node);
-      }
+      Restart(node, std::chrono::seconds(15));
     }
   }
+  PollStarting();
   const double now = NowSeconds();
+  if (options_.bias == Bias::kLagThenLoseData) {
+    StepScenario(now);  // first: it heals L's kill itself, with the clients held
+    HealDue(now);
+  } else {
+    HealDue(now);
+    if (now >= next_injection_s_) {
+      TryInject();
+      next_injection_s_ = NowSeconds() + Uniform(options_.min_gap_s, options_.max_gap_s);
+    }
+  }
+}
+
+void Nemesis::HoldClients(bool on) {
+  if (clients_ == nullptr || holding_ == on) return;
+  clients_->Hold(on);
+  holding_ = on;
+  Log(on ? "clients held (no operation in flight)" : "clients go on");
+}
+
+void Nemesis::HealDue(double now) {
   for (auto it = active_.begin(); it != active_.end();) {
     if (it->until_s <= now && Heal(*it)) {
       it = active_.erase(it);
@@ -64,109 +118,305 @@ void Nemesis::Step() {
       ++it;
     }
   }
-  if (now >= next_injection_s_) {
-    TryInject();
-    next_injection_s_ = NowSeconds() + Uniform(options_.min_gap_s, options_.max_gap_s);
+}
+
+std::optional<Nemesis::Active> Nemesis::RandomFault() {
+  std::vector<FaultKind> kinds(options_.kinds.begin(), options_.kinds.end());
+  if (network_ == nullptr) std::erase(kinds, FaultKind::kPartition);
+  if (kinds.empty()) return std::nullopt;
+  const int n = replicas_.size();
+  Active f;
+  f.kind = kinds[Pick(static_cast<int>(kinds.size()))];
+  f.until_s = NowSeconds() + Uniform(options_.min_length_s, options_.max_length_s);
+  switch (f.kind) {
+    case FaultKind::kCrashStop:
+      f.node = Pick(n);
+      f.token = tokens_[1 + Pick(static_cast<int>(tokens_.size()) - 1)].token;
+      break;
+    case FaultKind::kKill:
+    case FaultKind::kPause:
+    case FaultKind::kWipe:
+    case FaultKind::kRestore:
+      f.node = Pick(n);
+      break;
+    case FaultKind::kPartition: {
+      std::vector<int> order(n);
+      for (int i = 0; i < n; ++i) order[i] = i;
+      std::shuffle(order.begin(), order.end(), rng_);
+      if (std::bernoulli_distribution(0.3)(rng_)) {
+        // A single link: both ends still reach a majority through the others.
+        f.cut.push_back({std::min(order[0], order[1]), std::max(order[0], order[1])});
+      } else {
+        const int minority = (n - 1) / 2;
+        const int size = 1 + Pick(minority);
+        for (int i = 0; i < size; ++i) {
+          for (int j = size; j < n; ++j) {
+            f.cut.push_back({std::min(order[i], order[j]), std::max(order[i], order[j])});
+          }
+        }
+      }
+      break;
+    }
   }
+  return f;
+}
+
+std::optional<FaultState> Nemesis::After(const Active& f) const {
+  FaultState next = state_;
+  // Every node fault needs a node that runs and serves: the admin call of a crash-stop
+  // needs it, and a node that is still starting is left to finish.
+  if (f.node >= 0 && next.NodeFaulty(f.node)) return std::nullopt;
+  switch (f.kind) {
+    case FaultKind::kCrashStop:
+      if (next.marks.count({f.node, f.token})) return std::nullopt;
+      next.marks.insert({f.node, f.token});
+      break;
+    case FaultKind::kKill:
+      next.down.insert(f.node);
+      break;
+    case FaultKind::kPause:
+      next.paused.insert(f.node);
+      break;
+    case FaultKind::kRestore:
+      if (!replicas_.HasCopy(f.node)) return std::nullopt;
+      [[fallthrough]];
+    case FaultKind::kWipe:
+      next.down.insert(f.node);
+      next.lost_data.insert(f.node);
+      break;
+    case FaultKind::kPartition:
+      for (const auto& link : f.cut) {
+        if (next.cuts.count(link)) return std::nullopt;
+      }
+      next.cuts.insert(f.cut.begin(), f.cut.end());
+      break;
+  }
+  if (!EveryTokenHasHealthyMajority(next, tokens_)) return std::nullopt;
+  return next;
+}
+
+bool Nemesis::Inject(Active f) {
+  std::optional<FaultState> next = After(f);
+  if (!next) return false;
+  const std::string who = f.node >= 0 ? Who(f.node) : "";
+  switch (f.kind) {
+    case FaultKind::kCrashStop: {
+      // Counted as marked even when the call fails: it may have reached the node, and a
+      // revive of an unmarked token is harmless.
+      StatusOr<bool> r = admin_.Crash(replicas_.spec(f.node).address, f.token);
+      Log("crash-stop token " + f.token + " at " + who +
+          (r.ok() ? "" : " (admin call failed: " + r.status().ToString() + ")"));
+      break;
+    }
+    case FaultKind::kKill:
+    case FaultKind::kWipe: {
+      replicas_.Kill(f.node);
+      // The copy a later restore goes back to: this node's dir as it is while stopped.
+      std::string copied;
+      if (Status st = replicas_.CopyData(f.node); st.ok()) {
+        copied_at_s_[f.node] = NowSeconds();
+        copied = ", data dir copied";
+      } else {
+        Log("copy failed: " + st.ToString());
+      }
+      if (f.kind == FaultKind::kKill) {
+        Log("kill -9 " + who + copied);
+        break;
+      }
+      Status st = replicas_.WipeData(f.node);
+      Log("wipe " + who + ": kill -9" + copied + ", data dir removed" +
+          (st.ok() ? "" : " (FAILED: " + st.ToString() + ")"));
+      break;
+    }
+    case FaultKind::kRestore: {
+      replicas_.Kill(f.node);
+      Status st = replicas_.RestoreData(f.node);
+      char age[64];
+      std::snprintf(age, sizeof age, "the copy taken at %.3fs", copied_at_s_[f.node]);
+      Log("restore " + who + ": kill -9, data dir replaced by " + age +
+          (st.ok() ? "" : " (FAILED: " + st.ToString() + ")"));
+      break;
+    }
+    case FaultKind::kPause:
+      replicas_.Pause(f.node);
+      Log("SIGSTOP " + who);
+      break;
+    case FaultKind::kPartition: {
+      std::string links;
+      for (const auto& [a, b] : f.cut) {
+        if (Status st = network_->Cut(a, b); !st.ok()) Log("cut failed: " + st.ToString());
+        links += " n" + std::to_string(a + 1) + "-n" + std::to_string(b + 1);
+      }
+      Log("partition: cut" + links);
+      break;
+    }
+  }
+  state_ = std::move(*next);
+  injected_[f.kind]++;
+  active_.push_back(std::move(f));
+  return true;
 }
 
 bool Nemesis::TryInject() {
-  std::vector<FaultKind> kinds(options_.kinds.begin(), options_.kinds.end());
-  if (network_ == nullptr) std::erase(kinds, FaultKind::kPartition);
-  if (kinds.empty()) return false;
-  const int n = replicas_.size();
   // A few random candidates; the first one the safety rule allows is injected.
   for (int attempt = 0; attempt < 10; ++attempt) {
-    Active f;
-    f.kind = kinds[Pick(static_cast<int>(kinds.size()))];
-    f.until_s = NowSeconds() + Uniform(options_.min_length_s, options_.max_length_s);
-    FaultState next = state_;
-    const auto busy = [&](int node) { return next.down.count(node) || next.paused.count(node); };
-    switch (f.kind) {
-      case FaultKind::kCrashStop: {
-        f.node = Pick(n);
-        f.token = tokens_[1 + Pick(static_cast<int>(tokens_.size()) - 1)].token;
-        // The admin call needs a running node.
-        if (busy(f.node) || next.marks.count({f.node, f.token})) continue;
-        next.marks.insert({f.node, f.token});
-        break;
-      }
-      case FaultKind::kKill:
-      case FaultKind::kPause:
-        f.node = Pick(n);
-        if (busy(f.node)) continue;
-        (f.kind == FaultKind::kKill ? next.down : next.paused).insert(f.node);
-        break;
-      case FaultKind::kPartition: {
-        std::vector<int> order(n);
-        for (int i = 0; i < n; ++i) order[i] = i;
-        std::shuffle(order.begin(), order.end(), rng_);
-        if (std::bernoulli_distribution(0.3)(rng_)) {
-          // A single link: both ends still reach a majority through the others.
-          f.cut.push_back({std::min(order[0], order[1]), std::max(order[0], order[1])});
-        } else {
-          const int minority = (n - 1) / 2;
-          const int size = 1 + Pick(minority);
-          for (int i = 0; i < size; ++i) {
-            for (int j = size; j < n; ++j) {
-              f.cut.push_back({std::min(order[i], order[j]), std::max(order[i], order[j])});
-            }
-          }
-        }
-        bool overlaps = false;
-        for (const auto& link : f.cut) overlaps |= next.cuts.count(link) > 0;
-        if (overlaps) continue;
-        next.cuts.insert(f.cut.begin(), f.cut.end());
-        break;
-      }
-    }
-    if (!EveryTokenHasHealthyMajority(next, tokens_)) continue;
-
-    const std::string who = f.node >= 0 ? "n" + std::to_string(f.node + 1) + " (" +
-                                              replicas_.spec(f.node).address + ")"
-                                        : "";
-    switch (f.kind) {
-      case FaultKind::kCrashStop: {
-        // Counted as marked even when the call fails: it may have reached the node, and a
-        // revive of an unmarked token is harmless.
-        StatusOr<bool> r = admin_.Crash(replicas_.spec(f.node).address, f.token);
-        Log("crash-stop token " + f.token + " at " + who +
-            (r.ok() ? "" : " (admin call failed: " + r.status().ToString() + ")"));
-        break;
-      }
-      case FaultKind::kKill:
-        replicas_.Kill(f.node);
-        Log("kill -9 " + who);
-        break;
-      case FaultKind::kPause:
-        replicas_.Pause(f.node);
-        Log("SIGSTOP " + who);
-        break;
-      case FaultKind::kPartition: {
-        std::string links;
-        for (const auto& [a, b] : f.cut) {
-          if (Status st = network_->Cut(a, b); !st.ok()) Log("cut failed: " + st.ToString());
-          links += " n" + std::to_string(a + 1) + "-n" + std::to_string(b + 1);
-        }
-        Log("partition: cut" + links);
-        break;
-      }
-    }
-    state_ = std::move(next);
-    injected_[f.kind]++;
-    active_.push_back(std::move(f));
-    return true;
+    std::optional<Active> f = RandomFault();
+    if (!f) return false;
+    if (Inject(std::move(*f))) return true;
   }
   return false;
 }
 
+int Nemesis::PickNodeOtherThan(std::initializer_list<int> not_these) {
+  std::vector<int> nodes;
+  for (int i = 0; i < replicas_.size(); ++i) {
+    if (std::find(not_these.begin(), not_these.end(), i) == not_these.end()) nodes.push_back(i);
+  }
+  assert(!nodes.empty());
+  return nodes[Pick(static_cast<int>(nodes.size()))];
+}
+
+void Nemesis::StepScenario(double now) {
+  switch (phase_) {
+    case Phase::kIdle:
+      return ScenarioKill(now);
+    case Phase::kLagging:
+      return ScenarioLoseData(now);
+    case Phase::kLosing:
+      return ScenarioPause(now);
+  }
+}
+
+void Nemesis::ScenarioKill(double now) {
+  if (now < next_injection_s_) return;
+  next_injection_s_ = now + Uniform(kScenarioMinGapS, kScenarioMaxGapS);
+  if (!state_.Empty()) return;  // the previous pause (or a slow start) is not over yet
+  lagging_ = Pick(replicas_.size());
+  if (Inject({.kind = FaultKind::kKill,
+              .node = lagging_,
+              .until_s = now + Uniform(kScenarioMinLengthS, kScenarioMaxLengthS)})) {
+    phase_ = Phase::kLagging;
+  }
+}
+
+void Nemesis::ScenarioLoseData(double now) {
+  // L misses every write while it is down; the moment it serves again, it lags.
+  const bool due = std::any_of(active_.begin(), active_.end(), [&](const Active& f) {
+    return f.kind == FaultKind::kKill && f.node == lagging_ && f.until_s <= now;
+  });
+  if (due) {
+    HoldClients(true);
+    // The writers' Stores to L of the last writes stay pending until their deadline (the
+    // request's) and would reach L as soon as it is back: let them expire first.
+    if (clients_ != nullptr) {
+      std::this_thread::sleep_for(clients_->request_timeout() + std::chrono::milliseconds(200));
+    }
+    HealDue(NowSeconds());
+  }
+  if (state_.NodeFaulty(lagging_)) {
+    HoldClients(false);  // not serving yet: go on when it does (its lag may be gone by then)
+    return;
+  }
+  // X: a wipe, or a restore when X has a copy (the first scenario always wipes: only L has
+  // a copy then), chosen at random when both are possible.
+  std::vector<int> with_copy;
+  for (int i = 0; i < replicas_.size(); ++i) {
+    if (i != lagging_ && replicas_.HasCopy(i)) with_copy.push_back(i);
+  }
+  const bool wipe = options_.kinds.count(FaultKind::kWipe) > 0;
+  const bool restore = options_.kinds.count(FaultKind::kRestore) > 0 && !with_copy.empty();
+  if (!wipe && !restore) {
+    HoldClients(false);
+    phase_ = Phase::kIdle;  // restore only, and no copy yet: L's kill took one, next time
+    return;
+  }
+  const FaultKind kind = restore && (!wipe || Pick(2) == 0) ? FaultKind::kRestore
+                                                            : FaultKind::kWipe;
+  losing_ = kind == FaultKind::kRestore ? with_copy[Pick(static_cast<int>(with_copy.size()))]
+                                        : PickNodeOtherThan({lagging_});
+  // Due at once: X is restarted in this step.
+  const double t = NowSeconds();
+  if (!Inject({.kind = kind, .node = losing_, .until_s = t})) {
+    Log("scenario: " + std::string(FaultKindName(kind)) + " of " + Who(losing_) +
+        " not allowed now; starting over");
+    HoldClients(false);
+    phase_ = Phase::kIdle;
+    return;
+  }
+  HealDue(t);
+  phase_ = Phase::kLosing;
+  ScenarioPause(NowSeconds());  // X may serve already: pause the third node at once
+}
+
+void Nemesis::ScenarioPause(double now) {
+  if (state_.NodeFaulty(losing_)) {  // rebuilding: not serving yet
+    HoldClients(false);
+    return;
+  }
+  if (Inject({.kind = FaultKind::kPause,
+              .node = PickNodeOtherThan({lagging_, losing_}),
+              .until_s = now + Uniform(kScenarioMinLengthS, kScenarioMaxLengthS)})) {
+    ++scenarios_;
+  } else {
+    Log("scenario: pause not allowed now; starting over");
+  }
+  HoldClients(false);
+  phase_ = Phase::kIdle;
+  next_injection_s_ = now + Uniform(kScenarioMinGapS, kScenarioMaxGapS);
+}
+
+bool Nemesis::Restart(int node, std::chrono::milliseconds wait) {
+  assert(state_.down.count(node));
+  Status st = replicas_.Start(node);
+  if (!st.ok()) {
+    Log("restart of " + Who(node) + " failed: " + st.ToString());
+    return false;
+  }
+  state_.down.erase(node);
+  if (replicas_.WaitServing(node, wait)) {
+    const bool lost = state_.lost_data.count(node) > 0;
+    MarkServing(node);
+    Log("restarted " + Who(node) + (lost ? " on its lost data dir" : "") + ", SERVING");
+    return true;
+  }
+  // Not serving yet (rebuilding, or still starting): faulty until PollStarting sees SERVING.
+  state_.starting.insert(node);
+  restarted_at_s_[node] = NowSeconds();
+  Log("restarted " + Who(node) + ", not SERVING yet");
+  return true;
+}
+
+void Nemesis::MarkServing(int node) {
+  state_.starting.erase(node);
+  state_.lost_data.erase(node);
+  restarted_at_s_.erase(node);
+}
+
+void Nemesis::PollStarting() {
+  const std::set<int> starting = state_.starting;
+  for (int node : starting) {
+    if (!replicas_.Running(node)) continue;  // exited: Step restarts it
+    const Health h = replicas_.CheckHealth(node, std::chrono::milliseconds(200));
+    const double since = restarted_at_s_[node];
+    if (h == Health::kServing) {
+      char took[64];
+      std::snprintf(took, sizeof took, " %.3f s after its restart", NowSeconds() - since);
+      MarkServing(node);
+      Log(Who(node) + " SERVING" + took);
+    } else if (since > 0 && NowSeconds() - since > kSlowStartS) {
+      Log(Who(node) + " still not SERVING after " + std::to_string(int(kSlowStartS)) +
+          " s (health " + (h == Health::kNoAnswer ? "does not answer" : "NOT_SERVING") +
+          "), see " + replicas_.spec(node).log_path);
+      restarted_at_s_[node] = -1;  // reported once
+    }
+  }
+}
+
 bool Nemesis::Heal(const Active& f) {
-  const std::string who =
-      f.node >= 0 ? "n" + std::to_string(f.node + 1) + " (" + replicas_.spec(f.node).address + ")"
-                  : "";
+  const std::string who = f.node >= 0 ? Who(f.node) : "";
   switch (f.kind) {
     case FaultKind::kCrashStop: {
-      if (state_.down.count(f.node) || state_.paused.count(f.node)) return false;
+      if (state_.NodeFaulty(f.node)) return false;
       StatusOr<bool> r = admin_.Revive(replicas_.spec(f.node).address, f.token);
       if (!r.ok()) {
         Log("revive of token " + f.token + " at " + who + " failed, will retry: " +
@@ -177,21 +427,13 @@ bool Nemesis::Heal(const Active& f) {
       Log("revive token " + f.token + " at " + who);
       return true;
     }
-    case FaultKind::kKill: {
-      Status st = replicas_.Start(f.node);
-      if (!st.ok()) {
-        Log("restart of " + who + " failed: " + st.ToString());
-        return false;
-      }
-      if (!replicas_.WaitReady(f.node, std::chrono::seconds(15))) {
-        Log("restarted " + who + " but it does not answer; see " + replicas_.spec(f.node).log_path);
-        replicas_.Kill(f.node);
-        return false;
-      }
-      state_.down.erase(f.node);
-      Log("restarted " + who);
-      return true;
-    }
+    case FaultKind::kKill:
+    case FaultKind::kWipe:
+    case FaultKind::kRestore:
+      assert(state_.down.count(f.node));
+      assert((f.kind == FaultKind::kKill) != (state_.lost_data.count(f.node) > 0));
+      return Restart(f.node, f.kind == FaultKind::kKill ? std::chrono::milliseconds(15000)
+                                                        : kServingWait);
     case FaultKind::kPause:
       replicas_.Resume(f.node);
       state_.paused.erase(f.node);
@@ -212,6 +454,7 @@ bool Nemesis::Heal(const Active& f) {
 }
 
 bool Nemesis::HealAll() {
+  HoldClients(false);
   // Node-level faults first: a crash-stop mark can only be revived on a running node.
   std::stable_partition(active_.begin(), active_.end(),
                         [](const Active& f) { return f.kind != FaultKind::kCrashStop; });
@@ -219,9 +462,18 @@ bool Nemesis::HealAll() {
     for (auto it = active_.begin(); it != active_.end();) {
       it = Heal(*it) ? active_.erase(it) : it + 1;
     }
+    // A crash-stop mark waits for its node to serve (a rebuild may take a while).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!state_.starting.empty() && std::chrono::steady_clock::now() < until) {
+      PollStarting();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  if (!state_.starting.empty()) {
+    Log(std::to_string(state_.starting.size()) + " restarted replica(s) never reported SERVING");
   }
   if (!active_.empty()) Log(std::to_string(active_.size()) + " fault(s) could not be healed");
-  return active_.empty();
+  return active_.empty() && state_.starting.empty();
 }
 
 }  // namespace tokenstore::chaos

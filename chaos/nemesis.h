@@ -4,18 +4,36 @@
 //   pause       SIGSTOP of a replica, SIGCONT after a while;
 //   partition   links between replicas cut in the kernel: a minority cut off from the rest,
 //               or a single link (only with network namespaces);
+//   wipe        SIGKILL of a replica and its data directory removed; restarted on nothing;
+//   restore     SIGKILL of a replica and its data directory replaced by the copy taken the
+//               last time it was stopped by kill or wipe; restarted on that older state;
 // each healed after a random time, and never more than fault_model.h allows: every token
-// keeps a healthy, connected majority. Every injection and heal is logged with its time.
+// keeps a healthy, connected majority. A restarted replica counts as faulty until its gRPC
+// health reports SERVING (a wiped or restored one rebuilds from the others first). Every
+// injection and heal is logged with its time.
+//
+// With Bias::kLagThenLoseData the nemesis plays issue 10's first scenario over and over
+// instead of random faults: kill a replica L (it misses the writes acknowledged meanwhile);
+// hold the clients; restart L; as soon as L serves, wipe or restore another replica X and
+// restart it at once; as soon as X serves, pause a third replica and let the clients go on.
+// A replica that serves its lost state (the `skip-rebuild` bug) then lets reads at L,
+// answered by L and X, return a value older than an acknowledged write. Every step keeps the
+// safety rule above. The clients are held because any read at L or write that reaches L
+// while X restarts (100-300 ms) repairs L's lag: without the hold, under the usual load,
+// fewer than half of the scenarios left a stale value to find.
 //
 // Thread-safety: not thread-safe; driven from the main thread (it starts replicas, see
 // replicas.h).
 #pragma once
 
 #include <cstdio>
+#include <initializer_list>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "admin/admin_client.h"
@@ -26,11 +44,20 @@
 
 namespace tokenstore::chaos {
 
-enum class FaultKind { kCrashStop, kKill, kPause, kPartition };
+enum class FaultKind { kCrashStop, kKill, kPause, kPartition, kWipe, kRestore };
+inline constexpr FaultKind kAllFaultKinds[] = {FaultKind::kCrashStop, FaultKind::kKill,
+                                               FaultKind::kPause,     FaultKind::kPartition,
+                                               FaultKind::kWipe,      FaultKind::kRestore};
 const char* FaultKindName(FaultKind k);
+// The kind named `name` ("crash-stop", ...), or nullopt.
+std::optional<FaultKind> ParseFaultKind(std::string_view name);
+
+enum class Bias { kNone, kLagThenLoseData };
 
 struct NemesisOptions {
   std::set<FaultKind> kinds;  // the kinds allowed
+  // kLagThenLoseData REQUIRES kinds to hold kill, pause, and wipe or restore.
+  Bias bias = Bias::kNone;
   double min_gap_s = 0.5, max_gap_s = 3.0;      // between two injections
   double min_length_s = 1.0, max_length_s = 6.0;  // how long a fault lasts
   uint64_t seed = 1;
@@ -38,9 +65,11 @@ struct NemesisOptions {
 
 class Nemesis {
  public:
-  // `network` is null when replicas run on loopback (no partitions then).
+  // `network` is null when replicas run on loopback (no partitions then). `clients` (may be
+  // null: no hold) is held during the steps of Bias::kLagThenLoseData.
   Nemesis(NemesisOptions options, ReplicaSet& replicas, Network* network,
-          std::vector<TokenNodes> tokens, const RunClock& clock, std::vector<std::FILE*> logs);
+          std::vector<TokenNodes> tokens, const RunClock& clock, std::vector<std::FILE*> logs,
+          Workload* clients = nullptr);
 
   // Heals the faults that are due and injects a new one when its time has come.
   void Step();
@@ -50,6 +79,8 @@ class Nemesis {
 
   std::map<FaultKind, int> injected() const { return injected_; }
   int unexpected_exits() const { return unexpected_exits_; }
+  // Bias::kLagThenLoseData: how many times the scenario reached its last step (the pause).
+  int scenarios() const { return scenarios_; }
 
  private:
   struct Active {
@@ -60,10 +91,34 @@ class Nemesis {
     double until_s = 0;
   };
 
+  // Where the lag-then-lose-data scenario stands (Bias::kLagThenLoseData).
+  enum class Phase { kIdle, kLagging, kLosing };
+
   double NowSeconds() const { return clock_.Now() / 1e9; }
   void Log(const std::string& what);
-  bool TryInject();
+  std::string Who(int node) const;
+  // A random fault of a random allowed kind, or nullopt when that draw is not possible now.
+  std::optional<Active> RandomFault();
+  // The state after `f`, or nullopt when `f` does not apply (its node is not running and
+  // serving, no copy to restore, links already cut) or would break the safety rule.
+  std::optional<FaultState> After(const Active& f) const;
+  // Injects `f` if After(f) allows it. False: nothing was done.
+  bool Inject(Active f);
+  bool TryInject();  // up to 10 random candidates
+  // Bias::kLagThenLoseData, one phase each (see the class comment).
+  void StepScenario(double now);
+  void ScenarioKill(double now);
+  void ScenarioLoseData(double now);
+  void ScenarioPause(double now);
+  int PickNodeOtherThan(std::initializer_list<int> not_these);
+  void HoldClients(bool on);
   bool Heal(const Active& f);  // false: not possible yet (node down or paused)
+  void HealDue(double now);    // the faults due at `now`
+  // Starts a stopped replica; it leaves `down`, and `starting` and `lost_data` once its health
+  // reports SERVING (waited for `wait`, then polled by PollStarting). False: not started.
+  bool Restart(int node, std::chrono::milliseconds wait);
+  void PollStarting();
+  void MarkServing(int node);
   double Uniform(double lo, double hi) { return std::uniform_real_distribution<>(lo, hi)(rng_); }
   int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
 
@@ -73,6 +128,7 @@ class Nemesis {
   const std::vector<TokenNodes> tokens_;
   const RunClock& clock_;
   const std::vector<std::FILE*> logs_;  // stdout and the run's faults.log
+  Workload* const clients_;
   std::mt19937_64 rng_;
   AdminClient admin_{AdminOptions{std::chrono::milliseconds(2000)}};
   FaultState state_;
@@ -80,6 +136,12 @@ class Nemesis {
   double next_injection_s_;
   std::map<FaultKind, int> injected_;
   int unexpected_exits_ = 0;
+  std::map<int, double> restarted_at_s_;  // nodes in state_.starting: when they were restarted
+  std::map<int, double> copied_at_s_;     // when each node's data dir copy was taken
+  Phase phase_ = Phase::kIdle;
+  int lagging_ = -1, losing_ = -1;  // L and X of the scenario
+  int scenarios_ = 0;
+  bool holding_ = false;  // clients held
 };
 
 }  // namespace tokenstore::chaos

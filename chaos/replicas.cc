@@ -8,9 +8,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <thread>
+
+#include "proto/channel.h"
+#include "tests/health_probe.h"
 
 namespace tokenstore::chaos {
 
@@ -84,14 +89,70 @@ void ReplicaSet::Resume(int i) {
   if (pids_[i] > 0) kill(pids_[i], SIGCONT);
 }
 
-bool ReplicaSet::WaitReady(int i, std::chrono::milliseconds timeout) {
+Health ReplicaSet::CheckHealth(int i, std::chrono::milliseconds timeout) const {
+  // tests/health_probe.h: grpc.health.v1 by method path, as tests/ops_test.cc checks it.
+  auto channel = grpc::CreateCustomChannel(specs_[i].address, grpc::InsecureChannelCredentials(),
+                                           StandardChannelArguments());
+  const testing::HealthAnswer a = testing::CheckHealth(channel, "", timeout);
+  if (!a.call.ok()) return Health::kNoAnswer;
+  return a.serving == testing::probe::HealthCheckResponse::SERVING ? Health::kServing
+                                                                   : Health::kNotServing;
+}
+
+bool ReplicaSet::WaitServing(int i, std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
     if (pids_[i] <= 0) return false;
-    if (probe_.Dump(specs_[i].address).ok()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (CheckHealth(i, std::chrono::milliseconds(500)) == Health::kServing) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
+}
+
+namespace {
+
+std::string CopyPath(const ReplicaSpec& s) { return s.data_dir + ".copy"; }
+
+Status FsError(const std::string& what, const std::error_code& ec) {
+  return Status::Internal(what + ": " + ec.message());
+}
+
+}  // namespace
+
+Status ReplicaSet::WipeData(int i) {
+  assert(!Running(i));
+  std::error_code ec;
+  std::filesystem::remove_all(specs_[i].data_dir, ec);
+  if (ec) return FsError("removing " + specs_[i].data_dir, ec);
+  assert(!std::filesystem::exists(specs_[i].data_dir));
+  return Status::Ok();
+}
+
+Status ReplicaSet::CopyData(int i) {
+  assert(!Running(i));
+  const std::string copy = CopyPath(specs_[i]);
+  std::error_code ec;
+  std::filesystem::remove_all(copy, ec);
+  if (ec) return FsError("removing the old copy " + copy, ec);
+  std::filesystem::copy(specs_[i].data_dir, copy, std::filesystem::copy_options::recursive, ec);
+  if (ec) return FsError("copying " + specs_[i].data_dir + " to " + copy, ec);
+  return Status::Ok();
+}
+
+bool ReplicaSet::HasCopy(int i) const {
+  std::error_code ec;
+  return std::filesystem::is_directory(CopyPath(specs_[i]), ec);
+}
+
+Status ReplicaSet::RestoreData(int i) {
+  assert(!Running(i));
+  if (!HasCopy(i)) return Status::Internal("no copy of " + specs_[i].data_dir + " to restore");
+  TOKENSTORE_RETURN_IF_ERROR(WipeData(i));
+  std::error_code ec;
+  std::filesystem::copy(CopyPath(specs_[i]), specs_[i].data_dir,
+                        std::filesystem::copy_options::recursive, ec);
+  if (ec) return FsError("copying " + CopyPath(specs_[i]) + " to " + specs_[i].data_dir, ec);
+  return Status::Ok();
 }
 
 std::optional<std::pair<int, int>> ReplicaSet::ReapUnexpected() {

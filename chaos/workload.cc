@@ -42,6 +42,15 @@ void Workload::Stop() {
   threads_.clear();
 }
 
+void Workload::Hold(bool on) {
+  held_ = on;
+  if (!on) return;
+  const auto until = std::chrono::steady_clock::now() + options_.timeout + options_.timeout / 2;
+  while (in_flight_ > 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 OutcomeCounts Workload::writes() const {
   std::lock_guard<std::mutex> lock(counts_mu_);
   return writes_;
@@ -66,6 +75,15 @@ void Workload::Run(int worker) {
   std::bernoulli_distribution is_write(options_.write_fraction);
   int64_t process = next_process_++;
   while (!stop_) {
+    if (held_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      continue;
+    }
+    ++in_flight_;
+    if (held_) {  // Hold(true) came in between: it may be waiting for in_flight_ to drop
+      --in_flight_;
+      continue;
+    }
     const TokenReplication& token = config_.tokens[uniform(config_.tokens.size())];
     Event ev;
     ev.process = process;
@@ -112,6 +130,7 @@ void Workload::Run(int worker) {
     }
     ev.type = outcome;
     history_.Record(ev);
+    --in_flight_;
     Count(ev.f, outcome);
     if (outcome == EventType::kInfo) {
       // An unknown outcome retires the process id (SPEC section 9). The pause keeps a writer

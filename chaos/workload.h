@@ -74,6 +74,12 @@ class Workload {
   void Start();
   void Stop();  // lets every in-flight operation complete (bounded by the timeout)
 
+  // Hold(true): workers start no new operation until Hold(false); returns once the
+  // operations in flight completed (bounded by the request timeout). For the nemesis, to
+  // line up fault steps without client traffic in between (see nemesis.h).
+  void Hold(bool on);
+  std::chrono::milliseconds request_timeout() const { return options_.timeout; }
+
   OutcomeCounts writes() const;
   OutcomeCounts reads() const;
 
@@ -87,6 +93,8 @@ class Workload {
   std::unique_ptr<TokenClient> writer_client_;                      // writes go to the writer
   std::map<std::string, std::unique_ptr<TokenClient>> reader_clients_;  // pinned per node
   std::atomic<bool> stop_{false};
+  std::atomic<bool> held_{false};
+  std::atomic<int> in_flight_{0};  // operations between their invoke and their outcome
   std::atomic<int64_t> next_process_{0};
   std::atomic<uint64_t> next_name_{0};
   std::vector<std::thread> threads_;

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # A fault run: real token-replica processes (each in its own network namespace when run as
 # root), concurrent clients recording a history, a nemesis injecting crash-stop marks,
-# kill -9, SIGSTOP and partitions, then a linearizability check of the history.
+# kill -9, SIGSTOP, partitions, wiped and restored data dirs, then a linearizability check.
 #
 #   scripts/chaos.sh [--duration SECONDS] [--history FILE] [--seed N] [--unsafe-bug NAME]
 #                    [token-chaos options...]
 #
+# --unsafe-bug read-local|skip-write-back|skip-rebuild is passed to every token-replica.
 # Builds token-replica and token-chaos with the `dev` preset (PRESET=... for another) when
 # needed; TOKENSTORE_BIN_DIR=DIR uses the binaries in DIR instead and builds nothing (ctest
-# does this). Exit code: token-chaos's (0 linearizable, 1 violation, 2 setup error).
+# does this). Exit code: token-chaos's (0 linearizable, 1 violation, 2 setup error or a
+# fault kind asked for that was never injected).
 # Ctrl-C stops the run cleanly: faults healed, replicas stopped, namespaces removed.
 set -uo pipefail
 
@@ -17,7 +19,7 @@ ARGS=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h|--help)
-      sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0 ;;
     --duration|--history|--seed|--unsafe-bug)
       if [[ $# -lt 2 ]]; then echo "chaos.sh: $1 needs a value" >&2; exit 2; fi
