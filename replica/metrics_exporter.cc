@@ -146,6 +146,24 @@ std::vector<MetricFamily> MetricsExporter::Collect() const {
   out.push_back(Single("tokenstore_tokens", "Tokens this node keeps (writer or reader)",
                        MetricType::Gauge, static_cast<double>(sources_.core->token_ids().size())));
 
+  // The node's lifecycle (replica/node_lifecycle.h): which state it is in, and how many of
+  // its tokens it serves (all but those not rebuilt yet while it rebuilds).
+  const NodeLifecycle& life = sources_.core->lifecycle();
+  MetricFamily state = Family("tokenstore_node_state",
+                              "1 for the state this node is in: fresh, starting, rebuilding, serving",
+                              MetricType::Gauge);
+  for (NodeState s : {NodeState::kFresh, NodeState::kStarting, NodeState::kRebuilding,
+                      NodeState::kServing}) {
+    AddGauge(state, life.state() == s ? 1 : 0, {{"state", NodeStateName(s)}});
+  }
+  out.push_back(std::move(state));
+  size_t served = 0;
+  for (const std::string& id : sources_.core->token_ids()) served += life.Serves(id);
+  out.push_back(Single("tokenstore_tokens_served",
+                       "Tokens whose register counts in quorums here (the others are being "
+                       "rebuilt, or the node is still starting)",
+                       MetricType::Gauge, static_cast<double>(served)));
+
   if (sources_.storage_sync != nullptr) {
     MetricFamily sync = Family("tokenstore_storage_sync_seconds",
                                "Time of each synced RocksDB write (fsync of the WAL included)",

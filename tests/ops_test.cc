@@ -226,6 +226,10 @@ TEST_F(OpsTest, MetricsMoveAfterAWriteAndReads) {
   EXPECT_EQ(Metric(hits), 0);
   EXPECT_EQ(Metric(write_latency), 0);
   EXPECT_EQ(Metric("tokenstore_tokens"), 2);
+  // The node serves: its lifecycle says so, and every token counts in quorums.
+  EXPECT_EQ(Metric(R"(tokenstore_node_state{state="serving"})"), 1);
+  EXPECT_EQ(Metric(R"(tokenstore_node_state{state="rebuilding"})"), 0);
+  EXPECT_EQ(Metric("tokenstore_tokens_served"), 2);
   const double syncs_before = Metric(syncs);
 
   ASSERT_TRUE(Write("1", "abc").ok());
