@@ -195,7 +195,12 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   if (Status fatal = server.fatal(); !fatal.ok()) {
     server.Shutdown();
-    LogError("stopped: this node cannot serve safely", {{"error", fatal.message()}});
+    // The exact command that would accept the loss, for an operator who decides to.
+    std::string command;
+    for (int i = 0; i < argc; ++i) command += std::string(i ? " " : "") + argv[i];
+    LogError("stopped: this node cannot serve safely",
+             {{"error", fatal.message()},
+              {"to_accept_the_loss", command + " --accept-data-loss"}});
     return 3;
   }
   LogInfo("stopping: finishing in-flight calls", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
