@@ -76,10 +76,10 @@ class Cluster {
  private:
   static void WaitReady(const std::string& node) {
     for (int attempt = 0; attempt < 100; ++attempt) {
-      if (RunCommand({kBin + "/token-admin", "dump", "--node", node, "--timeout", "0.5"}, 10s)
-              .exit_code == 0) {
-        return;
-      }
+      // Up and serving: a node of a new cluster serves once all its peers answered it.
+      CommandResult r =
+          RunCommand({kBin + "/token-admin", "dump", "--node", node, "--timeout", "0.5"}, 10s);
+      if (r.exit_code == 0 && r.out.find(" (serving;") != std::string::npos) return;
       std::this_thread::sleep_for(100ms);
     }
     ADD_FAILURE() << node << " did not come up";
