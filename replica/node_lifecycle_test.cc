@@ -243,17 +243,11 @@ TEST(NodeLifecycle, DataDirOfAnotherNodeIsRefused) {
 TEST(NodeLifecycle, EditedReplicaSetIsRefusedAtOnceNamingBothNodesAndViews) {
   Cluster c(110);
   ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
-  const ClusterConfig* edited = c.ParseOther(R"(
-- token: 1
-  writer: 127.0.0.1:1
-  readers: [127.0.0.1:1, 127.0.0.1:3]
-- token: 2
-  writer: 127.0.0.1:2
-  readers: [127.0.0.1:3, 127.0.0.1:4]
-- token: 3
-  writer: 127.0.0.1:1
-  readers: [127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3]
-)");
+  // Token 1 loses reader B in C's file; the rest is the same.
+  std::string yaml = testing::kConfig;
+  const std::string all = "readers: [127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3]";
+  yaml.replace(yaml.find(all), all.size(), "readers: [127.0.0.1:1, 127.0.0.1:3]");
+  const ClusterConfig* edited = c.ParseOther(yaml);
   Cluster::Setup setup;
   setup.config = edited;
   c.Restart(kC, setup);

@@ -40,6 +40,16 @@ Status CheckFrom(const Authorizer& auth, const std::optional<PeerIdentity>& call
                                   (caller ? caller->ToString() : std::string("unknown")));
 }
 
+// Calls not about one token (Batch, where each entry is checked on its own, and Hello): from
+// a node, the one it says it is.
+Status AllowNode(const Authorizer& auth, const std::optional<PeerIdentity>& caller,
+                 const std::string& from) {
+  if (auth.enforced() && !(caller && caller->role == PeerRole::kNode)) {
+    return auth.AllowPeer(caller, "");  // not a node at all
+  }
+  return CheckFrom(auth, caller, from);
+}
+
 double MillisSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -256,10 +266,7 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Batch(grpc::CallbackServerContext*
                                                     v1::BatchResponse* resp) {
   auto* call = new ServerCall();
   const std::optional<PeerIdentity> caller = CallerOf(auth_, ctx);
-  if (auth_.enforced() && !(caller && caller->role == PeerRole::kNode)) {
-    return call->FinishNow(ToGrpc(auth_.AllowPeer(caller, "")));  // not a node at all
-  }
-  if (Status st = CheckFrom(auth_, caller, req->from()); !st.ok()) {
+  if (Status st = AllowNode(auth_, caller, req->from()); !st.ok()) {
     return call->FinishNow(ToGrpc(st));
   }
   std::vector<StoreItem> stores;
@@ -333,10 +340,7 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Hello(grpc::CallbackServerContext*
                                                     v1::HelloResponse* resp) {
   auto* call = new ServerCall();
   const std::optional<PeerIdentity> caller = CallerOf(auth_, ctx);
-  if (auth_.enforced() && !(caller && caller->role == PeerRole::kNode)) {
-    return call->FinishNow(ToGrpc(auth_.AllowPeer(caller, "")));  // not a node at all
-  }
-  if (Status st = CheckFrom(auth_, caller, req->from()); !st.ok()) {
+  if (Status st = AllowNode(auth_, caller, req->from()); !st.ok()) {
     return call->FinishNow(ToGrpc(st));
   }
   // Recording the caller's boot is a synced write: on the storage executor.

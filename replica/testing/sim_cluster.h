@@ -127,7 +127,7 @@ class Cluster {
   }
 
   // Another view of the replication scheme, for a node started with an edited file.
-  const ClusterConfig* ParseOther(const char* yaml) {
+  const ClusterConfig* ParseOther(const std::string& yaml) {
     auto cfg = ParseClusterConfig(yaml, "edited.yaml");
     EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
     others_.push_back(std::move(cfg).value());
