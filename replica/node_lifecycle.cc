@@ -312,6 +312,7 @@ struct NodeLifecycle::Round {
   std::mutex mu;
   size_t pending = 0;
   std::vector<std::optional<HelloReply>> hellos;                 // by peer index
+  std::vector<std::string> refusals;                             // by peer index
   std::map<std::string, std::vector<std::optional<ProbeReply>>> probes;  // token -> by other
   std::function<void()> finish;
 
@@ -338,19 +339,28 @@ void NodeLifecycle::Advance(std::function<void(LifecycleProgress)> done) {
 void NodeLifecycle::AdvanceHello(std::function<void(LifecycleProgress)> done) {
   auto round = std::make_shared<Round>();
   round->hellos.resize(peers_.size());
+  round->refusals.resize(peers_.size());
   round->pending = peers_.size() + 1;  // +1: released below, once every call is started
   round->finish = [this, round, done = std::move(done)] {
     LifecycleProgress progress;
     FinishHello(round->hellos, progress);
+    // A peer that refuses this node (another cluster's data dir) is why it cannot start.
+    for (size_t i = 0; i < peers_.size() && progress.event.empty(); ++i) {
+      if (!round->refusals[i].empty()) progress.event = peers_[i] + " refuses: " + round->refusals[i];
+    }
     done(std::move(progress));
   };
   const HelloArgs args = MyHello();
   const Clock::time_point deadline = Clock::now() + options_.call_timeout;
   for (size_t i = 0; i < peers_.size(); ++i) {
     transport_.Hello(peers_[i], args, deadline, [round, i](StatusOr<HelloReply> r) {
-      if (r.ok()) {
+      {
         std::lock_guard<std::mutex> lock(round->mu);
-        round->hellos[i] = std::move(r).value();
+        if (r.ok()) {
+          round->hellos[i] = std::move(r).value();
+        } else if (r.status().code() == StatusCode::kFailedPrecondition) {
+          round->refusals[i] = r.status().message();
+        }
       }
       round->Done();
     });

@@ -236,8 +236,12 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
       [this, superseded, start = Clock::now(), done = std::move(done)](Status st,
                                                                       std::vector<Round::Answer>) {
         CountRound(counters_.store_round_wait, counters_.store_rounds_failed, start, st);
-        std::lock_guard<std::mutex> lock(superseded->mu);
-        done(std::move(st), superseded->by);
+        std::optional<Stamp> by;
+        {
+          std::lock_guard<std::mutex> lock(superseded->mu);
+          by = superseded->by;
+        }
+        done(std::move(st), by);
       });
   // A write counts a replica that holds the issued stamp, or a later one of this same writer
   // incarnation (its own later write). A replica holding a newer stamp of another incarnation

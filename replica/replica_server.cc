@@ -199,13 +199,14 @@ int ReplicaServer::metrics_port() const { return metrics_ ? metrics_->port() : 0
 
 void ReplicaServer::DriveLifecycle() {
   NodeLifecycle& lifecycle = core_->lifecycle();
-  std::string last_wait;
+  std::string last_wait, last_event;
   for (;;) {
     std::promise<LifecycleProgress> promise;
     std::future<LifecycleProgress> future = promise.get_future();
     lifecycle.Advance([&promise](LifecycleProgress p) { promise.set_value(std::move(p)); });
     LifecycleProgress p = future.get();  // every call of a step is bounded by its deadline
-    if (!p.event.empty()) {
+    if (!p.event.empty() && p.event != last_event) {  // a refusal repeats every round
+      last_event = p.event;
       LogInfo(p.event, {{"state", NodeStateName(p.state)},
                         {"tokens_ready", p.tokens_ready},
                         {"tokens", p.tokens}});
