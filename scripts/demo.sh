@@ -118,12 +118,13 @@ start_node 127.0.0.1:50054
 wait_ready 127.0.0.1:50054
 say "Restarted (pid ${pid[127.0.0.1:50054]}). Its dump now:"
 admin dump --node 127.0.0.1:50054 | tee "$work/after.txt"
-# The header names the node's boot, one higher after the restart; the registers follow it.
-if diff -q <(tail -n +2 "$work/before.txt") <(tail -n +2 "$work/after.txt") >/dev/null; then
+# The header line names the node's boot, one higher after the restart; the registers follow it.
+registers() { grep -v '^node ' "$1" || true; }
+if diff -q <(registers "$work/before.txt") <(registers "$work/after.txt") >/dev/null; then
   say "Its registers are identical to the dump before kill -9 (the header counts one more boot)."
 else
   say "Its registers differ from before kill -9 (registers may only move forward):"
-  diff <(tail -n +2 "$work/before.txt") <(tail -n +2 "$work/after.txt") || true
+  diff <(registers "$work/before.txt") <(registers "$work/after.txt") || true
 fi
 client read --id alpha --node 127.0.0.1:50054
 
