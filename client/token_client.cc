@@ -27,6 +27,13 @@ std::string JoinNodes(const std::vector<std::string>& nodes) {
 
 StatusCode CodeOf(const grpc::Status& st) { return static_cast<StatusCode>(st.error_code()); }
 
+// The node answered, but does not serve the token yet: it is starting or rebuilding
+// (replica/node_lifecycle.h). Not "unreachable".
+bool NotServingYet(const grpc::Status& st) {
+  return st.error_code() == grpc::StatusCode::UNAVAILABLE &&
+         st.error_message().find(" does not serve ") != std::string::npos;
+}
+
 // A node's message, with this client's own view of the token added when the node says the
 // two views differ (the node only knows the fingerprint of the client's).
 std::string NodeMessage(const grpc::Status& st, const TokenReplication& token,
@@ -132,6 +139,7 @@ Status TokenClient::WriterError(std::string_view op, const TokenReplication& tok
       return Status::DeadlineExceeded(msg);
     }
     case grpc::StatusCode::UNAVAILABLE:
+      if (NotServingYet(st)) return Status::Unavailable(subject + " at " + where + ": " + st.error_message());
       return Status::Unavailable(subject + ": " + where + " is unreachable (" +
                                  RpcFailureReason(st) + ")" +
                                  ": start token-replica there or check the address; writes only "
@@ -232,6 +240,7 @@ StatusOr<ReadResult> TokenClient::ReadPinned(const TokenReplication& token,
       return Status::DeadlineExceeded(msg);
     }
     case grpc::StatusCode::UNAVAILABLE:
+      if (NotServingYet(st)) return Status::Unavailable(subject + " at " + node + ": " + st.error_message());
       return Status::Unavailable(subject + ": " + node + " is unreachable (" +
                                  RpcFailureReason(st) + ")" +
                                  ": start token-replica there, or leave out --node to use "

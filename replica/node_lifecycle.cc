@@ -312,7 +312,8 @@ struct NodeLifecycle::Round {
   std::mutex mu;
   size_t pending = 0;
   std::vector<std::optional<HelloReply>> hellos;                 // by peer index
-  std::vector<std::string> refusals;                             // by peer index
+  // Why peers refused: by peer index in a Hello step, the first one in a rebuild step.
+  std::vector<std::string> refusals;
   std::map<std::string, std::vector<std::optional<ProbeReply>>> probes;  // token -> by other
   std::function<void()> finish;
 
@@ -416,8 +417,11 @@ void NodeLifecycle::FinishHello(const std::vector<std::optional<HelloReply>>& re
       previous_boot_ = 0;
       start_round_ = 0;
       if (st.ok()) state_ = NodeState::kStarting;
-      progress.event = is_new ? "new cluster " + id.cluster_id +
-                                    ": every peer answered and none holds data"
+      const std::string why =
+          all ? "every peer answered and none holds data"
+              : "--new-cluster: " + std::to_string(answered) + " of " +
+                    std::to_string(peers_.size()) + " peers answered, none holds data";
+      progress.event = is_new ? "new cluster " + id.cluster_id + ": " + why
                               : "joined cluster " + id.cluster_id + ", which holds no data yet";
     }
   } else if (!stale_note.empty()) {
@@ -480,6 +484,7 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
       }
     }
     progress.waiting_for.assign(silent.begin(), silent.end());
+    if (progress.event.empty() && !round->refusals.empty()) progress.event = round->refusals[0];
     bool finished;
     {
       std::shared_lock<std::shared_mutex> lock(mu_);
@@ -528,10 +533,17 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
     }
     for (size_t k = 0; k < others.size(); ++k) {
       transport_.Probe(others[k], t->id, t->Fingerprint(), deadline,
-                       [round, id = t->id, k](StatusOr<ProbeReply> r) {
-                         if (r.ok()) {
+                       [round, id = t->id, k, node = others[k]](StatusOr<ProbeReply> r) {
+                         {
                            std::lock_guard<std::mutex> lock(round->mu);
-                           round->probes[id][k] = std::move(r).value();
+                           if (r.ok()) {
+                             round->probes[id][k] = std::move(r).value();
+                           } else if (r.status().code() == StatusCode::kFailedPrecondition &&
+                                      round->refusals.empty()) {
+                             // e.g. a peer whose file gives the token other replicas
+                             round->refusals.push_back(node + " refuses: " +
+                                                       r.status().message());
+                           }
                          }
                          round->Done();
                        });

@@ -200,6 +200,7 @@ int ReplicaServer::metrics_port() const { return metrics_ ? metrics_->port() : 0
 void ReplicaServer::DriveLifecycle() {
   NodeLifecycle& lifecycle = core_->lifecycle();
   std::string last_wait, last_event;
+  size_t last_ready = 0;
   for (;;) {
     std::promise<LifecycleProgress> promise;
     std::future<LifecycleProgress> future = promise.get_future();
@@ -210,6 +211,11 @@ void ReplicaServer::DriveLifecycle() {
       LogInfo(p.event, {{"state", NodeStateName(p.state)},
                         {"tokens_ready", p.tokens_ready},
                         {"tokens", p.tokens}});
+    }
+    if (p.state == NodeState::kRebuilding && p.tokens_ready != last_ready &&
+        p.tokens_ready < p.tokens) {
+      last_ready = p.tokens_ready;
+      LogInfo("rebuilding", {{"tokens_ready", p.tokens_ready}, {"tokens", p.tokens}});
     }
     if (!p.fatal.ok()) {
       LogError("cannot serve", {{"error", p.fatal.message()}});
