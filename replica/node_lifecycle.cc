@@ -317,14 +317,15 @@ struct NodeLifecycle::Round {
   std::map<std::string, std::vector<std::optional<ProbeReply>>> probes;  // token -> by other
   std::function<void()> finish;
 
-  // REQUIRES: called once per call started; runs `finish` after the last.
+  // REQUIRES: called once per call started; runs `finish` after the last. `finish` holds
+  // the round: it is moved out first, so the round goes away once it ran.
   void Done() {
-    bool last;
+    std::function<void()> run;
     {
       std::lock_guard<std::mutex> lock(mu);
-      last = --pending == 0;
+      if (--pending == 0) run = std::move(finish);
     }
-    if (last) finish();
+    if (run) run();
   }
 };
 

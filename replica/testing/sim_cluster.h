@@ -135,7 +135,7 @@ class Cluster {
   }
 
   // The node's disk is lost: a new empty store, then a restart on it.
-  void Wipe(const std::string& node) { stores_[node] = std::make_unique<MemoryRegisterStore>(); }
+  void Wipe(const std::string& node) { Replace(node, std::make_unique<MemoryRegisterStore>()); }
 
   // A copy of the node's disk as it is now (take it while the node is stopped), and the
   // disk replaced by such a copy: an operator restoring a data dir from a backup copy.
@@ -159,6 +159,7 @@ class Cluster {
     return copy;
   }
   void Replace(const std::string& node, std::unique_ptr<MemoryRegisterStore> disk) {
+    retired_stores_.push_back(std::move(stores_[node]));  // the running core still uses it
     stores_[node] = std::move(disk);
   }
 
@@ -201,15 +202,19 @@ class Cluster {
     return std::move(*result);
   }
 
-  SimNetwork net_;
+  // Declared in the order things are needed: a core refers to its config, store and
+  // executor; the network's pending events (destroyed first, as net_ comes last) may still
+  // hold operations of any core, current or replaced, and those refer to their stores.
   AdmissionLimits admission_;
   InlineExecutor inline_;
   ClusterConfig config_;
+  std::deque<ClusterConfig> others_;  // stable addresses: cores keep a reference
+  std::mt19937_64 random_{42};        // origins and runs, reproducibly
   std::map<std::string, std::unique_ptr<MemoryRegisterStore>> stores_;
+  std::vector<std::unique_ptr<MemoryRegisterStore>> retired_stores_;  // wiped or replaced disks
   std::map<std::string, std::unique_ptr<ReplicaCore>> cores_;
   std::vector<std::unique_ptr<ReplicaCore>> retired_;  // replaced cores; see Restart
-  std::deque<ClusterConfig> others_;                   // stable addresses: cores keep a reference
-  std::mt19937_64 random_{42};                          // origins and runs, reproducibly
+  SimNetwork net_;
 };
 
 inline WriteArgs Abc(const std::string& id = "1") { return WriteArgs{id, "abc", 5, 25, 100}; }
