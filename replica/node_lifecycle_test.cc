@@ -132,6 +132,25 @@ TEST(NodeLifecycle, ReplacedWriterDiskLosesNoAcknowledgedWrite) {
   }
 }
 
+// The seeded bug the fault run's skip-rebuild catch uses really breaks atomicity (pinned here,
+// like the other seeded bugs in replica_core_test, so a refactoring cannot make it a no-op):
+// scenario 1 with the bug returns v1 after v3 was acknowledged.
+TEST(NodeLifecycle, SeededBugSkipRebuildServesAnEmptyDiskAndReadsGoStale) {
+  Cluster c(115);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  c.net().SetDown(kC, true);
+  ASSERT_TRUE(c.Write(kA, Named("v2")).ok());
+  ASSERT_TRUE(c.Write(kA, Named("v3")).ok());
+  c.net().SetDown(kC, false);
+  c.Wipe(kB);
+  c.Restart(kB, UnsafeBug::kSkipRebuild, /*bring_up=*/false);
+  EXPECT_EQ(c.core(kB).lifecycle().state(), NodeState::kServing);
+  c.net().SetDown(kA, true);
+  auto r = c.Read(kC, "1");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->value.name, "v1") << "skip-rebuild should let {C, B} return C's stale v1";
+}
+
 // A data dir put back from a copy taken earlier. Before: C served its old registers; with A
 // away, B (which missed v2 and v3) and C formed a majority and the read returned v1.
 TEST(NodeLifecycle, RestoredCopyOfADataDirIsDetectedAndRebuilt) {
