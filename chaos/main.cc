@@ -6,7 +6,11 @@
 // everything, stops everything, then checks the history for linearizability per token.
 //
 // Exit codes: 0 linearizable, 1 a violation (the history is kept), 2 setup error or a run
-// that tested less than it was asked (a fault kind asked for was never injected).
+// that tested less than it was asked (a fault kind asked for was never injected), 3 unknown:
+// the checker's search budget ran out on some token and no token is a violation (neither a
+// pass nor a catch).
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -24,6 +28,7 @@
 
 #include "chaos/fault_model.h"
 #include "chaos/nemesis.h"
+#include "chaos/run_outcome.h"
 #include "chaos/netns.h"
 #include "chaos/replicas.h"
 #include "chaos/workload.h"
@@ -38,7 +43,7 @@ std::atomic<int> g_signal{0};
 
 void OnSignal(int sig) { g_signal = sig; }
 
-constexpr int kExitOk = 0, kExitViolation = 1, kExitSetup = 2;
+constexpr int kExitOk = 0, kExitViolation = 1, kExitSetup = 2, kExitUnknown = 3;
 
 struct Args {
   std::string replica_bin;
@@ -286,20 +291,33 @@ int Run(const Args& a) {
   }
   for (const auto& t : verdict.tokens) {
     std::printf("token %s: %s (%zu operations)\n", t.token.c_str(),
-                t.linearizable ? "linearizable" : "NOT LINEARIZABLE", t.operations);
+                t.unknown ? "UNKNOWN (search budget exceeded)"
+                : t.linearizable ? "linearizable" : "NOT LINEARIZABLE",
+                t.operations);
     if (!t.linearizable) std::printf("%s\n", t.explanation.c_str());
   }
   std::printf("checked %zu operations\n", verdict.operations);
-  if (!verdict.linearizable) {
-    std::printf("result: VIOLATION; history kept at %s (run directory %s)\n",
-                history_path.c_str(), dir.c_str());
-    return kExitViolation;
-  }
-  if (!untested.empty()) {
-    // Linearizable, but the run did not do what it was asked: it must not pass.
-    std::printf("result: NOT TESTED: never injected:%s (run longer, or see faults.log in %s)\n",
-                untested.c_str(), dir.c_str());
-    return kExitSetup;
+  switch (OutcomeOf(verdict, untested.empty())) {
+    case RunOutcome::kViolation:
+      std::printf("result: VIOLATION; history kept at %s (run directory %s)\n",
+                  history_path.c_str(), dir.c_str());
+      return kExitViolation;
+    case RunOutcome::kUnknown:
+      std::printf("result: UNKNOWN: the checker's search budget ran out; history kept at %s\n",
+                  history_path.c_str());
+      return kExitUnknown;
+    case RunOutcome::kNotTested:
+      if (!verdict.input_error.ok()) {
+        std::printf("result: the history is malformed (%s); kept at %s\n",
+                    verdict.input_error.ToString().c_str(), history_path.c_str());
+      } else {
+        // Linearizable, but the run did not do what it was asked: it must not pass.
+        std::printf("result: NOT TESTED: never injected:%s (run longer, or see faults.log in %s)\n",
+                    untested.c_str(), dir.c_str());
+      }
+      return kExitSetup;
+    case RunOutcome::kLinearizable:
+      break;
   }
   std::printf("result: linearizable\n");
   if (a.work_dir.empty()) {

@@ -5,6 +5,7 @@
 #   scripts/fuzz.sh                      # every target, 30 s each
 #   scripts/fuzz.sh --seconds 600        # longer runs
 #   scripts/fuzz.sh fuzz_record_codec    # only the named target(s)
+#   scripts/fuzz.sh --seed 1             # explore from a fixed seed (what the test command does)
 #
 # Exits non-zero when a target crashes, hangs (-timeout), runs out of memory (-rss_limit_mb)
 # or fails one of its checks; the input that did it is printed with the command that
@@ -13,17 +14,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=30
+seed=""  # empty: libFuzzer picks one, so every run by hand explores new inputs
 targets=()
 while (($#)); do
   case "$1" in
     --seconds) seconds=${2:?--seconds needs a number}; shift 2 ;;
     --seconds=*) seconds=${1#--seconds=}; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --seed) seed=${2:?--seed needs a number}; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: --seconds wants a whole number" >&2; exit 2; }
+[[ -z "$seed" || "$seed" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: --seed wants a whole number" >&2; exit 2; }
 if ((${#targets[@]} == 0)); then
   for dir in fuzz/corpus/fuzz_*/; do targets+=("$(basename "$dir")"); done
 fi
@@ -53,6 +57,7 @@ for target in "${targets[@]}"; do
   args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$artifacts/")
   [[ -f fuzz/$target.dict ]] && args+=(-dict="fuzz/$target.dict")
+  [[ -n "$seed" ]] && args+=(-seed="$seed")
   echo "fuzz.sh: $target for ${seconds}s ($(ls "$corpus" | wc -l) seed inputs; log $work/$target/log)"
   rc=0
   "$binary" "${args[@]}" "$corpus" >"$work/$target/log" 2>&1 || rc=$?
