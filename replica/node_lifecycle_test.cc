@@ -40,6 +40,17 @@ class ManualExecutor final : public Executor {
   std::deque<std::function<void()>> tasks_;
 };
 
+// Scenario 1's start: v1 everywhere, then v2 and v3 while C was down (C holds v1), then B's
+// disk is lost.
+void LagCThenWipeB(Cluster& c) {
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  c.net().SetDown(kC, true);
+  ASSERT_TRUE(c.Write(kA, Named("v2")).ok());
+  ASSERT_TRUE(c.Write(kA, Named("v3")).ok());
+  c.net().SetDown(kC, false);
+  c.Wipe(kB);
+}
+
 TEST(NodeLifecycle, IdentityRecordRoundTripsAndRejectsDamage) {
   NodeIdentity id{"c-1", "127.0.0.1:1", 3, 0xfeed, 7, 99, true};
   StatusOr<NodeIdentity> back = DecodeIdentity(EncodeIdentity(id));
@@ -78,12 +89,7 @@ TEST(NodeLifecycle, FreshNodeWaitsForSilentPeersAndAcknowledgesNothingMeanwhile)
 // after v3 had been acknowledged.
 TEST(NodeLifecycle, ReplacedReaderDiskIsRebuiltBeforeItCounts) {
   Cluster c(103);
-  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
-  c.net().SetDown(kC, true);
-  ASSERT_TRUE(c.Write(kA, Named("v2")).ok());
-  ASSERT_TRUE(c.Write(kA, Named("v3")).ok());
-  c.net().SetDown(kC, false);
-  c.Wipe(kB);
+  ASSERT_NO_FATAL_FAILURE(LagCThenWipeB(c));
   c.Restart(kB, UnsafeBug::kNone, /*bring_up=*/false);
   c.net().SetDown(kA, true);
   // B cannot rebuild without A: it does not count, so C's read finds no majority.
@@ -137,12 +143,7 @@ TEST(NodeLifecycle, ReplacedWriterDiskLosesNoAcknowledgedWrite) {
 // scenario 1 with the bug returns v1 after v3 was acknowledged.
 TEST(NodeLifecycle, SeededBugSkipRebuildServesAnEmptyDiskAndReadsGoStale) {
   Cluster c(115);
-  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
-  c.net().SetDown(kC, true);
-  ASSERT_TRUE(c.Write(kA, Named("v2")).ok());
-  ASSERT_TRUE(c.Write(kA, Named("v3")).ok());
-  c.net().SetDown(kC, false);
-  c.Wipe(kB);
+  ASSERT_NO_FATAL_FAILURE(LagCThenWipeB(c));
   c.Restart(kB, UnsafeBug::kSkipRebuild, /*bring_up=*/false);
   EXPECT_EQ(c.core(kB).lifecycle().state(), NodeState::kServing);
   c.net().SetDown(kA, true);
