@@ -294,8 +294,7 @@ HelloArgs NodeLifecycle::MyHello() const {
   return a;
 }
 
-LifecycleProgress NodeLifecycle::Progress() const {
-  LifecycleProgress p;
+void NodeLifecycle::FillCounts(LifecycleProgress& p) const {
   p.state = state();
   p.tokens = token_ids_.size();
   if (p.state == NodeState::kServing) {
@@ -304,7 +303,6 @@ LifecycleProgress NodeLifecycle::Progress() const {
     std::shared_lock<std::shared_mutex> lock(mu_);
     p.tokens_ready = rebuilt_.size();
   }
-  return p;
 }
 
 // The answers of one step's calls, gathered until the last one is in.
@@ -331,7 +329,11 @@ struct NodeLifecycle::Round {
 
 void NodeLifecycle::Advance(std::function<void(LifecycleProgress)> done) {
   switch (state()) {
-    case NodeState::kServing: return done(Progress());
+    case NodeState::kServing: {
+      LifecycleProgress p;
+      FillCounts(p);
+      return done(std::move(p));
+    }
     case NodeState::kFresh:
     case NodeState::kStarting: return AdvanceHello(std::move(done));
     case NodeState::kRebuilding: return AdvanceRebuild(std::move(done));
@@ -435,10 +437,7 @@ void NodeLifecycle::FinishHello(const std::vector<std::optional<HelloReply>>& re
                      std::to_string(peers_.size()) + " peers confirmed)";
   }
   if (!st.ok()) progress.fatal = st.WithContext("saving the node's identity");
-  LifecycleProgress now = Progress();
-  progress.state = now.state;
-  progress.tokens = now.tokens;
-  progress.tokens_ready = now.tokens_ready;
+  FillCounts(progress);
 }
 
 void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) {
@@ -506,10 +505,7 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
                          " tokens from the other replicas; serving";
       }
     }
-    LifecycleProgress now = Progress();
-    progress.state = now.state;
-    progress.tokens = now.tokens;
-    progress.tokens_ready = now.tokens_ready;
+    FillCounts(progress);
     done(std::move(progress));
   };
   const Clock::time_point deadline = Clock::now() + options_.call_timeout;

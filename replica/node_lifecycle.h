@@ -143,7 +143,8 @@ class NodeLifecycle {
   // Decides token `t` from the probes' answers; sets *done when the token is rebuilt.
   Status DecideToken(const TokenReplication& t, const std::vector<std::optional<ProbeReply>>& answers,
                      const std::vector<std::string>& others, bool* done, std::string* event);
-  LifecycleProgress Progress() const;
+  // Sets the state and token counts of `p` from where the node is now.
+  void FillCounts(LifecycleProgress& p) const;
   std::string DerivedClusterId() const;
 
   const ClusterConfig& config_;
