@@ -116,7 +116,7 @@ TEST(ClusterConfigTest, NodesAndTokensOf) {
   EXPECT_TRUE(config->TokensOf("not an access point").empty());
 }
 
-TEST(ClusterConfigTest, DemoFileHasFiveNodesAndSixTokens) {
+TEST(ClusterConfigTest, FiveNodesSixTokens) {
   StatusOr<ClusterConfig> config = LoadClusterConfig(TestFile("cluster-5.yaml"));
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->Nodes(), (std::vector<std::string>{kN1, kN2, kN3, kN4, kN5}));
@@ -135,10 +135,39 @@ TEST(ClusterConfigTest, DemoFileHasFiveNodesAndSixTokens) {
   }
   EXPECT_EQ(config->tokens[0].RoleOf(kN1), Role::kWriterAndReader);
   EXPECT_EQ(config->tokens[1].RoleOf(kN2), Role::kWriter);
+  for (const std::string& node : config->Nodes()) {
+    EXPECT_FALSE(config->TokensOf(node).empty()) << node;
+  }
+}
+
+// The file the demo (scripts/demo.sh) and the README run: it loads, and it has what the demo's
+// steps rely on. A change to the file that breaks a step fails here, not in front of a newcomer.
+TEST(ClusterConfigTest, ExampleFileHasWhatTheDemoUses) {
+  StatusOr<ClusterConfig> config = LoadClusterConfig(TOKENSTORE_EXAMPLE_CONFIG);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->Nodes(), (std::vector<std::string>{kN1, kN2, kN3, kN4, kN5}));
+  std::vector<std::string> ids;
+  for (const TokenReplication& token : config->tokens) ids.push_back(token.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3", "alpha"}));
   // Every node keeps some token, so every replica process has work in the demo.
   for (const std::string& node : config->Nodes()) {
     EXPECT_FALSE(config->TokensOf(node).empty()) << node;
   }
+  // Token 1 is read at 50052, 50053 and 50055, crash-stopped on 50053 and on its writer 50051,
+  // and still served by the other three: five replicas (a quorum of 3 survives two silent).
+  const TokenReplication* one = config->Find("1");
+  ASSERT_NE(one, nullptr);
+  EXPECT_EQ(one->writer, kN1);
+  EXPECT_EQ(one->Replicas().size(), 5u);
+  EXPECT_EQ(one->Quorum(), 3u);
+  // Token 3 is read at 50053 while token 1 is crash-stopped there (the other token carries on);
+  // token 2 is read at 50053 while 50054 is down.
+  EXPECT_NE(config->Find("3")->RoleOf(kN3), Role::kNone);
+  EXPECT_NE(config->Find("2")->RoleOf(kN3), Role::kNone);
+  // Token alpha cannot be written while its writer 50054 is down, and 50054 reads it after its
+  // restart.
+  EXPECT_EQ(config->Find("alpha")->writer, kN4);
+  EXPECT_EQ(config->Find("alpha")->RoleOf(kN4), Role::kWriterAndReader);
 }
 
 TEST(ClusterConfigTest, AcceptsIpv6AndComparesCanonically) {
