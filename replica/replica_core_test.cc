@@ -16,6 +16,7 @@ namespace {
 
 using testing::Abc;
 using testing::Cluster;
+using testing::Explain;
 using testing::kA;
 using testing::kAbcFinal;
 using testing::kAbcFinalX;
@@ -270,10 +271,8 @@ TEST(ReplicaCore, NoNewOldInversionWhileAWriteIsInFlight) {
     ASSERT_TRUE(c.Write(kA, WriteArgs{"1", "old", 0, 1, 5}).ok());
     c.net().SetHeld(kA, kB, true);
     c.net().SetHeld(kA, kC, true);
-    std::optional<StatusOr<WriteResult>> pending;
-    c.core(kA).Write(WriteArgs{"1", "new", 0, 1, 5}, Cluster::Ctx(),
-                     [&](StatusOr<WriteResult> r) { pending.emplace(std::move(r)); });
-    ASSERT_FALSE(pending.has_value());  // stuck: A has it, its stores to B and C are held
+    auto pending = c.StartWrite(kA, WriteArgs{"1", "new", 0, 1, 5});
+    ASSERT_FALSE(pending->has_value());  // stuck: A has it, its stores to B and C are held
     c.net().SetHeld(kA, kB, false);  // B hears from A again; C still does not
     auto r1 = c.Read(kB, "1");
     ASSERT_TRUE(r1.ok()) << r1.status().ToString();
@@ -283,46 +282,72 @@ TEST(ReplicaCore, NoNewOldInversionWhileAWriteIsInFlight) {
       EXPECT_EQ(r2->value.name, "new") << "seed " << seed << ": new-old inversion";
     }
     EXPECT_GE(r2->ts, r1->ts) << "seed " << seed;
+    const checker::Verdict verdict = c.CheckHistory();
+    EXPECT_TRUE(verdict.linearizable) << "seed " << seed << ": " << Explain(verdict);
   }
 }
 
-// The seeded bugs the fault tests use really break atomicity (pinned here so a refactoring
-// cannot silently turn them into no-ops).
-TEST(ReplicaCore, SeededBugReadLocalReturnsStaleValues) {
-  Cluster c(21);
-  c.Restart(kC, UnsafeBug::kReadLocal);
+// The seeded bugs the fault tests use really break atomicity, and the project's checker
+// (the one token-chaos runs) rejects the history each one produces: these are the
+// deterministic gates for "the checker catches read-local / skip-write-back" (the wall-clock
+// fault runs that try to catch them depend on timing and are not CI gates). Each scenario also
+// runs without the bug, where the same checker must accept the history.
+void ExpectCaughtOnlyWithTheBug(uint64_t seed, void (*scenario)(Cluster&, UnsafeBug),
+                                UnsafeBug bug) {
+  Cluster c(seed);
+  ASSERT_NO_FATAL_FAILURE(scenario(c, bug));
+  const checker::Verdict verdict = c.CheckHistory();
+  EXPECT_FALSE(verdict.linearizable) << "the checker accepted the history of the seeded bug";
+  EXPECT_FALSE(verdict.unknown) << Explain(verdict);
+  Cluster clean(seed);
+  ASSERT_NO_FATAL_FAILURE(scenario(clean, UnsafeBug::kNone));
+  EXPECT_TRUE(clean.CheckHistory().linearizable) << Explain(clean.CheckHistory());
+}
+
+void ReadLocalScenario(Cluster& c, UnsafeBug bug) {
+  c.Restart(kC, bug);
   c.net().SetHeld(kA, kC, true);
   auto w = c.Write(kA, Abc());
   ASSERT_TRUE(w.ok());
   auto r = c.Read(kC, "1");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->ts, 0u) << "read-local should return C's stale register";
+  EXPECT_EQ(r->ts, bug == UnsafeBug::kNone ? w->ts : 0u);
 }
 
-TEST(ReplicaCore, SeededBugSkipWriteBackAllowsNewOldInversion) {
-  Cluster c(22);
-  c.Restart(kB, UnsafeBug::kSkipWriteBack);
-  c.Restart(kC, UnsafeBug::kSkipWriteBack);
+TEST(ReplicaCore, SeededBugReadLocalReturnsStaleValuesAndTheCheckerCatchesIt) {
+  ExpectCaughtOnlyWithTheBug(21, ReadLocalScenario, UnsafeBug::kReadLocal);
+}
+
+// A write in flight reached only its writer; B reads it from A, then C reads from itself and B.
+void SkipWriteBackScenario(Cluster& c, UnsafeBug bug) {
+  c.Restart(kB, bug);
+  c.Restart(kC, bug);
   ASSERT_TRUE(c.Write(kA, WriteArgs{"1", "old", 0, 1, 5}).ok());
   c.net().SetHeld(kA, kB, true);
   c.net().SetHeld(kA, kC, true);
-  c.core(kA).Write(WriteArgs{"1", "new", 0, 1, 5}, Cluster::Ctx(), [](StatusOr<WriteResult>) {});
+  c.StartWrite(kA, WriteArgs{"1", "new", 0, 1, 5});
   c.net().RunUntilIdle(64);  // A stores "new"; its Stores to B and C wait on the held links
   c.net().DropHeld(kA, kB);  // ... and the one to B is lost
-  // B reads from itself and A (C's answers are held): sees "new" but does not impose it.
+  // B reads from itself and A (C's answers are held): sees "new" and, without the bug,
+  // imposes it on itself and A before it answers.
   c.net().SetHeld(kC, kB, true);
   c.net().SetHeld(kA, kB, false);
   auto r1 = c.Read(kB, "1");
   ASSERT_TRUE(r1.ok());
   EXPECT_EQ(r1->value.name, "new");
-  EXPECT_EQ(c.store(kB).Get("1")->value.name, "old");
-  // C then reads from itself and B: both old.
+  EXPECT_EQ(c.store(kB).Get("1")->value.name, bug == UnsafeBug::kNone ? "new" : "old");
+  // C then reads from itself and B.
   c.net().SetHeld(kA, kC, true);
   c.net().SetHeld(kC, kB, false);
   c.net().SetHeld(kB, kC, false);
   auto r2 = c.Read(kC, "1");
   ASSERT_TRUE(r2.ok());
-  EXPECT_EQ(r2->value.name, "old") << "without write-back a later read returns the older value";
+  EXPECT_EQ(r2->value.name, bug == UnsafeBug::kNone ? "new" : "old")
+      << "without write-back a later read returns the older value";
+}
+
+TEST(ReplicaCore, SeededBugSkipWriteBackAllowsNewOldInversionAndTheCheckerCatchesIt) {
+  ExpectCaughtOnlyWithTheBug(22, SkipWriteBackScenario, UnsafeBug::kSkipWriteBack);
 }
 
 TEST(ReplicaCore, WriterRestartNeverReusesATimestampAndRemembersDrop) {

@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 
+#include "checker/history.h"
+#include "checker/linearizability.h"
 #include "replica/replica_core.h"
 #include "replica/testing/sim_network.h"
 #include "storage/memory_register_store.h"
@@ -123,7 +125,9 @@ class Cluster {
     net_.AddNode(node, core.get());
     retired_.push_back(std::move(cores_[node]));  // callbacks in flight may still name it
     cores_[node] = std::move(core);
-    if (setup.bring_up) EXPECT_TRUE(BringUp()) << node << " never served after its restart";
+    if (setup.bring_up) {
+      EXPECT_TRUE(BringUp()) << node << " never served after its restart";
+    }
   }
 
   // Another view of the replication scheme, for a node started with an edited file.
@@ -154,7 +158,9 @@ class Cluster {
     for (const std::string& n : config_.Nodes()) names.push_back("peer/" + n);
     for (const std::string& name : names) {
       std::optional<std::string> rec = *from.GetNodeRecord(name);
-      if (rec) EXPECT_TRUE(copy->PutNodeRecord(name, *rec).ok());
+      if (rec) {
+        EXPECT_TRUE(copy->PutNodeRecord(name, *rec).ok());
+      }
     }
     return copy;
   }
@@ -175,15 +181,41 @@ class Cluster {
     return OpContext{Clock::now() + timeout, std::make_shared<std::atomic<bool>>(false)};
   }
 
-  // Each runs the operation to completion in virtual time.
+  // Each runs the operation to completion in virtual time. Writes and reads are recorded in
+  // history().
   StatusOr<WriteResult> Write(const std::string& node, const WriteArgs& a,
                               OpContext ctx = Ctx()) {
-    return Run<WriteResult>([&](auto cb) { core(node).Write(a, ctx, cb); });
+    const int64_t process = RecordInvoke(checker::OpFunction::kWrite, a);
+    auto r = Run<WriteResult>([&](auto cb) { core(node).Write(a, ctx, cb); });
+    RecordWriteEnd(process, a, r.ok());
+    return r;
   }
   StatusOr<ReadResult> Read(const std::string& node, const std::string& id,
                             OpContext ctx = Ctx()) {
-    return Run<ReadResult>([&](auto cb) { core(node).Read(id, ctx, cb); });
+    const int64_t process = RecordInvoke(checker::OpFunction::kRead, WriteArgs{id});
+    auto r = Run<ReadResult>([&](auto cb) { core(node).Read(id, ctx, cb); });
+    if (r.ok()) RecordRead(process, id, *r);
+    return r;
   }
+  // Starts a write and returns at once; the network runs it along with what the test does
+  // next. Recorded in history() (ok when it completes; otherwise it stays pending, which the
+  // checker takes as "may take effect at any later time, or never").
+  // The returned outcome is set when the write completes.
+  std::shared_ptr<std::optional<Status>> StartWrite(const std::string& node, const WriteArgs& a,
+                                                    OpContext ctx = Ctx()) {
+    const int64_t process = RecordInvoke(checker::OpFunction::kWrite, a);
+    auto outcome = std::make_shared<std::optional<Status>>();
+    core(node).Write(a, ctx, [this, process, a, outcome](StatusOr<WriteResult> r) {
+      RecordWriteEnd(process, a, r.ok());
+      *outcome = r.status();
+    });
+    return outcome;
+  }
+
+  // The writes and reads run through this cluster as a history (checker/history.h), in the
+  // order they happened: a scenario's outcome judged by the checker the fault run uses.
+  const std::vector<checker::Event>& history() const { return history_; }
+  checker::Verdict CheckHistory() const { return checker::CheckHistory(history_); }
   StatusOr<uint64_t> Create(const std::string& node, const std::string& id) {
     return Run<uint64_t>([&](auto cb) { core(node).Create(id, Ctx(), cb); });
   }
@@ -202,6 +234,50 @@ class Cluster {
     return std::move(*result);
   }
 
+  int64_t RecordInvoke(checker::OpFunction f, const WriteArgs& a) {
+    checker::Event e;
+    e.process = next_process_++;
+    e.f = f;
+    e.token = a.id;
+    if (f == checker::OpFunction::kWrite) {
+      e.name = a.name;
+      e.low = a.low, e.mid = a.mid, e.high = a.high;
+    }
+    e.time = ++event_time_;
+    history_.push_back(e);
+    return e.process;
+  }
+  // A failed write may still take effect: it stays pending (an info operation).
+  void RecordWriteEnd(int64_t process, const WriteArgs& a, bool ok) {
+    if (!ok) return;
+    checker::Event e;
+    e.process = process;
+    e.type = checker::EventType::kOk;
+    e.f = checker::OpFunction::kWrite;
+    e.token = a.id;
+    e.name = a.name;
+    e.low = a.low, e.mid = a.mid, e.high = a.high;
+    e.time = ++event_time_;
+    history_.push_back(e);
+  }
+  void RecordRead(int64_t process, const std::string& id, const ReadResult& r) {
+    checker::Event e;
+    e.process = process;
+    e.type = checker::EventType::kOk;
+    e.f = checker::OpFunction::kRead;
+    e.token = id;
+    if (r.value.kind == ValueKind::kDefined) {
+      e.name = r.value.name;
+      if (r.final_min) e.final_value = r.final_min->value;
+    }
+    e.time = ++event_time_;
+    history_.push_back(e);
+  }
+
+  std::vector<checker::Event> history_;
+  int64_t next_process_ = 1;
+  int64_t event_time_ = 0;  // a counter: the events' order is what the checker needs
+
   // Declared in the order things are needed: a core refers to its config, store and
   // executor; the network's pending events (destroyed first, as net_ comes last) may still
   // hold operations of any core, current or replaced, and those refer to their stores.
@@ -216,6 +292,15 @@ class Cluster {
   std::vector<std::unique_ptr<ReplicaCore>> retired_;  // replaced cores; see Restart
   SimNetwork net_;
 };
+
+// A verdict's explanations, for a failed expectation's message.
+inline std::string Explain(const checker::Verdict& v) {
+  std::string out = v.input_error.ok() ? "" : v.input_error.ToString();
+  for (const checker::TokenVerdict& t : v.tokens) {
+    if (!t.explanation.empty()) out += "token " + t.token + ": " + t.explanation + "\n";
+  }
+  return out.empty() ? "linearizable" : out;
+}
 
 inline WriteArgs Abc(const std::string& id = "1") { return WriteArgs{id, "abc", 5, 25, 100}; }
 
