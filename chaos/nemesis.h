@@ -33,24 +33,16 @@
 #include <random>
 #include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "admin/admin_client.h"
+#include "chaos/fault_kind.h"
 #include "chaos/fault_model.h"
 #include "chaos/netns.h"
 #include "chaos/replicas.h"
 #include "chaos/workload.h"
 
 namespace tokenstore::chaos {
-
-enum class FaultKind { kCrashStop, kKill, kPause, kPartition, kWipe, kRestore };
-inline constexpr FaultKind kAllFaultKinds[] = {FaultKind::kCrashStop, FaultKind::kKill,
-                                               FaultKind::kPause,     FaultKind::kPartition,
-                                               FaultKind::kWipe,      FaultKind::kRestore};
-const char* FaultKindName(FaultKind k);
-// The kind named `name` ("crash-stop", ...), or nullopt.
-std::optional<FaultKind> ParseFaultKind(std::string_view name);
 
 enum class Bias { kNone, kLagThenLoseData };
 
