@@ -175,9 +175,10 @@ bool Nemesis::Inject(Active f) {
   const std::string who = f.node >= 0 ? Who(f.node) : "";
   switch (f.kind) {
     case FaultKind::kCrashStop: {
-      // Counted as marked even when the call fails: it may have reached the node, and a
-      // revive of an unmarked token is harmless.
+      // Marked even when the call fails (it may have reached the node, and a revive of an
+      // unmarked token is harmless), but then not counted as injected.
       StatusOr<bool> r = admin_.Crash(replicas_.spec(f.node).address, f.token);
+      f.took_effect = r.ok();
       Log("crash-stop token " + f.token + " at " + who +
           (r.ok() ? "" : " (admin call failed: " + r.status().ToString() + ")"));
       break;
@@ -198,6 +199,7 @@ bool Nemesis::Inject(Active f) {
         break;
       }
       Status st = replicas_.WipeData(f.node);
+      f.took_effect = st.ok();
       Log("wipe " + who + ": kill -9" + copied + ", data dir removed" +
           (st.ok() ? "" : " (FAILED: " + st.ToString() + ")"));
       break;
@@ -205,6 +207,7 @@ bool Nemesis::Inject(Active f) {
     case FaultKind::kRestore: {
       replicas_.Kill(f.node);
       Status st = replicas_.RestoreData(f.node);
+      f.took_effect = st.ok();
       char age[64];
       std::snprintf(age, sizeof age, "the copy taken at %.3fs", copied_at_s_[f.node]);
       Log("restore " + who + ": kill -9, data dir replaced by " + age +
@@ -218,7 +221,10 @@ bool Nemesis::Inject(Active f) {
     case FaultKind::kPartition: {
       std::string links;
       for (const auto& [a, b] : f.cut) {
-        if (Status st = network_->Cut(a, b); !st.ok()) Log("cut failed: " + st.ToString());
+        if (Status st = network_->Cut(a, b); !st.ok()) {
+          Log("cut failed: " + st.ToString());
+          f.took_effect = false;
+        }
         links += " n" + std::to_string(a + 1) + "-n" + std::to_string(b + 1);
       }
       Log("partition: cut" + links);
@@ -226,7 +232,7 @@ bool Nemesis::Inject(Active f) {
     }
   }
   state_ = std::move(*next);
-  injected_[f.kind]++;
+  if (f.took_effect) faults_[f.kind].injected++;
   active_.push_back(std::move(f));
   return true;
 }
@@ -364,6 +370,10 @@ void Nemesis::MarkServing(int node) {
   state_.starting.erase(node);
   state_.lost_data.erase(node);
   restarted_at_s_.erase(node);
+  if (const auto it = restarting_.find(node); it != restarting_.end()) {
+    faults_[it->second].healed++;
+    restarting_.erase(it);
+  }
 }
 
 void Nemesis::PollStarting() {
@@ -399,6 +409,7 @@ bool Nemesis::Heal(const Active& f) {
       }
       state_.marks.erase({f.node, f.token});
       Log("revive token " + f.token + " at " + who);
+      if (f.took_effect) faults_[f.kind].healed++;
       return true;
     }
     case FaultKind::kKill:
@@ -406,21 +417,28 @@ bool Nemesis::Heal(const Active& f) {
     case FaultKind::kRestore:
       assert(state_.down.count(f.node));
       assert((f.kind == FaultKind::kKill) != (state_.lost_data.count(f.node) > 0));
+      if (f.took_effect) restarting_[f.node] = f.kind;  // healed once it serves: MarkServing
       return Restart(f.node, f.kind == FaultKind::kKill ? std::chrono::milliseconds(15000)
                                                         : kServingWait);
     case FaultKind::kPause:
       replicas_.Resume(f.node);
       state_.paused.erase(f.node);
       Log("SIGCONT " + who);
+      faults_[f.kind].healed++;
       return true;
     case FaultKind::kPartition: {
       std::string links;
+      bool restored = f.took_effect;
       for (const auto& [a, b] : f.cut) {
-        if (Status st = network_->Restore(a, b); !st.ok()) Log("restore failed: " + st.ToString());
+        if (Status st = network_->Restore(a, b); !st.ok()) {
+          Log("restore failed: " + st.ToString());
+          restored = false;
+        }
         state_.cuts.erase({a, b});
         links += " n" + std::to_string(a + 1) + "-n" + std::to_string(b + 1);
       }
       Log("partition healed:" + links);
+      if (restored) faults_[f.kind].healed++;
       return true;
     }
   }

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "admin/admin_client.h"
+#include "chaos/exercise.h"
 #include "chaos/fault_kind.h"
 #include "chaos/fault_model.h"
 #include "chaos/netns.h"
@@ -69,7 +70,9 @@ class Nemesis {
   // be brought back.
   bool HealAll();
 
-  std::map<FaultKind, int> injected() const { return injected_; }
+  // By kind: how many faults were injected, and how many of those healed (revived, resumed,
+  // reconnected; a restarted replica once it reports SERVING).
+  std::map<FaultKind, FaultTally> faults() const { return faults_; }
   int unexpected_exits() const { return unexpected_exits_; }
   // Bias::kLagThenLoseData: how many times the scenario reached its last step (the pause).
   int scenarios() const { return scenarios_; }
@@ -81,6 +84,9 @@ class Nemesis {
     std::string token;                     // crash-stop
     std::vector<std::pair<int, int>> cut;  // partition
     double until_s = 0;
+    // False when a step of the injection failed (an admin call, a cut, a data dir change):
+    // it is healed as usual but counts neither as injected nor as healed.
+    bool took_effect = true;
   };
 
   // Where the lag-then-lose-data scenario stands (Bias::kLagThenLoseData).
@@ -126,7 +132,8 @@ class Nemesis {
   FaultState state_;
   std::vector<Active> active_;
   double next_injection_s_;
-  std::map<FaultKind, int> injected_;
+  std::map<FaultKind, FaultTally> faults_;
+  std::map<int, FaultKind> restarting_;  // nodes restarted to heal a fault: its kind
   int unexpected_exits_ = 0;
   std::map<int, double> restarted_at_s_;  // nodes in state_.starting: when they were restarted
   std::map<int, double> copied_at_s_;     // when each node's data dir copy was taken
