@@ -95,14 +95,14 @@ class Nemesis {
   double NowSeconds() const { return clock_.Now() / 1e9; }
   void Log(const std::string& what);
   std::string Who(int node) const;
-  // A random fault of a random allowed kind, or nullopt when that draw is not possible now.
-  std::optional<Active> RandomFault();
+  // A random fault of `kind`.
+  Active RandomFault(FaultKind kind);
   // The state after `f`, or nullopt when `f` does not apply (its node is not running and
   // serving, no copy to restore, links already cut) or would break the safety rule.
   std::optional<FaultState> After(const Active& f) const;
   // Injects `f` if After(f) allows it. False: nothing was done.
   bool Inject(Active f);
-  bool TryInject();  // up to 10 random candidates
+  bool TryInject();  // a few random candidates of each kind, the least injected kinds first
   // Bias::kLagThenLoseData, one phase each (see the class comment).
   void StepScenario(double now);
   void ScenarioKill(double now);
@@ -116,6 +116,8 @@ class Nemesis {
   // reports SERVING (waited for `wait`, then polled by PollStarting). False: not started.
   bool Restart(int node, std::chrono::milliseconds wait);
   void PollStarting();
+  // How long healing a kill waits for the replica to serve before PollStarting takes over.
+  std::chrono::milliseconds KillRestartWait() const;
   void MarkServing(int node);
   double Uniform(double lo, double hi) { return std::uniform_real_distribution<>(lo, hi)(rng_); }
   int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
