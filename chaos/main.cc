@@ -5,10 +5,16 @@
 // marks, kill -9, SIGSTOP, network partitions, wiped and restored data directories), heals
 // everything, stops everything, then checks the history for linearizability per token.
 //
-// Exit codes: 0 linearizable, 1 a violation (the history is kept), 2 setup error or a run
-// that tested less than it was asked (a fault kind asked for was never injected), 3 unknown:
-// the checker's search budget ran out on some token and no token is a violation (neither a
-// pass nor a catch).
+// Besides linearizability it checks every returned hash (a write's partial, a read's final)
+// against the hash engine (checker/value_check.h), and that the run exercised what it was
+// asked (chaos/exercise.h): minimum counts of ok writes and reads, over the run and per
+// worker, and of each fault kind asked for, injected and healed.
+//
+// Exit codes (chaos/run_outcome.h decides): 0 linearizable, every hash right and exercised
+// enough; 1 a violation (not linearizable, or a wrong hash; the history is kept); 2 setup
+// error, a fault kind asked for that cannot run here (partitions without namespaces), or a
+// run that exercised too little; 3 unknown: the checker's search budget ran out on some token
+// and nothing is a violation (neither a pass nor a catch).
 #include <algorithm>
 
 #include <arpa/inet.h>
@@ -26,14 +32,16 @@
 #include <sstream>
 #include <thread>
 
+#include "chaos/exercise.h"
 #include "chaos/fault_model.h"
 #include "chaos/nemesis.h"
-#include "chaos/run_outcome.h"
 #include "chaos/netns.h"
 #include "chaos/replicas.h"
+#include "chaos/run_outcome.h"
 #include "chaos/workload.h"
 #include "checker/history.h"
 #include "checker/linearizability.h"
+#include "checker/value_check.h"
 #include "config/cluster_config.h"
 
 namespace tokenstore::chaos {
@@ -59,6 +67,9 @@ struct Args {
   std::string bias = "none";
   bool loopback = false;
   std::string work_dir;
+  // Unset: DefaultMinimums(duration_s).
+  std::optional<uint64_t> min_ok_ops, min_ok_ops_per_worker;
+  std::optional<int> min_faults_per_kind;
 };
 
 int SetupError(const std::string& msg) {
@@ -91,6 +102,54 @@ std::string Percent(uint64_t part, uint64_t whole) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%", whole ? 100.0 * part / whole : 0.0);
   return buf;
+}
+
+// Ok writes and reads over the run and their range over the workers, against the minimums.
+void PrintOperations(const Exercise& e, const ExerciseMinimums& min) {
+  const ClientCounts total = Sum(e.workers);
+  std::printf("operations: %llu (ok at least %llu of each function, %llu per worker)\n",
+              static_cast<unsigned long long>(total.writes.all() + total.reads.all()),
+              static_cast<unsigned long long>(min.ok_ops),
+              static_cast<unsigned long long>(min.ok_ops_per_worker));
+  for (const bool write : {true, false}) {
+    const OutcomeCounts& c = write ? total.writes : total.reads;
+    uint64_t least = UINT64_MAX, most = 0;
+    for (const ClientCounts& w : e.workers) {
+      least = std::min(least, (write ? w.writes : w.reads).ok);
+      most = std::max(most, (write ? w.writes : w.reads).ok);
+    }
+    std::printf("  %s ok %llu  fail %llu (%s)  info %llu; ok per worker %llu-%llu\n",
+                write ? "write:" : "read: ", static_cast<unsigned long long>(c.ok),
+                static_cast<unsigned long long>(c.fail), Percent(c.fail, c.all()).c_str(),
+                static_cast<unsigned long long>(c.info),
+                static_cast<unsigned long long>(e.workers.empty() ? 0 : least),
+                static_cast<unsigned long long>(most));
+  }
+}
+
+// Injected/healed by kind, against the minimum.
+void PrintFaults(const Exercise& e, const ExerciseMinimums& min) {
+  std::printf("faults injected/healed (at least %d of each kind asked for):", min.faults_per_kind);
+  for (FaultKind k : kAllFaultKinds) {
+    const auto it = e.faults.find(k);
+    const FaultTally t = it == e.faults.end() ? FaultTally{} : it->second;
+    std::printf("  %s %d/%d%s", FaultKindName(k), t.injected, t.healed,
+                e.requested.count(k) ? "" : " (off)");
+  }
+  if (e.scenarios) std::printf("\nlag-then-lose-data scenarios completed: %d", *e.scenarios);
+  std::printf("\n");
+}
+
+void PrintValues(const checker::ValueCheck& v) {
+  std::printf(
+      "returned hashes: %zu write partials, %zu read finals checked against the hash "
+      "engine: %s\n",
+      v.writes_checked, v.reads_checked,
+      v.mismatches == 0 ? "all right" : (std::to_string(v.mismatches) + " WRONG").c_str());
+  for (const std::string& e : v.explanations) std::printf("  %s\n", e.c_str());
+  if (v.mismatches > v.explanations.size()) {
+    std::printf("  ... and %zu more\n", v.mismatches - v.explanations.size());
+  }
 }
 
 int Run(const Args& a) {
@@ -141,6 +200,10 @@ int Run(const Args& a) {
       use_netns = false;
       no_netns_reason = st.message();
     }
+  }
+  if (std::optional<std::string> why = CannotRun(kinds, use_netns, no_netns_reason)) {
+    std::fprintf(stderr, "token-chaos: NOT TESTED: %s\n", why->c_str());
+    return kExitSetup;
   }
   if (use_netns) CleanupStale();
 
@@ -200,7 +263,7 @@ int Run(const Args& a) {
                 specs.front().address.c_str(), specs.back().address.c_str(),
                 network.MethodName());
   } else {
-    std::printf("network: loopback (%s); partition faults SKIPPED\n", no_netns_reason.c_str());
+    std::printf("network: loopback (%s); no partitions\n", no_netns_reason.c_str());
   }
   std::printf("run directory: %s\n", dir.c_str());
   std::fflush(stdout);
@@ -251,40 +314,34 @@ int Run(const Args& a) {
   if (g_signal == 0) std::this_thread::sleep_for(std::chrono::seconds(2));
   workload.Stop();
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const Status history_written = (*writer)->status();
   writer->reset();
   replicas.StopAll(std::chrono::seconds(5));
   network.Cleanup();
   if (fault_log) std::fclose(fault_log);
+  if (!history_written.ok()) return SetupError(history_written.message());
 
   StatusOr<std::vector<checker::Event>> events = checker::ReadHistory(history_path);
   if (!events.ok()) return SetupError("reading back the history: " + events.status().message());
   const checker::Verdict verdict = checker::CheckHistory(*events);
+  const checker::ValueCheck values =
+      verdict.input_error.ok() ? checker::CheckReturnedValues(*events) : checker::ValueCheck{};
+  Exercise exercise;
+  exercise.write_fraction = a.write_fraction;
+  exercise.workers = workload.counts();
+  exercise.requested = kinds;
+  exercise.faults = nemesis.faults();
+  if (bias == Bias::kLagThenLoseData) exercise.scenarios = nemesis.scenarios();
+  ExerciseMinimums minimums = DefaultMinimums(a.duration_s);
+  if (a.min_ok_ops) minimums.ok_ops = *a.min_ok_ops;
+  if (a.min_ok_ops_per_worker) minimums.ok_ops_per_worker = *a.min_ok_ops_per_worker;
+  if (a.min_faults_per_kind) minimums.faults_per_kind = *a.min_faults_per_kind;
+  const std::vector<std::string> shortfalls = Shortfalls(exercise, minimums);
 
-  const OutcomeCounts w = workload.writes(), r = workload.reads();
   std::printf("\n== summary (%.1f s) ==\n", took);
-  std::printf("operations: %llu\n", static_cast<unsigned long long>(w.ok + w.fail + w.info +
-                                                                     r.ok + r.fail + r.info));
-  std::printf("  write: ok %llu  fail %llu  info %llu\n", static_cast<unsigned long long>(w.ok),
-              static_cast<unsigned long long>(w.fail), static_cast<unsigned long long>(w.info));
-  std::printf("  read:  ok %llu  fail %llu (%s)  info %llu\n",
-              static_cast<unsigned long long>(r.ok), static_cast<unsigned long long>(r.fail),
-              Percent(r.fail, r.ok + r.fail).c_str(), static_cast<unsigned long long>(r.info));
-  const auto injected = nemesis.injected();
-  std::string untested;  // kinds asked for, possible here, and never injected
-  std::printf("faults:");
-  for (FaultKind k : kAllFaultKinds) {
-    const bool skipped = k == FaultKind::kPartition && !use_netns;
-    const auto it = injected.find(k);
-    const int count = it == injected.end() ? 0 : it->second;
-    std::printf("  %s %d%s", FaultKindName(k), count,
-                skipped ? " (skipped: no namespaces)" : kinds.count(k) ? "" : " (off)");
-    if (kinds.count(k) && !skipped && count == 0) untested += std::string(" ") + FaultKindName(k);
-  }
-  if (bias == Bias::kLagThenLoseData) {
-    std::printf("\nlag-then-lose-data scenarios completed: %d", nemesis.scenarios());
-    if (nemesis.scenarios() == 0) untested += " lag-then-lose-data";
-  }
-  std::printf("\n%s\n", healed ? "all faults healed" : "NOT all faults could be healed");
+  PrintOperations(exercise, minimums);
+  PrintFaults(exercise, minimums);
+  std::printf("%s\n", healed ? "all faults healed" : "NOT all faults could be healed");
   if (nemesis.unexpected_exits() > 0) {
     std::printf("UNEXPECTED replica exits: %d (see the replica logs in %s)\n",
                 nemesis.unexpected_exits(), dir.c_str());
@@ -297,9 +354,11 @@ int Run(const Args& a) {
     if (!t.linearizable) std::printf("%s\n", t.explanation.c_str());
   }
   std::printf("checked %zu operations\n", verdict.operations);
-  switch (OutcomeOf(verdict, untested.empty())) {
+  PrintValues(values);
+  switch (OutcomeOf(verdict, values.mismatches, shortfalls.empty())) {
     case RunOutcome::kViolation:
-      std::printf("result: VIOLATION; history kept at %s (run directory %s)\n",
+      std::printf("result: VIOLATION%s; history kept at %s (run directory %s)\n",
+                  values.mismatches > 0 ? " (returned hashes that are not the hash engine's)" : "",
                   history_path.c_str(), dir.c_str());
       return kExitViolation;
     case RunOutcome::kUnknown:
@@ -311,9 +370,11 @@ int Run(const Args& a) {
         std::printf("result: the history is malformed (%s); kept at %s\n",
                     verdict.input_error.ToString().c_str(), history_path.c_str());
       } else {
-        // Linearizable, but the run did not do what it was asked: it must not pass.
-        std::printf("result: NOT TESTED: never injected:%s (run longer, or see faults.log in %s)\n",
-                    untested.c_str(), dir.c_str());
+        // Correct, but the run did less than it was asked: it must not pass.
+        std::printf("result: NOT TESTED: the run exercised too little:\n");
+        for (const std::string& s : shortfalls) std::printf("  %s\n", s.c_str());
+        std::printf("(run longer, or see the minimums under --help and faults.log in %s)\n",
+                    dir.c_str());
       }
       return kExitSetup;
     case RunOutcome::kLinearizable:
@@ -340,8 +401,11 @@ int Run(const Args& a) {
 
 int main(int argc, char** argv) {
   tokenstore::chaos::Args a;
-  CLI::App app{"token-chaos: a fault run against real token-replica processes; checks the "
-               "history for linearizability. Exit 0 linearizable, 1 violation, 2 setup error."};
+  CLI::App app{
+      "token-chaos: a fault run against real token-replica processes; checks the "
+      "history for linearizability and the returned hashes. Exit 0 linearizable and "
+      "exercised enough, 1 violation, 2 setup error or too little exercised (or a "
+      "fault kind that cannot run here), 3 unknown (checker budget)."};
   app.add_option("--replica-bin", a.replica_bin, "path of token-replica")->required();
   app.add_option("--duration", a.duration_s, "seconds of workload under faults")
       ->check(CLI::Range(1.0, 86400.0));
@@ -360,8 +424,20 @@ int main(int argc, char** argv) {
                  "lag-then-lose-data: repeat kill L; at once wipe or restore X; pause a third "
                  "(issue 10, scenario 1) instead of random faults")
       ->check(CLI::IsMember({"none", "lag-then-lose-data"}));
-  app.add_flag("--loopback", a.loopback, "no namespaces: 127.0.0.1, no partitions");
+  app.add_flag("--loopback", a.loopback,
+               "no namespaces: 127.0.0.1, no partitions (leave partition out of --faults)");
   app.add_option("--dir", a.work_dir, "run directory (kept); default: a temporary one, removed on success");
+  // The exercise a run must show, or it exits 2 (chaos/exercise.h).
+  app.add_option("--min-ok-ops", a.min_ok_ops,
+                 "ok writes, and ok reads, the run needs (each); default 2 per second of "
+                 "--duration");
+  app.add_option("--min-ok-ops-per-worker", a.min_ok_ops_per_worker,
+                 "ok writes, and ok reads, each worker needs; default 0.2 per second of "
+                 "--duration");
+  app.add_option("--min-faults-per-kind", a.min_faults_per_kind,
+                 "times each --faults kind (and --bias scenario) must be injected and healed; "
+                 "default 1 per 90 s of --duration, at least 1")
+      ->check(CLI::NonNegativeNumber);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

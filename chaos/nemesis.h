@@ -33,24 +33,17 @@
 #include <random>
 #include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "admin/admin_client.h"
+#include "chaos/exercise.h"
+#include "chaos/fault_kind.h"
 #include "chaos/fault_model.h"
 #include "chaos/netns.h"
 #include "chaos/replicas.h"
 #include "chaos/workload.h"
 
 namespace tokenstore::chaos {
-
-enum class FaultKind { kCrashStop, kKill, kPause, kPartition, kWipe, kRestore };
-inline constexpr FaultKind kAllFaultKinds[] = {FaultKind::kCrashStop, FaultKind::kKill,
-                                               FaultKind::kPause,     FaultKind::kPartition,
-                                               FaultKind::kWipe,      FaultKind::kRestore};
-const char* FaultKindName(FaultKind k);
-// The kind named `name` ("crash-stop", ...), or nullopt.
-std::optional<FaultKind> ParseFaultKind(std::string_view name);
 
 enum class Bias { kNone, kLagThenLoseData };
 
@@ -77,7 +70,9 @@ class Nemesis {
   // be brought back.
   bool HealAll();
 
-  std::map<FaultKind, int> injected() const { return injected_; }
+  // By kind: how many faults were injected, and how many of those healed (revived, resumed,
+  // reconnected; a restarted replica once it reports SERVING).
+  std::map<FaultKind, FaultTally> faults() const { return faults_; }
   int unexpected_exits() const { return unexpected_exits_; }
   // Bias::kLagThenLoseData: how many times the scenario reached its last step (the pause).
   int scenarios() const { return scenarios_; }
@@ -89,6 +84,9 @@ class Nemesis {
     std::string token;                     // crash-stop
     std::vector<std::pair<int, int>> cut;  // partition
     double until_s = 0;
+    // False when a step of the injection failed (an admin call, a cut, a data dir change):
+    // it is healed as usual but counts neither as injected nor as healed.
+    bool took_effect = true;
   };
 
   // Where the lag-then-lose-data scenario stands (Bias::kLagThenLoseData).
@@ -97,14 +95,14 @@ class Nemesis {
   double NowSeconds() const { return clock_.Now() / 1e9; }
   void Log(const std::string& what);
   std::string Who(int node) const;
-  // A random fault of a random allowed kind, or nullopt when that draw is not possible now.
-  std::optional<Active> RandomFault();
+  // A random fault of `kind`.
+  Active RandomFault(FaultKind kind);
   // The state after `f`, or nullopt when `f` does not apply (its node is not running and
   // serving, no copy to restore, links already cut) or would break the safety rule.
   std::optional<FaultState> After(const Active& f) const;
   // Injects `f` if After(f) allows it. False: nothing was done.
   bool Inject(Active f);
-  bool TryInject();  // up to 10 random candidates
+  bool TryInject();  // a few random candidates of each kind, the least injected kinds first
   // Bias::kLagThenLoseData, one phase each (see the class comment).
   void StepScenario(double now);
   void ScenarioKill(double now);
@@ -118,6 +116,8 @@ class Nemesis {
   // reports SERVING (waited for `wait`, then polled by PollStarting). False: not started.
   bool Restart(int node, std::chrono::milliseconds wait);
   void PollStarting();
+  // How long healing a kill waits for the replica to serve before PollStarting takes over.
+  std::chrono::milliseconds KillRestartWait() const;
   void MarkServing(int node);
   double Uniform(double lo, double hi) { return std::uniform_real_distribution<>(lo, hi)(rng_); }
   int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
@@ -134,7 +134,8 @@ class Nemesis {
   FaultState state_;
   std::vector<Active> active_;
   double next_injection_s_;
-  std::map<FaultKind, int> injected_;
+  std::map<FaultKind, FaultTally> faults_;
+  std::map<int, FaultKind> restarting_;  // nodes restarted to heal a fault: its kind
   int unexpected_exits_ = 0;
   std::map<int, double> restarted_at_s_;  // nodes in state_.starting: when they were restarted
   std::map<int, double> copied_at_s_;     // when each node's data dir copy was taken

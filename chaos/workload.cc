@@ -33,6 +33,10 @@ Workload::Workload(const ClusterConfig& config, HistoryRecorder& history,
 }
 
 void Workload::Start() {
+  {
+    std::lock_guard<std::mutex> lock(counts_mu_);
+    counts_.assign(options_.workers, ClientCounts{});
+  }
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { Run(i); });
 }
 
@@ -51,19 +55,14 @@ void Workload::Hold(bool on) {
   }
 }
 
-OutcomeCounts Workload::writes() const {
+std::vector<ClientCounts> Workload::counts() const {
   std::lock_guard<std::mutex> lock(counts_mu_);
-  return writes_;
+  return counts_;
 }
 
-OutcomeCounts Workload::reads() const {
+void Workload::Count(int worker, OpFunction f, EventType t) {
   std::lock_guard<std::mutex> lock(counts_mu_);
-  return reads_;
-}
-
-void Workload::Count(OpFunction f, EventType t) {
-  std::lock_guard<std::mutex> lock(counts_mu_);
-  OutcomeCounts& c = f == OpFunction::kWrite ? writes_ : reads_;
+  OutcomeCounts& c = f == OpFunction::kWrite ? counts_[worker].writes : counts_[worker].reads;
   if (t == EventType::kOk) c.ok++;
   if (t == EventType::kFail) c.fail++;
   if (t == EventType::kInfo) c.info++;
@@ -101,6 +100,8 @@ void Workload::Run(int worker) {
       StatusOr<WriteResult> r = writer_client_->Write(token.id, *ev.name, ev.low, ev.mid, ev.high);
       if (r.ok()) {
         outcome = EventType::kOk;
+        ev.full_value = true;  // checked against the hash engine (checker/value_check.h)
+        ev.partial_value = r->partial;
       } else {
         switch (r.status().code()) {
           case StatusCode::kInvalidArgument:
@@ -123,6 +124,11 @@ void Workload::Run(int worker) {
         if (r->defined) {
           ev.name = r->name;
           ev.final_value = r->final;
+          ev.full_value = true;
+          ev.low = r->low;
+          ev.mid = r->mid;
+          ev.high = r->high;
+          ev.partial_value = r->partial;
         }
       } else {
         outcome = EventType::kFail;
@@ -131,7 +137,7 @@ void Workload::Run(int worker) {
     ev.type = outcome;
     history_.Record(ev);
     --in_flight_;
-    Count(ev.f, outcome);
+    Count(worker, ev.f, outcome);
     if (outcome == EventType::kInfo) {
       // An unknown outcome retires the process id (SPEC section 9). The pause keeps a writer
       // that is down from turning the history into hundreds of unknown writes.

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "chaos/exercise.h"
 #include "checker/history.h"
 #include "client/token_client.h"
 #include "config/cluster_config.h"
@@ -62,10 +63,6 @@ struct WorkloadOptions {
   std::chrono::milliseconds timeout{1000};  // every request's deadline
 };
 
-struct OutcomeCounts {
-  uint64_t ok = 0, fail = 0, info = 0;
-};
-
 class Workload {
  public:
   Workload(const ClusterConfig& config, HistoryRecorder& history, WorkloadOptions options);
@@ -80,12 +77,12 @@ class Workload {
   void Hold(bool on);
   std::chrono::milliseconds request_timeout() const { return options_.timeout; }
 
-  OutcomeCounts writes() const;
-  OutcomeCounts reads() const;
+  // Each worker's operations, by outcome (index: the worker).
+  std::vector<ClientCounts> counts() const;
 
  private:
   void Run(int worker);
-  void Count(checker::OpFunction f, checker::EventType t);
+  void Count(int worker, checker::OpFunction f, checker::EventType t);
 
   const ClusterConfig& config_;
   HistoryRecorder& history_;
@@ -99,7 +96,7 @@ class Workload {
   std::atomic<uint64_t> next_name_{0};
   std::vector<std::thread> threads_;
   mutable std::mutex counts_mu_;
-  OutcomeCounts writes_, reads_;  // GUARDED_BY(counts_mu_)
+  std::vector<ClientCounts> counts_;  // GUARDED_BY(counts_mu_); one per worker
 };
 
 }  // namespace tokenstore::chaos

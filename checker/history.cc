@@ -31,6 +31,7 @@ std::string ToJsonLine(const Event& e) {
   if (e.f == OpFunction::kWrite && e.name) {
     JsonObject v;
     v.Add("name", *e.name).Add("low", e.low).Add("mid", e.mid).Add("high", e.high);
+    if (e.type == EventType::kOk && e.full_value) v.Add("partial", e.partial_value);
     o.Add("value", v);
   } else if (e.f == OpFunction::kRead && e.type == EventType::kOk) {
     JsonObject v;
@@ -40,6 +41,9 @@ std::string ToJsonLine(const Event& e) {
       v.AddNull("name");
     }
     v.Add("final", e.final_value);
+    if (e.name && e.full_value) {
+      v.Add("low", e.low).Add("mid", e.mid).Add("high", e.high).Add("partial", e.partial_value);
+    }
     o.Add("value", v);
   } else {
     o.AddNull("value");
@@ -91,18 +95,10 @@ StatusOr<std::string> AsString(const JsonValue& v, std::string_view key) {
   return v.string;
 }
 
-// The value of a write: name, low, mid, high, all required.
-Status ParseWriteValue(const JsonValue& value, Event* e) {
-  if (value.kind != JsonValue::Kind::kObject) {
-    return FieldError("value", std::string("a write needs an object, found ") + Found(value));
-  }
-  auto name = Required(value, "name");
-  if (!name.ok()) return name.status().WithContext("in \"value\"");
-  auto name_str = AsString(**name, "value.name");
-  if (!name_str.ok()) return name_str.status();
-  e->name = *name_str;
-  for (auto [key, field] : {std::pair{"low", &e->low}, std::pair{"mid", &e->mid},
-                            std::pair{"high", &e->high}}) {
+// low, mid and high of a value, all required.
+Status ParseRange(const JsonValue& value, Event* e) {
+  for (auto [key, field] :
+       {std::pair{"low", &e->low}, std::pair{"mid", &e->mid}, std::pair{"high", &e->high}}) {
     auto v = Required(value, key);
     if (!v.ok()) return v.status().WithContext("in \"value\"");
     auto n = AsUint64(**v, std::string("value.") + key);
@@ -112,7 +108,37 @@ Status ParseWriteValue(const JsonValue& value, Event* e) {
   return Status::Ok();
 }
 
-// The value of a successful read: name (null or string) and final (null or integer).
+// A value's "partial" (null or integer), required; sets full_value.
+Status ParsePartial(const JsonValue& value, Event* e) {
+  auto partial = Required(value, "partial");
+  if (!partial.ok()) return partial.status().WithContext("in \"value\"");
+  e->full_value = true;
+  if ((*partial)->kind == JsonValue::Kind::kNull) return Status::Ok();
+  auto n = AsUint64(**partial, "value.partial");
+  if (!n.ok()) return n.status();
+  e->partial_value = *n;
+  return Status::Ok();
+}
+
+// The value of a write: name, low, mid, high, all required; on ok optionally partial.
+Status ParseWriteValue(const JsonValue& value, Event* e) {
+  if (value.kind != JsonValue::Kind::kObject) {
+    return FieldError("value", std::string("a write needs an object, found ") + Found(value));
+  }
+  auto name = Required(value, "name");
+  if (!name.ok()) return name.status().WithContext("in \"value\"");
+  auto name_str = AsString(**name, "value.name");
+  if (!name_str.ok()) return name_str.status();
+  e->name = *name_str;
+  TOKENSTORE_RETURN_IF_ERROR(ParseRange(value, e));
+  if (e->type == EventType::kOk && value.Find("partial") != nullptr) {
+    return ParsePartial(value, e);
+  }
+  return Status::Ok();
+}
+
+// The value of a successful read: name (null or string) and final (null or integer); with a
+// name, optionally low, mid, high and partial, all four or none.
 Status ParseReadValue(const JsonValue& value, Event* e) {
   if (value.kind != JsonValue::Kind::kObject) {
     return FieldError("value", std::string("a successful read needs an object, found ") +
@@ -131,6 +157,10 @@ Status ParseReadValue(const JsonValue& value, Event* e) {
     auto n = AsUint64(**final_value, "value.final");
     if (!n.ok()) return n.status();
     e->final_value = *n;
+  }
+  if (e->name && value.Find("low") != nullptr) {
+    TOKENSTORE_RETURN_IF_ERROR(ParseRange(value, e));
+    return ParsePartial(value, e);
   }
   return Status::Ok();
 }

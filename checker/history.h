@@ -8,6 +8,10 @@
 //   {"process": 4, "type": "ok", "f": "read", "token": "1",
 //    "value": {"name": "w-17", "final": 60570345165277511}, "time": ...}
 //
+// Beyond that minimum, an `ok` may record the rest of what the store returned, as token-chaos
+// does so that checker/value_check.h can check the hashes: a write's `partial` (null when
+// low == mid) in its value, a read's `low`, `mid`, `high` and `partial` next to its name.
+//
 // type: invoke | ok | fail (certainly did not take effect) | info (unknown: may take effect
 // at any later time, or never; the process id is never used again). time: nanoseconds,
 // monotonic within one history. Written names are unique per history; a read of an
@@ -41,6 +45,10 @@ struct Event {
   std::optional<std::string> name;  // nullopt: undefined (reads) or absent
   uint64_t low = 0, mid = 0, high = 0;  // writes
   std::optional<uint64_t> final_value;  // reads of a defined token
+  // The `ok` recorded the whole returned value: a write's partial; a read's low, mid, high
+  // (in the fields above) and partial. False in histories that record only SPEC section 9's.
+  bool full_value = false;
+  std::optional<uint64_t> partial_value;  // with full_value; nullopt: undefined (low == mid)
   int64_t time = 0;                     // nanoseconds
   int line = 0;                         // 1-based line in the file it came from (0 if none)
 };

@@ -38,6 +38,8 @@ void ExpectSame(const Event& a, const Event& b) {
   EXPECT_EQ(a.mid, b.mid);
   EXPECT_EQ(a.high, b.high);
   EXPECT_EQ(a.final_value, b.final_value);
+  EXPECT_EQ(a.full_value, b.full_value);
+  EXPECT_EQ(a.partial_value, b.partial_value);
   EXPECT_EQ(a.time, b.time);
 }
 
@@ -80,6 +82,44 @@ TEST(HistoryJsonTest, ReadRoundTrips) {
   back = ParseJsonLine(ToJsonLine(e), 1);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   ExpectSame(e, *back);
+}
+
+// What token-chaos records beyond SPEC section 9, for checker/value_check.h.
+TEST(HistoryJsonTest, FullReturnedValuesRoundTrip) {
+  Event w = WriteEvent(EventType::kOk);
+  w.full_value = true;
+  w.partial_value = 902613196918738813u;
+  EXPECT_NE(ToJsonLine(w).find(R"("high":18446744073709551615,"partial":902613196918738813})"),
+            std::string::npos);
+  auto back = ParseJsonLine(ToJsonLine(w), 1);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ExpectSame(w, *back);
+  w.partial_value.reset();  // undefined (low == mid): recorded as null
+  EXPECT_NE(ToJsonLine(w).find(R"("partial":null)"), std::string::npos);
+  back = ParseJsonLine(ToJsonLine(w), 1);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ExpectSame(w, *back);
+
+  Event r = WriteEvent(EventType::kOk);
+  r.f = OpFunction::kRead;
+  r.final_value = 7;
+  r.full_value = true;
+  r.partial_value = 8;
+  EXPECT_NE(ToJsonLine(r).find(R"("value":{"name":"w-17","final":7,"low":0,"mid":5,)"
+                               R"("high":18446744073709551615,"partial":8})"),
+            std::string::npos)
+      << ToJsonLine(r);
+  back = ParseJsonLine(ToJsonLine(r), 1);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ExpectSame(r, *back);
+
+  // All four or none: a read's range without its partial is malformed.
+  auto bad = ParseJsonLine(R"({"process":1,"type":"ok","f":"read","token":"1",)"
+                           R"("value":{"name":"abc","final":1,"low":5,"mid":25,"high":100},)"
+                           R"("time":0})",
+                           4);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("partial"), std::string::npos) << bad.status().ToString();
 }
 
 TEST(HistoryJsonTest, AcceptsSpecSpellingWithSpacesEscapesAndUnknownKeys) {

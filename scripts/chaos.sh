@@ -9,8 +9,9 @@
 # --unsafe-bug read-local|skip-write-back|skip-rebuild is passed to every token-replica.
 # Builds token-replica and token-chaos with the `dev` preset (PRESET=... for another) when
 # needed; TOKENSTORE_BIN_DIR=DIR uses the binaries in DIR instead and builds nothing (ctest
-# does this). Exit code: token-chaos's (0 linearizable, 1 violation, 2 setup error or a
-# fault kind asked for that was never injected).
+# does this). Exit code: token-chaos's (0 linearizable and exercised enough, 1 violation
+# or a wrong returned hash, 2 setup error or too little exercised or a fault kind that cannot
+# run here, 3 unknown: the checker's budget ran out; docs/chaos.md).
 # Ctrl-C stops the run cleanly: faults healed, replicas stopped, namespaces removed.
 set -uo pipefail
 
@@ -19,7 +20,7 @@ ARGS=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h|--help)
-      sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0 ;;
     --duration|--history|--seed|--unsafe-bug)
       if [[ $# -lt 2 ]]; then echo "chaos.sh: $1 needs a value" >&2; exit 2; fi
