@@ -307,8 +307,9 @@ TEST_F(OpsTest, MetricsAddressInUseRefusesToStartAndLeavesNothingRunning) {
   {
     ReplicaServer clash(*cfg, o);
     Status st = clash.Start();
-    EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+    EXPECT_EQ(st.code(), StatusCode::kAlreadyExists) << st.ToString();
     EXPECT_NE(st.message().find(metrics_address_), std::string::npos) << st.ToString();
+    EXPECT_NE(st.message().find("--metrics-listen"), std::string::npos) << st.ToString();
   }
   // IPv6 is refused with a reason (Debian's civetweb is built without it).
   {
