@@ -165,6 +165,42 @@ TEST_F(ProcessCluster, SecondReplicaOnAServedAddressExitsAtOnceNamingIt) {
   EXPECT_EQ(JsonField(r.out, "name"), "first");
 }
 
+// Issue 11, item 4, with the real binaries: the YAML names every node, so the addresses are
+// chosen before the replicas bind them. One taken in between (held as a gRPC server with
+// default arguments holds its port, SO_REUSEPORT) makes that replica exit with
+// kReplicaExitAddressInUse at once, and the cluster starts again on new addresses with a
+// rewritten YAML. Before, the replicas started on probed ports and a taken one was shared.
+class ProcessClusterOnATakenPort : public ProcessCluster {
+ protected:
+  ProcessClusterOnATakenPort() {
+    propose_ = [this](int n) {
+      std::vector<std::string> a = testing::CandidateLoopbackAddresses(n);
+      if (proposals_++ == 0) a.back() = taken_.address();  // nodes 0 and 1 start first
+      return a;
+    };
+  }
+  const testing::HeldLoopbackPort taken_{testing::HeldLoopbackPort::Mode::kListeningWithReusePort};
+  int proposals_ = 0;
+};
+
+TEST_F(ProcessClusterOnATakenPort, StartsAgainOnNewAddressesWithARewrittenYaml) {
+  EXPECT_EQ(proposals_, 2);
+  EXPECT_EQ(addresses_in_use_, 1);
+  const std::string yaml = testing::ReadFile(config_);
+  EXPECT_EQ(yaml.find(taken_.address()), std::string::npos) << yaml;
+  for (const std::string& node : nodes_) {
+    EXPECT_NE(yaml.find(node), std::string::npos) << node << " not in\n" << yaml;
+  }
+  auto w =
+      Client({"write", "--id", "1", "--name", "moved", "--low", "1", "--mid", "2", "--high", "3"});
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  for (const std::string& node : nodes_) {
+    auto r = Client({"--json", "read", "--id", "1", "--node", node});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(JsonField(r.out, "name"), "moved");
+  }
+}
+
 // One process per data dir: RocksDB's LOCK refuses a second open; the message must say so
 // and name the directory.
 TEST_F(ProcessCluster, SecondReplicaOnAUsedDataDirExitsAtOnceNamingIt) {
