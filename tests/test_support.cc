@@ -116,7 +116,12 @@ std::vector<std::string> StartOnLoopback(
                                " addresses, got " + std::to_string(addresses.size()));
     }
     if (attempt(addresses) != StartAttempt::kAddressInUse) return addresses;
-    for (const std::string& a : addresses) tried += (tried.empty() ? "" : ", ") + a;
+    std::string these;
+    for (const std::string& a : addresses) these += (these.empty() ? "" : ", ") + a;
+    std::fprintf(stderr, "StartOnLoopback: attempt %d of %d: one of %s was taken; %s\n", i + 1,
+                 kStartAttempts, these.c_str(),
+                 i + 1 < kStartAttempts ? "again on new addresses" : "giving up");
+    tried += (tried.empty() ? "" : "; ") + these;
   }
   throw std::runtime_error(
       "servers could not start on loopback: in each of " + std::to_string(kStartAttempts) +
