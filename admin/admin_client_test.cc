@@ -1,17 +1,14 @@
 // AdminClient against an in-process fake AdminService on 127.0.0.1.
 #include "admin/admin_client.h"
 
-#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <mutex>
 #include <set>
 
 #include "proto/convert.h"
+#include "tests/test_support.h"
 
 namespace tokenstore {
 namespace {
@@ -80,6 +77,7 @@ class AdminClientTest : public ::testing::Test {
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // never share a port
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     node_ = "127.0.0.1:" + std::to_string(port);
@@ -126,15 +124,8 @@ TEST_F(AdminClientTest, SilentNodeTimesOutWithAMessage) {
 }
 
 TEST(AdminClient, UnreachableNodeSaysWhatToCheck) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  const std::string dead = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  const testing::HeldLoopbackPort refusing(testing::HeldLoopbackPort::Mode::kRefusing);
+  const std::string& dead = refusing.address();
 
   AdminClient admin(AdminOptions{2s});
   StatusOr<bool> r = admin.Crash(dead, "1");

@@ -43,6 +43,7 @@
 #include "checker/linearizability.h"
 #include "checker/value_check.h"
 #include "config/cluster_config.h"
+#include "tests/test_support.h"
 
 namespace tokenstore::chaos {
 namespace {
@@ -77,25 +78,16 @@ int SetupError(const std::string& msg) {
   return kExitSetup;
 }
 
-// Loopback fallback: `n` free ports on 127.0.0.1.
-std::vector<std::string> FreeLoopbackAddresses(int n) {
-  std::vector<std::string> out;
-  std::vector<int> fds;
-  for (int i = 0; i < n; ++i) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      return {};
-    }
-    fds.push_back(fd);
-    out.push_back("127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
+// Loopback fallback: `n` candidate ports on 127.0.0.1, below the kernel's ephemeral range so
+// that neither port-0 binds nor outgoing connections take one while its replica restarts
+// (tests/test_support.h); empty when there are none. Not reserved: a replica that finds its
+// port taken never shares it, it exits (kReplicaExitAddressInUse) and its log names the port.
+std::vector<std::string> LoopbackAddresses(int n) {
+  try {
+    return testing::CandidateLoopbackAddresses(n);
+  } catch (const std::runtime_error&) {
+    return {};
   }
-  for (int fd : fds) close(fd);
-  return out;
 }
 
 std::string Percent(uint64_t part, uint64_t whole) {
@@ -226,7 +218,7 @@ int Run(const Args& a) {
       specs.push_back({network.Address(i) + ":7000", network.NamespacePath(i), "", ""});
     }
   } else {
-    const auto addrs = FreeLoopbackAddresses(a.nodes);
+    const auto addrs = LoopbackAddresses(a.nodes);
     if (addrs.size() != static_cast<size_t>(a.nodes)) return SetupError("no free loopback ports");
     for (const auto& addr : addrs) specs.push_back({addr, "", "", ""});
   }

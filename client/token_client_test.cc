@@ -2,12 +2,8 @@
 // person sees. The fakes bind 127.0.0.1 on ports the kernel picks; every timeout is short.
 #include "client/token_client.h"
 
-#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -17,12 +13,14 @@
 #include <vector>
 
 #include "client.grpc.pb.h"
+#include "tests/test_support.h"
 
 namespace tokenstore {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using testing::HeldLoopbackPort;
 
 // A call the fake never answers, like a crash-stopped replica: it holds no thread and ends
 // only when the caller gives up (or the server shuts down).
@@ -136,6 +134,7 @@ class FakeNode {
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // never share a port
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     address_ = "127.0.0.1:" + std::to_string(port);
@@ -154,20 +153,6 @@ class FakeNode {
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
 };
-
-// A loopback address nothing listens on: bound once by the kernel, then released.
-std::string UnusedLoopbackAddress() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
-}
 
 ClusterConfig OneToken(const std::string& writer, std::vector<std::string> readers) {
   ClusterConfig config;
@@ -271,7 +256,8 @@ TEST(TokenClient, ReadPinnedToSilentReaderFailsWithDeadlineAndSaysWhy) {
 
 TEST(TokenClient, ReadFailsOverAtOnceFromAnUnreachableReader) {
   FakeNode answering(FakeTokenService::Mode::kAnswer);
-  const std::string dead = UnusedLoopbackAddress();
+  const HeldLoopbackPort refusing(HeldLoopbackPort::Mode::kRefusing);
+  const std::string& dead = refusing.address();
   for (uint64_t seed = 1; seed <= 4; ++seed) {
     // A refused connection must not cost the (long) attempt timeout.
     ClientOptions options = Options(5s, 3s);
@@ -322,8 +308,9 @@ TEST(TokenClient, ReadWithNoReaderAnsweringNamesEveryReader) {
 }
 
 TEST(TokenClient, ReadWithEveryReaderUnreachableIsUnavailable) {
-  const std::string dead1 = UnusedLoopbackAddress();
-  const std::string dead2 = UnusedLoopbackAddress();
+  const HeldLoopbackPort refusing1(HeldLoopbackPort::Mode::kRefusing),
+      refusing2(HeldLoopbackPort::Mode::kRefusing);
+  const std::string &dead1 = refusing1.address(), &dead2 = refusing2.address();
   TokenClient client(OneToken(dead1, {dead1, dead2}), Options(500ms, 100ms));
   StatusOr<ReadResult> r = client.Read("1");
   ASSERT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
@@ -396,7 +383,8 @@ TEST(TokenClient, WriteToSilentWriterTimesOutOnceAndSaysWhy) {
 }
 
 TEST(TokenClient, WriteToUnreachableWriterIsUnavailable) {
-  const std::string dead = UnusedLoopbackAddress();
+  const HeldLoopbackPort refusing(HeldLoopbackPort::Mode::kRefusing);
+  const std::string& dead = refusing.address();
   TokenClient client(OneToken(dead, {dead}), Options(2s, 1s));
   StatusOr<WriteResult> w = client.Write("1", "abc", 5, 25, 100);
   ASSERT_EQ(w.status().code(), StatusCode::kUnavailable) << w.status().ToString();

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "config/cluster_config.h"
 #include "proto/security_cli.h"
+#include "replica/exit_codes.h"
 #include "replica/replica_server.h"
 
 using namespace tokenstore;
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // --help is success; any other parse error is usage (2)
+    return app.exit(e) == 0 ? 0 : kExitUsage;  // --help is success; any other error is usage
   }
   ConfigureLog({*ParseLogLevel(log_level), *ParseLogFormat(log_format), stderr});
 
@@ -120,7 +121,7 @@ int main(int argc, char** argv) {
       }
       begin = end + 1;
     }
-    return 2;
+    return kExitUsage;
   }
   LogDebug("configuration loaded", {{"config", config_path},
                                     {"tokens", config->tokens.size()},
@@ -128,14 +129,14 @@ int main(int argc, char** argv) {
   StatusOr<std::string> self = ParseAccessPoint(listen);
   if (!self.ok()) {
     LogError("invalid --listen", {{"error", self.status().message()}});
-    return 2;
+    return kExitUsage;
   }
   std::string metrics;
   if (!metrics_listen.empty()) {
     StatusOr<std::string> parsed = ParseAccessPoint(metrics_listen);
     if (!parsed.ok()) {
       LogError("invalid --metrics-listen", {{"error", parsed.status().message()}});
-      return 2;
+      return kExitUsage;
     }
     metrics = *parsed;
   }
@@ -150,7 +151,7 @@ int main(int argc, char** argv) {
   StatusOr<Security> security = Security::FromFiles(tls);
   if (!security.ok()) {
     LogError("invalid TLS files", {{"error", security.status().message()}});
-    return 2;
+    return kExitUsage;
   }
   options.security = *security;
   options.listen = *self;
@@ -177,12 +178,12 @@ int main(int argc, char** argv) {
     LogInfo("mutual TLS", {{"identity", options.security.identity()->ToString()}});
   }
   // A refusal found after the start (a data dir that cannot be rebuilt safely) stops the
-  // process like a signal would, then exits 3.
+  // process like a signal would, then exits kReplicaExitUnsafe.
   options.on_fatal = [](const Status&) { kill(getpid(), SIGTERM); };
   ReplicaServer server(std::move(config).value(), options);
   if (Status st = server.Start(); !st.ok()) {
     LogError("cannot start", {{"code", StatusCodeName(st.code())}, {"error", st.message()}});
-    return st.code() == StatusCode::kFailedPrecondition ? 2 : 1;
+    return ReplicaExitCodeForStart(st);
   }
   LogInfo(server.core().lifecycle().state() == NodeState::kServing ? "serving"
                                                                      : "listening, not serving yet",
@@ -201,10 +202,10 @@ int main(int argc, char** argv) {
     LogError("stopped: this node cannot serve safely",
              {{"error", fatal.message()},
               {"to_accept_the_loss", command + " --accept-data-loss"}});
-    return 3;
+    return kReplicaExitUnsafe;
   }
   LogInfo("stopping: finishing in-flight calls", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   server.Shutdown();
   LogInfo("stopped cleanly");
-  return 0;
+  return kReplicaExitStopped;
 }

@@ -57,13 +57,17 @@ int BindErrno(const std::string& listen) {
   return error;
 }
 
-Status CannotListen(const std::string& listen, int error) {
+// ALREADY_EXISTS when another socket holds the address (token-replica exits
+// kReplicaExitAddressInUse: a harness can pick another port and retry); UNAVAILABLE otherwise.
+// `flag` is the option that named the address.
+Status CannotListen(const std::string& listen, int error, const char* flag) {
   std::string why;
   switch (error) {
     case EADDRINUSE:
-      why = "another process already serves this address (a running token-replica?); "
-            "stop it or pick another --listen";
-      break;
+      return Status::AlreadyExists("cannot listen on " + listen +
+                                   ": another process already serves this address (a running "
+                                   "token-replica?); stop it or pick another " +
+                                   flag);
     case EADDRNOTAVAIL:
       why = "the address is not local to this machine";
       break;
@@ -102,10 +106,14 @@ Status ReplicaServer::Start() {
         options_.listen + "; a replica's certificate must name it node:" + options_.listen +
         " (scripts/gen-certs.sh makes one per node)");
   }
-  // Refuse a taken address before the data dir is touched (gRPC's bind below still decides:
+  // Refuse a taken address before the data dir is touched (the binds below still decide:
   // another process may take the address in between).
   if (int error = BindErrno(options_.listen); error != 0) {
-    return CannotListen(options_.listen, error);
+    return CannotListen(options_.listen, error, "--listen");
+  }
+  if (int error = options_.metrics_listen.empty() ? 0 : BindErrno(options_.metrics_listen);
+      error != 0) {
+    return CannotListen(options_.metrics_listen, error, "--metrics-listen");
   }
   RocksDbOptions db_options;
   db_options.create_if_missing = true;
@@ -156,7 +164,7 @@ Status ReplicaServer::Start() {
   if (!server_ || bound_port == 0) {
     server_.reset();
     Shutdown();
-    return CannotListen(options_.listen, BindErrno(options_.listen));
+    return CannotListen(options_.listen, BindErrno(options_.listen), "--listen");
   }
   // The server as a whole (service "") and each of our services answer SERVING once the
   // lifecycle allows; until then NOT_SERVING, and a thread drives the lifecycle.
@@ -187,7 +195,10 @@ Status ReplicaServer::Start() {
         MetricsEndpoint::Start(options_.metrics_listen, std::move(exporter));
     if (!metrics.ok()) {
       Shutdown();
-      return metrics.status();
+      // Taken since the check above: the same refusal as a taken gRPC address.
+      return BindErrno(options_.metrics_listen) == EADDRINUSE
+                 ? CannotListen(options_.metrics_listen, EADDRINUSE, "--metrics-listen")
+                 : metrics.status();
     }
     metrics_ = std::move(metrics).value();
   }

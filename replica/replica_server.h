@@ -61,7 +61,9 @@ class ReplicaServer {
 
   // Opens the data directory, starts serving on options.listen (with gRPC health checking
   // and server reflection) and, when asked, metrics on options.metrics_listen. On error
-  // nothing is left running and the message says what and where.
+  // nothing is left running and the message says what and where; ALREADY_EXISTS means
+  // another socket holds options.listen or options.metrics_listen (never shared: port reuse
+  // is off), so a caller that chose the port may choose another and retry.
   // Health reports SERVING once the node's lifecycle allows (replica/node_lifecycle.h): at
   // once on a current data dir whose peers confirm it, after the rebuild on an empty or
   // restored one. A thread drives the lifecycle until then and logs its progress.

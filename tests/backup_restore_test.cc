@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <thread>
 
 #include "admin/backup_record.h"
 #include "admin/restore.h"
@@ -28,24 +27,20 @@ using namespace std::chrono_literals;
 
 const std::string kBin = TOKENSTORE_BIN_DIR;
 
-// Three token-replica processes; `shape` turns the three addresses into the YAML.
+// Three token-replica processes; `shape` turns the three addresses into the YAML. They start
+// on new addresses (and a rewritten YAML) when one was taken (StartOnLoopback).
 class Cluster {
  public:
   Cluster(const TempDir& dir, const std::string& name,
           std::string (*shape)(const std::vector<std::string>&))
-      : nodes_(testing::FreeLoopbackAddresses(3)), config_path_(dir.File(name + ".yaml")) {
-    testing::WriteFile(config_path_, shape(nodes_));
+      : config_path_(dir.File(name + ".yaml")) {
+    nodes_ = testing::StartOnLoopback(3, [&](const std::vector<std::string>& nodes) {
+      nodes_ = nodes;
+      return StartAll(dir, name, shape);
+    });
     StatusOr<ClusterConfig> config = LoadClusterConfig(config_path_);
     EXPECT_TRUE(config.ok()) << config.status().ToString();
     config_ = *config;
-    for (size_t i = 0; i < 3; ++i) {
-      const std::string n = name + std::to_string(i);
-      procs_.push_back(std::make_unique<ChildProcess>(
-          std::vector<std::string>{kBin + "/token-replica", "--config", config_path_, "--listen",
-                                   nodes_[i], "--data-dir", dir.File(n), "--no-op-log"},
-          dir.File(n + ".out"), dir.File(n + ".err")));
-    }
-    for (const std::string& node : nodes_) WaitReady(node);
     ClientOptions o;
     o.timeout = 5s;
     o.attempt_timeout = 1s;
@@ -74,15 +69,32 @@ class Cluster {
   }
 
  private:
-  static void WaitReady(const std::string& node) {
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      // Up and serving: a node of a new cluster serves once all its peers answered it.
-      CommandResult r =
-          RunCommand({kBin + "/token-admin", "dump", "--node", node, "--timeout", "0.5"}, 10s);
-      if (r.exit_code == 0 && r.out.find(" (serving;") != std::string::npos) return;
-      std::this_thread::sleep_for(100ms);
+  // One start attempt on nodes_.
+  testing::StartAttempt StartAll(const TempDir& dir, const std::string& name,
+                                 std::string (*shape)(const std::vector<std::string>&)) {
+    testing::WriteFile(config_path_, shape(nodes_));
+    std::vector<ChildProcess*> started;
+    for (size_t i = 0; i < 3; ++i) {
+      const std::string n = name + std::to_string(i);
+      procs_.push_back(std::make_unique<ChildProcess>(
+          std::vector<std::string>{kBin + "/token-replica", "--config", config_path_, "--listen",
+                                   nodes_[i], "--data-dir", dir.File(n), "--no-op-log"},
+          dir.File(n + ".out"), dir.File(n + ".err")));
+      started.push_back(procs_.back().get());
     }
-    ADD_FAILURE() << node << " did not come up";
+    std::string why;
+    const testing::StartAttempt up = testing::AwaitServing(
+        started,
+        // A node of a new cluster serves once all its peers answered it.
+        [&](size_t i) { return testing::DumpSaysServing(kBin + "/token-admin", nodes_[i]); }, 20s,
+        &why);
+    if (up == testing::StartAttempt::kAddressInUse) {
+      procs_.clear();  // kills the others
+      for (size_t i = 0; i < 3; ++i)
+        std::filesystem::remove_all(dir.File(name + std::to_string(i)));
+    }
+    EXPECT_NE(up, testing::StartAttempt::kFailed) << name << ": " << why;
+    return up;
   }
 
   std::vector<std::string> nodes_;

@@ -6,7 +6,9 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,8 +19,6 @@
 #include "client.grpc.pb.h"
 #include "proto/security.h"
 #include "replica/replica_server.h"
-#include <algorithm>
-
 #include "tests/test_support.h"
 
 namespace tokenstore::testing {
@@ -42,6 +42,12 @@ class NodeStubs {
 
   const std::string& node(size_t i) const { return nodes_[i]; }
   const std::vector<std::string>& nodes() const { return nodes_; }
+  // Points the stubs at other nodes (those made so far are dropped).
+  void set_nodes(std::vector<std::string> nodes) {
+    nodes_ = std::move(nodes);
+    clients_.clear();
+    admins_.clear();
+  }
 
   v1::TokenService::Stub& Client(size_t i) {
     auto& s = clients_[i];
@@ -109,55 +115,54 @@ class NodeStubs {
   std::map<size_t, std::unique_ptr<v1::AdminService::Stub>> admins_;
 };
 
-// Three nodes with ConfigFor's scheme; the stubs connect with `client` security.
+// Three nodes with ConfigFor's scheme; the stubs connect with `client` security. The nodes
+// are started on loopback addresses the YAML names, on new ones when one was taken
+// (StartOnLoopback in tests/test_support.h). Their restarts (Stop, Start) keep the address.
 class InProcessCluster : public NodeStubs {
  public:
-  // `node_security[i]` is node i's (plaintext when absent).
-  explicit InProcessCluster(std::vector<Security> node_security = {}, Security client = {})
-      : InProcessCluster(FreeLoopbackAddresses(3), std::move(node_security), std::move(client)) {}
-  // On the given addresses (the first three are the nodes). When some node is not expected
-  // to serve (`unreachable[i]`: the others cannot talk to it), the nodes start with
-  // --new-cluster, as an operator creating a cluster around a broken member would.
-  InProcessCluster(std::vector<std::string> addresses, std::vector<Security> node_security,
-                   Security client, std::vector<bool> unreachable = {})
-      : NodeStubs(std::move(client), First3(std::move(addresses))),
-        node_security_(std::move(node_security)) {
-    node_security_.resize(nodes().size());
-    unreachable.resize(nodes().size(), false);
-    auto cfg = ParseClusterConfig(ConfigFor(nodes()), "cluster_test.yaml");
-    EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
-    config_ = *cfg;
-    const bool new_cluster = std::find(unreachable.begin(), unreachable.end(), true) != unreachable.end();
-    if (new_cluster) SetTweak([](ReplicaServerOptions& o) { o.core.lifecycle.new_cluster = true; });
-    for (size_t i = 0; i < nodes().size(); ++i) Start(i);
-    for (size_t i = 0; i < nodes().size(); ++i) {
-      if (!unreachable[i]) WaitServing(i);
-    }
-    SetTweak(nullptr);
-  }
-  ~InProcessCluster() {
-    for (auto& s : servers_) {
-      if (s) s->Shutdown();
-    }
-  }
+  struct Setup {
+    // Per start attempt, the nodes' security for its three addresses (plaintext when unset):
+    // TLS tests make the node certificates, which name the addresses, here.
+    std::function<std::vector<Security>(const std::vector<std::string>& nodes)> node_security;
+    Security client;
+    // When some node is not expected to serve (`unreachable[i]`: the others cannot talk to
+    // it), the nodes start with --new-cluster, as an operator creating a cluster around a
+    // broken member would.
+    std::vector<bool> unreachable;
+    // Replaces CandidateLoopbackAddresses (a test of the retry offers a taken port first).
+    std::function<std::vector<std::string>(int n)> propose;
+  };
 
+  InProcessCluster() : InProcessCluster(Setup{}) {}
+  explicit InProcessCluster(Setup setup) : NodeStubs(setup.client, {}) {
+    setup.unreachable.resize(3, false);
+    const bool new_cluster = std::find(setup.unreachable.begin(), setup.unreachable.end(), true) !=
+                             setup.unreachable.end();
+    if (new_cluster) SetTweak([](ReplicaServerOptions& o) { o.core.lifecycle.new_cluster = true; });
+    StartOnLoopback(
+        3,
+        [&](const std::vector<std::string>& addresses) {
+          node_security_ =
+              setup.node_security ? setup.node_security(addresses) : std::vector<Security>(3);
+          return StartAll(addresses);
+        },
+        setup.propose);
+    SetTweak(nullptr);
+    for (size_t i = 0; i < nodes().size(); ++i) {
+      if (!setup.unreachable[i]) WaitServing(i);
+    }
+  }
+  ~InProcessCluster() { StopAll(); }
+
+  // Starts node `i` again on its address (after Stop(i)).
   void Start(size_t i) {
-    ReplicaServerOptions o;
-    o.listen = node(i);
-    o.data_dir = dir_.File("n" + std::to_string(i));
-    o.op_log = false;
-    o.storage_threads = 4;
-    o.shutdown_grace = 500ms;
-    o.security = node_security_[i];
-    if (tweak_) tweak_(o);
-    if (servers_.size() <= i) servers_.resize(i + 1);
-    servers_[i] = std::make_unique<ReplicaServer>(config_, o);
-    Status st = servers_[i]->Start();
+    Status st = TryStart(i);
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
   // A node serves once its lifecycle allows (replica/node_lifecycle.h): a new cluster's nodes
   // once all of them answered each other, a restarted one once its peers confirmed its dir.
   void WaitServing(size_t i) {
+    ASSERT_TRUE(i < servers_.size() && servers_[i]) << node(i) << " did not start";
     ASSERT_TRUE(servers_[i]->WaitServing(std::chrono::seconds(20)))
         << node(i) << " does not serve: " << servers_[i]->fatal().ToString();
   }
@@ -169,11 +174,58 @@ class InProcessCluster : public NodeStubs {
   ReplicaServer& server(size_t i) { return *servers_[i]; }
   // Changes the options of the nodes started from now on (Start(i)).
   void SetTweak(std::function<void(ReplicaServerOptions&)> tweak) { tweak_ = std::move(tweak); }
+  // How many start attempts found an address taken (tests of the retry).
+  int addresses_in_use() const { return addresses_in_use_; }
 
  private:
-  static std::vector<std::string> First3(std::vector<std::string> a) {
-    a.resize(3);
-    return a;
+  std::string DataDir(size_t i) const { return dir_.File("n" + std::to_string(i)); }
+
+  Status TryStart(size_t i) {
+    ReplicaServerOptions o;
+    o.listen = node(i);
+    o.data_dir = DataDir(i);
+    o.op_log = false;
+    o.storage_threads = 4;
+    o.shutdown_grace = 500ms;
+    o.security = node_security_[i];
+    if (tweak_) tweak_(o);
+    if (servers_.size() <= i) servers_.resize(i + 1);
+    servers_[i] = std::make_unique<ReplicaServer>(config_, o);
+    Status st = servers_[i]->Start();
+    if (!st.ok()) servers_[i].reset();
+    return st;
+  }
+
+  // One attempt of StartOnLoopback: every node on `addresses`, or none.
+  StartAttempt StartAll(const std::vector<std::string>& addresses) {
+    set_nodes(addresses);
+    auto cfg = ParseClusterConfig(ConfigFor(nodes()), "cluster_test.yaml");
+    if (!cfg.ok()) {
+      ADD_FAILURE() << cfg.status().ToString();
+      return StartAttempt::kFailed;
+    }
+    config_ = *cfg;
+    for (size_t i = 0; i < nodes().size(); ++i) {
+      Status st = TryStart(i);
+      if (st.code() == StatusCode::kAlreadyExists) {
+        ++addresses_in_use_;
+        StopAll();
+        for (size_t j = 0; j < nodes().size(); ++j) std::filesystem::remove_all(DataDir(j));
+        return StartAttempt::kAddressInUse;
+      }
+      if (!st.ok()) {
+        ADD_FAILURE() << node(i) << ": " << st.ToString();
+        return StartAttempt::kFailed;
+      }
+    }
+    return StartAttempt::kStarted;
+  }
+
+  void StopAll() {
+    for (auto& s : servers_) {
+      if (s) s->Shutdown();
+      s.reset();
+    }
   }
 
   TempDir dir_{"tokenstore-cluster"};
@@ -181,6 +233,7 @@ class InProcessCluster : public NodeStubs {
   ClusterConfig config_;
   std::vector<std::unique_ptr<ReplicaServer>> servers_;
   std::function<void(ReplicaServerOptions&)> tweak_;
+  int addresses_in_use_ = 0;
 };
 
 }  // namespace tokenstore::testing

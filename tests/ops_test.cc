@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "admin.grpc.pb.h"
@@ -19,10 +20,10 @@
 namespace tokenstore {
 namespace {
 
-using testing::FreeLoopbackAddresses;
 using testing::HttpGet;
 using testing::MetricValue;
 using testing::RawCall;
+using testing::StartAttempt;
 using testing::TempDir;
 using namespace std::chrono_literals;
 namespace probe = tokenstore::testing::probe;
@@ -30,24 +31,29 @@ namespace probe = tokenstore::testing::probe;
 constexpr char kHealthWatch[] = "/grpc.health.v1.Health/Watch";
 constexpr char kReflection[] = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
 
-// One node keeping tokens 1 and 2 alone (a majority of one), metrics on a free port.
+// One node keeping tokens 1 and 2 alone (a majority of one), metrics on a port the kernel
+// picks; the node's address is named in its configuration, so it is chosen, then bound
+// (on another one when it was taken).
 class OpsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    node_ = FreeLoopbackAddresses(1)[0];
-    auto cfg = ParseClusterConfig("- token: 1\n  writer: " + node_ + "\n  readers: [" + node_ +
-                                      "]\n- token: 2\n  writer: " + node_ + "\n  readers: [" +
-                                      node_ + "]\n",
-                                  "ops_test.yaml");
-    ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
-    config_ = *cfg;
-    StartServer();
+    testing::StartOnLoopback(1, [this](const std::vector<std::string>& address) {
+      node_ = address[0];
+      auto cfg = ParseClusterConfig("- token: 1\n  writer: " + node_ + "\n  readers: [" + node_ +
+                                        "]\n- token: 2\n  writer: " + node_ + "\n  readers: [" +
+                                        node_ + "]\n",
+                                    "ops_test.yaml");
+      EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
+      if (!cfg.ok()) return StartAttempt::kFailed;
+      config_ = *cfg;
+      return StartServer();
+    });
   }
   void TearDown() override {
     if (server_) server_->Shutdown();
   }
 
-  void StartServer() {
+  StartAttempt StartServer() {
     ReplicaServerOptions o;
     o.listen = node_;
     o.data_dir = dir_.File("data");
@@ -57,9 +63,14 @@ class OpsTest : public ::testing::Test {
     o.metrics_listen = "127.0.0.1:0";
     server_ = std::make_unique<ReplicaServer>(config_, o);
     Status st = server_->Start();
-    ASSERT_TRUE(st.ok()) << st.ToString();
-    ASSERT_NE(server_->metrics_port(), 0);
+    if (st.code() == StatusCode::kAlreadyExists) {
+      server_.reset();
+      return StartAttempt::kAddressInUse;
+    }
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    EXPECT_NE(server_->metrics_port(), 0);
     metrics_address_ = "127.0.0.1:" + std::to_string(server_->metrics_port());
+    return st.ok() ? StartAttempt::kStarted : StartAttempt::kFailed;
   }
 
   std::shared_ptr<grpc::Channel> Channel() {
@@ -297,18 +308,31 @@ TEST_F(OpsTest, CrashStoppedTokenShowsInTheGaugeAndItsParkedCallsInFlight) {
 
 TEST_F(OpsTest, MetricsAddressInUseRefusesToStartAndLeavesNothingRunning) {
   ReplicaServerOptions o;
-  o.listen = FreeLoopbackAddresses(1)[0];
   o.data_dir = dir_.File("other");
   o.op_log = false;
+  std::optional<ClusterConfig> cfg;
+  // Another node, first without metrics: it binds its own address and stops again.
+  testing::StartOnLoopback(1, [&](const std::vector<std::string>& address) {
+    o.listen = address[0];
+    auto parsed = ParseClusterConfig(
+        "- token: 9\n  writer: " + o.listen + "\n  readers: [" + o.listen + "]\n", "other.yaml");
+    EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
+    if (!parsed.ok()) return StartAttempt::kFailed;
+    cfg = *parsed;
+    ReplicaServer first(*cfg, o);
+    Status st = first.Start();
+    if (st.code() == StatusCode::kAlreadyExists) return StartAttempt::kAddressInUse;
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return st.ok() ? StartAttempt::kStarted : StartAttempt::kFailed;
+  });
+  ASSERT_TRUE(cfg.has_value());
   o.metrics_listen = metrics_address_;  // the running server's
-  auto cfg = ParseClusterConfig(
-      "- token: 9\n  writer: " + o.listen + "\n  readers: [" + o.listen + "]\n", "other.yaml");
-  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
   {
     ReplicaServer clash(*cfg, o);
     Status st = clash.Start();
-    EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+    EXPECT_EQ(st.code(), StatusCode::kAlreadyExists) << st.ToString();
     EXPECT_NE(st.message().find(metrics_address_), std::string::npos) << st.ToString();
+    EXPECT_NE(st.message().find("--metrics-listen"), std::string::npos) << st.ToString();
   }
   // IPv6 is refused with a reason (Debian's civetweb is built without it).
   {

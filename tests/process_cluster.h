@@ -10,6 +10,8 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <regex>
 #include <string>
@@ -35,18 +37,13 @@ class ProcessCluster : public ::testing::Test {
            n[2] + "]\n";
   }
 
+  // The nodes are started on loopback addresses the YAML names, on new ones (and a rewritten
+  // YAML) when one was taken (StartOnLoopback in tests/test_support.h). Their restarts keep
+  // the address: a data dir belongs to one.
   void SetUp() override {
-    nodes_ = FreeLoopbackAddresses(3);
     config_ = dir_.File("cluster.yaml");
-    WriteFile(config_, ClusterYaml(nodes_));
-    if (tls_) {
-      std::vector<std::string> gen = {kSourceDir + "/scripts/gen-certs.sh", "--out", Certs(),
-                                      "--config", config_};
-      auto r = RunCommand(gen, std::chrono::seconds(60));
-      ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    }
-    for (size_t i = 0; i < 3; ++i) Start(i);
-    for (size_t i = 0; i < 3; ++i) WaitReady(i);
+    StartOnLoopback(
+        3, [this](const std::vector<std::string>& n) { return StartAll(n); }, propose_);
   }
 
   std::string DataDir(size_t i) { return dir_.File("data" + std::to_string(i)); }
@@ -93,14 +90,20 @@ class ProcessCluster : public ::testing::Test {
   void Resume(size_t i) { procs_[i]->Resume(); }
 
   // Until the node serves (its dump says so: a new cluster's nodes serve once they all
-  // answered each other, a restarted one once its peers confirmed its data dir).
+  // answered each other, a restarted one once its peers confirmed its data dir), at most
+  // 20 s; fails at once when it exited.
   void WaitReady(size_t i) {
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      CommandResult r = Admin({"dump", "--node", nodes_[i], "--timeout", "0.5"});
-      if (r.exit_code == 0 && r.out.find(" (serving;") != std::string::npos) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    FAIL() << nodes_[i] << " did not come up: " << Log(i);
+    std::string why;
+    const StartAttempt up = AwaitServing(
+        {procs_[i].get()}, [&](size_t) { return Serving(i); }, std::chrono::seconds(20), &why);
+    ASSERT_EQ(up, StartAttempt::kStarted)
+        << nodes_[i] << " did not come up: " << why
+        << (up == StartAttempt::kAddressInUse
+                ? " (its address was taken while it was stopped; it cannot move: its data dir "
+                  "belongs to that address)"
+                : "")
+        << "; its log:\n"
+        << Log(i);
   }
 
   // The tools, with the client or admin certificate when the cluster runs TLS.
@@ -128,10 +131,52 @@ class ProcessCluster : public ::testing::Test {
   }
 
   bool tls_ = false;
+  // Replaces CandidateLoopbackAddresses (a test of the retry offers a taken port first).
+  std::function<std::vector<std::string>(int n)> propose_;
+  // How many start attempts found an address taken.
+  int addresses_in_use_ = 0;
   TempDir dir_{"tokenstore-proc"};
   std::vector<std::string> nodes_;
   std::string config_;
   std::vector<std::unique_ptr<ChildProcess>> procs_;
+
+ private:
+  bool Serving(size_t i) {
+    return DumpSaysServing(kBinDir + "/token-admin", nodes_[i], TlsFlags("admin"));
+  }
+
+  // One attempt of StartOnLoopback: the YAML (and certificates) for `n`, then the nodes.
+  StartAttempt StartAll(const std::vector<std::string>& n) {
+    nodes_ = n;
+    WriteFile(config_, ClusterYaml(nodes_));
+    if (tls_) {
+      std::vector<std::string> gen = {kSourceDir + "/scripts/gen-certs.sh", "--out", Certs(),
+                                      "--config", config_};
+      auto r = RunCommand(gen, std::chrono::seconds(60));
+      EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+      if (r.exit_code != 0) return StartAttempt::kFailed;
+    }
+    std::vector<ChildProcess*> started;
+    for (size_t i = 0; i < 3; ++i) {
+      Start(i);
+      started.push_back(procs_[i].get());
+    }
+    std::string why;
+    const StartAttempt up = AwaitServing(
+        started, [this](size_t i) { return Serving(i); }, std::chrono::seconds(20), &why);
+    if (up == StartAttempt::kAddressInUse) {
+      ++addresses_in_use_;
+      procs_.clear();  // kills the others
+      for (size_t i = 0; i < 3; ++i) {
+        for (const std::string& f : {DataDir(i), dir_.File("out" + std::to_string(i)),
+                                     dir_.File("err" + std::to_string(i))}) {
+          std::filesystem::remove_all(f);
+        }
+      }
+    }
+    EXPECT_NE(up, StartAttempt::kFailed) << why << "; logs:\n" << Log(0) << Log(1) << Log(2);
+    return up;
+  }
 };
 
 }  // namespace tokenstore::testing

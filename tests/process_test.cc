@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "replica/exit_codes.h"
 #include "tests/process_cluster.h"
 #include "tests/test_support.h"
 
@@ -138,7 +139,8 @@ TEST_F(ProcessCluster, OfflineDumpRefusesWhileTheReplicaRunsAndWorksAfter) {
 // One process per address (issue 10, item 4). gRPC sets SO_REUSEPORT on Linux by default;
 // with it, a second replica on a served address listened there too and clients reached
 // either. Fails before the fix: the second process kept running (RunCommand killed it at
-// its 20 s timeout, exit_code -1) instead of exiting at once.
+// its 20 s timeout, exit_code -1) instead of exiting at once. It exits with its own code, so
+// that a harness which chose the port can tell to choose another (issue 11, item 4).
 TEST_F(ProcessCluster, SecondReplicaOnAServedAddressExitsAtOnceNamingIt) {
   ASSERT_EQ(Client({"write", "--id", "1", "--name", "first", "--low", "1", "--mid", "2", "--high",
                     "3"})
@@ -150,7 +152,7 @@ TEST_F(ProcessCluster, SecondReplicaOnAServedAddressExitsAtOnceNamingIt) {
                                      nodes_[0], "--data-dir", other_dir},
                                     20s);
   const auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_GT(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.exit_code, kReplicaExitAddressInUse) << second.err;
   EXPECT_LT(took, 10s) << "it must exit at once, not wait to be killed";
   EXPECT_NE(second.err.find("cannot listen on " + nodes_[0]), std::string::npos) << second.err;
   EXPECT_NE(second.err.find("another process already serves this address"), std::string::npos)
@@ -163,20 +165,61 @@ TEST_F(ProcessCluster, SecondReplicaOnAServedAddressExitsAtOnceNamingIt) {
   EXPECT_EQ(JsonField(r.out, "name"), "first");
 }
 
+// Issue 11, item 4, with the real binaries: the YAML names every node, so the addresses are
+// chosen before the replicas bind them. One taken in between (held as a gRPC server with
+// default arguments holds its port, SO_REUSEPORT) makes that replica exit with
+// kReplicaExitAddressInUse at once, and the cluster starts again on new addresses with a
+// rewritten YAML. Before, the replicas started on probed ports and a taken one was shared.
+class ProcessClusterOnATakenPort : public ProcessCluster {
+ protected:
+  ProcessClusterOnATakenPort() {
+    propose_ = [this](int n) {
+      std::vector<std::string> a = testing::CandidateLoopbackAddresses(n);
+      if (proposals_++ == 0) a.back() = taken_.address();  // nodes 0 and 1 start first
+      return a;
+    };
+  }
+  const testing::HeldLoopbackPort taken_{testing::HeldLoopbackPort::Mode::kListeningWithReusePort};
+  int proposals_ = 0;
+};
+
+TEST_F(ProcessClusterOnATakenPort, StartsAgainOnNewAddressesWithARewrittenYaml) {
+  EXPECT_EQ(proposals_, 2);
+  EXPECT_EQ(addresses_in_use_, 1);
+  const std::string yaml = testing::ReadFile(config_);
+  EXPECT_EQ(yaml.find(taken_.address()), std::string::npos) << yaml;
+  for (const std::string& node : nodes_) {
+    EXPECT_NE(yaml.find(node), std::string::npos) << node << " not in\n" << yaml;
+  }
+  auto w =
+      Client({"write", "--id", "1", "--name", "moved", "--low", "1", "--mid", "2", "--high", "3"});
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  for (const std::string& node : nodes_) {
+    auto r = Client({"--json", "read", "--id", "1", "--node", node});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(JsonField(r.out, "name"), "moved");
+  }
+}
+
 // One process per data dir: RocksDB's LOCK refuses a second open; the message must say so
 // and name the directory.
 TEST_F(ProcessCluster, SecondReplicaOnAUsedDataDirExitsAtOnceNamingIt) {
   // Another address the file names, so that only the data dir is shared.
-  const std::string other = testing::FreeLoopbackAddresses(1)[0];
   const std::string config = dir_.File("with-other.yaml");
-  testing::WriteFile(config, testing::ReadFile(config_) + "- token: 9\n  writer: " + other +
-                                 "\n  readers: [" + other + "]\n");
-  const auto start = std::chrono::steady_clock::now();
-  CommandResult second = RunCommand({kBin + "/token-replica", "--config", config, "--listen",
-                                     other, "--data-dir", DataDir(0)},
-                                    20s);
-  const auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_GT(second.exit_code, 0) << second.err;
+  CommandResult second;
+  std::chrono::steady_clock::duration took;
+  testing::StartOnLoopback(1, [&](const std::vector<std::string>& other) {
+    testing::WriteFile(config, testing::ReadFile(config_) + "- token: 9\n  writer: " + other[0] +
+                                   "\n  readers: [" + other[0] + "]\n");
+    const auto start = std::chrono::steady_clock::now();
+    second = RunCommand({kBin + "/token-replica", "--config", config, "--listen", other[0],
+                         "--data-dir", DataDir(0)},
+                        20s);
+    took = std::chrono::steady_clock::now() - start;
+    return second.exit_code == kReplicaExitAddressInUse ? testing::StartAttempt::kAddressInUse
+                                                        : testing::StartAttempt::kStarted;
+  });
+  EXPECT_EQ(second.exit_code, kExitUsage) << second.err;
   EXPECT_LT(took, 10s);
   EXPECT_NE(second.err.find(DataDir(0) + " is in use by another process"), std::string::npos)
       << second.err;
@@ -262,20 +305,35 @@ TEST(ProcessConfig, BadConfigIsRefusedNamingFileAndLine) {
 // log, driven by token-client and scraped over HTTP as Prometheus would.
 class ProcessOps : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto addrs = testing::FreeLoopbackAddresses(2);
-    node_ = addrs[0];
-    metrics_ = addrs[1];
-    config_ = dir_.File("one.yaml");
-    testing::WriteFile(config_, "- token: 1\n  writer: " + node_ + "\n  readers: [" + node_ + "]\n");
+  // Starts the replica with `extra` flags (and metrics on a second address when `metrics`),
+  // on new addresses when one was taken (StartOnLoopback); returns once it serves.
+  void Start(bool metrics, std::vector<std::string> extra) {
+    testing::StartOnLoopback(2, [&](const std::vector<std::string>& addresses) {
+      node_ = addresses[0];
+      metrics_ = addresses[1];
+      testing::WriteFile(config_,
+                         "- token: 1\n  writer: " + node_ + "\n  readers: [" + node_ + "]\n");
+      std::vector<std::string> argv = {
+          kBin + "/token-replica", "--config", config_, "--listen", node_, "--data-dir",
+          dir_.File("data")};
+      if (metrics) argv.insert(argv.end(), {"--metrics-listen", metrics_});
+      argv.insert(argv.end(), extra.begin(), extra.end());
+      proc_ = std::make_unique<ChildProcess>(argv, dir_.File("out"), dir_.File("err"));
+      std::string why;
+      const testing::StartAttempt up = testing::AwaitServing(
+          {proc_.get()},
+          [&](size_t) { return testing::DumpSaysServing(kBin + "/token-admin", node_); }, 20s,
+          &why);
+      if (up == testing::StartAttempt::kAddressInUse) {
+        proc_.reset();
+        for (const char* f : {"out", "err", "data"}) std::filesystem::remove_all(dir_.File(f));
+      }
+      EXPECT_NE(up, testing::StartAttempt::kFailed)
+          << why << ": " << testing::ReadFile(dir_.File("err"));
+      return up;
+    });
   }
 
-  void Start(std::vector<std::string> extra) {
-    std::vector<std::string> argv = {kBin + "/token-replica", "--config", config_, "--listen",
-                                     node_, "--data-dir", dir_.File("data")};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    proc_ = std::make_unique<ChildProcess>(argv, dir_.File("out"), dir_.File("err"));
-  }
   // Polls (bounded) until the metrics endpoint answers 200; its body.
   std::string WaitForMetrics() {
     for (int attempt = 0; attempt < 100; ++attempt) {
@@ -298,12 +356,13 @@ class ProcessOps : public ::testing::Test {
   }
 
   TempDir dir_{"tokenstore-procops"};
-  std::string node_, metrics_, config_;
+  std::string node_, metrics_;
+  const std::string config_ = dir_.File("one.yaml");
   std::unique_ptr<ChildProcess> proc_;
 };
 
 TEST_F(ProcessOps, MetricsEndpointIsScrapedAndMovesWithAWrite) {
-  Start({"--metrics-listen", metrics_});
+  Start(/*metrics=*/true, {});
   const std::string write_ok = R"(tokenstore_operations_total{op="write",code="OK"})";
   EXPECT_EQ(testing::MetricValue(WaitForMetrics(), write_ok), 0);
   auto w = RunCommand({kBin + "/token-client", "--config", config_, "write", "--id", "1",
@@ -339,7 +398,7 @@ TEST_F(ProcessOps, MetricsEndpointIsScrapedAndMovesWithAWrite) {
 }
 
 TEST_F(ProcessOps, JsonLogAtDebugLevel) {
-  Start({"--log-format", "json", "--log-level", "debug", "--no-op-log"});
+  Start(/*metrics=*/false, {"--log-format", "json", "--log-level", "debug", "--no-op-log"});
   // Ready when a client operation succeeds.
   CommandResult r;
   for (int attempt = 0; attempt < 100; ++attempt) {

@@ -9,12 +9,16 @@
 namespace tokenstore {
 namespace {
 
-using testing::FreeLoopbackAddresses;
 using testing::InProcessCluster;
 using namespace std::chrono_literals;
 using testing::NodeStubs;
 using testing::RunCommand;
+using testing::StartAttempt;
 using testing::TempDir;
+
+// Node addresses no test binds: names of certificates only. kOutsider is in no scheme.
+const std::vector<std::string> kUnbound = {"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"};
+const std::string kOutsider = "127.0.0.1:4";
 
 // Certificates for `nodes` from one new CA, in `dir`.
 void GenerateCerts(const std::string& dir, const std::vector<std::string>& nodes) {
@@ -39,21 +43,33 @@ Security NodeSecurity(const std::string& dir, const std::string& node) {
   return Load(dir, "node-" + Dashed(node));
 }
 
-// The cluster's three nodes plus one outsider address, with certificates of the cluster CA
-// in `good` and of an unrelated CA (same names) in `rogue`.
+// Certificates of the cluster CA in `good` and of an unrelated CA (same names) in `rogue`:
+// client, admin, the kUnbound and kOutsider nodes, and a cluster's nodes once it started.
 class TlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    nodes_ = FreeLoopbackAddresses(4);  // [3] is not in the scheme
-    GenerateCerts(good_.path(), nodes_);
-    GenerateCerts(rogue_.path(), nodes_);
+    std::vector<std::string> names = kUnbound;
+    names.push_back(kOutsider);
+    GenerateCerts(good_.path(), names);
+    GenerateCerts(rogue_.path(), names);
   }
-  std::vector<Security> ClusterSecurity(bool rogue_last = false) {
-    std::vector<Security> s;
-    for (int i = 0; i < 3; ++i) {
-      s.push_back(NodeSecurity(rogue_last && i == 2 ? rogue_.path() : good_.path(), nodes_[i]));
-    }
-    return s;
+  // A cluster of nodes with certificates of the cluster CA (n2's of the rogue CA when
+  // `rogue_last`), made for the addresses of each start attempt; its stubs are clients.
+  InProcessCluster::Setup ClusterSetup(bool rogue_last = false,
+                                       std::vector<bool> unreachable = {}) {
+    InProcessCluster::Setup setup;
+    setup.client = Load(good_.path(), "client");
+    setup.unreachable = std::move(unreachable);
+    setup.node_security = [this, rogue_last](const std::vector<std::string>& nodes) {
+      GenerateCerts(good_.path(), nodes);
+      GenerateCerts(rogue_.path(), nodes);
+      std::vector<Security> s;
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        s.push_back(NodeSecurity(rogue_last && i == 2 ? rogue_.path() : good_.path(), nodes[i]));
+      }
+      return s;
+    };
+    return setup;
   }
 
   // A Store of a forged register (a huge ts) from the holder of `caller`, to `target`.
@@ -88,11 +104,10 @@ class TlsTest : public ::testing::Test {
 
   TempDir good_{"tokenstore-tls-good"};
   TempDir rogue_{"tokenstore-tls-rogue"};
-  std::vector<std::string> nodes_;
 };
 
 TEST_F(TlsTest, ClientsWithCertificatesReadAndWritePlaintextCallersCannot) {
-  InProcessCluster c(nodes_, ClusterSecurity(), Load(good_.path(), "client"));
+  InProcessCluster c(ClusterSetup());
   v1::WriteResponse w;
   ASSERT_TRUE(c.Write(0, "1", "abc", 5, 25, 100, &w).ok());
   for (size_t i = 0; i < 3; ++i) {
@@ -113,7 +128,7 @@ TEST_F(TlsTest, ClientsWithCertificatesReadAndWritePlaintextCallersCannot) {
 }
 
 TEST_F(TlsTest, OnlyReplicasOfTheTokenMayStoreAndOnlyAdminsMayCrash) {
-  InProcessCluster c(nodes_, ClusterSecurity(), Load(good_.path(), "client"));
+  InProcessCluster c(ClusterSetup());
   v1::WriteResponse w;
   ASSERT_TRUE(c.Write(0, "1", "abc", 5, 25, 100, &w).ok());
 
@@ -121,24 +136,24 @@ TEST_F(TlsTest, OnlyReplicasOfTheTokenMayStoreAndOnlyAdminsMayCrash) {
   grpc::Status st = ForgeStore(Load(good_.path(), "client"), c.node(1), "1");
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
   // Nor may a node certificate of the right CA for a node outside the scheme.
-  st = ForgeStore(NodeSecurity(good_.path(), nodes_[3]), c.node(1), "1");
+  st = ForgeStore(NodeSecurity(good_.path(), kOutsider), c.node(1), "1");
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(st.error_message().find("is not a replica of token \"1\""), std::string::npos)
       << st.error_message();
   // Nor a node of the scheme for a token it does not keep (token 2: replicas n1, n2).
-  st = ForgeStore(NodeSecurity(good_.path(), nodes_[0]), c.node(1), "2");
+  st = ForgeStore(NodeSecurity(good_.path(), c.node(0)), c.node(1), "2");
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   // The same through the batched peer path.
   v1::BatchResponse batch;
   st = ForgeBatch(Load(good_.path(), "client"), c.node(1), "1", &batch);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
   batch.Clear();
-  st = ForgeBatch(NodeSecurity(good_.path(), nodes_[0]), c.node(1), "2", &batch);
+  st = ForgeBatch(NodeSecurity(good_.path(), c.node(0)), c.node(1), "2", &batch);
   ASSERT_TRUE(st.ok()) << st.error_message();
   ASSERT_EQ(batch.results_size(), 1);
   EXPECT_EQ(batch.results(0).code(), static_cast<int>(grpc::StatusCode::PERMISSION_DENIED));
   // Nor anyone certified by another CA: the handshake fails.
-  st = ForgeStore(NodeSecurity(rogue_.path(), nodes_[0]), c.node(1), "1");
+  st = ForgeStore(NodeSecurity(rogue_.path(), c.node(0)), c.node(1), "1");
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
 
   // A client may not crash-stop a token...
@@ -161,8 +176,7 @@ TEST_F(TlsTest, OnlyReplicasOfTheTokenMayStoreAndOnlyAdminsMayCrash) {
 
 TEST_F(TlsTest, NodeOfAnotherCaCanNeitherJoinNorImpose) {
   // n2 runs with a certificate for its own address, but from an unrelated CA.
-  InProcessCluster c(nodes_, ClusterSecurity(/*rogue_last=*/true), Load(good_.path(), "client"),
-                     /*unreachable=*/{false, false, true});
+  InProcessCluster c(ClusterSetup(/*rogue_last=*/true, /*unreachable=*/{false, false, true}));
   // Token 1 (writer n0; replicas n0 n1 n2) is written through n0 and n1; n2 never joins.
   v1::WriteResponse w;
   grpc::Status st = c.Write(0, "1", "abc", 5, 25, 100, &w);
@@ -181,43 +195,51 @@ TEST_F(TlsTest, NodeOfAnotherCaCanNeitherJoinNorImpose) {
 }
 
 TEST_F(TlsTest, ServerWithAnotherNodesCertificateIsRefused) {
-  // A server at nodes_[3]'s address presenting nodes_[0]'s (valid) certificate.
-  Security impostor = NodeSecurity(good_.path(), nodes_[0]);
-  Security honest = NodeSecurity(good_.path(), nodes_[3]);
-  for (const Security* server_security : {&impostor, &honest}) {
-    grpc::ServerBuilder builder;
-    v1::ReplicaService::CallbackService unimplemented;  // a server needs some service
-    builder.RegisterService(&unimplemented);
-    int port = 0;
-    builder.AddListeningPort(nodes_[3], server_security->ServerCredentials(), &port);
-    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-    ASSERT_TRUE(server && port != 0);
-    auto stub = v1::TokenService::NewStub(Load(good_.path(), "client").NewNodeChannel(nodes_[3]));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + 2s);
-    v1::ReadRequest req;
-    v1::ReadResponse resp;
-    const grpc::StatusCode code = stub->Read(&ctx, req, &resp).error_code();
-    // The honest server completes the handshake (and has no such service); the impostor not.
-    EXPECT_EQ(code, server_security == &impostor ? grpc::StatusCode::UNAVAILABLE
-                                                  : grpc::StatusCode::UNIMPLEMENTED);
-    server->Shutdown(std::chrono::system_clock::now());
-  }
+  // A server presenting another node's (valid) certificate, then one presenting its own
+  // address's, which is made once the address is chosen (per start attempt).
+  const Security impostor = NodeSecurity(good_.path(), kUnbound[0]);
+  testing::StartOnLoopback(1, [&](const std::vector<std::string>& address) {
+    const std::string& at = address[0];
+    GenerateCerts(good_.path(), address);
+    const Security honest = NodeSecurity(good_.path(), at);
+    for (const Security* server_security : {&impostor, &honest}) {
+      grpc::ServerBuilder builder;
+      v1::ReplicaService::CallbackService unimplemented;  // a server needs some service
+      builder.RegisterService(&unimplemented);
+      builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // never share a port
+      int port = 0;
+      builder.AddListeningPort(at, server_security->ServerCredentials(), &port);
+      std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+      // On 127.0.0.1 a refused bind means the port is taken.
+      if (!server || port == 0) return StartAttempt::kAddressInUse;
+      auto stub = v1::TokenService::NewStub(Load(good_.path(), "client").NewNodeChannel(at));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + 2s);
+      v1::ReadRequest req;
+      v1::ReadResponse resp;
+      const grpc::StatusCode code = stub->Read(&ctx, req, &resp).error_code();
+      // The honest server completes the handshake (and has no such service); the impostor not.
+      EXPECT_EQ(code, server_security == &impostor ? grpc::StatusCode::UNAVAILABLE
+                                                   : grpc::StatusCode::UNIMPLEMENTED);
+      server->Shutdown(std::chrono::system_clock::now());
+    }
+    return StartAttempt::kStarted;
+  });
 }
 
 TEST_F(TlsTest, ReplicaRefusesToStartWithAnotherNodesCertificate) {
   TempDir dir;
-  auto cfg = ParseClusterConfig(testing::ConfigFor(nodes_), "tls.yaml");
+  auto cfg = ParseClusterConfig(testing::ConfigFor(kUnbound), "tls.yaml");
   ASSERT_TRUE(cfg.ok());
   ReplicaServerOptions o;
-  o.listen = nodes_[0];
+  o.listen = kUnbound[0];
   o.data_dir = dir.File("n0");
   o.op_log = false;
-  o.security = NodeSecurity(good_.path(), nodes_[1]);
+  o.security = NodeSecurity(good_.path(), kUnbound[1]);
   ReplicaServer server(*cfg, o);
   Status st = server.Start();
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(st.message().find("issued to node:" + nodes_[1]), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("issued to node:" + kUnbound[1]), std::string::npos) << st.message();
 }
 
 TEST(Security, IdentitiesAndDnsNames) {
