@@ -17,11 +17,8 @@
 // and nothing is a violation (neither a pass nor a catch).
 #include <algorithm>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
