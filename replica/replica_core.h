@@ -40,17 +40,10 @@
 #include "replica/request_validation.h"
 #include "replica/store_committer.h"
 #include "replica/timestamp_allocator.h"
+#include "replica/unsafe_bug.h"
 #include "storage/register_store.h"
 
 namespace tokenstore {
-
-// Deliberate protocol breaks, for showing that the fault tests can fail (never for use).
-enum class UnsafeBug {
-  kNone,
-  kSkipWriteBack,  // reads return the highest register of a majority without imposing it
-  kReadLocal,      // reads return this node's own register without asking anyone
-  kSkipRebuild,    // an empty or restored data dir serves at once (LifecycleOptions)
-};
 
 struct ReplicaOptions {
   std::string self;                                  // this node's canonical access point
