@@ -223,7 +223,9 @@ Status NodeLifecycle::Open() {
   NodeIdentity next = *id;
   next.boot = id->boot + 1;
   next.run = Random();
-  if (options_.force_rebuild && !options_.skip_rebuild) {
+  // A crash mid-rebuild resumes it under a new incarnation and origin: the dir may also be a
+  // copy taken mid-rebuild, whose origin has since issued stamps its reservations lack.
+  if ((options_.force_rebuild || id->rebuilding) && !options_.skip_rebuild) {
     {
       std::unique_lock<std::shared_mutex> lock(mu_);
       identity_ = *id;

@@ -254,6 +254,27 @@ TEST(NodeLifecycle, RebuildingNodeAppliesStoresAndResumesAfterACrash) {
   EXPECT_EQ(c.Read(kB, "1")->value.name, "v2");
 }
 
+// Found by token-sim (issue 12). Before: a copy of a data dir taken mid-rebuild, restored
+// after the node had served and issued stamps, resumed the rebuild under the same origin, and
+// its older reservations let it issue those stamps again with other values.
+TEST(NodeLifecycle, ResumedRebuildDrawsANewOrigin) {
+  Cluster c(115);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  c.Wipe(kB);
+  c.Restart(kB, UnsafeBug::kNone, /*bring_up=*/false);
+  c.net().SetDown(kC, true);  // B cannot finish: it needs A and C
+  c.Advance(kB);
+  c.Advance(kB);
+  ASSERT_EQ(c.core(kB).lifecycle().state(), NodeState::kRebuilding);
+  const uint64_t copied = c.core(kB).lifecycle().origin();
+  auto copy = c.Snapshot(kB);
+  c.net().SetDown(kC, false);
+  ASSERT_TRUE(c.BringUp());
+  c.Replace(kB, std::move(copy));
+  c.Restart(kB);
+  EXPECT_NE(c.core(kB).lifecycle().origin(), copied);
+}
+
 TEST(NodeLifecycle, DataDirOfAnotherNodeIsRefused) {
   Cluster c(109);
   c.Replace(kB, c.Snapshot(kA));
