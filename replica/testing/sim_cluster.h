@@ -144,25 +144,7 @@ class Cluster {
   // A copy of the node's disk as it is now (take it while the node is stopped), and the
   // disk replaced by such a copy: an operator restoring a data dir from a backup copy.
   std::unique_ptr<MemoryRegisterStore> Snapshot(const std::string& node) {
-    RegisterStore& from = *stores_.at(node);
-    auto copy = std::make_unique<MemoryRegisterStore>();
-    const auto regs = from.Scan();
-    for (const auto& [token, reg] : *regs) EXPECT_TRUE(copy->StoreIfNewer(token, reg).ok());
-    const auto reservations = from.ScanReservations();
-    for (const auto& [token, upto] : *reservations) {
-      EXPECT_TRUE(copy->ReserveTimestamps(token, upto).ok());
-    }
-    const auto crashed = from.CrashedTokens();
-    for (const std::string& token : *crashed) EXPECT_TRUE(copy->SetCrashed(token, true).ok());
-    std::vector<std::string> names = {"identity"};
-    for (const std::string& n : config_.Nodes()) names.push_back("peer/" + n);
-    for (const std::string& name : names) {
-      std::optional<std::string> rec = *from.GetNodeRecord(name);
-      if (rec) {
-        EXPECT_TRUE(copy->PutNodeRecord(name, *rec).ok());
-      }
-    }
-    return copy;
+    return stores_.at(node)->Clone();
   }
   void Replace(const std::string& node, std::unique_ptr<MemoryRegisterStore> disk) {
     retired_stores_.push_back(std::move(stores_[node]));  // the running core still uses it
