@@ -87,7 +87,6 @@ class SimNetwork final : public CoreClock {
   size_t RunUntilIdle(size_t max_events = 1'000'000);
   // Runs events while `keep_going()` and events remain.
   void RunWhile(const std::function<bool()>& keep_going, size_t max_events = 1'000'000);
-  bool idle() const { return events_.empty(); }
 
   uint64_t messages_sent() const { return messages_sent_; }
   uint64_t messages_dropped() const { return messages_dropped_; }
