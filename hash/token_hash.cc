@@ -158,7 +158,8 @@ class StopChecker {
     if (stop_.cancelled != nullptr && stop_.cancelled->load(std::memory_order_relaxed)) {
       return StatusCode::kCancelled;
     }
-    if (stop_.deadline.has_value() && std::chrono::steady_clock::now() >= *stop_.deadline) {
+    if (stop_.deadline.has_value() &&
+        (stop_.clock ? stop_.clock->now() : Clock::now()) >= *stop_.deadline) {
       return StatusCode::kDeadlineExceeded;
     }
     return StatusCode::kOk;

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string_view>
 
+#include "common/core_clock.h"
 #include "common/status.h"
 
 namespace tokenstore {
@@ -33,7 +34,8 @@ struct HashMin {
 // thousand hashes, so it stops within a millisecond or so of either firing.
 struct StopCondition {
   const std::atomic<bool>* cancelled = nullptr;  // stop when it becomes true
-  std::optional<std::chrono::steady_clock::time_point> deadline;
+  std::optional<Clock::time_point> deadline;
+  const CoreClock* clock = nullptr;  // what `deadline` is compared with; null: the steady clock
 };
 
 struct MinHashOptions {

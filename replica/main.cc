@@ -12,6 +12,7 @@
 #include "proto/security_cli.h"
 #include "replica/exit_codes.h"
 #include "replica/replica_server.h"
+#include "replica/unsafe_bug.h"
 
 using namespace tokenstore;
 
@@ -47,8 +48,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   // Hidden: a deliberate protocol break, so the fault tests can show they catch one.
   std::string unsafe_bug = "none";
+  const std::vector<std::string_view> bug_names = UnsafeBugNames();
   app.add_option("--unsafe-bug", unsafe_bug)
-      ->check(CLI::IsMember({"none", "skip-write-back", "read-local", "skip-rebuild"}))
+      ->check(CLI::IsMember(std::vector<std::string>(bug_names.begin(), bug_names.end())))
       ->group("");
   const char* lifecycle = "Start (docs/operations.md)";
   app.add_flag("--rebuild", options.core.lifecycle.force_rebuild,
@@ -164,9 +166,7 @@ int main(int argc, char** argv) {
   options.metrics_listen = metrics;
   options.peer_batching = !no_peer_batching;
   if (unsafe_bug != "none") {
-    options.core.unsafe_bug = unsafe_bug == "read-local"     ? UnsafeBug::kReadLocal
-                              : unsafe_bug == "skip-rebuild" ? UnsafeBug::kSkipRebuild
-                                                             : UnsafeBug::kSkipWriteBack;
+    options.core.unsafe_bug = ParseUnsafeBug(unsafe_bug).value_or(UnsafeBug::kNone);
     LogWarn("--unsafe-bug breaks atomicity on purpose", {{"unsafe_bug", unsafe_bug}});
   }
   if (!options.security.tls()) {

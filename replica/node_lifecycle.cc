@@ -115,13 +115,15 @@ StatusOr<NodeIdentity> DecodeIdentity(std::string_view bytes) {
 
 NodeLifecycle::NodeLifecycle(const ClusterConfig& config, std::string self,
                              const std::vector<std::string>& token_ids, RegisterStore& store,
-                             PeerTransport& transport, LifecycleOptions options)
+                             PeerTransport& transport, LifecycleOptions options,
+                             const CoreClock& clock)
     : config_(config),
       self_(std::move(self)),
       token_ids_(token_ids),
       store_(store),
       transport_(transport),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      clock_(clock) {
   std::set<std::string> peers;
   for (const std::string& id : token_ids_) {
     for (const std::string& n : config_.Find(id)->Replicas()) {
@@ -221,7 +223,9 @@ Status NodeLifecycle::Open() {
   NodeIdentity next = *id;
   next.boot = id->boot + 1;
   next.run = Random();
-  if (options_.force_rebuild && !options_.skip_rebuild) {
+  // A crash mid-rebuild resumes it under a new incarnation and origin: the dir may also be a
+  // copy taken mid-rebuild, whose origin has since issued stamps its reservations lack.
+  if ((options_.force_rebuild || id->rebuilding) && !options_.skip_rebuild) {
     {
       std::unique_lock<std::shared_mutex> lock(mu_);
       identity_ = *id;
@@ -355,7 +359,7 @@ void NodeLifecycle::AdvanceHello(std::function<void(LifecycleProgress)> done) {
     done(std::move(progress));
   };
   const HelloArgs args = MyHello();
-  const Clock::time_point deadline = Clock::now() + options_.call_timeout;
+  const Clock::time_point deadline = clock_.now() + options_.call_timeout;
   for (size_t i = 0; i < peers_.size(); ++i) {
     transport_.Hello(peers_[i], args, deadline, [round, i](StatusOr<HelloReply> r) {
       {
@@ -508,7 +512,7 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
     FillCounts(progress);
     done(std::move(progress));
   };
-  const Clock::time_point deadline = Clock::now() + options_.call_timeout;
+  const Clock::time_point deadline = clock_.now() + options_.call_timeout;
   const HelloArgs args = MyHello();
   for (size_t i = 0; i < unregistered.size(); ++i) {
     transport_.Hello(unregistered[i], args, deadline, [round, i](StatusOr<HelloReply> r) {

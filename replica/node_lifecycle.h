@@ -94,10 +94,11 @@ struct LifecycleProgress {
 
 class NodeLifecycle {
  public:
-  // `token_ids` are the tokens `self` keeps. Everything passed in must outlive the lifecycle.
+  // `token_ids` are the tokens `self` keeps. Everything passed in must outlive the lifecycle;
+  // `clock` times its calls (ReplicaCore passes its own).
   NodeLifecycle(const ClusterConfig& config, std::string self,
                 const std::vector<std::string>& token_ids, RegisterStore& store,
-                PeerTransport& transport, LifecycleOptions options);
+                PeerTransport& transport, LifecycleOptions options, const CoreClock& clock);
 
   // Reads the data dir's identity and decides how this start begins; a restart raises the
   // boot counter (durably) first. FAILED_PRECONDITION when the dir belongs to another node;
@@ -153,6 +154,7 @@ class NodeLifecycle {
   RegisterStore& store_;
   PeerTransport& transport_;
   LifecycleOptions options_;
+  const CoreClock& clock_;
   std::vector<std::string> peers_;
 
   std::atomic<NodeState> state_{NodeState::kFresh};

@@ -254,13 +254,35 @@ TEST(NodeLifecycle, RebuildingNodeAppliesStoresAndResumesAfterACrash) {
   EXPECT_EQ(c.Read(kB, "1")->value.name, "v2");
 }
 
+// Found by token-sim (issue 12). Before: a copy of a data dir taken mid-rebuild, restored
+// after the node had served and issued stamps, resumed the rebuild under the same origin, and
+// its older reservations let it issue those stamps again with other values.
+TEST(NodeLifecycle, ResumedRebuildDrawsANewOrigin) {
+  Cluster c(115);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  c.Wipe(kB);
+  c.Restart(kB, UnsafeBug::kNone, /*bring_up=*/false);
+  c.net().SetDown(kC, true);  // B cannot finish: it needs A and C
+  c.Advance(kB);
+  c.Advance(kB);
+  ASSERT_EQ(c.core(kB).lifecycle().state(), NodeState::kRebuilding);
+  const uint64_t copied = c.core(kB).lifecycle().origin();
+  auto copy = c.Snapshot(kB);
+  c.net().SetDown(kC, false);
+  ASSERT_TRUE(c.BringUp());
+  c.Replace(kB, std::move(copy));
+  c.Restart(kB);
+  EXPECT_NE(c.core(kB).lifecycle().origin(), copied);
+}
+
 TEST(NodeLifecycle, DataDirOfAnotherNodeIsRefused) {
   Cluster c(109);
   c.Replace(kB, c.Snapshot(kA));
   ReplicaOptions opts;
   opts.self = kB;
   InlineExecutor inline_exec;
-  ReplicaCore core(c.config(), opts, c.store(kB), c.net().TransportOf(kB), inline_exec, inline_exec);
+  ReplicaCore core(c.config(), opts, c.store(kB), c.net().TransportOf(kB), inline_exec, inline_exec,
+                   c.net());
   Status st = core.Start();
   EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(st.message(), HasSubstr(std::string("belongs to node ") + kA));
@@ -278,10 +300,10 @@ TEST(NodeLifecycle, EditedReplicaSetIsRefusedAtOnceNamingBothNodesAndViews) {
   Cluster::Setup setup;
   setup.config = edited;
   c.Restart(kC, setup);
-  const auto start = c.net().now();
-  auto r = c.Read(kC, "1", Cluster::Ctx(std::chrono::milliseconds(10'000)));
+  const auto start = c.net().elapsed();
+  auto r = c.Read(kC, "1", c.Ctx(std::chrono::milliseconds(10'000)));
   ASSERT_FALSE(r.ok());
-  EXPECT_LT(c.net().now() - start, std::chrono::milliseconds(100)) << "refused by a timeout";
+  EXPECT_LT(c.net().elapsed() - start, std::chrono::milliseconds(100)) << "refused by a timeout";
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
   EXPECT_THAT(r.status().message(), HasSubstr("token \"1\""));
   EXPECT_THAT(r.status().message(), HasSubstr(kA));
@@ -295,7 +317,7 @@ TEST(NodeLifecycle, EditedReplicaSetIsRefusedAtOnceNamingBothNodesAndViews) {
 
 TEST(NodeLifecycle, ClientWithAnotherViewIsRefusedNamingTheToken) {
   Cluster c(111);
-  OpContext ctx = Cluster::Ctx();
+  OpContext ctx = c.Ctx();
   ctx.config_fingerprint = 12345;
   auto r = c.Read(kB, "1", ctx);
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
@@ -356,11 +378,11 @@ TEST(NodeLifecycle, DropIsOnTheWritersDiskBeforeAnyOtherReplicaSeesIt) {
     }
   };
   std::optional<StatusOr<WriteResult>> w;
-  c.core(kA).Write(Named("v2"), Cluster::Ctx(), [&](StatusOr<WriteResult> r) { w = std::move(r); });
+  c.core(kA).Write(Named("v2"), c.Ctx(), [&](StatusOr<WriteResult> r) { w = std::move(r); });
   run([&] { return w.has_value(); });
   ASSERT_TRUE(w && w->ok());  // the writer knows the token now
   std::optional<StatusOr<uint64_t>> dropped;
-  c.core(kA).Drop("1", Cluster::Ctx(), [&](StatusOr<uint64_t> r) { dropped = std::move(r); });
+  c.core(kA).Drop("1", c.Ctx(), [&](StatusOr<uint64_t> r) { dropped = std::move(r); });
   while (disk.pending() > 1) disk.RunOne();  // the v2 write's own Stores, if any left
   ASSERT_EQ(disk.pending(), 1u);
   disk.RunOne();  // the drop takes its timestamp; its Store to A's own disk is queued...

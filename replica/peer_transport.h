@@ -18,12 +18,12 @@
 #include <functional>
 #include <string>
 
+#include "common/core_clock.h"
 #include "common/status.h"
 #include "common/token_value.h"
 
 namespace tokenstore {
 
-using Clock = std::chrono::steady_clock;
 using CancelFn = std::function<void()>;
 
 // Where a node is in its life (replica/node_lifecycle.h). Only a kServing node's registers

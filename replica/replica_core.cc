@@ -37,10 +37,10 @@ std::string Hex(uint64_t v) {
   return out;
 }
 
-void CountRound(LatencyHistogram& wait, std::atomic<uint64_t>& failed, Clock::time_point start,
+void CountRound(LatencyHistogram& wait, std::atomic<uint64_t>& failed, Clock::duration took,
                 const Status& st) {
   if (st.ok()) {
-    wait.Record(Clock::now() - start);
+    wait.Record(took);
   } else {
     failed++;
   }
@@ -50,17 +50,21 @@ void CountRound(LatencyHistogram& wait, std::atomic<uint64_t>& failed, Clock::ti
 
 ReplicaCore::ReplicaCore(const ClusterConfig& config, ReplicaOptions options,
                          RegisterStore& store, PeerTransport& transport,
-                         Executor& storage_executor, Executor& hash_executor)
+                         Executor& storage_executor, Executor& hash_executor,
+                         const CoreClock& clock)
     : config_(config),
       options_(std::move(options)),
+      clock_(clock),
       store_(store),
       transport_(transport),
       storage_executor_(storage_executor),
       hash_executor_(hash_executor),
-      allocator_(store, options_.timestamp_block),
+      allocator_(store, options_.timestamp_block,
+                 options_.unsafe_bug == UnsafeBug::kReuseTimestamp),
       token_ids_(TokenIdsOf(config, options_.self)),
       admission_(token_ids_, options_.admission),
-      lifecycle_(config, options_.self, token_ids_, store, transport, LifecycleOf(options_)),
+      lifecycle_(config, options_.self, token_ids_, store, transport, LifecycleOf(options_),
+                 clock),
       committer_(storage_executor,
                  [this](std::span<const StoreItem> items) { return HandleStoreBatch(items); }) {}
 
@@ -169,14 +173,14 @@ bool ReplicaCore::Admit(std::string_view id, std::function<void(T)>& done) {
 
 OpContext ReplicaCore::Bounded(const OpContext& ctx) const {
   OpContext out = ctx;
-  const Clock::time_point cap = Clock::now() + options_.max_op_time;
+  const Clock::time_point cap = clock_.now() + options_.max_op_time;
   if (out.deadline > cap) out.deadline = cap;
   return out;
 }
 
-Status ReplicaCore::StopStatus(const OpContext& ctx) {
+Status ReplicaCore::StopStatus(const OpContext& ctx) const {
   if (ctx.cancelled && ctx.cancelled->load()) return Status::Cancelled("the caller cancelled");
-  if (Clock::now() >= ctx.deadline) return Status::DeadlineExceeded("the deadline passed");
+  if (clock_.now() >= ctx.deadline) return Status::DeadlineExceeded("the deadline passed");
   return Status::Ok();
 }
 
@@ -194,9 +198,9 @@ void ReplicaCore::GetRound(const TokenReplication& token, const OpContext& ctx,
   using Round = QuorumRound<Register>;
   auto round = std::make_shared<Round>(
       token.Replicas(), "read of " + Quoted(token.id), /*cancel_stragglers=*/true,
-      [this, start = Clock::now(), done = std::move(done)](Status st,
+      [this, start = clock_.now(), done = std::move(done)](Status st,
                                                            std::vector<Round::Answer> answers) {
-        CountRound(counters_.get_round_wait, counters_.get_rounds_failed, start, st);
+        CountRound(counters_.get_round_wait, counters_.get_rounds_failed, clock_.now() - start, st);
         if (!st.ok()) return done(std::move(st));
         std::vector<Register> regs;
         regs.reserve(answers.size());
@@ -233,9 +237,10 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
   auto round = std::make_shared<Round>(
       token.Replicas(), "store of " + Quoted(token.id) + " at ts " + std::to_string(reg.ts),
       /*cancel_stragglers=*/false,
-      [this, superseded, start = Clock::now(), done = std::move(done)](Status st,
+      [this, superseded, start = clock_.now(), done = std::move(done)](Status st,
                                                                       std::vector<Round::Answer>) {
-        CountRound(counters_.store_round_wait, counters_.store_rounds_failed, start, st);
+        CountRound(counters_.store_round_wait, counters_.store_rounds_failed,
+                   clock_.now() - start, st);
         std::optional<Stamp> by;
         {
           std::lock_guard<std::mutex> lock(superseded->mu);
@@ -334,6 +339,7 @@ void ReplicaCore::FinishRead(const TokenReplication& token, QuorumReadOutcome ou
                              std::function<void(StatusOr<ReadResult>)> done) {
   ReadResult result;
   result.ts = outcome.reg.ts;
+  result.origin = outcome.reg.origin;
   result.value = std::move(outcome.reg.value);
   result.fast_path = outcome.fast_path;
   if (result.value.kind == ValueKind::kDropped) {
@@ -349,7 +355,7 @@ void ReplicaCore::FinishRead(const TokenReplication& token, QuorumReadOutcome ou
   hash_executor_.Submit([this, id = token.id, ctx, result = std::move(result),
                          done = std::move(done)]() mutable {
     const TokenValue& v = result.value;
-    StopCondition stop{ctx.cancelled.get(), ctx.deadline};
+    StopCondition stop{ctx.cancelled.get(), ctx.deadline, &clock_};
     StatusOr<std::optional<HashMin>> rest = MinHash(v.name, v.mid, v.high, stop,
                                                     options_.hash_options);
     if (!rest.ok()) return done(rest.status().WithContext("computing final of " + Quoted(id)));
@@ -376,7 +382,7 @@ void ReplicaCore::Write(const WriteArgs& args, const OpContext& in_ctx,
     if (!st.ok()) return done(st);
     hash_executor_.Submit([this, &t, args = std::move(args), ctx,
                            done = std::move(done)]() mutable {
-      StopCondition stop{ctx.cancelled.get(), ctx.deadline};
+      StopCondition stop{ctx.cancelled.get(), ctx.deadline, &clock_};
       StatusOr<std::optional<HashMin>> partial =
           MinHash(args.name, args.low, args.mid, stop, options_.hash_options);
       if (!partial.ok()) {
@@ -597,6 +603,10 @@ void ReplicaCore::StoreBatchAsync(std::vector<StoreItem> items, StoreCommitter::
 }
 
 // ---- fail-silent ----
+
+bool ReplicaCore::MayAnswer(std::string_view token) const {
+  return token.empty() || !IsCrashed(token);
+}
 
 bool ReplicaCore::IsCrashed(std::string_view token) const {
   std::shared_lock<std::shared_mutex> lock(crashed_mu_);

@@ -40,17 +40,10 @@
 #include "replica/request_validation.h"
 #include "replica/store_committer.h"
 #include "replica/timestamp_allocator.h"
+#include "replica/unsafe_bug.h"
 #include "storage/register_store.h"
 
 namespace tokenstore {
-
-// Deliberate protocol breaks, for showing that the fault tests can fail (never for use).
-enum class UnsafeBug {
-  kNone,
-  kSkipWriteBack,  // reads return the highest register of a majority without imposing it
-  kReadLocal,      // reads return this node's own register without asking anyone
-  kSkipRebuild,    // an empty or restored data dir serves at once (LifecycleOptions)
-};
 
 struct ReplicaOptions {
   std::string self;                                  // this node's canonical access point
@@ -81,6 +74,7 @@ struct WriteResult {
 
 struct ReadResult {
   uint64_t ts = 0;
+  uint64_t origin = 0;               // with ts, the stamp of the register read
   TokenValue value;                  // kind is kDefined or kUndefined (dropped is NOT_FOUND)
   std::optional<HashMin> final_min;  // set when defined
   bool fast_path = false;            // the majority agreed; no write-back was needed
@@ -107,9 +101,11 @@ struct ReplicaCounters {
 class ReplicaCore {
  public:
   // Everything passed in must outlive the core. `storage_executor` runs disk syncs,
-  // `hash_executor` runs hashing; they may be the same.
+  // `hash_executor` runs hashing; they may be the same. `clock` is the only time the core
+  // (and its lifecycle) reads: CoreClock::Real() in a server, virtual time in the simulator.
   ReplicaCore(const ClusterConfig& config, ReplicaOptions options, RegisterStore& store,
-              PeerTransport& transport, Executor& storage_executor, Executor& hash_executor);
+              PeerTransport& transport, Executor& storage_executor, Executor& hash_executor,
+              const CoreClock& clock);
 
   // Loads the durable crash-stop marks and opens the node's lifecycle (NodeLifecycle::Open:
   // the data dir's identity and how this start begins). Call once before serving; the node
@@ -120,6 +116,8 @@ class ReplicaCore {
 
   const std::string& self() const { return options_.self; }
   const ClusterConfig& config() const { return config_; }
+  // The time the core goes by; adapters turn their callers' deadlines into it.
+  const CoreClock& clock() const { return clock_; }
   // Ids of the tokens this node keeps (writer or reader), in configuration order.
   const std::vector<std::string>& token_ids() const { return token_ids_; }
   const ReplicaCounters& counters() const { return counters_; }
@@ -158,8 +156,14 @@ class ReplicaCore {
   void StoreBatchAsync(std::vector<StoreItem> items, StoreCommitter::Done done);
 
   // ---- Fail-silent emulation (SPEC section 6). ----
-  // True when this node is crash-stopped for `token`: the adapters then answer nothing
-  // about it. Cheap (a shared lock and a set lookup).
+  // Whether an answer about `token` may leave this node now: the one rule every adapter
+  // (the gRPC services, the simulator) follows. Asked when a call arrives (false: park it,
+  // holding no thread, until its caller gives up) and again just before its answer is sent
+  // (false: withhold it, so a mark set while the call ran silences it too); inside a batch,
+  // per entry. An empty `token` (a call about no token, such as Hello) is always answered.
+  bool MayAnswer(std::string_view token) const;
+  // True when this node is crash-stopped for `token` (what an operator's dump shows).
+  // Cheap (a shared lock and a set lookup).
   bool IsCrashed(std::string_view token) const;
   // Durably sets or clears the mark; returns whether it was set before.
   // NOT_FOUND when this node does not keep `token`.
@@ -188,7 +192,7 @@ class ReplicaCore {
   template <typename T>
   bool Admit(std::string_view id, std::function<void(T)>& done);
   OpContext Bounded(const OpContext& ctx) const;
-  static Status StopStatus(const OpContext& ctx);
+  Status StopStatus(const OpContext& ctx) const;
   WriterState& WriterStateOf(const std::string& token);
 
   // Issues `value` with a fresh ts at the writer and stores it at a majority. A defined value
@@ -225,6 +229,7 @@ class ReplicaCore {
 
   const ClusterConfig& config_;
   const ReplicaOptions options_;
+  const CoreClock& clock_;
   RegisterStore& store_;
   PeerTransport& transport_;
   Executor& storage_executor_;

@@ -115,13 +115,13 @@ TEST(ReplicaCore, AdmissionRefusesBeyondTheLimitWhileOtherTokensCarryOn) {
   // Two writes of token 1 start; they wait for their peers until the network runs.
   std::vector<std::optional<StatusOr<WriteResult>>> pending(2);
   for (auto& p : pending) {
-    c.core(kA).Write(Abc(), Cluster::Ctx(), [&p](StatusOr<WriteResult> r) { p.emplace(r); });
+    c.core(kA).Write(Abc(), c.Ctx(), [&p](StatusOr<WriteResult> r) { p.emplace(r); });
   }
   ASSERT_FALSE(pending[0] || pending[1]);
   EXPECT_EQ(c.core(kA).in_flight(), 2u);
   // A third on the same token is refused at once, naming the limit.
   std::optional<StatusOr<WriteResult>> refused;
-  c.core(kA).Write(Abc(), Cluster::Ctx(), [&](StatusOr<WriteResult> r) { refused.emplace(r); });
+  c.core(kA).Write(Abc(), c.Ctx(), [&](StatusOr<WriteResult> r) { refused.emplace(r); });
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->status().code(), StatusCode::kResourceExhausted);
   EXPECT_NE(refused->status().message().find("token \"1\""), std::string::npos);
@@ -201,7 +201,7 @@ TEST(ReplicaCore, MajorityCrashStoppedWritesTimeOutOtherTokenUnaffected) {
   Cluster c(10);
   ASSERT_TRUE(c.core(kB).SetCrashed("1", true).ok());
   ASSERT_TRUE(c.core(kC).SetCrashed("1", true).ok());
-  auto w = c.Write(kA, Abc(), Cluster::Ctx(300ms));
+  auto w = c.Write(kA, Abc(), c.Ctx(300ms));
   EXPECT_EQ(w.status().code(), StatusCode::kDeadlineExceeded) << w.status().ToString();
   auto w3 = c.Write(kA, Abc("3"));
   EXPECT_TRUE(w3.ok()) << w3.status().ToString();
@@ -384,7 +384,7 @@ TEST(ReplicaCore, WriterThatLostItsDiskIssuesTimestampsAboveTheReplicas) {
 
 TEST(ReplicaCore, CancelledOperationEndsCancelled) {
   Cluster c(16);
-  auto ctx = Cluster::Ctx();
+  auto ctx = c.Ctx();
   ctx.cancelled->store(true);
   auto w = c.Write(kA, Abc(), ctx);
   EXPECT_EQ(w.status().code(), StatusCode::kCancelled) << w.status().ToString();
@@ -413,19 +413,19 @@ TEST(ReplicaCore, RandomizedHistoriesAreAtomic) {
     const char* readers[] = {kA, kB, kC};
     for (int step = 0; step < 60; ++step) {
       auto op = std::make_shared<Op>();
-      op->invoked = c.net().now();
+      op->invoked = c.net().elapsed();
       if (rng() % 3 == 0) {
         op->is_write = true;
         c.core(kA).Write(WriteArgs{"1", "v" + std::to_string(step), 0, 1, 4},
-                         Cluster::Ctx(50ms), [op, &c](StatusOr<WriteResult> r) {
-                           op->completed = c.net().now();
+                         c.Ctx(50ms), [op, &c](StatusOr<WriteResult> r) {
+                           op->completed = c.net().elapsed();
                            if (r.ok()) op->ok = true, op->ts = r->ts;
                          });
       } else {
         op->is_write = false;
-        c.core(readers[rng() % 3]).Read("1", Cluster::Ctx(50ms),
+        c.core(readers[rng() % 3]).Read("1", c.Ctx(50ms),
                                         [op, &c](StatusOr<ReadResult> r) {
-                                          op->completed = c.net().now();
+                                          op->completed = c.net().elapsed();
                                           if (r.ok()) op->ok = true, op->ts = r->ts;
                                         });
       }

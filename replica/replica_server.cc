@@ -132,7 +132,7 @@ Status ReplicaServer::Start() {
       options_.hash_threads ? options_.hash_threads : std::max(1u, std::thread::hardware_concurrency());
   hash_pool_ = std::make_unique<ThreadPool>(hash_threads, "ts-hash");
   core_ = std::make_unique<ReplicaCore>(config_, options_.core, *store_, *transport_,
-                                        *storage_pool_, *hash_pool_);
+                                        *storage_pool_, *hash_pool_, CoreClock::Real());
   if (Status st = core_->Start(); !st.ok()) {
     Shutdown();
     return st;

@@ -10,15 +10,15 @@ namespace {
 
 using Handle = std::shared_ptr<ServerCall::Handle>;
 
-OpContext ContextOf(grpc::CallbackServerContext* ctx, const Handle& handle,
-                    uint64_t config_fingerprint) {
+OpContext ContextOf(const ReplicaCore& core, grpc::CallbackServerContext* ctx,
+                    const Handle& handle, uint64_t config_fingerprint) {
   OpContext op;
   op.config_fingerprint = config_fingerprint;
   // gRPC reports the caller's deadline on the system clock, and a far-future one when the
   // caller set none; the core's own cap (--max-op-seconds) bounds that case.
   const auto left = ctx->deadline() - std::chrono::system_clock::now();
   if (left < std::chrono::hours(24 * 365)) {
-    op.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(left);
+    op.deadline = core.clock().now() + std::chrono::duration_cast<Clock::duration>(left);
   }
   op.cancelled = handle->cancelled();
   return op;
@@ -54,13 +54,12 @@ double MillisSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// Finishes `handle` with `st` after `fill` — unless the node is now crash-stopped for the
-// token, in which case the answer is withheld and the call stays parked until its caller
-// gives up.
+// Finishes `handle` with `st` after `fill` — unless the core withholds answers about the
+// token now (ReplicaCore::MayAnswer); the call then stays parked until its caller gives up.
 template <typename Fill>
 void Answer(ReplicaCore& core, const std::string& token, const Handle& handle, const Status& st,
             Fill fill) {
-  if (core.IsCrashed(token)) return;
+  if (!core.MayAnswer(token)) return;
   ServerCall* call = handle->Claim();
   if (call == nullptr) return;  // the caller already gave up
   if (st.ok()) fill();
@@ -78,11 +77,11 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Write(grpc::CallbackServerContext* c
   if (Status st = auth_.AllowClient(CallerOf(auth_, ctx)); !st.ok()) {
     return call->FinishNow(ToGrpc(st));
   }
-  if (core_.IsCrashed(req->id())) return call;  // fail-silent: parked
+  if (!core_.MayAnswer(req->id())) return call;  // fail-silent: parked
   Handle handle = call->handle();
   WriteArgs args{req->id(), req->name(), req->low(), req->mid(), req->high()};
   const auto start = Clock::now();
-  core_.Write(args, ContextOf(ctx, handle, req->config_fingerprint()),
+  core_.Write(args, ContextOf(core_, ctx, handle, req->config_fingerprint()),
               [this, handle, resp, args, start](StatusOr<WriteResult> r) {
                 OpRecord rec{"write", args.id, r.status()};
                 rec.millis = MillisSince(start);
@@ -116,11 +115,11 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Read(grpc::CallbackServerContext* ct
   if (Status st = auth_.AllowClient(CallerOf(auth_, ctx)); !st.ok()) {
     return call->FinishNow(ToGrpc(st));
   }
-  if (core_.IsCrashed(req->id())) return call;
+  if (!core_.MayAnswer(req->id())) return call;
   Handle handle = call->handle();
   const std::string id = req->id();
   const auto start = Clock::now();
-  core_.Read(id, ContextOf(ctx, handle, req->config_fingerprint()), [this, handle, resp, id, start](StatusOr<ReadResult> r) {
+  core_.Read(id, ContextOf(core_, ctx, handle, req->config_fingerprint()), [this, handle, resp, id, start](StatusOr<ReadResult> r) {
     OpRecord rec{"read", id, r.status()};
     rec.millis = MillisSince(start);
     if (r.ok()) {
@@ -163,7 +162,7 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Reset(grpc::CallbackServerContext* c
   if (Status st = auth_.AllowClient(CallerOf(auth_, ctx)); !st.ok()) {
     return call->FinishNow(ToGrpc(st));
   }
-  if (core_.IsCrashed(id)) return call;
+  if (!core_.MayAnswer(id)) return call;
   Handle handle = call->handle();
   const auto start = Clock::now();
   auto done = [this, handle, resp, id, kind, start](StatusOr<uint64_t> ts) {
@@ -180,9 +179,9 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Reset(grpc::CallbackServerContext* c
     log_.Record(rec);
   };
   if (kind == ValueKind::kDropped) {
-    core_.Drop(id, ContextOf(ctx, handle, fingerprint), std::move(done));
+    core_.Drop(id, ContextOf(core_, ctx, handle, fingerprint), std::move(done));
   } else {
-    core_.Create(id, ContextOf(ctx, handle, fingerprint), std::move(done));
+    core_.Create(id, ContextOf(core_, ctx, handle, fingerprint), std::move(done));
   }
   return call;
 }
@@ -209,7 +208,7 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::GetRegister(grpc::CallbackServerCo
   Status st = auth_.AllowPeer(caller, req->token());
   if (st.ok()) st = CheckFrom(auth_, caller, req->from());
   if (!st.ok()) return call->FinishNow(ToGrpc(st));
-  if (core_.IsCrashed(req->token())) return call;
+  if (!core_.MayAnswer(req->token())) return call;
   st = core_.CheckPeerCall(req->token(), req->from(), req->config_fingerprint());
   if (st.ok() && req->rebuild()) {
     StatusOr<ProbeReply> probe = core_.HandleProbe(req->token());
@@ -235,7 +234,7 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Store(grpc::CallbackServerContext*
   Status st = auth_.AllowPeer(caller, req->token());
   if (st.ok()) st = CheckFrom(auth_, caller, req->from());
   if (!st.ok()) return call->FinishNow(ToGrpc(st));
-  if (core_.IsCrashed(req->token())) return call;
+  if (!core_.MayAnswer(req->token())) return call;
   st = core_.CheckPeerCall(req->token(), req->from(), req->config_fingerprint());
   if (!st.ok()) return call->FinishNow(ToGrpc(st));
   StatusOr<Register> reg = FromProto(req->reg());
@@ -279,7 +278,7 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Batch(grpc::CallbackServerContext*
       SetResultStatus(r, st);
       continue;
     }
-    if (core_.IsCrashed(e.token())) continue;  // fail-silent: no result for this entry
+    if (!core_.MayAnswer(e.token())) continue;  // fail-silent: no result for this entry
     if (Status st = core_.CheckPeerCall(e.token(), req->from(), e.config_fingerprint());
         !st.ok()) {
       v1::BatchResult* r = resp->add_results();
@@ -320,7 +319,7 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Batch(grpc::CallbackServerContext*
         if (c == nullptr) return;  // the caller is gone; OnCancel answered it
         for (size_t i = 0; i < held.size(); ++i) {
           // Crash-stopped while the batch was stored: the answer is withheld.
-          if (core_.IsCrashed(tokens[i])) continue;
+          if (!core_.MayAnswer(tokens[i])) continue;
           v1::BatchResult* r = resp->add_results();
           r->set_id(ids[i]);
           if (held[i].ok()) {

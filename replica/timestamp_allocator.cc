@@ -4,8 +4,8 @@
 
 namespace tokenstore {
 
-TimestampAllocator::TimestampAllocator(RegisterStore& store, uint64_t block)
-    : store_(store), block_(block == 0 ? 1 : block) {}
+TimestampAllocator::TimestampAllocator(RegisterStore& store, uint64_t block, bool unsafe_reuse)
+    : store_(store), block_(block == 0 ? 1 : block), unsafe_reuse_(unsafe_reuse) {}
 
 TimestampAllocator::TokenState& TimestampAllocator::StateOf(std::string_view token) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -23,6 +23,7 @@ Status TimestampAllocator::LoadLocked(std::string_view token, TokenState& state)
   // Everything up to the reservation may have been issued by an earlier incarnation.
   state.reserved = *reserved;
   state.last_issued = *reserved;
+  if (unsafe_reuse_) state.last_issued = *reserved >= block_ ? *reserved - block_ : 0;
   state.loaded = true;
   return Status::Ok();
 }
@@ -57,7 +58,7 @@ Status TimestampAllocator::Observe(std::string_view token, uint64_t seen) {
   TokenState& state = StateOf(token);
   std::lock_guard<std::mutex> lock(state.mu);
   TOKENSTORE_RETURN_IF_ERROR(LoadLocked(token, state));
-  if (seen <= state.last_issued) return Status::Ok();
+  if (seen <= state.last_issued || unsafe_reuse_) return Status::Ok();
   // Reserve `seen` itself before skipping past it, so a restart cannot go below it either.
   TOKENSTORE_RETURN_IF_ERROR(ReserveLocked(token, state, seen));
   state.last_issued = seen;

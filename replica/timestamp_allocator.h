@@ -23,8 +23,12 @@ namespace tokenstore {
 
 class TimestampAllocator {
  public:
-  // `store` must outlive the allocator. REQUIRES: block >= 1.
-  explicit TimestampAllocator(RegisterStore& store, uint64_t block = 1024);
+  // `store` must outlive the allocator. REQUIRES: block >= 1. `unsafe_reuse` (the
+  // reuse-timestamp UnsafeBug, never for use): a restarted allocator continues from the start
+  // of its last reserved block instead of above it, and ignores Observe, so it issues again
+  // the timestamps its previous run took from that block.
+  explicit TimestampAllocator(RegisterStore& store, uint64_t block = 1024,
+                              bool unsafe_reuse = false);
 
   // The next timestamp for `token`: greater than every ts this node ever issued or observed
   // for it. On error (the reservation could not be synced) nothing is issued.
@@ -50,6 +54,7 @@ class TimestampAllocator {
 
   RegisterStore& store_;
   const uint64_t block_;
+  const bool unsafe_reuse_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<TokenState>, std::less<>> states_;  // GUARDED_BY(mu_)
 };

@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "replica/unsafe_bug.h"
 #include "storage/memory_register_store.h"
 
 namespace tokenstore {
@@ -30,6 +31,27 @@ TEST(TimestampAllocator, RestartSkipsEverythingReserved) {
   }
   TimestampAllocator again(store, 10);
   EXPECT_EQ(*again.Next("t"), 11u);
+}
+
+// The reuse-timestamp UnsafeBug really reuses: what token-sim must catch.
+TEST(TimestampAllocator, UnsafeReuseIssuesThePreviousRunsTimestampsAgain) {
+  MemoryRegisterStore store;
+  {
+    TimestampAllocator alloc(store, 10);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(alloc.Next("t").ok());
+  }
+  TimestampAllocator again(store, 10, /*unsafe_reuse=*/true);
+  ASSERT_TRUE(again.Observe("t", 3).ok());  // ignored too
+  EXPECT_EQ(*again.Next("t"), 1u);
+}
+
+TEST(UnsafeBug, NamesRoundTrip) {
+  for (std::string_view name : UnsafeBugNames()) {
+    ASSERT_TRUE(ParseUnsafeBug(name).has_value()) << name;
+    EXPECT_EQ(UnsafeBugName(*ParseUnsafeBug(name)), name);
+  }
+  EXPECT_EQ(ParseUnsafeBug("reuse-timestamp"), UnsafeBug::kReuseTimestamp);
+  EXPECT_FALSE(ParseUnsafeBug("no-such-bug").has_value());
 }
 
 TEST(TimestampAllocator, ObserveJumpsAboveAndIsDurable) {

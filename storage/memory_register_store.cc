@@ -4,6 +4,16 @@
 
 namespace tokenstore {
 
+std::unique_ptr<MemoryRegisterStore> MemoryRegisterStore::Clone() {
+  auto copy = std::make_unique<MemoryRegisterStore>();
+  std::lock_guard<std::mutex> lock(mu_);
+  copy->registers_ = registers_;
+  copy->reserved_ = reserved_;
+  copy->crashed_ = crashed_;
+  copy->node_records_ = node_records_;
+  return copy;
+}
+
 StatusOr<Register> MemoryRegisterStore::Get(std::string_view token) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = registers_.find(token);

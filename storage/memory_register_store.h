@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -30,6 +31,10 @@ class MemoryRegisterStore final : public RegisterStore {
   MemoryRegisterStore() = default;
   MemoryRegisterStore(const MemoryRegisterStore&) = delete;
   MemoryRegisterStore& operator=(const MemoryRegisterStore&) = delete;
+
+  // A copy of everything the store holds: registers, reservations, marks and node records
+  // (a backup copy of a data dir, for tests and the simulator).
+  std::unique_ptr<MemoryRegisterStore> Clone();
 
   StatusOr<Register> Get(std::string_view token) override;
   StatusOr<Stamp> StoreIfNewer(std::string_view token, const Register& reg) override;

@@ -119,7 +119,7 @@ class Cluster {
     Executor& storage = setup.storage ? *setup.storage : inline_;
     auto core = std::make_unique<ReplicaCore>(setup.config ? *setup.config : config_, opts,
                                               *stores_[node], net_.TransportOf(node), storage,
-                                              inline_);
+                                              inline_, net_);
     Status st = core->Start();
     EXPECT_TRUE(st.ok()) << st.ToString();
     net_.AddNode(node, core.get());
@@ -144,25 +144,7 @@ class Cluster {
   // A copy of the node's disk as it is now (take it while the node is stopped), and the
   // disk replaced by such a copy: an operator restoring a data dir from a backup copy.
   std::unique_ptr<MemoryRegisterStore> Snapshot(const std::string& node) {
-    RegisterStore& from = *stores_.at(node);
-    auto copy = std::make_unique<MemoryRegisterStore>();
-    const auto regs = from.Scan();
-    for (const auto& [token, reg] : *regs) EXPECT_TRUE(copy->StoreIfNewer(token, reg).ok());
-    const auto reservations = from.ScanReservations();
-    for (const auto& [token, upto] : *reservations) {
-      EXPECT_TRUE(copy->ReserveTimestamps(token, upto).ok());
-    }
-    const auto crashed = from.CrashedTokens();
-    for (const std::string& token : *crashed) EXPECT_TRUE(copy->SetCrashed(token, true).ok());
-    std::vector<std::string> names = {"identity"};
-    for (const std::string& n : config_.Nodes()) names.push_back("peer/" + n);
-    for (const std::string& name : names) {
-      std::optional<std::string> rec = *from.GetNodeRecord(name);
-      if (rec) {
-        EXPECT_TRUE(copy->PutNodeRecord(name, *rec).ok());
-      }
-    }
-    return copy;
+    return stores_.at(node)->Clone();
   }
   void Replace(const std::string& node, std::unique_ptr<MemoryRegisterStore> disk) {
     retired_stores_.push_back(std::move(stores_[node]));  // the running core still uses it
@@ -177,21 +159,26 @@ class Cluster {
   RegisterStore& store(const std::string& node) { return *stores_.at(node); }
   SimNetwork& net() { return net_; }
 
-  static OpContext Ctx(std::chrono::milliseconds timeout = 2000ms) {
-    return OpContext{Clock::now() + timeout, std::make_shared<std::atomic<bool>>(false)};
+  // An operation's context: its deadline `timeout` from now in virtual time.
+  OpContext Ctx(std::chrono::milliseconds timeout = 2000ms) const {
+    return OpContext{net_.now() + timeout, std::make_shared<std::atomic<bool>>(false)};
   }
 
-  // Each runs the operation to completion in virtual time. Writes and reads are recorded in
-  // history().
-  StatusOr<WriteResult> Write(const std::string& node, const WriteArgs& a,
-                              OpContext ctx = Ctx()) {
+  // Each runs the operation to completion in virtual time (by default with Ctx()). Writes
+  // and reads are recorded in history().
+  StatusOr<WriteResult> Write(const std::string& node, const WriteArgs& a) {
+    return Write(node, a, Ctx());
+  }
+  StatusOr<WriteResult> Write(const std::string& node, const WriteArgs& a, OpContext ctx) {
     const int64_t process = RecordInvoke(checker::OpFunction::kWrite, a);
     auto r = Run<WriteResult>([&](auto cb) { core(node).Write(a, ctx, cb); });
     RecordWriteEnd(process, a, r.ok());
     return r;
   }
-  StatusOr<ReadResult> Read(const std::string& node, const std::string& id,
-                            OpContext ctx = Ctx()) {
+  StatusOr<ReadResult> Read(const std::string& node, const std::string& id) {
+    return Read(node, id, Ctx());
+  }
+  StatusOr<ReadResult> Read(const std::string& node, const std::string& id, OpContext ctx) {
     const int64_t process = RecordInvoke(checker::OpFunction::kRead, WriteArgs{id});
     auto r = Run<ReadResult>([&](auto cb) { core(node).Read(id, ctx, cb); });
     if (r.ok()) RecordRead(process, id, *r);
@@ -201,8 +188,11 @@ class Cluster {
   // next. Recorded in history() (ok when it completes; otherwise it stays pending, which the
   // checker takes as "may take effect at any later time, or never").
   // The returned outcome is set when the write completes.
+  std::shared_ptr<std::optional<Status>> StartWrite(const std::string& node, const WriteArgs& a) {
+    return StartWrite(node, a, Ctx());
+  }
   std::shared_ptr<std::optional<Status>> StartWrite(const std::string& node, const WriteArgs& a,
-                                                    OpContext ctx = Ctx()) {
+                                                    OpContext ctx) {
     const int64_t process = RecordInvoke(checker::OpFunction::kWrite, a);
     auto outcome = std::make_shared<std::optional<Status>>();
     core(node).Write(a, ctx, [this, process, a, outcome](StatusOr<WriteResult> r) {
