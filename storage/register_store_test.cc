@@ -29,6 +29,8 @@
 #include "storage/memory_register_store.h"
 #include "storage/record_codec.h"
 #include "storage/rocksdb_register_store.h"
+#include "storage/testing/test_registers.h"
+#include "tests/test_support.h"
 
 namespace tokenstore {
 namespace {
@@ -37,52 +39,6 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-// A fresh directory under /tmp, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/storage_test.XXXXXX";
-    const char* made = mkdtemp(tmpl);
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-Register Defined(uint64_t ts, std::string name, bool has_partial = true) {
-  Register r;
-  r.ts = ts;
-  r.value.kind = ValueKind::kDefined;
-  r.value.name = std::move(name);
-  r.value.low = 10;
-  r.value.mid = 15;
-  r.value.high = 20;
-  r.value.has_partial = has_partial;
-  if (has_partial) {
-    r.value.partial = 0x1234567890abcdefULL ^ ts;
-    r.value.partial_x = 12;
-  }
-  return r;
-}
-
-Register Dropped(uint64_t ts) {
-  Register r;
-  r.ts = ts;
-  r.value.kind = ValueKind::kDropped;
-  return r;
-}
 
 std::unique_ptr<RocksDbRegisterStore> OpenOrDie(const std::string& dir, bool create = false) {
   StatusOr<std::unique_ptr<RocksDbRegisterStore>> store =
@@ -105,8 +61,8 @@ struct MemoryFactory {
 
 struct RocksDbFactory {
   static constexpr const char* kName = "RocksDb";
-  TempDir dir;
-  std::unique_ptr<RegisterStore> Make() { return OpenOrDie(dir.Sub("store"), true); }
+  testing::TempDir dir{"storage_test"};
+  std::unique_ptr<RegisterStore> Make() { return OpenOrDie(dir.File("store"), true); }
 };
 
 struct FactoryNames {
@@ -415,7 +371,7 @@ TYPED_TEST(RegisterStoreTest, CrashMarksSetClearAndList) {
 
 class RocksDbRegisterStoreTest : public ::testing::Test {
  protected:
-  std::string StoreDir() const { return tmp_.Sub("store"); }
+  std::string StoreDir() const { return tmp_.File("store"); }
 
   // Opens the store's directory with RocksDB directly, to forge what a bug, another
   // build or a damaged disk might leave there.
@@ -437,7 +393,7 @@ class RocksDbRegisterStoreTest : public ::testing::Test {
     delete db;
   }
 
-  TempDir tmp_;
+  testing::TempDir tmp_{"storage_test"};
 };
 
 TEST_F(RocksDbRegisterStoreTest, ReopenFindsEverything) {
@@ -543,7 +499,7 @@ TEST_F(RocksDbRegisterStoreTest, ReopenAfterManyWritesAndAFlush) {
 }
 
 TEST_F(RocksDbRegisterStoreTest, CreatesNestedDirectories) {
-  const std::string dir = tmp_.Sub("a/b/c");
+  const std::string dir = tmp_.File("a/b/c");
   EXPECT_NE(OpenOrDie(dir, true), nullptr);
   EXPECT_NE(OpenOrDie(dir, false), nullptr);
 }
