@@ -123,8 +123,9 @@ bool IsCreationLeftover(const std::string& name) {
 // When the MANIFEST does not list our column families, tells "a database that never was a
 // token store" from "a token store whose MANIFEST lost its tail": RocksDB also records the
 // column families in its OPTIONS file, which a truncated MANIFEST leaves intact.
-bool OptionsFileNamesOurFamilies(const std::string& dir) {
+bool OptionsFileNamesOurFamilies(const std::string& dir, rocksdb::Env* env) {
   rocksdb::ConfigOptions config;
+  if (env != nullptr) config.env = env;
   config.ignore_unknown_options = true;
   config.ignore_unsupported_options = true;
   rocksdb::DBOptions db_opts;
@@ -138,8 +139,9 @@ bool OptionsFileNamesOurFamilies(const std::string& dir) {
   return registers && meta;
 }
 
-rocksdb::DBOptions MakeDbOptions(bool create) {
+rocksdb::DBOptions MakeDbOptions(bool create, rocksdb::Env* env) {
   rocksdb::DBOptions o;
+  if (env != nullptr) o.env = env;
   // Create the database and its column families only when Open found an empty or new
   // directory; otherwise a missing piece is an error, never a silent fresh start.
   o.create_if_missing = create;
@@ -225,7 +227,8 @@ StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
     create = true;
   } else {
     std::vector<std::string> families;
-    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(MakeDbOptions(false), dir, &families);
+    rocksdb::Status s =
+        rocksdb::DB::ListColumnFamilies(MakeDbOptions(false, opts.env_for_tests), dir, &families);
     if (!s.ok()) return FromRocks(s, dir, "cannot read the database");
     std::sort(families.begin(), families.end());
     const std::vector<std::string> expected = {rocksdb::kDefaultColumnFamilyName, kMetaCf,
@@ -233,7 +236,7 @@ StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
     if (families != expected) {
       std::string found;
       for (const std::string& f : families) found += (found.empty() ? "" : ", ") + f;
-      if (OptionsFileNamesOurFamilies(dir)) {
+      if (OptionsFileNamesOurFamilies(dir, opts.env_for_tests)) {
         return Status::DataLoss(dir +
                                 ": the database is damaged: its MANIFEST lists column "
                                 "families " +
@@ -255,12 +258,13 @@ StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(MakeDbOptions(create), dir, descriptors, &handles, &db);
+  rocksdb::Status s =
+      rocksdb::DB::Open(MakeDbOptions(create, opts.env_for_tests), dir, descriptors, &handles, &db);
   if (!s.ok()) {
     return FromRocks(s, dir, create ? "cannot create the database" : "cannot open the database");
   }
   std::unique_ptr<RocksDbRegisterStore> store(
-      new RocksDbRegisterStore(dir, db, std::move(handles)));
+      new RocksDbRegisterStore(dir, opts, db, std::move(handles)));
 
   // The schema version gates everything else: check it before decoding any record.
   std::string version;
@@ -310,9 +314,11 @@ StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
   return store;
 }
 
-RocksDbRegisterStore::RocksDbRegisterStore(std::string dir, rocksdb::DB* db,
+RocksDbRegisterStore::RocksDbRegisterStore(std::string dir, const RocksDbOptions& opts,
+                                           rocksdb::DB* db,
                                            std::vector<rocksdb::ColumnFamilyHandle*> handles)
     : dir_(std::move(dir)),
+      sync_(!opts.unsafe_no_sync_for_tests),
       db_(db),
       handles_(std::move(handles)),
       registers_cf_(handles_.at(1)),
@@ -386,7 +392,7 @@ Status RocksDbRegisterStore::Load() {
 
 Status RocksDbRegisterStore::Write(rocksdb::WriteBatch* batch) {
   rocksdb::WriteOptions wo;
-  wo.sync = true;  // the durability contract: OK means fsync'ed
+  wo.sync = sync_;  // the durability contract: OK means fsync'ed
   const auto start = std::chrono::steady_clock::now();
   rocksdb::Status s = db_->Write(wo, batch);
   sync_latency_.Record(std::chrono::steady_clock::now() - start);

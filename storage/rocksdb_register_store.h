@@ -39,6 +39,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -48,6 +49,16 @@ struct RocksDbOptions {
   // A replica creates its (empty) directory on first start; the offline admin tools open
   // existing stores only, so a mistyped path is an error instead of a new empty store.
   bool create_if_missing = false;
+
+  // For tests only; no program sets these, and no command-line flag reaches them.
+  //
+  // The Env RocksDB does all its file I/O through (not owned; must outlive the store);
+  // nullptr is the default, real one. Tests pass a fault-injecting one
+  // (storage/testing/fault_injection_env.h) to cut the power or fail a write.
+  rocksdb::Env* env_for_tests = nullptr;
+  // UNSAFE: writes without WriteOptions::sync, so an acknowledged write may be lost on a
+  // power cut. Exists only to show that the power-cut tests catch a missing sync.
+  bool unsafe_no_sync_for_tests = false;
 };
 
 class RocksDbRegisterStore final : public RegisterStore {
@@ -91,7 +102,7 @@ class RocksDbRegisterStore final : public RegisterStore {
   static constexpr size_t kTokenStripes = 64;
   static_assert((kTokenStripes & (kTokenStripes - 1)) == 0, "a mask picks the stripe");
 
-  RocksDbRegisterStore(std::string dir, rocksdb::DB* db,
+  RocksDbRegisterStore(std::string dir, const RocksDbOptions& opts, rocksdb::DB* db,
                        std::vector<rocksdb::ColumnFamilyHandle*> handles);
 
   // Reads the whole database into memory; called once by Open.
@@ -103,6 +114,7 @@ class RocksDbRegisterStore final : public RegisterStore {
   std::mutex& StripeOf(std::string_view token);
 
   const std::string dir_;
+  const bool sync_;  // false only with RocksDbOptions::unsafe_no_sync_for_tests
   rocksdb::DB* const db_;                                    // owned; closed by the destructor
   const std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, registers, meta
   rocksdb::ColumnFamilyHandle* const registers_cf_;

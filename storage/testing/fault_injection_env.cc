@@ -67,8 +67,10 @@ class FaultInjectionEnv::File : public rocksdb::WritableFileWrapper {
   rocksdb::Status Truncate(uint64_t size) override {
     return env_->TruncateOpen(path_, *state_, *target_, size);
   }
-  rocksdb::Status Sync() override { return env_->Sync(path_, *state_, *target_); }
-  rocksdb::Status Fsync() override { return env_->Sync(path_, *state_, *target_); }
+  rocksdb::Status Sync() override {
+    return env_->Sync(path_, *state_, *target_, "While fdatasync");
+  }
+  rocksdb::Status Fsync() override { return env_->Sync(path_, *state_, *target_, "While fsync"); }
   bool IsSyncThreadSafe() const override { return true; }  // Sync takes the env's mutex
   // Starts writeback and waits for nothing: durable only after a Sync.
   rocksdb::Status RangeSync(uint64_t, uint64_t) override { return rocksdb::Status::OK(); }
@@ -147,9 +149,9 @@ rocksdb::Status FaultInjectionEnv::Undo(const NameChange& change) {
   return rocksdb::Status::Corruption("FaultInjectionEnv: unknown name change");
 }
 
-void FaultInjectionEnv::InjectError(Op op, std::string path_part, rocksdb::Status error) {
+void FaultInjectionEnv::InjectError(Op op, std::string path_part, int err) {
   std::lock_guard<std::mutex> lock(mu_);
-  errors_.push_back(ErrorRule{op, std::move(path_part), std::move(error)});
+  errors_.push_back(ErrorRule{op, std::move(path_part), err});
 }
 
 void FaultInjectionEnv::ClearErrors() {
@@ -172,18 +174,23 @@ rocksdb::Status FaultInjectionEnv::CheckPowered(const std::string& what) const {
   return rocksdb::Status::IOError("FaultInjectionEnv: the power is off", what);
 }
 
-rocksdb::Status FaultInjectionEnv::Refusal(std::optional<std::string> needs_power,
-                                           std::optional<Op> op, const std::string& path) const {
+rocksdb::Status FaultInjectionEnv::LockedCheckPowered(const std::string& what) const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (needs_power) {
-    if (rocksdb::Status s = CheckPowered(*needs_power + " " + path); !s.ok()) return s;
-  }
-  return op ? InjectedError(*op, path) : rocksdb::Status::OK();
+  return CheckPowered(what);
 }
 
-rocksdb::Status FaultInjectionEnv::InjectedError(Op op, const std::string& path) const {
+rocksdb::Status FaultInjectionEnv::LockedInjectedError(Op op, const char* context,
+                                                       const std::string& path) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InjectedError(op, context, path);
+}
+
+rocksdb::Status FaultInjectionEnv::InjectedError(Op op, const char* context,
+                                                 const std::string& path) const {
   for (const ErrorRule& rule : errors_) {
-    if (rule.op == op && path.find(rule.path_part) != std::string::npos) return rule.error;
+    if (rule.op == op && path.find(rule.path_part) != std::string::npos) {
+      return PosixError(context, path, rule.err);
+    }
   }
   return rocksdb::Status::OK();
 }
@@ -216,14 +223,22 @@ void FaultInjectionEnv::MoveState(const std::string& from, const std::string& to
 rocksdb::Status FaultInjectionEnv::NewSequentialFile(
     const std::string& fname, std::unique_ptr<rocksdb::SequentialFile>* result,
     const rocksdb::EnvOptions& options) {
-  if (rocksdb::Status s = Refusal(std::nullopt, Op::kOpenForRead, fname); !s.ok()) return s;
+  if (rocksdb::Status s = LockedInjectedError(
+          Op::kOpenForRead, "While opening a file for sequentially reading", fname);
+      !s.ok()) {
+    return s;
+  }
   return target()->NewSequentialFile(fname, result, options);
 }
 
 rocksdb::Status FaultInjectionEnv::NewRandomAccessFile(
     const std::string& fname, std::unique_ptr<rocksdb::RandomAccessFile>* result,
     const rocksdb::EnvOptions& options) {
-  if (rocksdb::Status s = Refusal(std::nullopt, Op::kOpenForRead, fname); !s.ok()) return s;
+  if (rocksdb::Status s =
+          LockedInjectedError(Op::kOpenForRead, "While open a file for random read", fname);
+      !s.ok()) {
+    return s;
+  }
   return target()->NewRandomAccessFile(fname, result, options);
 }
 
@@ -247,7 +262,10 @@ rocksdb::Status FaultInjectionEnv::OpenForWrite(const std::string& fname, bool r
   const std::string path = Normal(fname);
   std::lock_guard<std::mutex> lock(mu_);
   if (rocksdb::Status s = CheckPowered("create " + path); !s.ok()) return s;
-  if (rocksdb::Status s = InjectedError(Op::kCreate, path); !s.ok()) return s;
+  if (rocksdb::Status s = InjectedError(Op::kCreate, "While open a file for appending", path);
+      !s.ok()) {
+    return s;
+  }
   const bool existed = target()->FileExists(path).ok();
   uint64_t size_before = 0;
   if (existed && reopen && !target()->GetFileSize(path, &size_before).ok()) size_before = 0;
@@ -329,26 +347,27 @@ rocksdb::Status FaultInjectionEnv::LinkFile(const std::string&, const std::strin
 }
 
 rocksdb::Status FaultInjectionEnv::CreateDir(const std::string& dirname) {
-  if (rocksdb::Status s = Refusal("create directory", std::nullopt, dirname); !s.ok()) return s;
+  if (rocksdb::Status s = LockedCheckPowered("create directory " + dirname); !s.ok()) return s;
   return target()->CreateDir(dirname);
 }
 
 rocksdb::Status FaultInjectionEnv::CreateDirIfMissing(const std::string& dirname) {
-  if (rocksdb::Status s = Refusal("create directory", std::nullopt, dirname); !s.ok()) return s;
+  if (rocksdb::Status s = LockedCheckPowered("create directory " + dirname); !s.ok()) return s;
   return target()->CreateDirIfMissing(dirname);
 }
 
 rocksdb::Status FaultInjectionEnv::DeleteDir(const std::string& dirname) {
-  if (rocksdb::Status s = Refusal("delete directory", std::nullopt, dirname); !s.ok()) return s;
+  if (rocksdb::Status s = LockedCheckPowered("delete directory " + dirname); !s.ok()) return s;
   return target()->DeleteDir(dirname);
 }
 
 rocksdb::Status FaultInjectionEnv::Append(const std::string& path, FileState& state,
-                                          rocksdb::WritableFile& file,
-                                          const rocksdb::Slice& data) {
+                                          rocksdb::WritableFile& file, const rocksdb::Slice& data) {
   std::lock_guard<std::mutex> lock(mu_);
   if (rocksdb::Status s = CheckPowered("append to " + path); !s.ok()) return s;
-  if (rocksdb::Status s = InjectedError(Op::kAppend, path); !s.ok()) return s;
+  if (rocksdb::Status s = InjectedError(Op::kAppend, "While appending to file", path); !s.ok()) {
+    return s;
+  }
   rocksdb::Status s = file.Append(data);
   if (s.ok()) state.size += data.size();
   return s;
@@ -366,10 +385,10 @@ rocksdb::Status FaultInjectionEnv::TruncateOpen(const std::string& path, FileSta
 }
 
 rocksdb::Status FaultInjectionEnv::Sync(const std::string& path, FileState& state,
-                                        rocksdb::WritableFile& file) {
+                                        rocksdb::WritableFile& file, const char* context) {
   std::lock_guard<std::mutex> lock(mu_);
   if (rocksdb::Status s = CheckPowered("sync " + path); !s.ok()) return s;
-  if (rocksdb::Status s = InjectedError(Op::kSync, path); !s.ok()) return s;
+  if (rocksdb::Status s = InjectedError(Op::kSync, context, path); !s.ok()) return s;
   // Hands any bytes the real file still buffers to the OS; they are in `size` already.
   if (rocksdb::Status s = file.Flush(); !s.ok()) return s;
   state.synced = state.size;

@@ -2,8 +2,9 @@
 // errors, in the manner of LevelDB's db/fault_injection_test.cc and RocksDB's
 // FaultInjectionTestEnv. Test code only (library tokenstore_storage_testing).
 //
-// It wraps an Env of real files (the default one; it truncates them with std::filesystem). Writes reach the files at once, as they reach a page
-// cache; the env remembers what a disk would have made durable so far:
+// It wraps an Env of real files (the default one; it truncates them with std::filesystem). Writes
+// reach the files at once, as they reach a page cache; the env remembers what a disk would have
+// made durable so far:
 //   - per file written through it, the size at its last Sync or Fsync (Flush, RangeSync and
 //     Close make nothing durable);
 //   - per directory, the changes of names in it (a file created, renamed, deleted) since the
@@ -29,10 +30,10 @@
 // store enables). Files the env did not write (there before it, or RocksDB's info LOG) count
 // as durable.
 //
-// Errors: InjectError(op, path_part, status) makes every later `op` on a path containing
-// `path_part` fail with `status` without touching the file, until ClearErrors().
-// PosixError() builds the status RocksDB's own POSIX env returns for an errno, so an injected
-// error reaches the code under test exactly as a real one would.
+// Errors: InjectError(op, path_part, err) makes every later `op` on a path containing
+// `path_part` fail, without touching the file, as RocksDB's own POSIX env fails when the
+// system call returns errno `err` (same status, same message, naming the real file), until
+// ClearErrors(). So an injected ENOSPC or EACCES reaches the code under test as a real one.
 //
 // Thread-safety: safe for concurrent use, as RocksDB requires of an Env. The env must outlive
 // every database opened on it.
@@ -80,7 +81,7 @@ class FaultInjectionEnv : public rocksdb::EnvWrapper {
   // error of restoring the disk (a test bug or a disk problem: the state is then unknown).
   rocksdb::Status DropUnsyncedData();
 
-  void InjectError(Op op, std::string path_part, rocksdb::Status error);
+  void InjectError(Op op, std::string path_part, int err);
   void ClearErrors();
 
   // Syncs of files that made data durable, since construction (proves the env is in use).
@@ -138,15 +139,14 @@ class FaultInjectionEnv : public rocksdb::EnvWrapper {
                                          // delete removed; nullopt when there were none
   };
 
-  // Takes mu_: the error an operation on `path` meets instead of happening, if any: "the
-  // power is off" when the operation (named needs_power) needs it, or an error injected
-  // into `op`.
-  rocksdb::Status Refusal(std::optional<std::string> needs_power, std::optional<Op> op,
-                          const std::string& path) const;
+  // Take mu_ for CheckPowered and InjectedError below.
+  rocksdb::Status LockedCheckPowered(const std::string& what) const;
+  rocksdb::Status LockedInjectedError(Op op, const char* context, const std::string& path) const;
 
   // REQUIRES: mu_ held, for all of these.
   rocksdb::Status CheckPowered(const std::string& what) const;
-  rocksdb::Status InjectedError(Op op, const std::string& path) const;
+  // The injected error of `op` on `path`, as the POSIX env words it for `context`.
+  rocksdb::Status InjectedError(Op op, const char* context, const std::string& path) const;
   // The contents of `path` a power cut now would leave; nullopt when it does not exist.
   std::optional<std::string> DurableContent(const std::string& path);
   rocksdb::Status TruncateFile(const std::string& path, uint64_t size);
@@ -162,22 +162,23 @@ class FaultInjectionEnv : public rocksdb::EnvWrapper {
                          const rocksdb::Slice& data);
   rocksdb::Status TruncateOpen(const std::string& path, FileState& state,
                                rocksdb::WritableFile& file, uint64_t size);
-  rocksdb::Status Sync(const std::string& path, FileState& state, rocksdb::WritableFile& file);
+  rocksdb::Status Sync(const std::string& path, FileState& state, rocksdb::WritableFile& file,
+                       const char* context);
   rocksdb::Status SyncDir(const std::string& dir);
 
   struct ErrorRule {
     Op op;
     std::string path_part;
-    rocksdb::Status error;
+    int err;
   };
 
   mutable std::mutex mu_;
-  bool powered_ = true;                                           // GUARDED_BY(mu_)
-  std::map<std::string, std::shared_ptr<FileState>> files_;      // GUARDED_BY(mu_)
-  std::vector<NameChange> changes_;                               // GUARDED_BY(mu_), oldest first
-  std::vector<ErrorRule> errors_;                                 // GUARDED_BY(mu_)
-  uint64_t file_syncs_ = 0;                                       // GUARDED_BY(mu_)
-  uint64_t dir_syncs_ = 0;                                        // GUARDED_BY(mu_)
+  bool powered_ = true;                                      // GUARDED_BY(mu_)
+  std::map<std::string, std::shared_ptr<FileState>> files_;  // GUARDED_BY(mu_)
+  std::vector<NameChange> changes_;                          // GUARDED_BY(mu_), oldest first
+  std::vector<ErrorRule> errors_;                            // GUARDED_BY(mu_)
+  uint64_t file_syncs_ = 0;                                  // GUARDED_BY(mu_)
+  uint64_t dir_syncs_ = 0;                                   // GUARDED_BY(mu_)
 };
 
 }  // namespace tokenstore

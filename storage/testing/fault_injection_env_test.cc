@@ -92,7 +92,7 @@ TEST_F(FaultInjectionEnvTest, FsyncIsASyncToo) {
 TEST_F(FaultInjectionEnvTest, ACreatedFileVanishesUnlessItsDirectoryWasSynced) {
   Write("unnamed", "synced data")->Close().PermitUncheckedError();
   Write("named", "synced data")->Close().PermitUncheckedError();
-  SyncDir();  // makes both names durable ...
+  SyncDir();                                                     // makes both names durable ...
   Write("late", "synced data")->Close().PermitUncheckedError();  // ... not this one
   Cut();
   EXPECT_EQ(Read("named"), "synced data");
@@ -164,25 +164,41 @@ TEST_F(FaultInjectionEnvTest, WithoutPowerNothingChangesOnDisk) {
 }
 
 TEST_F(FaultInjectionEnvTest, InjectedErrorsHitTheirOperationAndPathOnly) {
-  const rocksdb::Status no_space = PosixError("While appending to file", Path("a.log"), ENOSPC);
-  env_.InjectError(FaultInjectionEnv::Op::kAppend, ".log", no_space);
+  env_.InjectError(FaultInjectionEnv::Op::kAppend, ".log", ENOSPC);
   std::unique_ptr<rocksdb::WritableFile> log, sst;
   ASSERT_TRUE(env_.NewWritableFile(Path("a.log"), &log, {}).ok());
   ASSERT_TRUE(env_.NewWritableFile(Path("b.sst"), &sst, {}).ok());
   const rocksdb::Status s = log->Append("x");
   EXPECT_TRUE(s.IsNoSpace()) << s.ToString();
+  EXPECT_EQ(s.ToString(), PosixError("While appending to file", Path("a.log"), ENOSPC).ToString());
   EXPECT_EQ(Read("a.log"), "");  // the failed write did not happen
   EXPECT_TRUE(log->Sync().ok());
   EXPECT_TRUE(sst->Append("x").ok());
 
-  env_.InjectError(FaultInjectionEnv::Op::kOpenForRead, "b.sst", rocksdb::Status::IOError("no"));
+  env_.InjectError(FaultInjectionEnv::Op::kSync, ".sst", EIO);
+  EXPECT_EQ(sst->Sync().ToString(),
+            "IO error: While fdatasync: " + Path("b.sst") + ": Input/output error");
+  EXPECT_EQ(sst->Fsync().ToString(),
+            "IO error: While fsync: " + Path("b.sst") + ": Input/output error");
+
+  env_.InjectError(FaultInjectionEnv::Op::kOpenForRead, "b.sst", EACCES);
   std::unique_ptr<rocksdb::SequentialFile> in;
-  EXPECT_FALSE(env_.NewSequentialFile(Path("b.sst"), &in, {}).ok());
+  EXPECT_EQ(env_.NewSequentialFile(Path("b.sst"), &in, {}).ToString(),
+            "IO error: While opening a file for sequentially reading: " + Path("b.sst") +
+                ": Permission denied");
   EXPECT_TRUE(env_.NewSequentialFile(Path("a.log"), &in, {}).ok());
+
+  env_.InjectError(FaultInjectionEnv::Op::kCreate, "c.", EACCES);
+  std::unique_ptr<rocksdb::WritableFile> c;
+  EXPECT_EQ(env_.NewWritableFile(Path("c.log"), &c, {}).ToString(),
+            "IO error: While open a file for appending: " + Path("c.log") + ": Permission denied");
+  EXPECT_EQ(Read("c.log"), "<missing>");
 
   env_.ClearErrors();
   EXPECT_TRUE(log->Append("x").ok());
+  EXPECT_TRUE(sst->Sync().ok());
   EXPECT_TRUE(env_.NewSequentialFile(Path("b.sst"), &in, {}).ok());
+  EXPECT_TRUE(env_.NewWritableFile(Path("c.log"), &c, {}).ok());
 }
 
 // An injected error must read as the real one, or a test of the mapping would test a fake.
@@ -195,6 +211,13 @@ TEST_F(FaultInjectionEnvTest, PosixErrorIsWhatRocksDbsPosixEnvReturns) {
   EXPECT_EQ(made.code(), real.code());
   EXPECT_EQ(made.subcode(), real.subcode());
   EXPECT_TRUE(made.IsPathNotFound());
+
+  std::unique_ptr<rocksdb::RandomAccessFile> random;
+  EXPECT_EQ(rocksdb::Env::Default()->NewRandomAccessFile(Path("none"), &random, {}).ToString(),
+            PosixError("While open a file for random read", Path("none"), ENOENT).ToString());
+  std::unique_ptr<rocksdb::WritableFile> out;
+  EXPECT_EQ(rocksdb::Env::Default()->NewWritableFile(Path("no/such"), &out, {}).ToString(),
+            PosixError("While open a file for appending", Path("no/such"), ENOENT).ToString());
 
   const rocksdb::Status full = PosixError("While appending to file", "/d/1.log", ENOSPC);
   EXPECT_TRUE(full.IsNoSpace());
