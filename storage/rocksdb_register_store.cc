@@ -213,6 +213,14 @@ StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
     StatusOr<std::vector<std::string>> names = ListDir(dir);
     if (!names.ok()) return names.status();
     if (!std::all_of(names->begin(), names->end(), IsCreationLeftover)) {
+      // RocksDB writes the OPTIONS file only after CURRENT: one naming our column families
+      // means a token store that lost its CURRENT, damage to report rather than a stranger.
+      if (OptionsFileNamesOurFamilies(dir, opts.env_for_tests)) {
+        return Status::DataLoss(dir +
+                                ": the database is damaged: its CURRENT file is missing, but "
+                                "its OPTIONS file is a token store's (files: " +
+                                SomeNames(*names) + ")");
+      }
       return Status::FailedPrecondition(
           dir + ": not a token store (the directory holds files but no RocksDB database: " +
           SomeNames(*names) + ")");

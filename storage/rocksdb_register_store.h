@@ -72,8 +72,8 @@ class RocksDbRegisterStore final : public RegisterStore {
   //                        one, or one left by a creation that was cut short
   //   FAILED_PRECONDITION  not a token store (unrelated files or database), another or
   //                        no schema version, or in use by another process
-  //   DATA_LOSS            corrupt or truncated database or records; the files are left
-  //                        as found, never reset
+  //   DATA_LOSS            corrupt, truncated or missing database files (CURRENT, MANIFEST,
+  //                        SST) or records; the files are left as found, never reset
   //   RESOURCE_EXHAUSTED   no space left on the device (also from the writes below)
   //   PERMISSION_DENIED    a file RocksDB must read or write is not accessible
   static StatusOr<std::unique_ptr<RocksDbRegisterStore>> Open(const std::string& dir,
