@@ -500,6 +500,42 @@ TEST_F(RocksDbRegisterStoreTest, ReopenAfterManyWritesAndAFlush) {
   EXPECT_EQ(*store->Get("tok1999"), Defined(2000, std::string(2000, 'n')));
 }
 
+// The offline dump's open: it reads what a read-write open reads (also what is only in the
+// WAL), refuses every write, and changes nothing in the directory. A read-write open would
+// replay the WAL into new SST files, write a new MANIFEST, WAL and OPTIONS file, and rotate
+// the LOG (what the offline dump did before it opened read-only).
+TEST_F(RocksDbRegisterStoreTest, ReadOnlyOpenReadsEverythingAndChangesNothing) {
+  {
+    std::unique_ptr<RocksDbRegisterStore> store = OpenOrDie(StoreDir(), true);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->StoreIfNewer("t", Defined(3, "in the WAL")).ok());
+    ASSERT_TRUE(store->ReserveTimestamps("t", 64).ok());
+    ASSERT_TRUE(store->PutNodeRecord("identity", "n1").ok());
+  }
+  const DirSnapshot before = SnapshotDir(StoreDir());
+  {
+    StatusOr<std::unique_ptr<RocksDbRegisterStore>> store =
+        RocksDbRegisterStore::Open(StoreDir(), RocksDbOptions{.read_only = true});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ(*(*store)->Get("t"), Defined(3, "in the WAL"));
+    EXPECT_EQ(*(*store)->GetReservedTimestamp("t"), 64u);
+    EXPECT_EQ(*(*store)->GetNodeRecord("identity"), "n1");
+    const std::string refusal = StoreDir() + ": the store was opened read-only";
+    EXPECT_EQ((*store)->StoreIfNewer("t", Defined(4, "x")).status().message(), refusal);
+    EXPECT_EQ((*store)->StoreIfNewerBatch({{{"u", Defined(1, "x")}}})[0].status().message(),
+              refusal);
+    EXPECT_EQ((*store)->ReserveTimestamps("t", 65).message(), refusal);
+    EXPECT_EQ((*store)->SetCrashed("t", true).message(), refusal);
+    EXPECT_EQ((*store)->PutNodeRecord("identity", "n2").code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(*(*store)->Get("t"), Defined(3, "in the WAL"));
+  }
+  EXPECT_THAT(DirChanges(before, SnapshotDir(StoreDir())), IsEmpty());
+  EXPECT_EQ(RocksDbRegisterStore::Open(StoreDir(), {.create_if_missing = true, .read_only = true})
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST_F(RocksDbRegisterStoreTest, CreatesNestedDirectories) {
   const std::string dir = tmp_.File("a/b/c");
   EXPECT_NE(OpenOrDie(dir, true), nullptr);
@@ -617,18 +653,23 @@ TEST_F(RocksDbRegisterStoreTest, OpenWhileAnotherProcessHoldsItIsInUse) {
   ASSERT_EQ(pipe(ready), 0);
   ASSERT_EQ(pipe(release), 0);
   // The child only opens the store and holds it until the parent is done.
-  const pid_t child = SpawnChild("hold " + StoreDir() + " " + std::to_string(ready[1]) + " " +
-                                     std::to_string(release[0]),
-                                 {ready[0], release[1]});
+  const pid_t child = SpawnChild(
+      "hold " + StoreDir() + " " + std::to_string(ready[1]) + " " + std::to_string(release[0]),
+      {ready[0], release[1]});
   ASSERT_GE(child, 0);
   close(ready[1]);
   close(release[0]);
   ASSERT_EQ(ReadByte(ready[0]), 'r');
 
-  Status s = OpenStatus(StoreDir());
-  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
-  EXPECT_THAT(s.message(), HasSubstr(StoreDir() + " is in use by another process "
-                                                  "(a running token-replica?)"));
+  // Read-only too (token-admin dump --data-dir): RocksDB itself would let it read a database
+  // another process is writing.
+  for (bool read_only : {false, true}) {
+    Status s =
+        RocksDbRegisterStore::Open(StoreDir(), RocksDbOptions{.read_only = read_only}).status();
+    EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+    EXPECT_THAT(s.message(), HasSubstr(StoreDir() + " is in use by another process "
+                                                    "(a running token-replica?)"));
+  }
 
   close(release[1]);  // lets the child exit, which drops its lock
   close(ready[0]);
@@ -793,8 +834,9 @@ TEST_F(RocksDbRegisterStoreTest, TruncatedManifestIsDataLossAndNotReset) {
 
 // A store whose registers and metadata are in SST files (the reopen flushes what the WAL
 // held), with a file of it removed or cut short: what a bad copy, a full disk or a mistaken
-// clean-up leaves. Each open, also one allowed to create a store, must say DATA_LOSS, name
-// the directory and the file, and leave every file of the database as it found it. Verified:
+// clean-up leaves. Each open (also one allowed to create a store, and the offline dump's
+// read-only one) must say DATA_LOSS, name the directory and the file, and leave every file of
+// the database as it found it. Verified:
 // mapping RocksDB's Corruption and PathNotFound to INTERNAL in FromRocks fails the SST and
 // MANIFEST tests; the missing-CURRENT test failed before Open told a damaged store from a
 // stranger's files (it said FAILED_PRECONDITION "not a token store").
@@ -833,9 +875,12 @@ class DamagedStoreTest : public RocksDbRegisterStoreTest {
 
   void ExpectDataLossAndUntouched(const std::string& what) {
     const DirSnapshot before = DataFiles();
-    for (bool create : {false, true}) {
-      SCOPED_TRACE(create ? "create_if_missing" : "existing only");
-      Status s = OpenStatus(StoreDir(), create);
+    for (const RocksDbOptions& opts : {RocksDbOptions{}, RocksDbOptions{.create_if_missing = true},
+                                       RocksDbOptions{.read_only = true}}) {
+      SCOPED_TRACE(opts.create_if_missing ? "create_if_missing"
+                   : opts.read_only       ? "read-only"
+                                          : "existing only");
+      Status s = RocksDbRegisterStore::Open(StoreDir(), opts).status();
       EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
       EXPECT_THAT(s.message(), StartsWith(StoreDir() + ": "));
       EXPECT_THAT(s.message(), HasSubstr(what));

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstdarg>
 #include <filesystem>
 #include <system_error>
 
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
 #include "rocksdb/status.h"
@@ -186,10 +188,50 @@ rocksdb::ColumnFamilyOptions MakeCfOptions() {
   return o;
 }
 
+// RocksDB's info log of a read-only open: reading a store must not rotate or write its LOG.
+class DiscardingLogger : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
+
+// Opens the database of the store in `dir` (read-only when opts.read_only) with its three
+// column families. A read-only open first takes the LOCK a running replica holds, so that it
+// is refused as a read-write open is; when there is no LOCK file, no replica can hold it, and
+// none is made.
+rocksdb::Status OpenDb(const std::string& dir, const RocksDbOptions& opts, bool create,
+                       rocksdb::Env* env, rocksdb::FileLock** lock,
+                       std::vector<rocksdb::ColumnFamilyHandle*>* handles, rocksdb::DB** db) {
+  const rocksdb::ColumnFamilyOptions cf_opts = MakeCfOptions();
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, cf_opts},
+      {kRegistersCf, cf_opts},
+      {kMetaCf, cf_opts},
+  };
+  rocksdb::DBOptions db_opts = MakeDbOptions(create, env);
+  if (!opts.read_only) return rocksdb::DB::Open(db_opts, dir, descriptors, handles, db);
+
+  const std::string lock_file = dir + "/LOCK";
+  if (env->FileExists(lock_file).ok()) {
+    rocksdb::Status s = env->LockFile(lock_file, lock);
+    if (!s.ok()) return s;
+  }
+  db_opts.info_log = std::make_shared<DiscardingLogger>();
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descriptors, handles, db);
+  if (!s.ok() && *lock != nullptr) {
+    env->UnlockFile(*lock).PermitUncheckedError();
+    *lock = nullptr;
+  }
+  return s;
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
     const std::string& dir, const RocksDbOptions& opts) {
+  if (opts.read_only && opts.create_if_missing) {
+    return Status::InvalidArgument(dir + ": a read-only open cannot create a store");
+  }
   const fs::path path(dir);
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
@@ -258,21 +300,16 @@ StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
     }
   }
 
-  const rocksdb::ColumnFamilyOptions cf_opts = MakeCfOptions();
-  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, cf_opts},
-      {kRegistersCf, cf_opts},
-      {kMetaCf, cf_opts},
-  };
+  rocksdb::Env* const env = opts.env_for_tests ? opts.env_for_tests : rocksdb::Env::Default();
+  rocksdb::FileLock* lock = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::Open(MakeDbOptions(create, opts.env_for_tests), dir, descriptors, &handles, &db);
+  rocksdb::Status s = OpenDb(dir, opts, create, env, &lock, &handles, &db);
   if (!s.ok()) {
     return FromRocks(s, dir, create ? "cannot create the database" : "cannot open the database");
   }
   std::unique_ptr<RocksDbRegisterStore> store(
-      new RocksDbRegisterStore(dir, opts, db, std::move(handles)));
+      new RocksDbRegisterStore(dir, opts, env, lock, db, std::move(handles)));
 
   // The schema version gates everything else: check it before decoding any record.
   std::string version;
@@ -323,10 +360,14 @@ StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
 }
 
 RocksDbRegisterStore::RocksDbRegisterStore(std::string dir, const RocksDbOptions& opts,
+                                           rocksdb::Env* env, rocksdb::FileLock* dir_lock,
                                            rocksdb::DB* db,
                                            std::vector<rocksdb::ColumnFamilyHandle*> handles)
     : dir_(std::move(dir)),
       sync_(!opts.unsafe_no_sync_for_tests),
+      read_only_(opts.read_only),
+      env_(env),
+      dir_lock_(dir_lock),
       db_(db),
       handles_(std::move(handles)),
       registers_cf_(handles_.at(1)),
@@ -339,6 +380,7 @@ RocksDbRegisterStore::~RocksDbRegisterStore() {
   // Every acknowledged write is already synced; Close only releases files and the LOCK.
   db_->Close().PermitUncheckedError();
   delete db_;
+  if (dir_lock_ != nullptr) env_->UnlockFile(dir_lock_).PermitUncheckedError();
 }
 
 Status RocksDbRegisterStore::Load() {
@@ -415,6 +457,7 @@ Status RocksDbRegisterStore::Write(rocksdb::WriteBatch* batch) {
 }
 
 Status RocksDbRegisterStore::CheckWritable() {
+  if (read_only_) return Status::FailedPrecondition(dir_ + ": the store was opened read-only");
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (write_error_.ok()) return Status::Ok();
   return Status::FailedPrecondition(dir_ +

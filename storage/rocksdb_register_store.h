@@ -40,6 +40,7 @@ namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
 class Env;
+class FileLock;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -49,6 +50,11 @@ struct RocksDbOptions {
   // A replica creates its (empty) directory on first start; the offline admin tools open
   // existing stores only, so a mistyped path is an error instead of a new empty store.
   bool create_if_missing = false;
+  // Opens the database read-only (for token-admin dump --data-dir): nothing in the directory
+  // changes, not even RocksDB's LOG, and every write is refused with FAILED_PRECONDITION. A
+  // directory in use by a running replica is still refused: the store takes RocksDB's LOCK
+  // itself. REQUIRES: !create_if_missing.
+  bool read_only = false;
 
   // For tests only; no program sets these, and no command-line flag reaches them.
   //
@@ -104,7 +110,10 @@ class RocksDbRegisterStore final : public RegisterStore {
   static constexpr size_t kTokenStripes = 64;
   static_assert((kTokenStripes & (kTokenStripes - 1)) == 0, "a mask picks the stripe");
 
-  RocksDbRegisterStore(std::string dir, const RocksDbOptions& opts, rocksdb::DB* db,
+  // Takes `db` and, when not null, `dir_lock` (a read-only store's hold on RocksDB's LOCK,
+  // taken through `env`).
+  RocksDbRegisterStore(std::string dir, const RocksDbOptions& opts, rocksdb::Env* env,
+                       rocksdb::FileLock* dir_lock, rocksdb::DB* db,
                        std::vector<rocksdb::ColumnFamilyHandle*> handles);
 
   // Reads the whole database into memory; called once by Open.
@@ -117,6 +126,9 @@ class RocksDbRegisterStore final : public RegisterStore {
 
   const std::string dir_;
   const bool sync_;  // false only with RocksDbOptions::unsafe_no_sync_for_tests
+  const bool read_only_;
+  rocksdb::Env* const env_;
+  rocksdb::FileLock* const dir_lock_;  // released by the destructor; null unless read-only
   rocksdb::DB* const db_;                                    // owned; closed by the destructor
   const std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, registers, meta
   rocksdb::ColumnFamilyHandle* const registers_cf_;
