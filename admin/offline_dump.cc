@@ -9,6 +9,7 @@ namespace tokenstore {
 StatusOr<NodeDump> DumpDataDir(const std::string& dir) {
   RocksDbOptions opts;
   opts.create_if_missing = false;
+  opts.read_only = true;  // the data dir may be the only copy left: change nothing in it
   StatusOr<std::unique_ptr<RocksDbRegisterStore>> store = RocksDbRegisterStore::Open(dir, opts);
   if (!store.ok()) {
     const Status& st = store.status();

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstdarg>
 #include <filesystem>
 #include <system_error>
 
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
 #include "rocksdb/status.h"
@@ -123,8 +125,9 @@ bool IsCreationLeftover(const std::string& name) {
 // When the MANIFEST does not list our column families, tells "a database that never was a
 // token store" from "a token store whose MANIFEST lost its tail": RocksDB also records the
 // column families in its OPTIONS file, which a truncated MANIFEST leaves intact.
-bool OptionsFileNamesOurFamilies(const std::string& dir) {
+bool OptionsFileNamesOurFamilies(const std::string& dir, rocksdb::Env* env) {
   rocksdb::ConfigOptions config;
+  if (env != nullptr) config.env = env;
   config.ignore_unknown_options = true;
   config.ignore_unsupported_options = true;
   rocksdb::DBOptions db_opts;
@@ -138,8 +141,9 @@ bool OptionsFileNamesOurFamilies(const std::string& dir) {
   return registers && meta;
 }
 
-rocksdb::DBOptions MakeDbOptions(bool create) {
+rocksdb::DBOptions MakeDbOptions(bool create, rocksdb::Env* env) {
   rocksdb::DBOptions o;
+  if (env != nullptr) o.env = env;
   // Create the database and its column families only when Open found an empty or new
   // directory; otherwise a missing piece is an error, never a silent fresh start.
   o.create_if_missing = create;
@@ -184,10 +188,50 @@ rocksdb::ColumnFamilyOptions MakeCfOptions() {
   return o;
 }
 
+// RocksDB's info log of a read-only open: reading a store must not rotate or write its LOG.
+class DiscardingLogger : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
+
+// Opens the database of the store in `dir` (read-only when opts.read_only) with its three
+// column families. A read-only open first takes the LOCK a running replica holds, so that it
+// is refused as a read-write open is; when there is no LOCK file, no replica can hold it, and
+// none is made.
+rocksdb::Status OpenDb(const std::string& dir, const RocksDbOptions& opts, bool create,
+                       rocksdb::Env* env, rocksdb::FileLock** lock,
+                       std::vector<rocksdb::ColumnFamilyHandle*>* handles, rocksdb::DB** db) {
+  const rocksdb::ColumnFamilyOptions cf_opts = MakeCfOptions();
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, cf_opts},
+      {kRegistersCf, cf_opts},
+      {kMetaCf, cf_opts},
+  };
+  rocksdb::DBOptions db_opts = MakeDbOptions(create, env);
+  if (!opts.read_only) return rocksdb::DB::Open(db_opts, dir, descriptors, handles, db);
+
+  const std::string lock_file = dir + "/LOCK";
+  if (env->FileExists(lock_file).ok()) {
+    rocksdb::Status s = env->LockFile(lock_file, lock);
+    if (!s.ok()) return s;
+  }
+  db_opts.info_log = std::make_shared<DiscardingLogger>();
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descriptors, handles, db);
+  if (!s.ok() && *lock != nullptr) {
+    env->UnlockFile(*lock).PermitUncheckedError();
+    *lock = nullptr;
+  }
+  return s;
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
     const std::string& dir, const RocksDbOptions& opts) {
+  if (opts.read_only && opts.create_if_missing) {
+    return Status::InvalidArgument(dir + ": a read-only open cannot create a store");
+  }
   const fs::path path(dir);
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
@@ -211,6 +255,14 @@ StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
     StatusOr<std::vector<std::string>> names = ListDir(dir);
     if (!names.ok()) return names.status();
     if (!std::all_of(names->begin(), names->end(), IsCreationLeftover)) {
+      // RocksDB writes the OPTIONS file only after CURRENT: one naming our column families
+      // means a token store that lost its CURRENT, damage to report rather than a stranger.
+      if (OptionsFileNamesOurFamilies(dir, opts.env_for_tests)) {
+        return Status::DataLoss(dir +
+                                ": the database is damaged: its CURRENT file is missing, but "
+                                "its OPTIONS file is a token store's (files: " +
+                                SomeNames(*names) + ")");
+      }
       return Status::FailedPrecondition(
           dir + ": not a token store (the directory holds files but no RocksDB database: " +
           SomeNames(*names) + ")");
@@ -225,7 +277,8 @@ StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
     create = true;
   } else {
     std::vector<std::string> families;
-    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(MakeDbOptions(false), dir, &families);
+    rocksdb::Status s =
+        rocksdb::DB::ListColumnFamilies(MakeDbOptions(false, opts.env_for_tests), dir, &families);
     if (!s.ok()) return FromRocks(s, dir, "cannot read the database");
     std::sort(families.begin(), families.end());
     const std::vector<std::string> expected = {rocksdb::kDefaultColumnFamilyName, kMetaCf,
@@ -233,7 +286,7 @@ StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
     if (families != expected) {
       std::string found;
       for (const std::string& f : families) found += (found.empty() ? "" : ", ") + f;
-      if (OptionsFileNamesOurFamilies(dir)) {
+      if (OptionsFileNamesOurFamilies(dir, opts.env_for_tests)) {
         return Status::DataLoss(dir +
                                 ": the database is damaged: its MANIFEST lists column "
                                 "families " +
@@ -247,20 +300,16 @@ StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
     }
   }
 
-  const rocksdb::ColumnFamilyOptions cf_opts = MakeCfOptions();
-  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, cf_opts},
-      {kRegistersCf, cf_opts},
-      {kMetaCf, cf_opts},
-  };
+  rocksdb::Env* const env = opts.env_for_tests ? opts.env_for_tests : rocksdb::Env::Default();
+  rocksdb::FileLock* lock = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(MakeDbOptions(create), dir, descriptors, &handles, &db);
+  rocksdb::Status s = OpenDb(dir, opts, create, env, &lock, &handles, &db);
   if (!s.ok()) {
     return FromRocks(s, dir, create ? "cannot create the database" : "cannot open the database");
   }
   std::unique_ptr<RocksDbRegisterStore> store(
-      new RocksDbRegisterStore(dir, db, std::move(handles)));
+      new RocksDbRegisterStore(dir, opts, env, lock, db, std::move(handles)));
 
   // The schema version gates everything else: check it before decoding any record.
   std::string version;
@@ -310,9 +359,15 @@ StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
   return store;
 }
 
-RocksDbRegisterStore::RocksDbRegisterStore(std::string dir, rocksdb::DB* db,
+RocksDbRegisterStore::RocksDbRegisterStore(std::string dir, const RocksDbOptions& opts,
+                                           rocksdb::Env* env, rocksdb::FileLock* dir_lock,
+                                           rocksdb::DB* db,
                                            std::vector<rocksdb::ColumnFamilyHandle*> handles)
     : dir_(std::move(dir)),
+      sync_(!opts.unsafe_no_sync_for_tests),
+      read_only_(opts.read_only),
+      env_(env),
+      dir_lock_(dir_lock),
       db_(db),
       handles_(std::move(handles)),
       registers_cf_(handles_.at(1)),
@@ -325,6 +380,7 @@ RocksDbRegisterStore::~RocksDbRegisterStore() {
   // Every acknowledged write is already synced; Close only releases files and the LOCK.
   db_->Close().PermitUncheckedError();
   delete db_;
+  if (dir_lock_ != nullptr) env_->UnlockFile(dir_lock_).PermitUncheckedError();
 }
 
 Status RocksDbRegisterStore::Load() {
@@ -386,7 +442,7 @@ Status RocksDbRegisterStore::Load() {
 
 Status RocksDbRegisterStore::Write(rocksdb::WriteBatch* batch) {
   rocksdb::WriteOptions wo;
-  wo.sync = true;  // the durability contract: OK means fsync'ed
+  wo.sync = sync_;  // the durability contract: OK means fsync'ed
   const auto start = std::chrono::steady_clock::now();
   rocksdb::Status s = db_->Write(wo, batch);
   sync_latency_.Record(std::chrono::steady_clock::now() - start);
@@ -401,6 +457,7 @@ Status RocksDbRegisterStore::Write(rocksdb::WriteBatch* batch) {
 }
 
 Status RocksDbRegisterStore::CheckWritable() {
+  if (read_only_) return Status::FailedPrecondition(dir_ + ": the store was opened read-only");
   std::shared_lock<std::shared_mutex> lock(mu_);
   if (write_error_.ok()) return Status::Ok();
   return Status::FailedPrecondition(dir_ +

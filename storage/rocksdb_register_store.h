@@ -39,6 +39,8 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
+class FileLock;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -48,6 +50,21 @@ struct RocksDbOptions {
   // A replica creates its (empty) directory on first start; the offline admin tools open
   // existing stores only, so a mistyped path is an error instead of a new empty store.
   bool create_if_missing = false;
+  // Opens the database read-only (for token-admin dump --data-dir): nothing in the directory
+  // changes, not even RocksDB's LOG, and every write is refused with FAILED_PRECONDITION. A
+  // directory in use by a running replica is still refused: the store takes RocksDB's LOCK
+  // itself. REQUIRES: !create_if_missing.
+  bool read_only = false;
+
+  // For tests only; no program sets these, and no command-line flag reaches them.
+  //
+  // The Env RocksDB does all its file I/O through (not owned; must outlive the store);
+  // nullptr is the default, real one. Tests pass a fault-injecting one
+  // (storage/testing/fault_injection_env.h) to cut the power or fail a write.
+  rocksdb::Env* env_for_tests = nullptr;
+  // UNSAFE: writes without WriteOptions::sync, so an acknowledged write may be lost on a
+  // power cut. Exists only to show that the power-cut tests catch a missing sync.
+  bool unsafe_no_sync_for_tests = false;
 };
 
 class RocksDbRegisterStore final : public RegisterStore {
@@ -61,8 +78,10 @@ class RocksDbRegisterStore final : public RegisterStore {
   //                        one, or one left by a creation that was cut short
   //   FAILED_PRECONDITION  not a token store (unrelated files or database), another or
   //                        no schema version, or in use by another process
-  //   DATA_LOSS            corrupt or truncated database or records; the files are left
-  //                        as found, never reset
+  //   DATA_LOSS            corrupt, truncated or missing database files (CURRENT, MANIFEST,
+  //                        SST) or records; the files are left as found, never reset
+  //   RESOURCE_EXHAUSTED   no space left on the device (also from the writes below)
+  //   PERMISSION_DENIED    a file RocksDB must read or write is not accessible
   static StatusOr<std::unique_ptr<RocksDbRegisterStore>> Open(const std::string& dir,
                                                               const RocksDbOptions& opts);
 
@@ -91,7 +110,10 @@ class RocksDbRegisterStore final : public RegisterStore {
   static constexpr size_t kTokenStripes = 64;
   static_assert((kTokenStripes & (kTokenStripes - 1)) == 0, "a mask picks the stripe");
 
-  RocksDbRegisterStore(std::string dir, rocksdb::DB* db,
+  // Takes `db` and, when not null, `dir_lock` (a read-only store's hold on RocksDB's LOCK,
+  // taken through `env`).
+  RocksDbRegisterStore(std::string dir, const RocksDbOptions& opts, rocksdb::Env* env,
+                       rocksdb::FileLock* dir_lock, rocksdb::DB* db,
                        std::vector<rocksdb::ColumnFamilyHandle*> handles);
 
   // Reads the whole database into memory; called once by Open.
@@ -103,6 +125,10 @@ class RocksDbRegisterStore final : public RegisterStore {
   std::mutex& StripeOf(std::string_view token);
 
   const std::string dir_;
+  const bool sync_;  // false only with RocksDbOptions::unsafe_no_sync_for_tests
+  const bool read_only_;
+  rocksdb::Env* const env_;
+  rocksdb::FileLock* const dir_lock_;  // released by the destructor; null unless read-only
   rocksdb::DB* const db_;                                    // owned; closed by the destructor
   const std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, registers, meta
   rocksdb::ColumnFamilyHandle* const registers_cf_;
