@@ -6,6 +6,8 @@
 #          but the runs that must catch a deliberate bug (label catch: wall-clock runs whose
 #          catch depends on timing; the simulated-network tests gate each bug instead). By
 #          hand: ctest --test-dir build/dev -L catch
+#   sim    scripts/sim.sh: token-sim (the deterministic simulator) over a fixed range of seeds
+#          (about a minute), then over a fresh range whose first seed it prints
 #   asan   preset asan: the unit tests (label unit) under AddressSanitizer + UBSan
 #   tsan   preset tsan: the protocol core, storage and hash tests (label tsan) under TSan
 #   fuzz   scripts/fuzz.sh: every libFuzzer target for TOKENSTORE_FUZZ_SECONDS (default 30) s,
@@ -15,6 +17,7 @@
 #   scripts/test.sh -R config                     # extra arguments go to the dev stage's ctest
 #   TOKENSTORE_SKIP_SANITIZERS=1 scripts/test.sh  # without the asan and tsan stages
 #   TOKENSTORE_FUZZ_SECONDS=0 scripts/test.sh     # without the fuzz stage
+#   TOKENSTORE_SKIP_SIM=1 scripts/test.sh         # without the sim stage
 #   PRESET=asan scripts/test.sh                   # only that preset's build and tests
 #
 # The sanitizer presets build only the tests they run (build presets asan/tsan name the
@@ -73,6 +76,11 @@ if [[ -n "${PRESET:-}" ]]; then
 fi
 
 stage dev build_and_test dev "$@"
+if [[ "${TOKENSTORE_SKIP_SIM:-0}" == 1 ]]; then
+  summary+=("sim: skipped (TOKENSTORE_SKIP_SIM=1)")
+else
+  stage sim scripts/sim.sh
+fi
 if [[ "$skip_sanitizers" == 1 ]]; then
   summary+=("asan, tsan: skipped (TOKENSTORE_SKIP_SANITIZERS=1)")
 else
