@@ -340,6 +340,7 @@ void ReplicaCore::FinishRead(const TokenReplication& token, QuorumReadOutcome ou
   ReadResult result;
   result.ts = outcome.reg.ts;
   result.origin = outcome.reg.origin;
+  const Stamp stamp = outcome.reg.stamp();
   result.value = std::move(outcome.reg.value);
   result.fast_path = outcome.fast_path;
   if (result.value.kind == ValueKind::kDropped) {
@@ -347,12 +348,12 @@ void ReplicaCore::FinishRead(const TokenReplication& token, QuorumReadOutcome ou
   }
   if (result.value.kind == ValueKind::kUndefined) return done(std::move(result));
 
-  if (auto cached = final_cache_.Get(token.id, result.ts)) {
+  if (auto cached = final_cache_.Get(token.id, stamp)) {
     counters_.final_cache_hits++;
     result.final_min = *cached;
     return done(std::move(result));
   }
-  hash_executor_.Submit([this, id = token.id, ctx, result = std::move(result),
+  hash_executor_.Submit([this, id = token.id, stamp, ctx, result = std::move(result),
                          done = std::move(done)]() mutable {
     const TokenValue& v = result.value;
     StopCondition stop{ctx.cancelled.get(), ctx.deadline, &clock_};
@@ -362,7 +363,7 @@ void ReplicaCore::FinishRead(const TokenReplication& token, QuorumReadOutcome ou
     std::optional<HashMin> partial;
     if (v.has_partial) partial = HashMin{v.partial, v.partial_x};
     result.final_min = CombineMin(partial, *rest);
-    final_cache_.Put(id, result.ts, result.final_min);
+    final_cache_.Put(id, stamp, result.final_min);
     done(std::move(result));
   });
 }
