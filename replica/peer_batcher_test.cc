@@ -5,11 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "proto/convert.h"
@@ -539,6 +544,225 @@ TEST_F(PeerBatcherTest, CancelAfterTheBatcherIsGoneIsHarmless) {
   }
   cancel();
   EXPECT_TRUE(r.Get().ok());
+}
+
+// A peer that answers on its own thread, as gRPC's callback threads do: each batch soon after
+// it was sent, except that every seventh fails as a whole (UNAVAILABLE), entries about tokens
+// named "silent..." get no result (crash-stopped), and a cancelled RPC ends CANCELLED.
+class ThreadedPeer {
+ public:
+  ThreadedPeer() : thread_([this] { Run(); }) {}
+  ~ThreadedPeer() { Stop(); }
+
+  PeerBatcher::SendFn Fn() {
+    return [this](v1::BatchRequest request, Clock::time_point,
+                  std::function<void(Status, const v1::BatchResponse&)> done) -> CancelFn {
+      auto rpc = std::make_shared<Rpc>();
+      rpc->request = std::move(request);
+      rpc->done = std::move(done);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        queue_.push_back(rpc);
+      }
+      cv_.notify_one();
+      return [rpc] { rpc->cancelled = true; };
+    };
+  }
+
+  // Answers what is queued, then ends the thread.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  struct Rpc {
+    v1::BatchRequest request;
+    std::function<void(Status, const v1::BatchResponse&)> done;
+    std::atomic<bool> cancelled{false};
+  };
+
+  void Run() {
+    for (uint64_t n = 1;; ++n) {
+      std::shared_ptr<Rpc> rpc;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        rpc = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      if (rpc->cancelled) {
+        rpc->done(Status::Cancelled("cancelled by the caller"), v1::BatchResponse());
+      } else if (n % 7 == 0) {
+        rpc->done(Status::Unavailable("connection reset"), v1::BatchResponse());
+      } else {
+        v1::BatchResponse response;
+        for (const auto& e : rpc->request.entries()) {
+          if (e.token().rfind("silent", 0) == 0) continue;
+          v1::BatchResult* r = response.add_results();
+          r->set_id(e.id());
+          if (e.call_case() == v1::BatchEntry::kStore) {
+            r->set_stored_ts(e.store().ts());
+          } else {
+            ToProto(Reg(7, e.token()), r->mutable_reg());
+          }
+        }
+        rpc->done(Status::Ok(), response);
+      }
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Rpc>> queue_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                   // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+// The outcomes of many calls made from many threads: how often each call's callback ran, and
+// what it got.
+class Outcomes {
+ public:
+  explicit Outcomes(size_t n) : runs_(n), codes_(n), wrong_(n) {}
+
+  // `ok_is_right` checks a successful answer (the right register or stamp for that call).
+  template <typename T>
+  std::function<void(StatusOr<T>)> Callback(size_t i, std::function<bool(const T&)> ok_is_right) {
+    return [this, i, ok_is_right = std::move(ok_is_right)](StatusOr<T> r) {
+      codes_[i] = static_cast<int>(r.status().code());
+      if (r.ok() && !ok_is_right(*r)) wrong_[i] = true;
+      if (runs_[i]++ == 0) {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++done_;
+        cv_.notify_all();
+      }
+    };
+  }
+  // Waits until `n` calls have an outcome; only a hang fails it.
+  bool WaitDone(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, 60s, [&] { return done_ >= n; });
+  }
+  int runs(size_t i) const { return runs_[i].load(); }
+  StatusCode code(size_t i) const { return static_cast<StatusCode>(codes_[i].load()); }
+  bool wrong(size_t i) const { return wrong_[i].load(); }
+  size_t size() const { return runs_.size(); }
+
+ private:
+  std::vector<std::atomic<int>> runs_;
+  std::vector<std::atomic<int>> codes_;
+  std::vector<std::atomic<bool>> wrong_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t done_ = 0;  // GUARDED_BY(mu_)
+};
+
+// Real threads (label tsan): callers on four threads, the peer answering on its own, the
+// DeadlineWatch expiring calls on its own, cancels from the callers, then Close while calls
+// are still being made. Catches a callback that runs twice or never (a hang: the wait gives
+// up after a minute), an answer delivered to the wrong call, an outcome the contract does not
+// allow for that kind of call, and data races between the batcher's entry points (TSan).
+TEST_F(PeerBatcherTest, ManyThreadsCallingWhileThePeerAnswersAndTheWatchExpires) {
+  ThreadedPeer peer;
+  PeerBatcher::Options o;
+  o.max_in_flight = 2;
+  o.max_entries = 16;
+  auto b = PeerBatcher::Create("peer:1", peer.Fn(), watch_, o);
+  constexpr size_t kThreads = 4;
+  constexpr size_t kEach = 250;
+  // Kinds of call, by i % 5: 0, 1 GetRegister, 2 Store, 3 GetRegister about a crash-stopped
+  // token with a deadline a few milliseconds away, 4 Store cancelled at once.
+  Outcomes out(kThreads * kEach);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(static_cast<unsigned>(t));
+      std::uniform_int_distribution<int> ms(0, 20);
+      for (size_t k = 0; k < kEach; ++k) {
+        const size_t i = t * kEach + k;
+        const std::string token = "t" + std::to_string(i % 8);
+        const auto right_reg = [token](const Register& r) { return r == Reg(7, token); };
+        const auto right_stamp = [i](const Stamp& s) { return s.ts == 1000 + i; };
+        switch (i % 5) {
+          case 0:
+          case 1:
+            b->GetRegister(token, 0, In(60s), out.Callback<Register>(i, right_reg));
+            break;
+          case 2:
+            b->Store(token, 0, Reg(1000 + i, "s"), In(60s), out.Callback<Stamp>(i, right_stamp));
+            break;
+          case 3:
+            b->GetRegister("silent" + token, 0, In(std::chrono::milliseconds(ms(rng))),
+                           out.Callback<Register>(i, [](const Register&) { return false; }));
+            break;
+          case 4: {
+            CancelFn cancel = b->Store(token, 0, Reg(1000 + i, "c"), In(60s),
+                                       out.Callback<Stamp>(i, right_stamp));
+            if (k % 2 == 0) std::this_thread::yield();
+            cancel();
+            break;
+          }
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  ASSERT_TRUE(out.WaitDone(out.size())) << "some call never got an outcome";
+
+  // Close while more calls are made: calls pending about silent tokens (far deadlines) fail
+  // with Close's status, later calls at once; each still exactly once.
+  Outcomes late(2 * kEach);
+  std::atomic<size_t> made{0};
+  std::thread caller([&] {
+    for (size_t i = 0; i < late.size(); ++i, ++made) {
+      const std::string token = (i % 2 ? "silent" : "t") + std::to_string(i % 8);
+      b->GetRegister(token, 0, In(60s), late.Callback<Register>(i, [token](const Register& r) {
+        return r == Reg(7, token);
+      }));
+    }
+  });
+  while (made < late.size() / 4) std::this_thread::yield();
+  b->Close(Status::Unavailable("node is shutting down"));
+  caller.join();
+  ASSERT_TRUE(late.WaitDone(late.size())) << "some call never got an outcome";
+  peer.Stop();  // answers what is still queued: into nothing
+
+  for (size_t i = 0; i < out.size(); ++i) {
+    ASSERT_EQ(out.runs(i), 1) << "call " << i;
+    EXPECT_FALSE(out.wrong(i)) << "call " << i << " got another call's answer";
+    const StatusCode c = out.code(i);
+    switch (i % 5) {
+      case 0:
+      case 1:
+      case 2:
+        EXPECT_TRUE(c == StatusCode::kOk || c == StatusCode::kUnavailable) << i << ": " << int(c);
+        break;
+      case 3:
+        EXPECT_TRUE(c == StatusCode::kDeadlineExceeded || c == StatusCode::kUnavailable)
+            << i << ": " << int(c);
+        break;
+      case 4:
+        EXPECT_TRUE(c == StatusCode::kCancelled || c == StatusCode::kOk ||
+                    c == StatusCode::kUnavailable)
+            << i << ": " << int(c);
+        break;
+    }
+  }
+  for (size_t i = 0; i < late.size(); ++i) {
+    ASSERT_EQ(late.runs(i), 1) << "late call " << i;
+    EXPECT_FALSE(late.wrong(i)) << "late call " << i;
+    const StatusCode c = late.code(i);
+    if (i % 2) {
+      EXPECT_EQ(c, StatusCode::kUnavailable) << "late call " << i << " about a silent token";
+    } else {
+      EXPECT_TRUE(c == StatusCode::kOk || c == StatusCode::kUnavailable) << i << ": " << int(c);
+    }
+  }
 }
 
 }  // namespace
