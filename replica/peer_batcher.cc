@@ -182,6 +182,10 @@ void PeerBatcher::OnBatchDone(uint64_t batch, std::vector<uint64_t> ids, Status 
     if (status.ok()) {
       finished.outcomes.reserve(response.results_size());
       for (const v1::BatchResult& r : response.results()) {
+        // Only a call this batch carried is answered, once: a result repeated or naming
+        // another call (one queued or in another batch: a peer's mistake) is ignored.
+        auto it = pending_.find(r.id());
+        if (it == pending_.end() || it->second.batch != batch) continue;
         TakeLocked(r.id(), &finished, Status::Ok(), &r);
       }
       // A call without a result is about a token the peer is crash-stopped for: it stays

@@ -28,7 +28,9 @@
 // - cancelling a call fails it with CANCELLED at once, on the cancelling thread; a call still
 //   waiting is then not sent, and the answer of one in flight is ignored;
 // - a batch that fails as a whole (peer down: UNAVAILABLE) fails each of its calls with that
-//   status.
+//   status;
+// - a call is answered only by a result in the response to the batch that carried it, the
+//   first one for its id; results repeated or naming any other call are ignored.
 // Whoever ends the last waiting call of a batch in flight (the watch, a cancel) also sends
 // the calls queued behind it, on its own thread.
 //

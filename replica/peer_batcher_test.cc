@@ -84,15 +84,20 @@ class FakePeer {
   }
 
   // Answers batch i as a replica holding Reg(7, token) for every token would, except that it
-  // leaves out the entries about `silent` tokens (crash-stopped).
-  void Answer(size_t i, const std::set<std::string>& silent = {}) {
+  // leaves out the entries about `silent` tokens (crash-stopped) and answers those about the
+  // tokens in `errors` with that error.
+  void Answer(size_t i, const std::set<std::string>& silent = {},
+              const std::map<std::string, Status>& errors = {}) {
     v1::BatchResponse response;
     const v1::BatchRequest req = request(i);
     for (const auto& e : req.entries()) {
       if (silent.count(e.token())) continue;
       v1::BatchResult* r = response.add_results();
       r->set_id(e.id());
-      if (e.call_case() == v1::BatchEntry::kStore) {
+      if (auto error = errors.find(e.token()); error != errors.end()) {
+        r->set_code(static_cast<int>(error->second.code()));
+        r->set_message(error->second.message());
+      } else if (e.call_case() == v1::BatchEntry::kStore) {
         r->set_stored_ts(std::max<uint64_t>(e.store().ts(), 7));
       } else {
         ToProto(Reg(7, e.token()), r->mutable_reg());
@@ -497,31 +502,84 @@ TEST_F(PeerBatcherTest, APeerThatIsDownFailsEveryCallOfTheBatch) {
   EXPECT_EQ(g.calls(), 1);
 }
 
+// An entry's error (the peer does not keep the token, could not store it) reaches only its
+// own call; the other calls of the batch, Stores and GetRegisters, get their answers. Catches
+// an entry's error applied to the whole batch, or a Store's error taken for an acknowledgement.
 TEST_F(PeerBatcherTest, AnEntrysErrorReachesOnlyItsCall) {
   auto b = Make();
   Result<Register> blocker, bad, good;
-  b->GetRegister("blocker", 0, In(10s), blocker.Callback());
-  b->GetRegister("unknown", 0, In(10s), bad.Callback());
-  b->GetRegister("known", 0, In(10s), good.Callback());
+  Result<Stamp> refused, stored;
+  b->GetRegister("blocker", 0, In(60s), blocker.Callback());
+  b->GetRegister("unknown", 0, In(60s), bad.Callback());
+  b->GetRegister("known", 0, In(60s), good.Callback());
+  b->Store("full", 0, Reg(9, "x"), In(60s), refused.Callback());
+  b->Store("fine", 0, Reg(9, "y"), In(60s), stored.Callback());
   peer_.Answer(0);
   ASSERT_EQ(peer_.batches(), 2u);
-  v1::BatchResponse response;
-  const v1::BatchRequest req = peer_.request(1);
-  for (const auto& e : req.entries()) {
-    v1::BatchResult* r = response.add_results();
-    r->set_id(e.id());
-    if (e.token() == "unknown") {
-      r->set_code(static_cast<int>(StatusCode::kNotFound));
-      r->set_message("not kept here");
-    } else {
-      ToProto(Reg(4, "k"), r->mutable_reg());
-    }
-  }
-  peer_.Reply(1, response);
-  StatusOr<Register> r = bad.Get();
+  ASSERT_EQ(peer_.request(1).entries_size(), 4);
+  peer_.Answer(1, /*silent=*/{},
+               /*errors=*/{{"unknown", Status::NotFound("not kept here")},
+                           {"full", Status::ResourceExhausted("no space left on device")}});
+  StatusOr<Register> r = bad.Get(0s);
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(r.status().message(), "not kept here");
-  EXPECT_EQ(*good.Get(), Reg(4, "k"));
+  EXPECT_EQ(*good.Get(0s), Reg(7, "known"));
+  StatusOr<Stamp> st = refused.Get(0s);
+  EXPECT_EQ(st.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(st.status().message(), "no space left on device");
+  EXPECT_EQ(stored.Get(0s)->ts, 9u);
+}
+
+// A peer's response may repeat a result or carry ids the batch did not send (a bug at the
+// peer, or a reply meant for another batch). Each call is answered once, by the first result
+// for it in its own batch's response. Catches a callback run twice, and an acknowledgement
+// taken from a response to another batch: before the fix, a result naming a call still queued
+// completed that call, so a Store never sent counted as stored.
+TEST_F(PeerBatcherTest, RepeatedAndForeignResultIdsAreIgnored) {
+  PeerBatcher::Options o;
+  o.max_in_flight = 2;
+  auto b = Make(o);
+  Result<Register> first, second, queued;
+  Result<Stamp> queued_store;
+  b->GetRegister("first", 0, In(60s), first.Callback());
+  b->GetRegister("second", 0, In(60s), second.Callback());
+  b->GetRegister("queued", 0, In(60s), queued.Callback());
+  b->Store("queued", 0, Reg(9, "q"), In(60s), queued_store.Callback());
+  ASSERT_EQ(peer_.batches(), 2u);  // two in flight; the last two wait
+  const uint64_t first_id = peer_.request(0).entries(0).id();
+  const uint64_t second_id = peer_.request(1).entries(0).id();
+  ASSERT_NE(first_id, second_id);
+
+  v1::BatchResponse response;
+  auto add = [&response](uint64_t id, uint64_t ts) {
+    v1::BatchResult* r = response.add_results();
+    r->set_id(id);
+    ToProto(Reg(ts, "r"), r->mutable_reg());
+  };
+  add(first_id, 1);
+  add(first_id, 2);       // repeated: ignored
+  add(second_id, 3);      // batch 1's call, in batch 0's response: ignored
+  add(second_id + 1, 4);  // the queued GetRegister, never sent: ignored
+  v1::BatchResult* ack = response.add_results();  // the queued Store, never sent: ignored
+  ack->set_id(second_id + 2);
+  ack->set_stored_ts(9);
+  add(999'999, 5);        // nobody's
+  peer_.Reply(0, response);
+
+  EXPECT_EQ(first.Get(0s)->ts, 1u);
+  EXPECT_EQ(first.calls(), 1);
+  EXPECT_FALSE(second.done()) << "answered from another batch's response";
+  EXPECT_FALSE(queued.done()) << "answered before it was sent";
+  EXPECT_FALSE(queued_store.done()) << "a Store never sent was acknowledged";
+  // Batch 0 left the lane: the queued calls go now, and are answered by their own batch.
+  ASSERT_EQ(peer_.batches(), 3u);
+  EXPECT_EQ(peer_.tokens(2), (std::vector<std::string>{"queued", "queued"}));
+  peer_.Answer(1);
+  peer_.Answer(2);
+  EXPECT_EQ(*second.Get(0s), Reg(7, "second"));
+  EXPECT_EQ(*queued.Get(0s), Reg(7, "queued"));
+  EXPECT_EQ(queued_store.Get(0s)->ts, 9u);
+  EXPECT_EQ(second.calls() + queued.calls() + queued_store.calls(), 3);
 }
 
 TEST_F(PeerBatcherTest, CancellingACallFailsItAtOnceAndKeepsItOutOfTheNextBatch) {
