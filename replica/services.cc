@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "proto/convert.h"
+#include "replica/batch_handler.h"
 #include "replica/server_call.h"
 
 namespace tokenstore {
@@ -251,15 +252,6 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Store(grpc::CallbackServerContext*
   return call;
 }
 
-namespace {
-
-void SetResultStatus(v1::BatchResult* r, const Status& st) {
-  r->set_code(static_cast<int32_t>(st.code()));
-  r->set_message(st.message());
-}
-
-}  // namespace
-
 grpc::ServerUnaryReactor* ReplicaServiceImpl::Batch(grpc::CallbackServerContext* ctx,
                                                     const v1::BatchRequest* req,
                                                     v1::BatchResponse* resp) {
@@ -268,67 +260,13 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Batch(grpc::CallbackServerContext*
   if (Status st = AllowNode(auth_, caller, req->from()); !st.ok()) {
     return call->FinishNow(ToGrpc(st));
   }
-  std::vector<StoreItem> stores;
-  std::vector<uint64_t> store_ids;
-  for (const v1::BatchEntry& e : req->entries()) {
-    // Each entry is authorized on its own: a node may only call about tokens it keeps.
-    if (Status st = auth_.AllowPeer(caller, e.token()); !st.ok()) {
-      v1::BatchResult* r = resp->add_results();
-      r->set_id(e.id());
-      SetResultStatus(r, st);
-      continue;
-    }
-    if (!core_.MayAnswer(e.token())) continue;  // fail-silent: no result for this entry
-    if (Status st = core_.CheckPeerCall(e.token(), req->from(), e.config_fingerprint());
-        !st.ok()) {
-      v1::BatchResult* r = resp->add_results();
-      r->set_id(e.id());
-      SetResultStatus(r, st);
-      continue;
-    }
-    if (e.call_case() == v1::BatchEntry::kStore) {
-      StatusOr<Register> reg = FromProto(e.store());
-      if (reg.ok()) {
-        stores.push_back(StoreItem{e.token(), std::move(reg).value()});
-        store_ids.push_back(e.id());
-        continue;
-      }
-      v1::BatchResult* r = resp->add_results();
-      r->set_id(e.id());
-      SetResultStatus(r, reg.status());
-      continue;
-    }
-    v1::BatchResult* r = resp->add_results();
-    r->set_id(e.id());
-    StatusOr<Register> reg = core_.HandleGetRegister(e.token());
-    if (reg.ok()) {
-      ToProto(*reg, r->mutable_reg());
-    } else {
-      SetResultStatus(r, reg.status());
-    }
-  }
-  if (stores.empty()) return call->FinishNow(grpc::Status::OK);
   Handle handle = call->handle();
-  std::vector<std::string> tokens;
-  tokens.reserve(stores.size());
-  for (const StoreItem& item : stores) tokens.push_back(item.token);
-  core_.StoreBatchAsync(
-      std::move(stores), [this, handle, resp, tokens = std::move(tokens),
-                          ids = std::move(store_ids)](std::vector<StatusOr<Stamp>> held) {
+  AnswerBatch(
+      core_, *req, [this, &caller](const std::string& token) { return auth_.AllowPeer(caller, token); },
+      [handle, resp](v1::BatchResponse response) {
         ServerCall* c = handle->Claim();
         if (c == nullptr) return;  // the caller is gone; OnCancel answered it
-        for (size_t i = 0; i < held.size(); ++i) {
-          // Crash-stopped while the batch was stored: the answer is withheld.
-          if (!core_.MayAnswer(tokens[i])) continue;
-          v1::BatchResult* r = resp->add_results();
-          r->set_id(ids[i]);
-          if (held[i].ok()) {
-            r->set_stored_ts(held[i]->ts);
-            r->set_stored_origin(held[i]->origin);
-          } else {
-            SetResultStatus(r, held[i].status());
-          }
-        }
+        *resp = std::move(response);
         c->Finish(grpc::Status::OK);
       });
   return call;

@@ -55,9 +55,10 @@ class ReplicaServiceImpl final : public v1::ReplicaService::CallbackService {
                                         v1::GetRegisterResponse* resp) override;
   grpc::ServerUnaryReactor* Store(grpc::CallbackServerContext* ctx, const v1::StoreRequest* req,
                                   v1::StoreResponse* resp) override;
-  // GetRegisters are answered from memory on gRPC's thread; the Stores of the batch go to
-  // the storage executor as one synced write, and the batch is answered after it. Entries
-  // about crash-stopped tokens get no result (also when the mark was set meanwhile).
+  // AnswerBatch (replica/batch_handler.h): GetRegisters are answered from memory on gRPC's
+  // thread; the Stores of the batch go to the storage executor as one synced write, and the
+  // batch is answered after it. Entries about crash-stopped tokens get no result (also when
+  // the mark was set meanwhile).
   grpc::ServerUnaryReactor* Batch(grpc::CallbackServerContext* ctx, const v1::BatchRequest* req,
                                   v1::BatchResponse* resp) override;
   // Answered in every lifecycle state, never withheld (not about a token).
