@@ -269,4 +269,9 @@ uint64_t PeerBatcher::batches_abandoned() const {
   return batches_abandoned_;
 }
 
+size_t PeerBatcher::pending() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pending_.size();
+}
+
 }  // namespace tokenstore

@@ -97,6 +97,8 @@ class PeerBatcher : public std::enable_shared_from_this<PeerBatcher> {
   uint64_t batches_sent() const;
   uint64_t entries_sent() const;
   uint64_t batches_abandoned() const;
+  // Calls not ended yet: waiting to be sent, in flight, or left without an answer.
+  size_t pending() const;
 
  private:
   struct Pending {
