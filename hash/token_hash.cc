@@ -37,6 +37,11 @@ constexpr uint64_t kMinHashesPerThread = 4096;
 // while (or a slower core) does not hold up the whole computation.
 constexpr uint64_t kChunksPerThread = 8;
 
+// At most this many hashes per chunk, so that a helper gives its place in a HashThreadBudget
+// back soon (between chunks) when another computation starts: milliseconds with SHA-NI,
+// about a tenth of a second on the portable code.
+constexpr uint64_t kMaxChunk = uint64_t{1} << 18;
+
 // Guards against absurd max_threads values.
 constexpr unsigned kMaxThreads = 256;
 
@@ -221,6 +226,7 @@ unsigned NumThreads(uint64_t count, const MinHashOptions& options) {
   if (count < options.parallel_threshold) return 1;
   unsigned limit =
       options.max_threads != 0 ? options.max_threads : std::thread::hardware_concurrency();
+  if (options.budget != nullptr) limit = std::min(limit, options.budget->limit());
   limit = std::clamp(limit, 1u, kMaxThreads);
   const uint64_t by_work = std::max<uint64_t>(1, count / kMinHashesPerThread);
   return static_cast<unsigned>(std::min<uint64_t>(limit, by_work));
@@ -247,6 +253,15 @@ StatusOr<std::optional<HashMin>> MinHashWith(Sha256Impl impl, std::string_view n
   const uint64_t count = end - begin;  // >= 1; end <= UINT64_MAX so begin + count never wraps
   const TokenMessage prototype(impl, name);
   const unsigned num_threads = NumThreads(count, options);
+  HashThreadBudget* const budget = options.budget;
+  // The calling thread hashes: it counts in the budget until it returns.
+  if (budget != nullptr) budget->Enter();
+  struct Leave {
+    HashThreadBudget* budget;
+    ~Leave() {
+      if (budget != nullptr) budget->Leave();
+    }
+  } leave{budget};
 
   if (num_threads <= 1) {
     HashMin result;
@@ -256,19 +271,21 @@ StatusOr<std::optional<HashMin>> MinHashWith(Sha256Impl impl, std::string_view n
     return std::optional<HashMin>(result);
   }
 
-  const uint64_t chunk =
-      std::max(kMinHashesPerThread, count / (uint64_t{num_threads} * kChunksPerThread));
+  const uint64_t chunk = std::clamp(count / (uint64_t{num_threads} * kChunksPerThread),
+                                    kMinHashesPerThread, kMaxChunk);
   const uint64_t num_chunks = count / chunk + (count % chunk != 0 ? 1 : 0);
   std::atomic<uint64_t> next_chunk{0};
   std::atomic<int> abort_code{0};  // first StatusCode a worker stopped with, 0 while none
   std::vector<std::optional<HashMin>> partial(num_threads);
 
+  // False when a helper gave its place in the budget back before the chunks ran out.
   auto work = [&](unsigned index) {
     const StopChecker checker(stop, &abort_code);
     for (;;) {
+      if (index != 0 && budget != nullptr && budget->LeaveIfOver()) return false;
       // Overshoots num_chunks by at most one per thread, far from wrapping.
       const uint64_t c = next_chunk.fetch_add(1, std::memory_order_relaxed);
-      if (c >= num_chunks) return;
+      if (c >= num_chunks) return true;
       const uint64_t offset = c * chunk;
       const uint64_t n = std::min(chunk, count - offset);
       HashMin chunk_min;
@@ -276,7 +293,7 @@ StatusOr<std::optional<HashMin>> MinHashWith(Sha256Impl impl, std::string_view n
       if (code != StatusCode::kOk) {
         int expected = 0;
         abort_code.compare_exchange_strong(expected, static_cast<int>(code));
-        return;
+        return true;
       }
       partial[index] = CombineMin(partial[index], chunk_min);
     }
@@ -285,12 +302,15 @@ StatusOr<std::optional<HashMin>> MinHashWith(Sha256Impl impl, std::string_view n
   std::vector<std::thread> helpers;
   helpers.reserve(num_threads - 1);
   for (unsigned i = 1; i < num_threads; ++i) {
-    // std::thread reports failure to start (e.g. a thread limit) only by throwing. The
-    // calling thread works through the whole chunk queue anyway, so carrying on with the
-    // helpers that did start still produces the full result.
+    // The calling thread works through the whole chunk queue anyway, so the helpers that
+    // did start (the budget had room, the thread could be created) suffice for the result.
+    if (budget != nullptr && !budget->TryEnter()) break;
     try {
-      helpers.emplace_back(work, i);
-    } catch (const std::system_error&) {
+      helpers.emplace_back([&work, budget, i] {
+        if (work(i) && budget != nullptr) budget->Leave();
+      });
+    } catch (const std::system_error&) {  // std::thread reports failure only by throwing
+      if (budget != nullptr) budget->Leave();
       break;
     }
   }
@@ -308,6 +328,33 @@ StatusOr<std::optional<HashMin>> MinHashWith(Sha256Impl impl, std::string_view n
 }
 
 }  // namespace hash_internal
+
+void HashThreadBudget::Enter() { NotePeak(busy_.fetch_add(1) + 1); }
+
+bool HashThreadBudget::TryEnter() {
+  unsigned busy = busy_.load();
+  do {
+    if (busy >= limit_) return false;
+  } while (!busy_.compare_exchange_weak(busy, busy + 1));
+  NotePeak(busy + 1);
+  return true;
+}
+
+void HashThreadBudget::Leave() { busy_.fetch_sub(1); }
+
+bool HashThreadBudget::LeaveIfOver() {
+  unsigned busy = busy_.load();
+  do {
+    if (busy <= limit_) return false;
+  } while (!busy_.compare_exchange_weak(busy, busy - 1));
+  return true;
+}
+
+void HashThreadBudget::NotePeak(unsigned busy) {
+  unsigned peak = peak_.load();
+  while (busy > peak && !peak_.compare_exchange_weak(peak, busy)) {
+  }
+}
 
 uint64_t TokenHash(std::string_view name, uint64_t x) {
   return hash_internal::TokenHashWith(hash_internal::ActiveSha256Impl(), name, x);

@@ -38,9 +38,49 @@ struct StopCondition {
   const CoreClock* clock = nullptr;  // what `deadline` is compared with; null: the steady clock
 };
 
+// A bound on the threads that hash at once across the MinHash calls that share it (a
+// replica's --hash-threads). A calling thread always hashes at once, and counts while it
+// does; a call adds helper threads only while fewer than `limit` threads hash, and a helper
+// gives its place back, at the end of its chunk of work (2^18 hashes at most), when a calling
+// thread that came since took the count over `limit`. So a lone large computation uses the
+// whole budget, concurrent ones share it, and no more than `limit` threads hash at once but
+// for the length of a chunk, as long as at most `limit` threads call (a replica's hash pool).
+//
+// Thread-safety: safe for concurrent use.
+class HashThreadBudget {
+ public:
+  explicit HashThreadBudget(unsigned limit) : limit_(limit == 0 ? 1 : limit) {}
+  HashThreadBudget(const HashThreadBudget&) = delete;
+  HashThreadBudget& operator=(const HashThreadBudget&) = delete;
+
+  unsigned limit() const { return limit_; }
+  // Threads hashing now, and the most that ever hashed at once (for tests).
+  unsigned busy() const { return busy_.load(); }
+  unsigned peak() const { return peak_.load(); }
+
+  // A calling thread starts hashing.
+  void Enter();
+  // A helper may start hashing: counted and true while fewer than limit() hash.
+  bool TryEnter();
+  // A thread that entered stops hashing.
+  void Leave();
+  // Leave() when more than limit() hash; true when it did (a helper then stops).
+  bool LeaveIfOver();
+
+ private:
+  void NotePeak(unsigned busy);
+
+  const unsigned limit_;
+  std::atomic<unsigned> busy_{0};
+  std::atomic<unsigned> peak_{0};
+};
+
 struct MinHashOptions {
   // Upper bound on worker threads; 0 means std::thread::hardware_concurrency().
   unsigned max_threads = 0;
+  // Shared with other calls: helper threads start only while it has room. Not owned; null:
+  // only max_threads bounds this call.
+  HashThreadBudget* budget = nullptr;
   // Ranges smaller than this are hashed on the calling thread only.
   uint64_t parallel_threshold = uint64_t{1} << 20;
 };

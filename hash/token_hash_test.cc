@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -356,6 +357,99 @@ TEST(MinHashTest, ResultIsSmallestXAndCombineBreaksTiesOnX) {
       EXPECT_GE(TokenHash("ties", x), m->value);
     }
   }
+}
+
+// --- HashThreadBudget: --hash-threads bounds the hashing threads of all calls together --
+
+MinHashOptions Budgeted(HashThreadBudget* budget) {
+  MinHashOptions options;
+  options.parallel_threshold = 0;  // parallel even on the small ranges of these tests
+  options.max_threads = 8;
+  options.budget = budget;
+  return options;
+}
+
+// Catches a call that ignores the budget (no helper counted: the peak stays 1) or starts
+// more helpers than it allows, and a budget left with threads counted after the call.
+TEST(HashThreadBudgetTest, ALoneCallUsesTheBudgetAndGivesItBack) {
+  const std::optional<HashMin> expected =
+      MustMinHash(hash_internal::ActiveSha256Impl(), "budget", 0, 1 << 18, SingleThread());
+  HashThreadBudget budget(3);
+  EXPECT_EQ(MinHash("budget", 0, 1 << 18, {}, Budgeted(&budget)).value(), expected);
+  EXPECT_GE(budget.peak(), 2u) << "no helper thread was counted";
+  EXPECT_LE(budget.peak(), 3u);
+  EXPECT_EQ(budget.busy(), 0u);
+}
+
+// Concurrent calls sharing a budget each get the right minimum and give every place back.
+TEST(HashThreadBudgetTest, ConcurrentCallsShareTheBudget) {
+  const std::optional<HashMin> expected =
+      MustMinHash(hash_internal::ActiveSha256Impl(), "shared", 0, 1 << 17, SingleThread());
+  HashThreadBudget budget(2);
+  std::vector<std::thread> callers;
+  std::atomic<int> wrong{0};
+  for (int i = 0; i < 2; ++i) {
+    callers.emplace_back([&] {
+      for (int k = 0; k < 4; ++k) {
+        if (MinHash("shared", 0, 1 << 17, {}, Budgeted(&budget)).value() != expected) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(budget.busy(), 0u);
+}
+
+// Waits (bounded only against a hang) until `done` holds.
+bool Eventually(const std::function<bool()>& done) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// A computation that holds the whole budget with a helper gives the helper's place to one
+// that starts after it, so the two hash on no more threads than the budget allows. Catches
+// helpers that keep their place (before the budget, every call hashed on a thread per core
+// whatever --hash-threads said). Ranges no machine finishes; both are cancelled at the end.
+TEST(HashThreadBudgetTest, AHelperGivesItsPlaceToACallThatStartsLater) {
+  HashThreadBudget budget(2);
+  std::atomic<bool> cancelled{false};
+  StopCondition stop;
+  stop.cancelled = &cancelled;
+  std::vector<std::thread> callers;
+  std::atomic<int> stopped{0};
+  auto call = [&] {
+    StatusOr<std::optional<HashMin>> r =
+        MinHash("long", 0, uint64_t{1} << 50, stop, Budgeted(&budget));
+    if (r.status().code() == StatusCode::kCancelled) ++stopped;
+  };
+  callers.emplace_back(call);
+  ASSERT_TRUE(Eventually([&] { return budget.busy() == 2; })) << "the first call took no helper";
+  callers.emplace_back(call);
+  ASSERT_TRUE(Eventually([&] { return budget.peak() == 3; })) << "the second call never started";
+  EXPECT_TRUE(Eventually([&] { return budget.busy() == 2; }))
+      << "the first call's helper kept its place";
+  cancelled = true;
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(stopped.load(), 2);
+  EXPECT_EQ(budget.busy(), 0u);
+}
+
+// A call never waits for room: with the budget taken, it hashes alone on its own thread.
+TEST(HashThreadBudgetTest, AFullBudgetLeavesTheCallerHashingAlone) {
+  const std::optional<HashMin> expected =
+      MustMinHash(hash_internal::ActiveSha256Impl(), "full", 0, 1 << 16, SingleThread());
+  HashThreadBudget budget(2);
+  budget.Enter();
+  budget.Enter();
+  EXPECT_FALSE(budget.TryEnter());
+  EXPECT_EQ(MinHash("full", 0, 1 << 16, {}, Budgeted(&budget)).value(), expected);
+  EXPECT_EQ(budget.peak(), 3u) << "the caller only, no helper";
+  budget.Leave();
+  EXPECT_TRUE(budget.TryEnter());
 }
 
 // --- MinHash stop conditions ----------------------------------------------------------

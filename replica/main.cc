@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.001, 86400.0))
       ->capture_default_str();
   // The ranges also catch negative numbers, which CLI11 2.1 wraps around for unsigned options.
-  app.add_option("--hash-threads", hash_threads, "threads for hashing (0: one per core)")
+  app.add_option("--hash-threads", hash_threads, "threads hashing at once, all requests together (0: one per core)")
       ->check(CLI::Range(0u, 256u))
       ->capture_default_str();
   // Hidden: a deliberate protocol break, so the fault tests can show they catch one.

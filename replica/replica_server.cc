@@ -130,8 +130,13 @@ Status ReplicaServer::Start() {
   storage_pool_ = std::make_unique<ThreadPool>(options_.storage_threads, "ts-storage");
   const unsigned hash_threads =
       options_.hash_threads ? options_.hash_threads : std::max(1u, std::thread::hardware_concurrency());
+  // The pool's threads run one hash each; the budget bounds them and their helper threads
+  // together, so --hash-threads is the number of threads hashing at once.
+  hash_budget_ = std::make_unique<HashThreadBudget>(hash_threads);
   hash_pool_ = std::make_unique<ThreadPool>(hash_threads, "ts-hash");
-  core_ = std::make_unique<ReplicaCore>(config_, options_.core, *store_, *transport_,
+  ReplicaOptions core_options = options_.core;
+  core_options.hash_options.budget = hash_budget_.get();
+  core_ = std::make_unique<ReplicaCore>(config_, core_options, *store_, *transport_,
                                         *storage_pool_, *hash_pool_, CoreClock::Real());
   if (Status st = core_->Start(); !st.ok()) {
     Shutdown();

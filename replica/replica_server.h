@@ -37,7 +37,7 @@ struct ReplicaServerOptions {
   ReplicaOptions core;   // core.self is set from `listen`
   bool op_log = true;    // one JSON line per completed client operation on stdout
   unsigned storage_threads = 16;  // concurrent synced stores (RocksDB groups their commits)
-  unsigned hash_threads = 0;      // 0: one per core
+  unsigned hash_threads = 0;      // threads hashing at once, all operations together; 0: one per core
   bool peer_batching = true;      // false: one unary RPC per peer call (for comparisons)
   std::chrono::milliseconds shutdown_grace{3000};  // in-flight calls get this long to finish
   // Plaintext, or mutual TLS with this node's certificate (its common name must be
@@ -89,6 +89,7 @@ class ReplicaServer {
   const LatencyHistogram* storage_sync_ = nullptr;  // the RocksDB store's, while it is open
   std::unique_ptr<GrpcPeerTransport> transport_;
   std::unique_ptr<ThreadPool> storage_pool_;
+  std::unique_ptr<HashThreadBudget> hash_budget_;  // hash_threads: shared by every hash
   std::unique_ptr<ThreadPool> hash_pool_;
   std::unique_ptr<ReplicaCore> core_;
   std::unique_ptr<Authorizer> authorizer_;
