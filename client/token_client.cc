@@ -9,8 +9,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Retry pause for a reader that refused or failed fast, doubled per failure: a cluster that
-// is down must not be hammered in a tight loop until the deadline.
 constexpr std::chrono::milliseconds kFirstRetryPause{100};
 constexpr std::chrono::milliseconds kMaxRetryPause{1000};
 
@@ -62,6 +60,12 @@ std::chrono::system_clock::time_point ToSystem(Clock::time_point t) {
 }
 
 }  // namespace
+
+std::chrono::milliseconds ReadRetryPause(int failures) {
+  std::chrono::milliseconds pause = kFirstRetryPause;
+  for (int i = 1; i < failures && pause < kMaxRetryPause; ++i) pause *= 2;
+  return std::min(pause, kMaxRetryPause);
+}
 
 ReadResult ReadResultFromProto(const v1::ReadResponse& resp, const std::string& node) {
   ReadResult r;
@@ -284,7 +288,6 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
     std::string last_failure;  // DescribeRpcFailure of the latest failed attempt
     bool only_unavailable = true;
     Clock::time_point not_before{};  // earliest retry after a failure
-    std::chrono::milliseconds pause = kFirstRetryPause;
   };
   std::vector<ReaderState> readers(order.size());
   size_t cursor = 0;                      // next reader to consider, round robin
@@ -307,8 +310,7 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
             IsClientSideDeadline(a->status) ? "no answer" : DescribeRpcFailure(a->status);
         if (a->status.error_code() != grpc::StatusCode::UNAVAILABLE) r.only_unavailable = false;
         const Clock::time_point now = Clock::now();
-        r.not_before = now + r.pause;
-        r.pause = std::min(r.pause * 2, kMaxRetryPause);
+        r.not_before = now + ReadRetryPause(r.failures);
         // This reader is out of the race: ask another one now, not after the attempt timeout.
         next_launch = now;
       } else if (!outcome) {

@@ -124,4 +124,9 @@ class TokenClient {
 // The read result carried by a ReadResponse; `node` is the reader that sent it.
 ReadResult ReadResultFromProto(const v1::ReadResponse& resp, const std::string& node);
 
+// How long a read leaves a reader alone after its `failures`-th attempt that failed fast
+// (refused, unreachable, busy): 100 ms, doubled per failure, at most 1 s, so that a cluster
+// that is down is not hammered in a tight loop until the deadline. REQUIRES: failures >= 1.
+std::chrono::milliseconds ReadRetryPause(int failures);
+
 }  // namespace tokenstore

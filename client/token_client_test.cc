@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,6 +42,13 @@ class FakeTokenService final : public v1::TokenService::CallbackService {
 
   explicit FakeTokenService(Mode mode) : mode_(mode) {}
   void set_address(std::string a) { address_ = std::move(a); }
+  // The first `n` reads fail at once with UNAVAILABLE, as a node that is starting does.
+  void FailFirstReads(int n) { fail_first_reads_ = n; }
+  // When each read arrived, in order.
+  std::vector<Clock::time_point> read_times() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return read_times_;
+  }
 
   std::atomic<int> reads{0};
   std::atomic<int> writes{0};
@@ -49,7 +57,13 @@ class FakeTokenService final : public v1::TokenService::CallbackService {
 
   grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, const v1::ReadRequest* req,
                                  v1::ReadResponse* resp) override {
-    reads++;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      read_times_.push_back(Clock::now());
+    }
+    if (++reads <= fail_first_reads_) {
+      return Reply(ctx, grpc::Status(grpc::StatusCode::UNAVAILABLE, address_ + " is starting"));
+    }
     if (auto* r = Misbehave(ctx, req->id())) return r;
     resp->set_id(req->id());
     resp->set_ts(7);
@@ -125,6 +139,9 @@ class FakeTokenService final : public v1::TokenService::CallbackService {
 
   const Mode mode_;
   std::string address_;
+  std::atomic<int> fail_first_reads_{0};
+  std::mutex mu_;
+  std::vector<Clock::time_point> read_times_;  // GUARDED_BY(mu_)
 };
 
 // One fake replica on 127.0.0.1, port chosen by the kernel.
@@ -185,7 +202,6 @@ bool Contains(const std::string& haystack, const std::string& needle) {
 TEST(TokenClient, UnknownTokenIsNotFoundWithoutNetwork) {
   FakeNode node(FakeTokenService::Mode::kAnswer);
   TokenClient client(OneToken(node.address(), {node.address()}), Options(2s, 1s));
-  const auto start = Clock::now();
   StatusOr<ReadResult> r = client.Read("nope");
   ASSERT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
   EXPECT_TRUE(Contains(r.status().message(),
@@ -195,7 +211,6 @@ TEST(TokenClient, UnknownTokenIsNotFoundWithoutNetwork) {
   EXPECT_EQ(client.Write("nope", "n", 1, 2, 3).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(client.Create("nope").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(client.Drop("nope").status().code(), StatusCode::kNotFound);
-  EXPECT_LT(Clock::now() - start, 500ms);
   EXPECT_EQ(
       node.service().reads + node.service().writes + node.service().creates + node.service().drops,
       0);
@@ -206,10 +221,11 @@ TEST(TokenClient, ReadFailsOverFromSilentReaderToAnsweringOne) {
   FakeNode answering(FakeTokenService::Mode::kAnswer);
   const ClusterConfig config =
       OneToken(answering.address(), {silent.address(), answering.address()});
-  // The seed decides which reader is asked first; over a few seeds both orders occur.
+  // The seed decides which reader is asked first; over a few seeds both orders occur. The
+  // overall timeout is long: only failing over after the attempt timeout answers in time.
   int silent_first = 0;
   for (uint64_t seed = 1; seed <= 6; ++seed) {
-    ClientOptions options = Options(5s, 200ms);
+    ClientOptions options = Options(60s, 200ms);
     options.seed = seed;
     TokenClient client(config, options);
     const int silent_before = silent.service().reads;
@@ -228,7 +244,6 @@ TEST(TokenClient, ReadFailsOverFromSilentReaderToAnsweringOne) {
       ++silent_first;
       EXPECT_GE(took, 200ms);
     }
-    EXPECT_LT(took, 2s);
   }
   EXPECT_GT(silent_first, 0) << "no seed asked the silent reader first";
   EXPECT_LT(silent_first, 6) << "no seed asked the answering reader first";
@@ -241,9 +256,7 @@ TEST(TokenClient, ReadPinnedToSilentReaderFailsWithDeadlineAndSaysWhy) {
   options.node = silent.address();
   TokenClient client(OneToken(answering.address(), {silent.address(), answering.address()}),
                      options);
-  const auto start = Clock::now();
   StatusOr<ReadResult> r = client.Read("1");
-  EXPECT_LT(Clock::now() - start, 3s);
   ASSERT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().ToString();
   const std::string& m = r.status().message();
   EXPECT_TRUE(Contains(m, "read of token \"1\" at " + silent.address() + " timed out after 300ms"))
@@ -259,15 +272,14 @@ TEST(TokenClient, ReadFailsOverAtOnceFromAnUnreachableReader) {
   const HeldLoopbackPort refusing(HeldLoopbackPort::Mode::kRefusing);
   const std::string& dead = refusing.address();
   for (uint64_t seed = 1; seed <= 4; ++seed) {
-    // A refused connection must not cost the (long) attempt timeout.
-    ClientOptions options = Options(5s, 3s);
+    // A refused connection must not cost the attempt timeout: it is as long as the whole
+    // read's, so a client that waited for it before asking the other reader would time out.
+    ClientOptions options = Options(30s, 30s);
     options.seed = seed;
     TokenClient client(OneToken(answering.address(), {dead, answering.address()}), options);
-    const auto start = Clock::now();
     StatusOr<ReadResult> r = client.Read("1");
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->node, answering.address());
-    EXPECT_LT(Clock::now() - start, 2s);
   }
 }
 
@@ -292,14 +304,13 @@ TEST(TokenClient, ReadFailsOverFromABusyReader) {
 TEST(TokenClient, ReadWithNoReaderAnsweringNamesEveryReader) {
   FakeNode silent1(FakeTokenService::Mode::kSilent);
   FakeNode silent2(FakeTokenService::Mode::kSilent);
+  // The second reader is asked 10 ms into the read, long before the deadline.
   TokenClient client(OneToken(silent1.address(), {silent1.address(), silent2.address()}),
-                     Options(400ms, 100ms));
-  const auto start = Clock::now();
+                     Options(1s, 10ms));
   StatusOr<ReadResult> r = client.Read("1");
-  EXPECT_LT(Clock::now() - start, 3s);
   ASSERT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().ToString();
   const std::string& m = r.status().message();
-  EXPECT_TRUE(Contains(m, "no reader of token \"1\" answered within 400ms")) << m;
+  EXPECT_TRUE(Contains(m, "no reader of token \"1\" answered within 1s")) << m;
   EXPECT_TRUE(Contains(m, silent1.address() + ": no answer")) << m;
   EXPECT_TRUE(Contains(m, silent2.address() + ": no answer")) << m;
   // A slow reader is not asked twice while its first attempt still runs.
@@ -311,7 +322,9 @@ TEST(TokenClient, ReadWithEveryReaderUnreachableIsUnavailable) {
   const HeldLoopbackPort refusing1(HeldLoopbackPort::Mode::kRefusing),
       refusing2(HeldLoopbackPort::Mode::kRefusing);
   const std::string &dead1 = refusing1.address(), &dead2 = refusing2.address();
-  TokenClient client(OneToken(dead1, {dead1, dead2}), Options(500ms, 100ms));
+  // The second reader is asked as soon as the first refuses: the deadline only has to leave
+  // time for two refused connections (the read then ends at the deadline, retrying).
+  TokenClient client(OneToken(dead1, {dead1, dead2}), Options(3s, 100ms));
   StatusOr<ReadResult> r = client.Read("1");
   ASSERT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
   const std::string& m = r.status().message();
@@ -322,10 +335,9 @@ TEST(TokenClient, ReadWithEveryReaderUnreachableIsUnavailable) {
 
 TEST(TokenClient, ReadReturnsOtherErrorsAtOnceWithoutFailover) {
   FakeNode refusing(FakeTokenService::Mode::kRefuse);
+  // Retried, the refusal would be asked again (a second read) or end as a timeout.
   TokenClient client(OneToken(refusing.address(), {refusing.address()}), Options(5s, 1s));
-  const auto start = Clock::now();
   StatusOr<ReadResult> r = client.Read("1");
-  EXPECT_LT(Clock::now() - start, 1s);
   ASSERT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
   EXPECT_TRUE(Contains(r.status().message(), "read of token \"1\" at " + refusing.address() + ": " +
                                                  refusing.address() + " is not a replica"))
@@ -407,6 +419,34 @@ TEST(TokenClient, PinnedWriteGoesToThePinnedNodeAndNamesTheWriterOnRefusal) {
       << w.status().message();
   EXPECT_EQ(other.service().writes, 1);
   EXPECT_EQ(writer.service().writes, 0);
+}
+
+// The schedule itself: catches a pause that does not grow, grows past the cap, or overflows
+// after many failures.
+TEST(TokenClient, ReadRetryPauseDoublesFrom100msUpTo1s) {
+  const std::chrono::milliseconds after[] = {100ms, 200ms, 400ms, 800ms, 1000ms, 1000ms};
+  for (int failures = 1; failures <= 6; ++failures) {
+    EXPECT_EQ(ReadRetryPause(failures), after[failures - 1]) << failures << " failures";
+  }
+  EXPECT_EQ(ReadRetryPause(1'000'000), 1000ms);
+}
+
+// The read loop keeps to the schedule: a lone reader that fails fast three times is asked
+// exactly four times (counted, not timed), and each attempt comes at least the pause after
+// the failure before it (lower bounds only: a slow run cannot fail them). Catches a client
+// that retries in a tight loop, or gives up on a reader that is only starting.
+TEST(TokenClient, AReaderThatFailsFastIsAskedAgainAfterGrowingPauses) {
+  FakeNode starting(FakeTokenService::Mode::kAnswer);
+  starting.service().FailFirstReads(3);
+  TokenClient client(OneToken(starting.address(), {starting.address()}), Options(60s, 60s));
+  StatusOr<ReadResult> r = client.Read("1");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->node, starting.address());
+  const std::vector<Clock::time_point> at = starting.service().read_times();
+  ASSERT_EQ(at.size(), 4u);
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_GE(at[i] - at[i - 1], ReadRetryPause(i)) << "attempt " << i + 1;
+  }
 }
 
 TEST(TokenClient, ConcurrentReadsShareTheClient) {
