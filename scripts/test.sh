@@ -9,7 +9,9 @@
 #   sim    scripts/sim.sh: token-sim (the deterministic simulator) over a fixed range of seeds
 #          (about a minute), then over a fresh range whose first seed it prints
 #   asan   preset asan: the unit tests (label unit) under AddressSanitizer + UBSan
-#   tsan   preset tsan: the protocol core, storage and hash tests (label tsan) under TSan
+#   tsan   preset tsan: the protocol core, storage and hash tests, and the threaded components
+#          (thread pool, group commit, peer batcher, deadline watch, three cores over a
+#          threaded in-memory network) with real threads (label tsan), under TSan
 #   fuzz   scripts/fuzz.sh: every libFuzzer target for TOKENSTORE_FUZZ_SECONDS (default 30) s,
 #          from the seed TOKENSTORE_FUZZ_SEED (default 1)
 #
