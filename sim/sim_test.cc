@@ -85,7 +85,9 @@ TEST(HistoryRecorder, CreatesAreNamedByTheStampTheyIssuedAndUnknownStampsAreUnkn
   EXPECT_EQ(events[7].name, "create-1");
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(events[i].line, static_cast<int>(i + 1));
-    if (i > 0) EXPECT_LT(events[i - 1].time, events[i].time) << "one instant keeps its order";
+    if (i > 0) {
+      EXPECT_LT(events[i - 1].time, events[i].time) << "one instant keeps its order";
+    }
   }
   EXPECT_EQ(h.reads_unresolved(), 1u);
   EXPECT_TRUE(checker::ValidateHistory(events).ok());
