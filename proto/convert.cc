@@ -97,7 +97,8 @@ StatusOr<HelloReply> FromProto(const v1::HelloResponse& in) {
 }
 
 HelloArgs FromProto(const v1::HelloRequest& in) {
-  return HelloArgs{in.cluster_id(), in.incarnation(), in.boot(), in.previous_boot(), in.run()};
+  return HelloArgs{in.cluster_id(),    in.incarnation(),  in.boot(), in.previous_boot(),
+                   in.run(),           in.previous_run(), in.version()};
 }
 
 grpc::Status ToGrpc(const Status& st) {

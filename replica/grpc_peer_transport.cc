@@ -166,6 +166,8 @@ CancelFn GrpcPeerTransport::Hello(const std::string& node, const HelloArgs& args
   req.set_boot(args.boot);
   req.set_previous_boot(args.previous_boot);
   req.set_run(args.run);
+  req.set_previous_run(args.previous_run);
+  req.set_version(args.version);
   return Unary<v1::HelloRequest, v1::HelloResponse, HelloReply>(
       node, std::move(req), deadline, &v1::ReplicaService::StubInterface::async_interface::Hello,
       [](const v1::HelloResponse& r) -> StatusOr<HelloReply> { return FromProto(r); },

@@ -163,10 +163,24 @@ std::string NodeLifecycle::DerivedClusterId() const {
 
 Status NodeLifecycle::SaveIdentity(const NodeIdentity& id) {
   TOKENSTORE_RETURN_IF_ERROR(store_.PutNodeRecord(kIdentityRecord, EncodeIdentity(id)));
+  SetIdentity(id);
+  return Status::Ok();
+}
+
+void NodeLifecycle::SetIdentity(const NodeIdentity& id) {
   std::unique_lock<std::shared_mutex> lock(mu_);
   identity_ = id;
   origin_.store(id.origin, std::memory_order_release);
-  return Status::Ok();
+}
+
+bool NodeLifecycle::Explains(const PeerRecord& mine, const PeerRecord& seen) {
+  if (seen.incarnation != mine.incarnation) return seen.incarnation < mine.incarnation;
+  return seen.boot < mine.boot || (seen.boot == mine.boot && seen.run == mine.run);
+}
+
+NodeLifecycle::PeerRecord NodeLifecycle::LastStart() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return PeerRecord{identity_.incarnation, identity_.boot, identity_.run};
 }
 
 Status NodeLifecycle::Open() {
@@ -219,25 +233,15 @@ Status NodeLifecycle::Open() {
         "), not to " + self_ + ": start " + id->node + " on it, or give " + self_ +
         " its own data dir");
   }
-  previous_boot_ = id->boot;
-  NodeIdentity next = *id;
-  next.boot = id->boot + 1;
-  next.run = Random();
+  SetIdentity(*id);
   // A crash mid-rebuild resumes it under a new incarnation and origin: the dir may also be a
   // copy taken mid-rebuild, whose origin has since issued stamps its reservations lack.
   if ((options_.force_rebuild || id->rebuilding) && !options_.skip_rebuild) {
-    {
-      std::unique_lock<std::shared_mutex> lock(mu_);
-      identity_ = *id;
-    }
     return BeginRebuild(id->incarnation, id->cluster_id);
   }
-  TOKENSTORE_RETURN_IF_ERROR(SaveIdentity(next));
-  if (options_.skip_rebuild || (peers_.empty() && !id->rebuilding)) {
-    state_ = NodeState::kServing;
-  } else {
-    state_ = id->rebuilding ? NodeState::kRebuilding : NodeState::kStarting;
-  }
+  // Nothing is written before the check: a start that ends before it is as if never made.
+  announcing_ = false;
+  state_ = options_.skip_rebuild || peers_.empty() ? NodeState::kServing : NodeState::kStarting;
   return Status::Ok();
 }
 
@@ -253,7 +257,7 @@ Status NodeLifecycle::BeginRebuild(uint64_t incarnation_floor, const std::string
   id.node = self_;
   id.incarnation = std::max(incarnation_floor, id.incarnation) + 1;
   id.origin = Random();  // a new writer incarnation: its stamps never equal the old ones
-  previous_boot_ = id.boot;
+  announced_from_ = PeerRecord{};  // a new incarnation continues no start of its own
   id.boot += 1;
   id.run = Random();
   id.rebuilding = true;
@@ -288,13 +292,16 @@ std::string NodeLifecycle::identity_string() const {
 
 HelloArgs NodeLifecycle::MyHello() const {
   HelloArgs a;
-  if (state() == NodeState::kFresh) return a;
+  const NodeState s = state();
+  if (s == NodeState::kFresh) return a;
   std::shared_lock<std::shared_mutex> lock(mu_);
   a.cluster_id = identity_.cluster_id;
+  if (s == NodeState::kStarting && !announcing_) return a;  // a check: incarnation 0
   a.incarnation = identity_.incarnation;
   a.boot = identity_.boot;
-  a.previous_boot = previous_boot_;
   a.run = identity_.run;
+  a.previous_boot = announced_from_.boot;
+  a.previous_run = announced_from_.run;
   return a;
 }
 
@@ -394,16 +401,19 @@ void NodeLifecycle::FinishHello(const std::vector<std::optional<HelloReply>>& re
     if (cluster_id.empty()) cluster_id = r.cluster_id;
     if (holder.empty() && (r.holds_data || r.state == NodeState::kRebuilding)) holder = peers_[i];
     if (state() == NodeState::kStarting && stale_note.empty()) {
-      std::shared_lock<std::shared_mutex> lock(mu_);
-      const bool later_incarnation = r.seen_incarnation > identity_.incarnation;
-      const bool later_boot = r.seen_incarnation == identity_.incarnation &&
-                              r.seen_boot > previous_boot_ &&
-                              !(r.seen_boot == identity_.boot && r.seen_run == identity_.run);
-      if (later_incarnation || later_boot) {
-        stale_note = peers_[i] + " saw incarnation " + std::to_string(r.seen_incarnation) +
-                     " boot " + std::to_string(r.seen_boot) + " of this node, but the data dir " +
-                     "is incarnation " + std::to_string(identity_.incarnation) + " boot " +
-                     std::to_string(previous_boot_);
+      // Checking: the dir's last start must explain what the peer heard. Announcing: so
+      // must the start the announced one continues, unless the peer heard that one already.
+      const PeerRecord mine = LastStart();
+      PeerRecord from = mine;
+      if (announcing_) from = PeerRecord{mine.incarnation, announced_from_.boot, announced_from_.run};
+      const PeerRecord seen{r.seen_incarnation, r.seen_boot, r.seen_run};
+      if (!Explains(from, seen) && !(announcing_ && seen == mine)) {
+        stale_note = peers_[i] + " saw incarnation " + std::to_string(seen.incarnation) +
+                     " boot " + std::to_string(seen.boot) +
+                     (seen.incarnation == from.incarnation && seen.boot == from.boot
+                          ? " (another run of it)" : "") +
+                     " of this node, but the data dir is incarnation " +
+                     std::to_string(from.incarnation) + " boot " + std::to_string(from.boot);
       }
     }
   }
@@ -419,9 +429,10 @@ void NodeLifecycle::FinishHello(const std::vector<std::optional<HelloReply>>& re
       NodeIdentity id{is_new ? DerivedClusterId() : cluster_id, self_, max_incarnation + 1,
                       Random(), 1, Random(), false};
       st = SaveIdentity(id);
-      // Not serving yet: one more round tells the peers this identity, so that a later copy
-      // of this data dir, or a rebuild after its loss, is told apart from it.
-      previous_boot_ = 0;
+      // Not serving yet: one more round announces this identity, so that a later copy of
+      // this data dir, or a rebuild after its loss, is told apart from it.
+      announced_from_ = PeerRecord{};
+      announcing_ = true;
       start_round_ = 0;
       if (st.ok()) state_ = NodeState::kStarting;
       const std::string why =
@@ -436,9 +447,29 @@ void NodeLifecycle::FinishHello(const std::vector<std::optional<HelloReply>>& re
     progress.event = "the data dir is older than this node's last run (" + stale_note +
                      "), a restored copy: rebuilding every token from the other replicas";
   } else if (all || (answered > 0 && start_round_ >= options_.start_rounds)) {
-    state_ = NodeState::kServing;
-    progress.event = "the data dir is current (" + std::to_string(answered) + " of " +
-                     std::to_string(peers_.size()) + " peers confirmed)";
+    const std::string how_many = std::to_string(answered) + " of " + std::to_string(peers_.size());
+    if (announcing_) {
+      state_ = NodeState::kServing;
+      progress.event = "the peers recorded this start (" + how_many + "): serving";
+    } else {
+      // Current: the dir records the next start before any peer hears of it, so that every
+      // start a peer heard of is one the dir knows.
+      NodeIdentity next;
+      {
+        std::shared_lock<std::shared_mutex> lock(mu_);
+        next = identity_;
+      }
+      const PeerRecord from = LastStart();
+      next.boot += 1;
+      next.run = Random();
+      st = SaveIdentity(next);
+      announced_from_ = from;
+      announcing_ = true;
+      start_round_ = 0;
+      progress.again = true;
+      progress.event = "the data dir is current (" + how_many + " peers confirmed): boot " +
+                       std::to_string(next.boot);
+    }
   }
   if (!st.ok()) progress.fatal = st.WithContext("saving the node's identity");
   FillCounts(progress);
@@ -462,10 +493,15 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
   for (const TokenReplication* t : pending) calls += t->Replicas().size() - 1;
   round->pending = calls + 1;
   round->finish = [this, round, pending, unregistered, done = std::move(done)] {
-    for (size_t i = 0; i < unregistered.size(); ++i) {
-      if (round->hellos[i]) registered_.insert(unregistered[i]);
-    }
     LifecycleProgress progress;
+    bool renumbered = false;
+    for (size_t i = 0; i < unregistered.size() && progress.fatal.ok(); ++i) {
+      if (!round->hellos[i]) continue;
+      progress.fatal = CheckIncarnation(unregistered[i], *round->hellos[i], &renumbered,
+                                        &progress.event);
+      if (!renumbered) registered_.insert(unregistered[i]);
+    }
+    if (renumbered) registered_.clear();  // the new number is announced to every peer again
     std::set<std::string> silent;
     for (const TokenReplication* t : pending) {
       std::vector<std::string> others;
@@ -489,10 +525,12 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
     }
     progress.waiting_for.assign(silent.begin(), silent.end());
     if (progress.event.empty() && !round->refusals.empty()) progress.event = round->refusals[0];
-    bool finished;
+    // Ends once a majority of the peers know this incarnation's number: a later rebuild,
+    // which hears a majority before it ends, takes a higher one.
+    bool finished = registered_.size() * 2 > peers_.size();
     {
       std::shared_lock<std::shared_mutex> lock(mu_);
-      finished = rebuilt_.size() == token_ids_.size();
+      finished = finished && rebuilt_.size() == token_ids_.size();
     }
     if (progress.fatal.ok() && finished) {
       NodeIdentity id;
@@ -551,6 +589,28 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
     }
   }
   round->Done();
+}
+
+Status NodeLifecycle::CheckIncarnation(const std::string& peer, const HelloReply& seen,
+                                       bool* renumbered, std::string* event) {
+  const PeerRecord mine = LastStart();
+  const PeerRecord heard{seen.seen_incarnation, seen.seen_boot, seen.seen_run};
+  if (heard.incarnation < mine.incarnation || heard == mine) return Status::Ok();
+  // The number was taken before (the peers asked first had not heard of it), or a later one
+  // was: a higher one, so that no start of another incarnation passes for one of this one.
+  NodeIdentity id;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    id = identity_;
+  }
+  id.incarnation = std::max(id.incarnation, heard.incarnation) + 1;
+  id.boot += 1;
+  id.run = Random();
+  TOKENSTORE_RETURN_IF_ERROR(SaveIdentity(id).WithContext("saving the node's identity"));
+  *renumbered = true;
+  *event = peer + " had heard of incarnation " + std::to_string(heard.incarnation) +
+           " of this node already: rebuilding as incarnation " + std::to_string(id.incarnation);
+  return Status::Ok();
 }
 
 Status NodeLifecycle::DecideToken(const TokenReplication& t,
@@ -628,9 +688,15 @@ StatusOr<HelloReply> NodeLifecycle::HandleHello(const std::string& from, const H
   reply.seen_boot = rec.boot;
   reply.seen_run = rec.run;
   const bool is_peer = std::binary_search(peers_.begin(), peers_.end(), from);
-  const bool newer = std::pair(args.incarnation, args.boot) > std::pair(rec.incarnation, rec.boot) ||
-                     (args.incarnation == rec.incarnation && args.boot == rec.boot && args.run != rec.run);
-  if (is_peer && args.incarnation > 0 && newer) {
+  // Recorded only when it continues what this node heard: a later incarnation (rebuilds take
+  // one above what they heard), or a later boot of this incarnation whose dir explains the
+  // record (a fork, a copy's start that diverged from the one heard of, never replaces it).
+  // A node from before checks existed (version 0) announces at every start: a later boot.
+  const bool later = std::pair(args.incarnation, args.boot) > std::pair(rec.incarnation, rec.boot);
+  const bool continues =
+      args.incarnation > rec.incarnation || args.version == 0 ||
+      Explains(PeerRecord{args.incarnation, args.previous_boot, args.previous_run}, rec);
+  if (is_peer && args.incarnation > 0 && later && continues) {
     PeerRecord next{args.incarnation, args.boot, args.run};
     TOKENSTORE_RETURN_IF_ERROR(store_.PutNodeRecord(
         PeerRecordName(from), EncodeFields({{"incarnation", std::to_string(next.incarnation)},

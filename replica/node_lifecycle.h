@@ -3,17 +3,27 @@
 //
 // A data dir records an identity: the cluster, the node, an incarnation (raised whenever the
 // node's registers had to be rebuilt), the incarnation's origin (the random number that breaks
-// ties between timestamps of different writer incarnations, common/token_value.h) and a boot
-// counter raised at each start. Peers remember the last incarnation, boot and run they heard
-// of each node (a Hello at every start), so an older copy of a dir gives itself away.
+// ties between timestamps of different writer incarnations, common/token_value.h), and its
+// last start: a boot counter and a random run. Peers remember the last start they heard of
+// each node (incarnation, boot, run), so an older copy of a dir gives itself away.
+//
+// A start is announced only after a check found the dir current, and the dir records it
+// before announcing it: so every start a peer heard of is one the dir (or a later state of
+// it) recorded, and a start that crashes before its check ends leaves no trace at all. A
+// peer records an announced start only when it continues the one it heard of before
+// (Explains below); a start of a diverged copy (a fork) never replaces it.
 //
 // How a node starts:
 //   no identity   (empty or new dir)  kFresh: asks every peer. All answered and none holds
-//                 data: a new cluster, serve. Some peer holds data or rebuilds: this node lost
-//                 its data: kRebuilding. Else wait.
-//   identity      (intact or restored) kStarting: a Hello to every peer. A peer saw a later
-//                 start of this incarnation than the dir recorded: the dir is an older copy:
-//                 kRebuilding. Every peer answered (or some did, after `start_rounds`): serve.
+//                 data: a new cluster: records its identity, then kStarting (announcing).
+//                 Some peer holds data or rebuilds: this node lost its data: kRebuilding.
+//                 Else wait.
+//   identity      (intact or restored) kStarting, in two steps. Check: a Hello that changes
+//                 nothing; a peer heard of a start the dir does not explain (a later
+//                 incarnation or boot, or another run of its boot): the dir is an older copy:
+//                 kRebuilding. Every peer answered (or some did, after `start_rounds`): the
+//                 dir records the next boot and a new run. Announce: a Hello of that start,
+//                 which the peers record; answered the same way: serve.
 //   identity with state rebuilding (a crash mid-rebuild), or --rebuild: kRebuilding.
 // Rebuilding token T (n replicas; r = a majority of the n - 1 others): probe every other
 // replica. Done when r of them serve T (the highest stamp of all answers is stored durably),
@@ -22,7 +32,10 @@
 // rebuild could then miss acknowledged writes, so the node stops and says so, unless
 // accept_data_loss. Tokens are served one by one as they are rebuilt; Stores are applied and
 // acknowledged throughout (they only move a register forward), except in kFresh, where the
-// node has not decided yet whether it is new.
+// node has not decided yet whether it is new. A rebuild ends only once a majority of the
+// peers answered its Hello without having heard of this incarnation number before: a peer
+// that did makes it take a higher one (the same origin), so the numbers of two incarnations
+// that served are never equal (the majorities they were told to intersect).
 //
 // Pure logic over RegisterStore and PeerTransport: the unit tests drive it over the simulated
 // network, and a driver (ReplicaServer) calls Advance() until the node serves.
@@ -89,6 +102,7 @@ struct LifecycleProgress {
   size_t tokens_ready = 0;    // of those, served (all of them once kServing)
   std::vector<std::string> waiting_for;  // peers that did not answer this round
   std::string event;          // what changed this round (empty when nothing did)
+  bool again = false;         // the next step has nothing to wait for: run it at once
   Status fatal;               // not OK: the node must stop (a refusal that says why)
 };
 
@@ -127,20 +141,32 @@ class NodeLifecycle {
   const std::vector<std::string>& peers() const { return peers_; }
 
  private:
+  // A start of a node: what a peer heard of it, or what its data dir recorded.
   struct PeerRecord {
     uint64_t incarnation = 0, boot = 0, run = 0;
+    friend bool operator==(const PeerRecord&, const PeerRecord&) = default;
   };
+  // Whether a data dir whose last start is `mine` explains that a peer heard of `seen`: an
+  // earlier incarnation or boot, or this very start. Otherwise `seen` was announced by a dir
+  // that went further than this one (this one is an older copy) or apart from it (a fork).
+  static bool Explains(const PeerRecord& mine, const PeerRecord& seen);
+  PeerRecord LastStart() const;  // the identity's incarnation, boot and run
   struct Round;
 
   uint64_t Random();
   HelloArgs MyHello() const;
   Status SaveIdentity(const NodeIdentity& id);
+  void SetIdentity(const NodeIdentity& id);  // in memory only
   // REQUIRES: the driver (Advance) is the caller. Becomes kRebuilding with a new incarnation.
   Status BeginRebuild(uint64_t incarnation_floor, const std::string& cluster_id);
   void AdvanceHello(std::function<void(LifecycleProgress)> done);
   void AdvanceRebuild(std::function<void(LifecycleProgress)> done);
   void FinishHello(const std::vector<std::optional<HelloReply>>& replies,
                    LifecycleProgress& progress);
+  // kRebuilding: `seen` (what `peer` had heard of this node) shows that another incarnation
+  // already took this number: takes a higher one. Sets *renumbered then.
+  Status CheckIncarnation(const std::string& peer, const HelloReply& seen, bool* renumbered,
+                          std::string* event);
   // Decides token `t` from the probes' answers; sets *done when the token is rebuilt.
   Status DecideToken(const TokenReplication& t, const std::vector<std::optional<ProbeReply>>& answers,
                      const std::vector<std::string>& others, bool* done, std::string* event);
@@ -169,7 +195,10 @@ class NodeLifecycle {
   std::mutex hello_mu_;  // serializes HandleHello's read-compare-persist of a peer's record
 
   // Driver-only state (Advance is never run concurrently with itself; Open before it).
-  uint64_t previous_boot_ = 0;  // the boot the data dir recorded before this start
+  // kStarting: false while checking; true once the dir recorded the next start, announced
+  // since (continuing `announced_from_`; all 0 when the incarnation is new).
+  bool announcing_ = false;
+  PeerRecord announced_from_;
   int start_round_ = 0;
   std::set<std::string> registered_;  // peers that heard this incarnation's Hello
   std::mutex random_mu_;

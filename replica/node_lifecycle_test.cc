@@ -159,19 +159,21 @@ TEST(NodeLifecycle, SeededBugSkipRebuildServesAnEmptyDiskAndReadsGoStale) {
   EXPECT_FALSE(verdict.unknown) << Explain(verdict);
 }
 
-// A data dir put back from a copy taken earlier. Before: C served its old registers; with A
-// away, B (which missed v2 and v3) and C formed a majority and the read returned v1.
-TEST(NodeLifecycle, RestoredCopyOfADataDirIsDetectedAndRebuilt) {
-  Cluster c(105);
-  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
-  auto copy = c.Snapshot(kC);  // C stopped for a backup copy
-  c.Restart(kC);               // ... and started again: A and B learn of this later start
+// A copy of C's data dir (v1), taken while C was stopped; C started again (its peers heard
+// of that later start), then v2 and v3 while B was down (B holds v1).
+std::unique_ptr<MemoryRegisterStore> CopyCThenWriteWithoutB(Cluster& c) {
+  EXPECT_TRUE(c.Write(kA, Named("v1")).ok());
+  auto copy = c.Snapshot(kC);
+  c.Restart(kC);
   c.net().SetDown(kB, true);
-  ASSERT_TRUE(c.Write(kA, Named("v2")).ok());
-  ASSERT_TRUE(c.Write(kA, Named("v3")).ok());
+  EXPECT_TRUE(c.Write(kA, Named("v2")).ok());
+  EXPECT_TRUE(c.Write(kA, Named("v3")).ok());
   c.net().SetDown(kB, false);
-  c.Replace(kC, std::move(copy));
-  c.Restart(kC, UnsafeBug::kNone, /*bring_up=*/false);
+  return copy;
+}
+
+// C, started on that copy, finds it older and rebuilds: with A away, {B, C} read v3.
+void ExpectCopyDetectedAndRebuilt(Cluster& c) {
   LifecycleProgress p = c.Advance(kC);
   EXPECT_EQ(p.state, NodeState::kRebuilding) << p.event;
   EXPECT_THAT(p.event, HasSubstr("restored copy"));
@@ -180,6 +182,41 @@ TEST(NodeLifecycle, RestoredCopyOfADataDirIsDetectedAndRebuilt) {
   auto r = c.Read(kB, "1");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->value.name, "v3");
+  EXPECT_TRUE(c.CheckHistory().linearizable) << Explain(c.CheckHistory());
+}
+
+// A data dir put back from a copy taken earlier. Before: C served its old registers; with A
+// away, B (which missed v2 and v3) and C formed a majority and the read returned v1.
+TEST(NodeLifecycle, RestoredCopyOfADataDirIsDetectedAndRebuilt) {
+  Cluster c(105);
+  auto copy = CopyCThenWriteWithoutB(c);
+  c.Replace(kC, std::move(copy));
+  c.Restart(kC, UnsafeBug::kNone, /*bring_up=*/false);
+  ExpectCopyDetectedAndRebuilt(c);
+}
+
+// Found by token-sim (seed 479 with restored copies that crash early). Before: the copy's
+// first start raised its boot counter to the one its peers had heard of (the later start),
+// and the peers took the copy's Hello (same boot, another run) as newer and recorded it; that
+// start crashed before any answer came back, and at the next start both looked current: C
+// served its copy, and with A away the read at B returned v1 after v3 was acknowledged. The
+// test fails on the code before (commit 0d9291e): the peer's record changes, and C serves.
+TEST(NodeLifecycle, RestoredCopyWhoseFirstStartCrashedUnansweredIsStillDetected) {
+  Cluster c(116);
+  auto copy = CopyCThenWriteWithoutB(c);
+  const std::string heard = **c.store(kA).GetNodeRecord(std::string("peer/") + kC);
+  // The copy starts; its Hellos reach every peer, no answer comes back, and it crashes.
+  c.Replace(kC, std::move(copy));
+  c.Restart(kC, UnsafeBug::kNone, /*bring_up=*/false);
+  for (const char* peer : {kA, kB, kD}) c.net().SetCut(peer, kC, true);
+  LifecycleProgress aborted = c.Advance(kC);
+  ASSERT_EQ(aborted.state, NodeState::kStarting) << aborted.event;
+  ASSERT_EQ(aborted.waiting_for.size(), 3u);
+  c.net().HealCuts();
+  EXPECT_EQ(**c.store(kA).GetNodeRecord(std::string("peer/") + kC), heard)
+      << "a start the peer was never confirmed replaced what it had heard of C";
+  c.Restart(kC, UnsafeBug::kNone, /*bring_up=*/false);
+  ExpectCopyDetectedAndRebuilt(c);
 }
 
 // The bug the chaos run's restore fault found in the first version of the lifecycle: a node
@@ -203,6 +240,39 @@ TEST(NodeLifecycle, CopyTakenBeforeAWipeIsStillDetectedAfterTheRebuild) {
   auto r = c.Read(kB, "1");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->value.name, "v2");
+}
+
+// Found by token-sim (refusals "2 of 3 lost"). Before: an empty node took its incarnation
+// number from the peers that answered first; A, the one that knew C's number 3, was away, so
+// C took 2 and served with it, and its next plain restart took A's 3 for a later start of
+// its own: a restored copy, rebuilt for nothing (fails so on commit 0d9291e).
+TEST(NodeLifecycle, RebuildNeverTakesAnIncarnationNumberAPeerHeardOf) {
+  Cluster c(117);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  c.Wipe(kC);
+  c.net().SetDown(kB, true);
+  c.net().SetDown(kD, true);
+  c.Restart(kC, UnsafeBug::kNone, /*bring_up=*/false);
+  ASSERT_EQ(c.Advance(kC).state, NodeState::kRebuilding);  // A holds data: incarnation 2
+  c.Restart(kC, UnsafeBug::kNone, /*bring_up=*/false);     // resumed as incarnation 3 ...
+  c.Advance(kC);                                           // ... which A hears of
+  ASSERT_THAT(**c.store(kA).GetNodeRecord(std::string("peer/") + kC), HasSubstr("incarnation=3"));
+  // C's disk is lost again, and now A is the one away: B and D know only incarnation 1.
+  c.Wipe(kC);
+  c.net().SetDown(kB, false);
+  c.net().SetDown(kD, false);
+  c.net().SetDown(kA, true);
+  c.Restart(kC, UnsafeBug::kNone, /*bring_up=*/false);
+  c.Advance(kC);
+  c.Advance(kC);
+  c.net().SetDown(kA, false);
+  ASSERT_TRUE(c.BringUp());
+  c.Restart(kC, UnsafeBug::kNone, /*bring_up=*/false);
+  LifecycleProgress p = c.Advance(kC);
+  EXPECT_EQ(p.state, NodeState::kStarting) << p.event;
+  EXPECT_THAT(p.event, ::testing::Not(HasSubstr("restored copy")));
+  ASSERT_TRUE(c.BringUp());
+  EXPECT_EQ(c.Read(kC, "1")->value.name, "v1");
 }
 
 TEST(NodeLifecycle, MoreThanAMinorityLostRefusesAndSaysWhyUnlessDataLossIsAccepted) {

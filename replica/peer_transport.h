@@ -45,12 +45,18 @@ struct ProbeReply {
 };
 
 // What a starting node says of itself in a Hello (SPEC section 10).
+// Version 1: incarnation 0 is a check (the callee records nothing); otherwise it announces a
+// start its data dir recorded, continuing (previous_boot, previous_run) of the same
+// incarnation, or none (0, 0) when the incarnation is new. Version 0: a node from before
+// checks existed, whose every Hello announces.
 struct HelloArgs {
   std::string cluster_id;      // empty while it has no identity
-  uint64_t incarnation = 0;    // 0 while it has no identity
-  uint64_t boot = 0;           // raised at every start
-  uint64_t previous_boot = 0;  // what its data dir recorded before this start
+  uint64_t incarnation = 0;    // 0: a check, or it has no identity
+  uint64_t boot = 0;           // raised at every confirmed start
+  uint64_t previous_boot = 0;  // the start this one continues
   uint64_t run = 0;            // random, drawn at each start
+  uint64_t previous_run = 0;
+  uint32_t version = 1;
 };
 
 struct HelloReply {

@@ -263,6 +263,7 @@ void ReplicaServer::DriveLifecycle() {
                {"tokens_ready", p.tokens_ready}, {"tokens", p.tokens}});
     }
     last_wait = waiting;
+    if (p.again) continue;
     std::unique_lock<std::mutex> lock(lifecycle_mu_);
     if (lifecycle_cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; })) {
       return;

@@ -29,12 +29,12 @@ struct Args {
   std::string unsafe_bug = "none";
   std::string history;
   bool json = false;
-  bool crash_unconfirmed_copies = false;
 };
 
 struct Totals {
   uint64_t seeds = 0, ops = 0, violations = 0, unknown = 0, malformed = 0, faults = 0;
   uint64_t refusals = 0;  // nodes whose lifecycle refused to start (not a violation)
+  uint64_t restores = 0, copies_detected = 0;
   std::optional<uint64_t> first_failing;
 };
 
@@ -50,6 +50,8 @@ void Count(const SimResult& r, Totals& t) {
   t.ops += r.verdict.operations;
   t.faults += r.stats.faults;
   t.refusals += r.stats.refusals;
+  t.restores += r.stats.restores;
+  t.copies_detected += r.stats.copies_detected;
   switch (r.outcome) {
     case chaos::RunOutcome::kViolation:
       ++t.violations;
@@ -88,6 +90,7 @@ void PrintSummary(const Args& a, const Totals& t, double seconds) {
       o.AddNull("first_failing_seed");
     }
     o.Add("unknown", t.unknown).Add("faults", t.faults).Add("refusals", t.refusals);
+    o.Add("restores", t.restores).Add("copies_detected", t.copies_detected);
     o.Add("unsafe_bug", a.unsafe_bug);
     o.Add("seconds", seconds).Add("ops_per_minute", per_minute);
     std::cout << o.str() << "\n";
@@ -155,8 +158,6 @@ int main(int argc, char** argv) {
                  "write the history (JSON Lines) of the first failing seed, or of the first "
                  "seed when none fails");
   app.add_flag("--json", a.json, "print one JSON object with the totals");
-  // Hidden: a known hole of the node lifecycle (sim/simulation.h), to show it.
-  app.add_flag("--crash-unconfirmed-copies", a.crash_unconfirmed_copies)->group("");
   if (std::optional<CliExit> exit = ParseCommandLine(app, argc, argv, "token-sim",
                                                      "Run token-sim --help for usage.")) {
     std::cout << exit->out;
@@ -167,6 +168,5 @@ int main(int argc, char** argv) {
   base.replicas = a.replicas;
   base.ops = a.ops;
   base.bug = ParseUnsafeBug(a.unsafe_bug).value_or(UnsafeBug::kNone);
-  base.crash_unconfirmed_copies = a.crash_unconfirmed_copies;
   return sim::Run(a, base);
 }

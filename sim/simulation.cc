@@ -48,7 +48,8 @@ struct Node {
   std::unique_ptr<ReplicaCore> core;     // null while the process is down
   uint64_t process = 0;                  // the current (or last) process, unique in the run
   bool lost_data = false;  // wiped or restored, and not serving since
-  // Restored from a copy and not through its first round of Hellos yet (see Node faults).
+  // Restored from a copy and not through its check yet; it may crash meanwhile, any number of
+  // times (the check leaves no trace: docs/design.md, "Node lifecycle").
   bool unconfirmed_copy = false;
   Duration last_disk_loss{-1};
   int writes_in_flight = 0;  // writes (creates, drops) the current process coordinates
@@ -187,6 +188,10 @@ void Simulation::StartNode(Node& n) {
     return;
   }
   net_.AddNode(n.address, n.core.get());
+  if (n.unconfirmed_copy && n.core->lifecycle().state() == NodeState::kRebuilding) {
+    ++stats_.copies_detected;  // copied mid-rebuild: it resumes the rebuild
+    n.unconfirmed_copy = false;
+  }
   if (n.backup && n.backup_started_at < Duration(0)) n.backup_started_at = net_.elapsed();
   AdvanceLifecycle(n, n.process);
 }
@@ -204,6 +209,10 @@ void Simulation::AdvanceLifecycle(Node& n, uint64_t process) {
       return CrashNode(n);
     }
     if (!p.event.empty()) Trace(n.address + ": " + p.event);
+    if (n.unconfirmed_copy && p.state == NodeState::kRebuilding) ++stats_.copies_detected;
+    if (n.unconfirmed_copy && p.state == NodeState::kServing) {
+      invariants_.Report("a restored older copy of " + n.address + "'s data dir passed for current");
+    }
     if (p.state != NodeState::kStarting) n.unconfirmed_copy = false;
     if (p.state == NodeState::kServing) {
       n.lost_data = false;
@@ -397,12 +406,6 @@ Node* Simulation::RandomRunningNode(bool writing) {
   }
   // Keep a majority of the processes up, so that operations mostly complete.
   if (nodes_.size() - running.size() + 1 > (nodes_.size() - 1) / 2) return nullptr;
-  // A restored copy that stops before any peer answered its Hellos is taken as current at
-  // its next start (its own aborted start raised the boot counter to the one the peers
-  // saw): a known hole of the lifecycle, left out unless asked for.
-  if (!options_.crash_unconfirmed_copies) {
-    std::erase_if(running, [](const Node* n) { return n->unconfirmed_copy; });
-  }
   if (running.empty()) return nullptr;
   if (writing) {
     std::vector<Node*> busy;
@@ -456,6 +459,7 @@ void Simulation::LoseDisk(bool restore) {
     if (!witness) return;
   }
   ++stats_.faults;
+  if (restore) ++stats_.restores;
   CrashNode(*n);
   std::unique_ptr<MemoryRegisterStore> contents =
       restore ? std::move(n->backup) : std::make_unique<MemoryRegisterStore>();

@@ -35,9 +35,6 @@ struct SimOptions {
   uint64_t ops = 1000;    // client operations to issue
   int clients = 12;       // simulated clients, each with one operation at a time
   UnsafeBug bug = UnsafeBug::kNone;  // given to every replica
-  // Also crash a node restored from an older copy before its first round of Hellos ends: a
-  // known hole of the node lifecycle (the copy is then taken as current), off by default.
-  bool crash_unconfirmed_copies = false;
 };
 
 // What the nemesis and the nodes' lifecycles did, in virtual time, for a person reading a
@@ -51,6 +48,8 @@ struct SimStats {
   uint64_t issued = 0;            // client operations started
   uint64_t faults = 0;            // faults the nemesis injected
   uint64_t refusals = 0;          // nodes whose lifecycle refused to start (they stay down)
+  uint64_t restores = 0;          // disks replaced by an older copy
+  uint64_t copies_detected = 0;   // of those, found older by their peers (then rebuilt)
   uint64_t reads_unresolved = 0;  // reads of undefined values no create could be named for
   uint64_t messages = 0;          // sent between nodes and clients
   uint64_t invariant_checks = 0;  // registers compared by the invariants

@@ -220,7 +220,7 @@ TEST_F(Lifecycle, MismatchedReplicaSetsAreRefusedNamingTokenAndNodes) {
                      "- token: 1\n  writer: " + a + "\n  readers: [" + a + ", " + c + "]\n");
   ASSERT_NO_FATAL_FAILURE(Kill(kC));
   Start(kC, edited);
-  ASSERT_NO_FATAL_FAILURE(WaitAnswering(kC));
+  ASSERT_NO_FATAL_FAILURE(WaitServing(kC));  // not only answering: refused by a serving C
 
   const std::regex names_token1(R"(token "?1\b)");
   auto started = std::chrono::steady_clock::now();
