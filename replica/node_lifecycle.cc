@@ -21,7 +21,6 @@ const char* NodeStateName(NodeState state) {
 namespace {
 
 constexpr std::string_view kIdentityRecord = "identity";
-std::string PeerRecordName(std::string_view node) { return "peer/" + std::string(node); }
 
 // Records are "key=value" lines: readable in a dump, and strict to parse.
 using Fields = std::map<std::string, std::string, std::less<>>;
@@ -173,6 +172,22 @@ void NodeLifecycle::SetIdentity(const NodeIdentity& id) {
   origin_.store(id.origin, std::memory_order_release);
 }
 
+std::string NodeLifecycle::PeerRecordName(std::string_view node) {
+  return "peer/" + std::string(node);
+}
+
+StatusOr<bool> NodeLifecycle::ExplainsPeerRecord(const NodeIdentity& dir,
+                                                 const std::optional<std::string>& peer_record) {
+  if (!peer_record) return true;
+  StatusOr<Fields> f = DecodeFields("peer", *peer_record);
+  if (!f.ok()) return f.status();
+  PeerRecord seen;
+  TOKENSTORE_RETURN_IF_ERROR(GetU64("peer", *f, "incarnation", &seen.incarnation));
+  TOKENSTORE_RETURN_IF_ERROR(GetU64("peer", *f, "boot", &seen.boot));
+  TOKENSTORE_RETURN_IF_ERROR(GetU64("peer", *f, "run", &seen.run));
+  return Explains(PeerRecord{dir.incarnation, dir.boot, dir.run}, seen);
+}
+
 bool NodeLifecycle::Explains(const PeerRecord& mine, const PeerRecord& seen) {
   if (seen.incarnation != mine.incarnation) return seen.incarnation < mine.incarnation;
   return seen.boot < mine.boot || (seen.boot == mine.boot && seen.run == mine.run);
@@ -267,6 +282,7 @@ Status NodeLifecycle::BeginRebuild(uint64_t incarnation_floor, const std::string
     rebuilt_.clear();
   }
   registered_.clear();
+  rebuild_recorded_ = false;  // this incarnation is new: no peer recorded it yet
   state_ = NodeState::kRebuilding;
   return Status::Ok();
 }
@@ -274,9 +290,19 @@ Status NodeLifecycle::BeginRebuild(uint64_t incarnation_floor, const std::string
 bool NodeLifecycle::Serves(std::string_view token) const {
   const NodeState s = state();
   if (s == NodeState::kServing) return true;
-  if (s != NodeState::kRebuilding) return false;
+  if (s != NodeState::kRebuilding || !rebuild_recorded_.load(std::memory_order_acquire)) {
+    return false;
+  }
   std::shared_lock<std::shared_mutex> lock(mu_);
   return rebuilt_.contains(token);
+}
+
+bool NodeLifecycle::Acknowledges() const {
+  // Before this start is recorded, a copy of the dir taken before it would pass its check
+  // and forget what this start acknowledged (the header; docs/design.md).
+  const NodeState s = state();
+  return s == NodeState::kServing ||
+         (s == NodeState::kRebuilding && rebuild_recorded_.load(std::memory_order_acquire));
 }
 
 void NodeLifecycle::NoteStored(const Register& reg) {
@@ -310,7 +336,7 @@ void NodeLifecycle::FillCounts(LifecycleProgress& p) const {
   p.tokens = token_ids_.size();
   if (p.state == NodeState::kServing) {
     p.tokens_ready = p.tokens;
-  } else if (p.state == NodeState::kRebuilding) {
+  } else if (p.state == NodeState::kRebuilding && Acknowledges()) {
     std::shared_lock<std::shared_mutex> lock(mu_);
     p.tokens_ready = rebuilt_.size();
   }
@@ -502,6 +528,9 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
       if (!renumbered) registered_.insert(unregistered[i]);
     }
     if (renumbered) registered_.clear();  // the new number is announced to every peer again
+    // Recorded by a majority of the peers: Stores are acknowledged and rebuilt tokens served
+    // from now on (not before: Acknowledges).
+    rebuild_recorded_ = registered_.size() * 2 > peers_.size();
     std::set<std::string> silent;
     for (const TokenReplication* t : pending) {
       std::vector<std::string> others;

@@ -30,12 +30,20 @@
 // or when all n - 1 answered and no replica holds anything for T. Refused when fewer than r
 // could ever serve T (more than a minority lost their data) while some copy holds data: a
 // rebuild could then miss acknowledged writes, so the node stops and says so, unless
-// accept_data_loss. Tokens are served one by one as they are rebuilt; Stores are applied and
-// acknowledged throughout (they only move a register forward), except in kFresh, where the
-// node has not decided yet whether it is new. A rebuild ends only once a majority of the
-// peers answered its Hello without having heard of this incarnation number before: a peer
-// that did makes it take a higher one (the same origin), so the numbers of two incarnations
-// that served are never equal (the majorities they were told to intersect).
+// accept_data_loss. A rebuild ends only once a majority of the peers answered its Hello
+// without having heard of this incarnation number before: a peer that did makes it take a
+// higher one (the same origin), so the numbers of two incarnations that served are never
+// equal (the majorities they were told to intersect).
+//
+// What counts in a quorum (Acknowledges): a node acknowledges Stores, and its registers
+// count (GetRegister answers, a probe's "serving", its own part of the operations it
+// coordinates), only once its current start is recorded by its peers: once it serves (the
+// announce was answered), or, rebuilding, once a majority of its peers recorded this
+// incarnation; from then on tokens are served one by one as they are rebuilt. Before that a
+// copy of the dir taken before this start would pass its check (no peer heard of anything
+// the copy does not explain) and forget what this start acknowledged. Stores that arrive
+// before are still applied (they only move a register forward), only not acknowledged; in
+// kFresh, where the node has not decided yet whether it is new, they are not applied either.
 //
 // Pure logic over RegisterStore and PeerTransport: the unit tests drive it over the simulated
 // network, and a driver (ReplicaServer) calls Advance() until the node serves.
@@ -120,8 +128,12 @@ class NodeLifecycle {
   Status Open();
 
   NodeState state() const { return state_.load(std::memory_order_acquire); }
-  // True when this node's register of `token` counts: it serves, or rebuilt that token.
+  // True when this node's register of `token` counts: it serves, or rebuilt that token and
+  // Acknowledges().
   bool Serves(std::string_view token) const;
+  // True when a Store acknowledged now may count toward a quorum: this start is recorded by
+  // the peers (kServing, or kRebuilding once a majority of them recorded this incarnation).
+  bool Acknowledges() const;
   // The origin of this node's writer incarnation (0 until it has an identity).
   uint64_t origin() const { return origin_.load(std::memory_order_acquire); }
   bool holds_data() const { return holds_data_.load(std::memory_order_relaxed); }
@@ -139,6 +151,14 @@ class NodeLifecycle {
 
   // The peers: every other node that keeps a token with this one, sorted.
   const std::vector<std::string>& peers() const { return peers_; }
+
+  // Whether a data dir whose identity is `dir` explains what a peer recorded of its node
+  // (`peer_record`: the peer's record of it as that peer's store holds it; nullopt: none).
+  // False: the peer heard of a start the dir never made, and a start on the dir must find it
+  // an older copy (or a fork). The simulator's ground truth; DATA_LOSS for a damaged record.
+  static StatusOr<bool> ExplainsPeerRecord(const NodeIdentity& dir,
+                                           const std::optional<std::string>& peer_record);
+  static std::string PeerRecordName(std::string_view node);
 
  private:
   // A start of a node: what a peer heard of it, or what its data dir recorded.
@@ -186,6 +206,8 @@ class NodeLifecycle {
   std::atomic<NodeState> state_{NodeState::kFresh};
   std::atomic<uint64_t> origin_{0};
   std::atomic<bool> holds_data_{false};
+  // kRebuilding: a majority of the peers recorded this incarnation (registered_).
+  std::atomic<bool> rebuild_recorded_{false};
 
   mutable std::shared_mutex mu_;
   NodeIdentity identity_;                     // GUARDED_BY(mu_); meaningful unless kFresh

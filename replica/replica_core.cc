@@ -566,8 +566,12 @@ std::vector<StatusOr<Stamp>> ReplicaCore::HandleStoreBatch(std::span<const Store
   kept.reserve(items.size());
   results.reserve(items.size());
   // A node with no identity yet may still turn out to be new: it acknowledges nothing until
-  // it knows (replica/node_lifecycle.h).
+  // it knows (replica/node_lifecycle.h). A node whose start its peers have not recorded yet
+  // applies Stores but acknowledges none: a copy of its dir taken before this start would
+  // pass for current and forget them (NodeLifecycle::Acknowledges). Decided before storing:
+  // a start recorded by then is recorded before the acknowledgement leaves.
   const bool fresh = lifecycle_.state() == NodeState::kFresh;
+  const bool acknowledges = lifecycle_.Acknowledges();
   for (size_t i = 0; i < items.size(); ++i) {
     Status st = CheckKeeps(items[i].token);
     if (st.ok()) st = ValidateRegister(items[i].reg, options_.limits);
@@ -593,6 +597,12 @@ std::vector<StatusOr<Stamp>> ReplicaCore::HandleStoreBatch(std::span<const Store
       const bool applied = *held[k] == items[i].reg.stamp();
       (applied ? counters_.stores_applied : counters_.stores_ignored)++;
       if (applied) lifecycle_.NoteStored(items[i].reg);
+      if (!acknowledges) {
+        held[k] = Status::Unavailable(
+            options_.self + " is " + NodeStateName(lifecycle_.state()) +
+            " and its peers have not recorded this start yet: the Store is applied but not "
+            "acknowledged");
+      }
     }
     results[i] = std::move(held[k]);
   }

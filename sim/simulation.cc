@@ -48,16 +48,21 @@ struct Node {
   std::unique_ptr<ReplicaCore> core;     // null while the process is down
   uint64_t process = 0;                  // the current (or last) process, unique in the run
   bool lost_data = false;  // wiped or restored, and not serving since
-  // Restored from a copy and not through its check yet; it may crash meanwhile, any number of
-  // times (the check leaves no trace: docs/design.md, "Node lifecycle").
+  // Restored from a copy that must be found older, and not through its check yet; it may
+  // crash meanwhile, any number of times (the check leaves no trace: docs/design.md, "Node
+  // lifecycle"). It must be found older while one of `witnesses` keeps its disk: the peers
+  // that, when the copy was restored, held a record of a start of this node that the copy
+  // does not explain (a later start). A copy no peer can tell apart (every start after it
+  // crashed before a peer recorded it) may pass for current: the nodes must then have
+  // acknowledged nothing since the copy, which the history check judges.
   bool unconfirmed_copy = false;
-  Duration last_disk_loss{-1};
+  std::set<std::string> witnesses;
   int writes_in_flight = 0;  // writes (creates, drops) the current process coordinates
-  // A copy of the disk taken while the node was stopped, and when the node first started
-  // after it (-1: not yet): a restore is detectable only once a peer heard of a later start.
+  // A copy of the disk taken while the node was stopped, and whether a peer that had heard
+  // of a later start has lost that record since (its disk wiped or restored): the copy may
+  // then be restored only while another peer still witnesses (docs/design.md, "Limits").
   std::unique_ptr<MemoryRegisterStore> backup;
-  Duration backup_started_at{-1};
-  bool served_since_backup = false;
+  bool backup_witness_lost = false;
 };
 
 class Simulation {
@@ -99,7 +104,12 @@ class Simulation {
   // ---- nemesis ----
   void Nemesis();
   void CrashAndRestart();
-  void LoseDisk(bool restore);
+  // A random node's disk (or `target`'s) wiped, or replaced by its copy.
+  void LoseDisk(bool restore, Node* target = nullptr);
+  // The peers of `n` whose record of it the copy `backup` does not explain.
+  std::set<std::string> Witnesses(const Node& n, MemoryRegisterStore& backup);
+  // Whether one more process may go down now (a majority of them stays up).
+  bool MayStopOneMore() const;
   void Partition();
   // Cuts the links from `side` to `other` (and back, when `both_ways`) for `how_long`.
   void Cut(const std::vector<std::string>& side, const std::vector<std::string>& other,
@@ -192,7 +202,17 @@ void Simulation::StartNode(Node& n) {
     ++stats_.copies_detected;  // copied mid-rebuild: it resumes the rebuild
     n.unconfirmed_copy = false;
   }
-  if (n.backup && n.backup_started_at < Duration(0)) n.backup_started_at = net_.elapsed();
+  if (n.backup && !stopping_ && Chance(0.25)) {
+    // The copy restored while this start is under way (before its peers recorded it, or
+    // soon after): a start that acknowledged Stores and crashed before any peer recorded it
+    // must have acknowledged nothing the copy lacks (docs/design.md, "Node lifecycle").
+    const uint64_t process = n.process;
+    net_.After(Between(100us, 4ms), [this, &n, process] {
+      if (n.process == process && n.core && n.backup && !stopping_ && !invariants_.violated()) {
+        LoseDisk(/*restore=*/true, &n);
+      }
+    });
+  }
   AdvanceLifecycle(n, n.process);
 }
 
@@ -216,7 +236,6 @@ void Simulation::AdvanceLifecycle(Node& n, uint64_t process) {
     if (p.state != NodeState::kStarting) n.unconfirmed_copy = false;
     if (p.state == NodeState::kServing) {
       n.lost_data = false;
-      if (n.backup_started_at >= Duration(0)) n.served_since_backup = true;
       return;
     }
     net_.After(Between(1ms, 10ms), [this, &n, process] {
@@ -399,14 +418,19 @@ void Simulation::Nemesis() {
   net_.After(Between(2ms, 20ms), [this] { Nemesis(); });
 }
 
+bool Simulation::MayStopOneMore() const {
+  size_t running = 0;
+  for (const auto& [address, n] : nodes_) running += n.core ? 1 : 0;
+  // Keep a majority of the processes up, so that operations mostly complete.
+  return nodes_.size() - running + 1 <= (nodes_.size() - 1) / 2;
+}
+
 Node* Simulation::RandomRunningNode(bool writing) {
   std::vector<Node*> running;
   for (auto& [address, n] : nodes_) {
     if (n.core) running.push_back(&n);
   }
-  // Keep a majority of the processes up, so that operations mostly complete.
-  if (nodes_.size() - running.size() + 1 > (nodes_.size() - 1) / 2) return nullptr;
-  if (running.empty()) return nullptr;
+  if (!MayStopOneMore() || running.empty()) return nullptr;
   if (writing) {
     std::vector<Node*> busy;
     for (Node* n : running) {
@@ -430,8 +454,7 @@ void Simulation::CrashAndRestart() {
   std::string what = "crash " + n->address;
   if (!n->backup && Chance(0.5)) {
     n->backup = n->disk->Copy();  // an operator's copy of the stopped node's data dir
-    n->backup_started_at = Duration(-1);
-    n->served_since_backup = false;
+    n->backup_witness_lost = false;
     what += " (its disk copied)";
   }
   Trace(what + (mid_write ? " in the middle of a write" : ""));
@@ -446,17 +469,52 @@ void Simulation::CrashAndRestart() {
   });
 }
 
-void Simulation::LoseDisk(bool restore) {
-  Node* n = RandomRunningNode();
-  if (n == nullptr || !MayLoseData(*n)) return;
-  if (restore) {
-    // Detectable only when a peer that kept its disk heard of a later start than the copy's.
-    if (!n->backup || !n->served_since_backup) return;
-    bool witness = false;
-    for (const std::string& peer : n->core->lifecycle().peers()) {
-      witness = witness || nodes_.at(peer).last_disk_loss < n->backup_started_at;
+std::set<std::string> Simulation::Witnesses(const Node& n, MemoryRegisterStore& backup) {
+  std::set<std::string> out;
+  StatusOr<std::optional<std::string>> id = backup.GetNodeRecord("identity");
+  if (!id.ok() || !id->has_value()) return out;  // an empty dir: nothing to tell apart
+  StatusOr<NodeIdentity> dir = DecodeIdentity(**id);
+  if (!dir.ok()) return out;
+  std::set<std::string> peers;
+  for (const auto& [token, replicas] : replicas_) {
+    if (std::find(replicas.begin(), replicas.end(), n.address) == replicas.end()) continue;
+    for (const std::string& r : replicas) {
+      if (r != n.address) peers.insert(r);
     }
-    if (!witness) return;
+  }
+  for (const std::string& peer : peers) {
+    StatusOr<std::optional<std::string>> rec =
+        nodes_.at(peer).disk->GetNodeRecord(NodeLifecycle::PeerRecordName(n.address));
+    if (!rec.ok()) continue;
+    StatusOr<bool> explained = NodeLifecycle::ExplainsPeerRecord(*dir, *rec);
+    if (explained.ok() && !*explained) out.insert(peer);
+  }
+  return out;
+}
+
+void Simulation::LoseDisk(bool restore, Node* target) {
+  Node* n = target;
+  if (n == nullptr) {
+    n = RandomRunningNode();
+  } else if (!MayStopOneMore()) {
+    return;
+  }
+  if (n == nullptr || !MayLoseData(*n)) return;
+  // A copy restored in the past must meet its witnesses: their disks stay until it checked.
+  for (const auto& [address, other] : nodes_) {
+    if (other.unconfirmed_copy && other.witnesses.count(n->address)) return;
+  }
+  if (restore && !n->backup) return;
+  // Whether the copy must be found older: some peer heard of a later start than the copy's.
+  // None did: then no start since the copy acknowledged anything and the copy may pass for
+  // current, unless a peer that did has lost that record since (beyond what the lifecycle
+  // can see: docs/design.md, "Limits").
+  std::set<std::string> witnesses = restore ? Witnesses(*n, *n->backup) : std::set<std::string>{};
+  if (restore && witnesses.empty() && n->backup_witness_lost) return;
+  for (auto& [address, other] : nodes_) {
+    if (&other != n && other.backup && Witnesses(other, *other.backup).count(n->address)) {
+      other.backup_witness_lost = true;
+    }
   }
   ++stats_.faults;
   if (restore) ++stats_.restores;
@@ -474,9 +532,9 @@ void Simulation::LoseDisk(bool restore) {
   old_disks_.push_back(std::move(n->disk));
   n->disk = std::make_unique<SimDisk>(n->address, std::move(contents), invariants_);
   invariants_.ForgetNode(n->address);
+  n->witnesses = std::move(witnesses);
   n->lost_data = true;
-  n->unconfirmed_copy = restore;
-  n->last_disk_loss = net_.elapsed();
+  n->unconfirmed_copy = !n->witnesses.empty();
   n->backup.reset();
   Trace((restore ? "restore an older copy of " : "wipe the disk of ") + n->address);
   net_.After(Between(1ms, 40ms), [this, n] {
