@@ -46,17 +46,27 @@ std::vector<std::string> Shortfalls(const Exercise& e, const ExerciseMinimums& m
     if (writes) CheckOps(worker + "writes", e.workers[i].writes.ok, min.ok_ops_per_worker, &out);
     if (reads) CheckOps(worker + "reads", e.workers[i].reads.ok, min.ok_ops_per_worker, &out);
   }
-  for (FaultKind k : e.requested) {
-    const auto it = e.faults.find(k);
-    const FaultTally t = it == e.faults.end() ? FaultTally{} : it->second;
+  const std::vector<std::string> faults = FaultShortfalls(e.requested, e.faults, e.scenarios, min);
+  out.insert(out.end(), faults.begin(), faults.end());
+  return out;
+}
+
+std::vector<std::string> FaultShortfalls(const std::set<FaultKind>& requested,
+                                         const std::map<FaultKind, FaultTally>& faults,
+                                         std::optional<int> scenarios,
+                                         const ExerciseMinimums& min) {
+  std::vector<std::string> out;
+  for (FaultKind k : requested) {
+    const auto it = faults.find(k);
+    const FaultTally t = it == faults.end() ? FaultTally{} : it->second;
     if (t.injected < min.faults_per_kind || t.healed < min.faults_per_kind) {
       out.push_back(std::string(FaultKindName(k)) + ": injected " + std::to_string(t.injected) +
                     ", healed " + std::to_string(t.healed) + "; at least " +
                     std::to_string(min.faults_per_kind) + " of each needed");
     }
   }
-  if (e.scenarios && *e.scenarios < min.faults_per_kind) {
-    out.push_back("lag-then-lose-data scenarios: " + std::to_string(*e.scenarios) +
+  if (scenarios && *scenarios < min.faults_per_kind) {
+    out.push_back("lag-then-lose-data scenarios: " + std::to_string(*scenarios) +
                   " completed, at least " + std::to_string(min.faults_per_kind) + " needed");
   }
   return out;

@@ -69,6 +69,14 @@ struct Exercise {
 // the write fraction is 0 (1).
 std::vector<std::string> Shortfalls(const Exercise& e, const ExerciseMinimums& min);
 
+// The fault part of Shortfalls: each kind in `requested` injected and healed fewer than
+// `min.faults_per_kind` times, and --bias scenarios (when `scenarios` is set) too few. A run
+// goes on past its planned duration while this is not empty (token-chaos --max-extra).
+std::vector<std::string> FaultShortfalls(const std::set<FaultKind>& requested,
+                                         const std::map<FaultKind, FaultTally>& faults,
+                                         std::optional<int> scenarios,
+                                         const ExerciseMinimums& min);
+
 // Why some kind in `requested` cannot run here, or nullopt. `namespaces`: each replica has
 // its own network namespace (else `why_not_namespaces` says why not).
 std::optional<std::string> CannotRun(const std::set<FaultKind>& requested, bool namespaces,

@@ -99,6 +99,18 @@ TEST(Exercise, BiasScenariosCountLikeAFaultKind) {
   EXPECT_TRUE(Shortfalls(e, Minimums(1, 1, 1)).empty());
 }
 
+// What keeps a run going past its planned duration: the fault kinds only, never the ok
+// operations (more time cannot excuse a stalled workload, only a slow nemesis).
+TEST(Exercise, FaultShortfallsIgnoreOperationsAndClearOnceEveryKindHealedEnough) {
+  Exercise e = RunOf(0, 0, 2);
+  e.faults[FaultKind::kRestore] = {2, 1};
+  EXPECT_EQ(FaultShortfalls(e.requested, e.faults, std::nullopt, Minimums(1000, 100, 2)),
+            (std::vector<std::string>{"restore: injected 2, healed 1; at least 2 of each needed"}));
+  e.faults[FaultKind::kRestore] = {3, 2};
+  EXPECT_TRUE(FaultShortfalls(e.requested, e.faults, std::nullopt, Minimums(1000, 100, 2)).empty());
+  EXPECT_EQ(FaultShortfalls(e.requested, e.faults, 1, Minimums(0, 0, 2)).size(), 1u);
+}
+
 TEST(Exercise, PartitionsWithoutNamespacesCannotRun) {
   const std::optional<std::string> why = CannotRun(kAll, false, "--loopback given");
   ASSERT_TRUE(why.has_value());
