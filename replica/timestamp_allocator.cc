@@ -8,7 +8,7 @@ TimestampAllocator::TimestampAllocator(RegisterStore& store, uint64_t block, boo
     : store_(store), block_(block == 0 ? 1 : block), unsafe_reuse_(unsafe_reuse) {}
 
 TimestampAllocator::TokenState& TimestampAllocator::StateOf(std::string_view token) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = states_.find(token);
   if (it == states_.end()) {
     it = states_.emplace(std::string(token), std::make_unique<TokenState>()).first;
@@ -38,7 +38,7 @@ Status TimestampAllocator::ReserveLocked(std::string_view token, TokenState& sta
 
 StatusOr<uint64_t> TimestampAllocator::Next(std::string_view token) {
   TokenState& state = StateOf(token);
-  std::lock_guard<std::mutex> lock(state.mu);
+  MutexLock lock(&state.mu);
   TOKENSTORE_RETURN_IF_ERROR(LoadLocked(token, state));
   if (state.last_issued == std::numeric_limits<uint64_t>::max()) {
     return Status::ResourceExhausted("timestamps of token " + std::string(token) +
@@ -56,7 +56,7 @@ StatusOr<uint64_t> TimestampAllocator::Next(std::string_view token) {
 
 Status TimestampAllocator::Observe(std::string_view token, uint64_t seen) {
   TokenState& state = StateOf(token);
-  std::lock_guard<std::mutex> lock(state.mu);
+  MutexLock lock(&state.mu);
   TOKENSTORE_RETURN_IF_ERROR(LoadLocked(token, state));
   if (seen <= state.last_issued || unsafe_reuse_) return Status::Ok();
   // Reserve `seen` itself before skipping past it, so a restart cannot go below it either.
