@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/check.h"
 #include "common/mutex.h"
 #include "common/status.h"
 #include "replica/peer_transport.h"
@@ -70,6 +71,9 @@ class QuorumRound : public std::enable_shared_from_this<QuorumRound<Reply>> {
     std::vector<CancelFn> to_cancel;
     {
       MutexLock lock(&mu_);
+      TS_CHECK(i < nodes_.size(), "a reply from a replica outside the round");
+      // A second reply from one replica would count it twice towards the majority.
+      TS_CHECK(!answered_[i], "replica " + nodes_[i] + " answered twice in one quorum round");
       answered_[i] = true;
       cancels_[i] = nullptr;
       if (decided_) return;

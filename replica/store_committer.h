@@ -12,9 +12,11 @@
 
 #include <functional>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "common/check.h"
 #include "common/mutex.h"
 #include "common/status.h"
 #include "replica/executor.h"
@@ -68,6 +70,10 @@ class StoreCommitter {
         groups.swap(groups_);
       }
       std::vector<StatusOr<Stamp>> results = commit_(items);
+      // Each group takes its slice: one result too few would answer a store that never ran.
+      TS_CHECK(results.size() == items.size(), "a commit answered " +
+                                                   std::to_string(results.size()) + " of " +
+                                                   std::to_string(items.size()) + " stores");
       size_t next = 0;
       for (Group& g : groups) {
         std::vector<StatusOr<Stamp>> mine(std::make_move_iterator(results.begin() + next),

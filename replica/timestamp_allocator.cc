@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "common/check.h"
+
 namespace tokenstore {
 
 TimestampAllocator::TimestampAllocator(RegisterStore& store, uint64_t block, bool unsafe_reuse)
@@ -22,6 +24,7 @@ Status TimestampAllocator::LoadLocked(std::string_view token, TokenState& state)
   if (!reserved.ok()) return reserved.status();
   // Everything up to the reservation may have been issued by an earlier incarnation.
   state.reserved = *reserved;
+  state.loaded_reservation = *reserved;
   state.last_issued = *reserved;
   if (unsafe_reuse_) state.last_issued = *reserved >= block_ ? *reserved - block_ : 0;
   state.loaded = true;
@@ -50,6 +53,12 @@ StatusOr<uint64_t> TimestampAllocator::Next(std::string_view token) {
     const uint64_t upto = ts + (room < block_ - 1 ? room : block_ - 1);
     TOKENSTORE_RETURN_IF_ERROR(ReserveLocked(token, state, upto));
   }
+  // Never a ts an earlier incarnation may have issued (but with the deliberate reuse bug,
+  // which the simulator must catch), and never one the durable reservation does not cover.
+  TS_CHECK(unsafe_reuse_ || ts > state.loaded_reservation,
+           "issuing a timestamp at or below the reservation of an earlier run");
+  TS_CHECK(ts > state.last_issued && ts <= state.reserved,
+           "issuing a timestamp not above the last one or not durably reserved");
   state.last_issued = ts;
   return ts;
 }

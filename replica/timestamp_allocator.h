@@ -44,6 +44,8 @@ class TimestampAllocator {
     bool loaded GUARDED_BY(mu) = false;
     uint64_t last_issued GUARDED_BY(mu) = 0;
     uint64_t reserved GUARDED_BY(mu) = 0;  // durable reservation
+    // The reservation found on load: an earlier incarnation may have issued up to it.
+    uint64_t loaded_reservation GUARDED_BY(mu) = 0;
   };
 
   TokenState& StateOf(std::string_view token);

@@ -1,5 +1,6 @@
 #include "storage/memory_register_store.h"
 
+#include "common/check.h"
 #include "storage/record_codec.h"
 
 namespace tokenstore {
@@ -32,6 +33,7 @@ StatusOr<Stamp> MemoryRegisterStore::StoreIfNewer(std::string_view token, const 
     return reg.stamp();
   }
   if (!IsNewer(reg, it->second)) return it->second.stamp();
+  TS_CHECK(it->second.stamp() < reg.stamp(), "StoreIfNewer would lower the stored stamp");
   it->second = CanonicalRegister(reg);
   return reg.stamp();
 }
@@ -52,6 +54,7 @@ std::vector<StatusOr<Stamp>> MemoryRegisterStore::StoreIfNewerBatch(
         registers_.emplace(item.token, CanonicalRegister(item.reg));
       }
     } else if (IsNewer(item.reg, it->second)) {
+      TS_CHECK(it->second.stamp() < item.reg.stamp(), "StoreIfNewer would lower the stored stamp");
       it->second = CanonicalRegister(item.reg);
     }
     results.push_back(Stamp{});

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "common/check.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/memtablerep.h"
@@ -511,6 +512,9 @@ StatusOr<Stamp> RocksDbRegisterStore::StoreIfNewer(std::string_view token, const
 
   WriterMutexLock lock(&mu_);
   auto it = registers_.find(token);
+  // The stripe kept the held stamp from moving since the compare above.
+  TS_CHECK(it == registers_.end() || it->second.stamp() < canonical.stamp(),
+           "StoreIfNewer would lower the stored stamp of a token");
   if (it == registers_.end()) {
     registers_.emplace(std::string(token), std::move(canonical));
   } else {
@@ -574,6 +578,8 @@ std::vector<StatusOr<Stamp>> RocksDbRegisterStore::StoreIfNewerBatch(
       WriterMutexLock lock(&mu_);
       for (auto& [token, reg] : canonical) {
         auto it = registers_.find(token);
+        TS_CHECK(it == registers_.end() || it->second.stamp() < reg.stamp(),
+                 "StoreIfNewerBatch would lower the stored stamp of a token");
         if (it == registers_.end()) {
           registers_.emplace(std::string(token), std::move(reg));
         } else {
