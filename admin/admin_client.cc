@@ -15,7 +15,7 @@ std::chrono::system_clock::time_point DeadlineAfter(std::chrono::milliseconds d)
 }  // namespace
 
 v1::AdminService::Stub* AdminClient::StubFor(const std::string& node) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::unique_ptr<v1::AdminService::Stub>& stub = stubs_[node];
   if (!stub) stub = v1::AdminService::NewStub(options_.security.NewNodeChannel(node));
   return stub.get();

@@ -11,11 +11,11 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "admin.grpc.pb.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "common/token_value.h"
 #include "proto/security.h"
@@ -62,8 +62,8 @@ class AdminClient {
   Status CallError(const std::string& what, const std::string& node, const grpc::Status& st) const;
 
   const AdminOptions options_;
-  std::mutex mu_;
-  std::map<std::string, std::unique_ptr<v1::AdminService::Stub>> stubs_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<std::string, std::unique_ptr<v1::AdminService::Stub>> stubs_ GUARDED_BY(mu_);
 };
 
 // The plain form of a DumpResponse. INVALID_ARGUMENT when a register holds an unknown kind.

@@ -9,10 +9,10 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <optional>
 
 #include "admin/backup_record.h"
+#include "common/mutex.h"
 
 namespace tokenstore {
 namespace {
@@ -77,7 +77,7 @@ class OrderedLines {
   explicit OrderedLines(std::FILE* out) : out_(out) {}
 
   void Put(size_t index, std::optional<std::string> line) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     assert(index >= next_ && pending_.count(index) == 0);
     pending_.emplace(index, std::move(line));
     for (auto it = pending_.begin(); it != pending_.end() && it->first == next_;
@@ -91,16 +91,22 @@ class OrderedLines {
     }
   }
   // REQUIRES: every index was Put.
-  size_t written() const { return written_; }
-  int write_errno() const { return write_errno_; }  // 0: every line was written
+  size_t written() const {
+    MutexLock lock(&mu_);
+    return written_;
+  }
+  int write_errno() const {  // 0: every line was written
+    MutexLock lock(&mu_);
+    return write_errno_;
+  }
 
  private:
   std::FILE* const out_;
-  std::mutex mu_;
-  size_t next_ = 0;                                       // GUARDED_BY(mu_)
-  std::map<size_t, std::optional<std::string>> pending_;  // GUARDED_BY(mu_)
-  size_t written_ = 0;                                    // GUARDED_BY(mu_)
-  int write_errno_ = 0;                                   // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  size_t next_ GUARDED_BY(mu_) = 0;
+  std::map<size_t, std::optional<std::string>> pending_ GUARDED_BY(mu_);
+  size_t written_ GUARDED_BY(mu_) = 0;
+  int write_errno_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace

@@ -122,8 +122,8 @@ Status ParseDefined(const JsonValue& obj, BackupRecord* r) {
 
 StatusOr<BackupRecord> ParseObject(const JsonValue& obj) {
   for (const auto& [key, value] : obj.members) {
-    if (std::find_if(kKeys.begin(), kKeys.end(), [&](const char* k) { return key == k; }) ==
-        kKeys.end()) {
+    if (std::find_if(kKeys.begin(), kKeys.end(),
+                     [&key = key](const char* k) { return key == k; }) == kKeys.end()) {
       return FieldError(key, "is not a backup field");
     }
   }

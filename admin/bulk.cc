@@ -29,7 +29,7 @@ BulkProgress::BulkProgress(std::string verb, size_t total, const BulkOptions& op
       out_(options.progress) {}
 
 void BulkProgress::Done(bool failed) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ++done_;
   if (failed) ++failed_;
   assert(done_ <= total_);
@@ -37,7 +37,7 @@ void BulkProgress::Done(bool failed) {
 }
 
 void BulkProgress::Finish(const std::string& detail) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   PrintLocked(detail);
 }
 

@@ -8,8 +8,9 @@
 #include <cstddef>
 #include <cstdio>
 #include <functional>
-#include <mutex>
 #include <string>
+
+#include "common/mutex.h"
 
 namespace tokenstore {
 
@@ -37,15 +38,15 @@ class BulkProgress {
   void Finish(const std::string& detail = "");
 
  private:
-  void PrintLocked(const std::string& detail);  // REQUIRES: mu_ is held
+  void PrintLocked(const std::string& detail) REQUIRES(mu_);
 
   const std::string verb_;
   const size_t total_;
   const size_t every_;
   std::FILE* const out_;
-  std::mutex mu_;
-  size_t done_ = 0;    // GUARDED_BY(mu_)
-  size_t failed_ = 0;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  size_t done_ GUARDED_BY(mu_) = 0;
+  size_t failed_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tokenstore

@@ -10,7 +10,7 @@ using checker::EventType;
 using checker::OpFunction;
 
 void HistoryRecorder::Record(Event e) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   e.time = clock_.Now();
   writer_.Append(e);
 }
@@ -34,7 +34,7 @@ Workload::Workload(const ClusterConfig& config, HistoryRecorder& history,
 
 void Workload::Start() {
   {
-    std::lock_guard<std::mutex> lock(counts_mu_);
+    MutexLock lock(&counts_mu_);
     counts_.assign(options_.workers, ClientCounts{});
   }
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { Run(i); });
@@ -56,12 +56,12 @@ void Workload::Hold(bool on) {
 }
 
 std::vector<ClientCounts> Workload::counts() const {
-  std::lock_guard<std::mutex> lock(counts_mu_);
+  MutexLock lock(&counts_mu_);
   return counts_;
 }
 
 void Workload::Count(int worker, OpFunction f, EventType t) {
-  std::lock_guard<std::mutex> lock(counts_mu_);
+  MutexLock lock(&counts_mu_);
   OutcomeCounts& c = f == OpFunction::kWrite ? counts_[worker].writes : counts_[worker].reads;
   if (t == EventType::kOk) c.ok++;
   if (t == EventType::kFail) c.fail++;

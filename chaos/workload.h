@@ -17,7 +17,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "chaos/exercise.h"
 #include "checker/history.h"
 #include "client/token_client.h"
+#include "common/mutex.h"
 #include "config/cluster_config.h"
 
 namespace tokenstore::chaos {
@@ -51,7 +51,7 @@ class HistoryRecorder {
   void Record(checker::Event e);
 
  private:
-  std::mutex mu_;
+  Mutex mu_;
   checker::HistoryWriter& writer_;
   const RunClock& clock_;
 };
@@ -95,8 +95,8 @@ class Workload {
   std::atomic<int64_t> next_process_{0};
   std::atomic<uint64_t> next_name_{0};
   std::vector<std::thread> threads_;
-  mutable std::mutex counts_mu_;
-  std::vector<ClientCounts> counts_;  // GUARDED_BY(counts_mu_); one per worker
+  mutable Mutex counts_mu_;
+  std::vector<ClientCounts> counts_ GUARDED_BY(counts_mu_);  // one per worker
 };
 
 }  // namespace tokenstore::chaos

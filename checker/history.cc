@@ -282,7 +282,7 @@ HistoryWriter::~HistoryWriter() { std::fclose(file_); }
 
 void HistoryWriter::Append(const Event& e) {
   const std::string line = ToJsonLine(e) + "\n";
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   // Flushed per line so a crashed test still leaves every completed event on disk.
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() ||
       std::fflush(file_) != 0) {
@@ -292,7 +292,7 @@ void HistoryWriter::Append(const Event& e) {
 }
 
 Status HistoryWriter::status() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return error_;
 }
 

@@ -23,12 +23,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace tokenstore::checker {
@@ -82,9 +82,9 @@ class HistoryWriter {
 
  private:
   explicit HistoryWriter(std::FILE* f) : file_(f) {}
-  std::mutex mu_;
-  std::FILE* file_;  // GUARDED_BY(mu_)
-  Status error_;     // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::FILE* file_ GUARDED_BY(mu_);
+  Status error_ GUARDED_BY(mu_);
 };
 
 }  // namespace tokenstore::checker

@@ -21,6 +21,15 @@ namespace tokenstore::checker {
 
 struct JsonValue {
   enum class Kind { kNull, kBool, kInteger, kString, kObject };
+  // Defined in the .cc, where JsonValue is complete: clang 14 would otherwise instantiate
+  // the destructor of `members` (constexpr in C++20) while JsonValue is still incomplete.
+  JsonValue();
+  JsonValue(const JsonValue&);
+  JsonValue(JsonValue&&) noexcept;
+  JsonValue& operator=(const JsonValue&);
+  JsonValue& operator=(JsonValue&&) noexcept;
+  ~JsonValue();
+
   Kind kind = Kind::kNull;
   bool boolean = false;
   // Integers: magnitude and sign, so both uint64 and negative int64 values fit.

@@ -1,7 +1,6 @@
 #include "client/token_client.h"
 
 #include <algorithm>
-#include <condition_variable>
 #include <vector>
 
 namespace tokenstore {
@@ -117,7 +116,7 @@ const std::string& TokenClient::WriterOf(const TokenReplication& token) const {
 }
 
 v1::TokenService::Stub* TokenClient::StubFor(const std::string& node) {
-  std::lock_guard<std::mutex> lock(stubs_mu_);
+  MutexLock lock(&stubs_mu_);
   std::unique_ptr<v1::TokenService::Stub>& stub = stubs_[node];
   if (!stub) stub = v1::TokenService::NewStub(options_.security.NewNodeChannel(node));
   return stub.get();
@@ -266,11 +265,11 @@ struct TokenClient::ReadRace {
     grpc::Status status;
   };
 
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::unique_ptr<Attempt>> attempts;  // GUARDED_BY(mu)
-  std::vector<Attempt*> finished;                  // GUARDED_BY(mu): not yet looked at
-  int outstanding = 0;                             // GUARDED_BY(mu)
+  Mutex mu;
+  CondVar cv;
+  std::vector<std::unique_ptr<Attempt>> attempts GUARDED_BY(mu);
+  std::vector<Attempt*> finished GUARDED_BY(mu);  // not yet looked at
+  int outstanding GUARDED_BY(mu) = 0;
 };
 
 StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token) {
@@ -279,7 +278,7 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
 
   std::vector<std::string> order = token.readers;
   {
-    std::lock_guard<std::mutex> lock(rng_mu_);
+    MutexLock lock(&rng_mu_);
     std::shuffle(order.begin(), order.end(), rng_);
   }
   struct ReaderState {
@@ -295,7 +294,7 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
   std::optional<StatusOr<ReadResult>> outcome;
 
   ReadRace race;
-  std::unique_lock<std::mutex> lock(race.mu);
+  MutexLock lock(&race.mu);
   while (true) {
     for (ReadRace::Attempt* a : race.finished) {
       ReaderState& r = readers[a->reader];
@@ -354,21 +353,21 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
         next_launch = now + options_.attempt_timeout;
         v1::TokenService::Stub* stub = StubFor(order[*pick]);
         // gRPC may run the callback inline; it takes race.mu, so start the call unlocked.
-        lock.unlock();
+        lock.Unlock();
         stub->async()->Read(&a->ctx, &a->req, &a->resp, [&race, a](grpc::Status st) {
-          std::lock_guard<std::mutex> l(race.mu);
+          MutexLock l(&race.mu);
           a->status = std::move(st);
           race.finished.push_back(a);
           race.outstanding--;
-          race.cv.notify_all();
+          race.cv.SignalAll();
         });
-        lock.lock();
+        lock.Lock();
         continue;
       }
       // Every reader is busy or pausing: wake when one may be retried.
       next_launch = earliest_retry;
     }
-    race.cv.wait_until(lock, std::min(deadline, next_launch));
+    race.cv.WaitUntil(&race.mu, std::min(deadline, next_launch));
   }
 
   // Stop the attempts still running (the losers, or all of them at the deadline) and wait
@@ -377,10 +376,10 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
   for (auto& a : race.attempts) {
     if (readers[a->reader].in_flight) running.push_back(a.get());
   }
-  lock.unlock();
+  lock.Unlock();
   for (ReadRace::Attempt* a : running) a->ctx.TryCancel();
-  lock.lock();
-  race.cv.wait(lock, [&race] { return race.outstanding == 0; });
+  lock.Lock();
+  race.cv.Wait(&race.mu, [&race]() REQUIRES(race.mu) { return race.outstanding == 0; });
   // An answer that arrived while the loop was deciding to give up still counts.
   for (ReadRace::Attempt* a : race.finished) {
     if (!outcome && a->status.ok()) outcome = ReadResultFromProto(a->resp, order[a->reader]);

@@ -21,7 +21,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -29,6 +28,7 @@
 
 #include "client.grpc.pb.h"
 #include "client/channel.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "config/cluster_config.h"
 #include "proto/security.h"
@@ -114,11 +114,11 @@ class TokenClient {
   const ClusterConfig config_;
   const ClientOptions options_;
 
-  std::mutex stubs_mu_;
-  std::map<std::string, std::unique_ptr<v1::TokenService::Stub>> stubs_;  // GUARDED_BY(stubs_mu_)
+  Mutex stubs_mu_;
+  std::map<std::string, std::unique_ptr<v1::TokenService::Stub>> stubs_ GUARDED_BY(stubs_mu_);
 
-  std::mutex rng_mu_;
-  std::mt19937_64 rng_;  // GUARDED_BY(rng_mu_)
+  Mutex rng_mu_;
+  std::mt19937_64 rng_ GUARDED_BY(rng_mu_);
 };
 
 // The read result carried by a ReadResponse; `node` is the reader that sent it.

@@ -5,6 +5,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define TOKENSTORE_HAVE_SHA_NI 1
+#include <cpuid.h>
 #include <immintrin.h>
 #else
 #define TOKENSTORE_HAVE_SHA_NI 0
@@ -235,8 +236,13 @@ TOKENSTORE_SHA_TARGET void ShaNiTailBatch(const uint32_t midstate[8], const uint
 
 bool DetectShaNi() {
 #if TOKENSTORE_HAVE_SHA_NI
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+  // CPUID rather than __builtin_cpu_supports("sha"), which clang 14 does not know.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+  const bool sse41 = (ecx & bit_SSE4_1) != 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  const bool sha = (ebx & bit_SHA) != 0;
+  return sha && sse41;
 #else
   return false;
 #endif

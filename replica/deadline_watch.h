@@ -11,12 +11,11 @@
 // on the watch's thread with no lock of the watch held.
 #pragma once
 
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "replica/peer_transport.h"
 
 namespace tokenstore {
@@ -42,11 +41,11 @@ class DeadlineWatch {
   void Run();
 
   const Clock::duration max_sleep_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<ExpireFn> parties_;                  // GUARDED_BY(mu_)
-  Clock::time_point next_ = Clock::time_point::max();  // GUARDED_BY(mu_): next wake-up
-  bool stopping_ = false;                          // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<ExpireFn> parties_ GUARDED_BY(mu_);
+  Clock::time_point next_ GUARDED_BY(mu_) = Clock::time_point::max();  // next wake-up
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

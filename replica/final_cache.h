@@ -12,11 +12,11 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "common/mutex.h"
 #include "common/token_value.h"
 #include "hash/token_hash.h"
 
@@ -29,7 +29,7 @@ class FinalCache {
   // The cached final of (token, stamp), if any. The inner optional is the final itself
   // (std::nullopt never happens for a defined token, whose range is never empty).
   std::optional<std::optional<HashMin>> Get(std::string_view token, const Stamp& stamp) const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = entries_.find(token);
     if (it == entries_.end()) return std::nullopt;
     for (const auto& e : it->second) {
@@ -40,7 +40,7 @@ class FinalCache {
 
   // A stamp already cached is left as it is (its final cannot differ).
   void Put(std::string_view token, const Stamp& stamp, std::optional<HashMin> final_min) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = entries_.find(token);
     if (it == entries_.end()) it = entries_.emplace(std::string(token), std::deque<Entry>()).first;
     auto& list = it->second;
@@ -57,8 +57,8 @@ class FinalCache {
     std::optional<HashMin> final_min;
   };
   const size_t per_token_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::deque<Entry>, std::less<>> entries_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<std::string, std::deque<Entry>, std::less<>> entries_ GUARDED_BY(mu_);
 };
 
 }  // namespace tokenstore

@@ -41,7 +41,7 @@ GrpcPeerTransport::GrpcPeerTransport(Security security, GrpcPeerTransportOptions
 GrpcPeerTransport::~GrpcPeerTransport() { Shutdown(); }
 
 GrpcPeerTransport::Peer* GrpcPeerTransport::PeerFor(const std::string& node) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (shut_down_) return nullptr;
   auto it = peers_.find(node);
   if (it != peers_.end()) return it->second.get();
@@ -60,23 +60,23 @@ GrpcPeerTransport::Peer* GrpcPeerTransport::PeerFor(const std::string& node) {
 }
 
 bool GrpcPeerTransport::Track(const std::shared_ptr<CallBase>& call) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (shut_down_) return false;
   in_flight_.emplace(call.get(), call);
   return true;
 }
 
 void GrpcPeerTransport::Untrack(CallBase* call) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   in_flight_.erase(call);
-  if (in_flight_.empty()) idle_.notify_all();
+  if (in_flight_.empty()) idle_.SignalAll();
 }
 
 void GrpcPeerTransport::Shutdown() {
   std::vector<std::shared_ptr<CallBase>> calls;
   std::vector<std::shared_ptr<PeerBatcher>> batchers;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     shut_down_ = true;
     for (auto& [raw, weak] : in_flight_) {
       if (auto c = weak.lock()) calls.push_back(std::move(c));
@@ -89,8 +89,8 @@ void GrpcPeerTransport::Shutdown() {
   for (auto& c : calls) c->context.TryCancel();
   calls.clear();
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    idle_.wait(lock, [this] { return in_flight_.empty(); });
+    MutexLock lock(&mu_);
+    idle_.Wait(&mu_, [this]() REQUIRES(mu_) { return in_flight_.empty(); });
   }
   // Calls still waiting to be sent, or for their deadline, fail now.
   for (auto& b : batchers) b->Close(Status::Unavailable("node is shutting down"));

@@ -14,13 +14,12 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 
+#include "common/mutex.h"
 #include "proto/security.h"
 #include "replica/deadline_watch.h"
 #include "replica/peer_batcher.h"
@@ -84,11 +83,11 @@ class GrpcPeerTransport final : public PeerTransport {
   const Security security_;
   const GrpcPeerTransportOptions options_;
   DeadlineWatch watch_;
-  std::mutex mu_;
-  std::condition_variable idle_;
-  std::map<std::string, std::unique_ptr<Peer>, std::less<>> peers_;  // GUARDED_BY(mu_)
-  std::map<CallBase*, std::weak_ptr<CallBase>> in_flight_;           // GUARDED_BY(mu_)
-  bool shut_down_ = false;                                           // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar idle_;
+  std::map<std::string, std::unique_ptr<Peer>, std::less<>> peers_ GUARDED_BY(mu_);
+  std::map<CallBase*, std::weak_ptr<CallBase>> in_flight_ GUARDED_BY(mu_);
+  bool shut_down_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace tokenstore

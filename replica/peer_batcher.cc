@@ -56,11 +56,11 @@ CancelFn PeerBatcher::Enqueue(std::unique_ptr<v1::BatchEntry> entry, Pending cal
   uint64_t id;
   bool earliest;
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (is_closed_) {
       Finished failed;
       failed.outcomes.push_back(Outcome{std::move(call), closed_});
-      lock.unlock();
+      lock.Unlock();
       Deliver(failed);
       return nullptr;
     }
@@ -70,7 +70,7 @@ CancelFn PeerBatcher::Enqueue(std::unique_ptr<v1::BatchEntry> entry, Pending cal
     auto it = pending_.emplace(id, std::move(call)).first;
     it->second.by_deadline = by_deadline_.emplace(deadline, id);
     queue_.push_back(std::move(entry));
-    Pump(lock);
+    Pump();
   }
   if (earliest && deadline != Clock::time_point::max()) watch_.Poke(deadline);
   return [weak = weak_from_this(), id] {
@@ -81,10 +81,10 @@ CancelFn PeerBatcher::Enqueue(std::unique_ptr<v1::BatchEntry> entry, Pending cal
 void PeerBatcher::Cancel(uint64_t id) {
   Finished finished;
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     TakeLocked(id, &finished, Status::Cancelled("the call to " + peer_ + " was cancelled"));
     // Its batch may have left the lane: the calls queued behind it go now.
-    Pump(lock);
+    Pump();
   }
   Deliver(finished);
 }
@@ -129,7 +129,7 @@ v1::BatchRequest PeerBatcher::NextBatchLocked(Clock::time_point now, std::vector
   return request;
 }
 
-void PeerBatcher::Pump(std::unique_lock<std::mutex>& lock) {
+void PeerBatcher::Pump() {
   while (!is_closed_ && in_flight_.size() < options_.max_in_flight && !queue_.empty()) {
     const Clock::time_point now = Clock::now();
     std::vector<uint64_t> ids;
@@ -144,7 +144,7 @@ void PeerBatcher::Pump(std::unique_lock<std::mutex>& lock) {
       ++batches_sent_;
       entries_sent_ += ids.size();
     }
-    lock.unlock();
+    mu_.Unlock();
     Deliver(expired);
     CancelFn cancel;
     if (batch != 0) {
@@ -156,7 +156,7 @@ void PeerBatcher::Pump(std::unique_lock<std::mutex>& lock) {
                        self->OnBatchDone(batch, std::move(ids), std::move(st), response);
                      });
     }
-    lock.lock();
+    mu_.Lock();
     if (!cancel) continue;
     auto it = in_flight_.find(batch);
     if (it != in_flight_.end()) {
@@ -165,9 +165,9 @@ void PeerBatcher::Pump(std::unique_lock<std::mutex>& lock) {
     }
     // Its calls all ended while it was being sent (or it came back already: then the cancel
     // is harmless).
-    lock.unlock();
+    mu_.Unlock();
     cancel();
-    lock.lock();
+    mu_.Lock();
   }
 }
 
@@ -175,7 +175,7 @@ void PeerBatcher::OnBatchDone(uint64_t batch, std::vector<uint64_t> ids, Status 
                               const v1::BatchResponse& response) {
   Finished finished;
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     // Not in the lane any more when every call of it ended before the answer: nobody to
     // answer, and the lane was freed then.
     if (in_flight_.erase(batch) == 0) return;
@@ -195,7 +195,7 @@ void PeerBatcher::OnBatchDone(uint64_t batch, std::vector<uint64_t> ids, Status 
       for (uint64_t id : ids) TakeLocked(id, &finished, status);
     }
     // Keep the peer busy first: the calls that waited leave now.
-    Pump(lock);
+    Pump();
   }
   Deliver(finished);
 }
@@ -204,14 +204,14 @@ Clock::time_point PeerBatcher::Expire(Clock::time_point now) {
   Finished finished;
   Clock::time_point earliest = Clock::time_point::max();
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
       const Status late = Status::DeadlineExceeded("no answer from " + peer_ + " by the deadline");
       while (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
         TakeLocked(by_deadline_.begin()->second, &finished, late);
       }
       // A batch whose calls all expired left the lane: the calls queued behind it go now.
-      Pump(lock);
+      Pump();
     }
     if (!by_deadline_.empty()) earliest = by_deadline_.begin()->first;
   }
@@ -222,7 +222,7 @@ Clock::time_point PeerBatcher::Expire(Clock::time_point now) {
 void PeerBatcher::Close(const Status& status) {
   Finished finished;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     is_closed_ = true;
     closed_ = status;
     while (!pending_.empty()) TakeLocked(pending_.begin()->first, &finished, status);
@@ -255,22 +255,22 @@ void PeerBatcher::Deliver(Finished& finished) {
 }
 
 uint64_t PeerBatcher::batches_sent() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return batches_sent_;
 }
 
 uint64_t PeerBatcher::entries_sent() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return entries_sent_;
 }
 
 uint64_t PeerBatcher::batches_abandoned() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return batches_abandoned_;
 }
 
 size_t PeerBatcher::pending() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return pending_.size();
 }
 

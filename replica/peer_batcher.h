@@ -45,11 +45,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "replica/deadline_watch.h"
 #include "replica/peer_transport.h"
 #include "replication.pb.h"
@@ -131,17 +131,17 @@ class PeerBatcher : public std::enable_shared_from_this<PeerBatcher> {
 
   CancelFn Enqueue(std::unique_ptr<v1::BatchEntry> entry, Pending call);
   void Cancel(uint64_t id);
-  // REQUIRES: mu_ held. Removes the call from the pending set; false when it is not there.
-  // When it was the last call waiting in a batch in flight, the batch leaves the lane and its
-  // RPC is added to `out->cancels`.
+  // Removes the call from the pending set; false when it is not there. When it was the last
+  // call waiting in a batch in flight, the batch leaves the lane and its RPC is added to
+  // `out->cancels`.
   bool TakeLocked(uint64_t id, Finished* out, const Status& status,
-                  const v1::BatchResult* result = nullptr);
-  // REQUIRES: mu_ held. Takes the calls to send next out of the queue; fails those whose
-  // deadline passed into `expired`.
+                  const v1::BatchResult* result = nullptr) REQUIRES(mu_);
+  // Takes the calls to send next out of the queue; fails those whose deadline passed into
+  // `expired`.
   v1::BatchRequest NextBatchLocked(Clock::time_point now, std::vector<uint64_t>* ids,
-                                   Clock::time_point* latest, Finished* expired);
-  // Sends batches while the in-flight limit allows. Releases `lock` while sending.
-  void Pump(std::unique_lock<std::mutex>& lock);
+                                   Clock::time_point* latest, Finished* expired) REQUIRES(mu_);
+  // Sends batches while the in-flight limit allows. Releases mu_ while sending.
+  void Pump() REQUIRES(mu_);
   void OnBatchDone(uint64_t batch, std::vector<uint64_t> ids, Status status,
                    const v1::BatchResponse& response);
   // Cancels the RPCs, then runs the callbacks. REQUIRES: mu_ not held.
@@ -152,18 +152,18 @@ class PeerBatcher : public std::enable_shared_from_this<PeerBatcher> {
   DeadlineWatch& watch_;
   Options options_;
 
-  mutable std::mutex mu_;
-  uint64_t next_id_ = 1;                                    // GUARDED_BY(mu_)
-  std::unordered_map<uint64_t, Pending> pending_;           // GUARDED_BY(mu_)
-  std::multimap<Clock::time_point, uint64_t> by_deadline_;  // GUARDED_BY(mu_)
-  std::deque<std::unique_ptr<v1::BatchEntry>> queue_;       // GUARDED_BY(mu_): not yet sent
-  uint64_t next_batch_ = 1;                                 // GUARDED_BY(mu_)
-  std::unordered_map<uint64_t, InFlight> in_flight_;        // GUARDED_BY(mu_): the lane
-  Status closed_;                                           // GUARDED_BY(mu_): set by Close
-  bool is_closed_ = false;                                  // GUARDED_BY(mu_)
-  uint64_t batches_sent_ = 0;                               // GUARDED_BY(mu_)
-  uint64_t entries_sent_ = 0;                               // GUARDED_BY(mu_)
-  uint64_t batches_abandoned_ = 0;                          // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  uint64_t next_id_ GUARDED_BY(mu_) = 1;
+  std::unordered_map<uint64_t, Pending> pending_ GUARDED_BY(mu_);
+  std::multimap<Clock::time_point, uint64_t> by_deadline_ GUARDED_BY(mu_);
+  std::deque<std::unique_ptr<v1::BatchEntry>> queue_ GUARDED_BY(mu_);  // not yet sent
+  uint64_t next_batch_ GUARDED_BY(mu_) = 1;
+  std::unordered_map<uint64_t, InFlight> in_flight_ GUARDED_BY(mu_);  // the lane
+  Status closed_ GUARDED_BY(mu_);                                     // set by Close
+  bool is_closed_ GUARDED_BY(mu_) = false;
+  uint64_t batches_sent_ GUARDED_BY(mu_) = 0;
+  uint64_t entries_sent_ GUARDED_BY(mu_) = 0;
+  uint64_t batches_abandoned_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tokenstore

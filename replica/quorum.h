@@ -9,6 +9,8 @@
 
 #include <cstddef>
 
+#include "common/check.h"
+
 namespace tokenstore {
 
 // Strict majority of n: the smallest count that any two such sets share a member.
@@ -22,10 +24,12 @@ class QuorumCounter {
 
   // Each returns the state after counting; the state changes from kPending at most once.
   QuorumState AddSuccess() {
+    TS_CHECK(successes_ + failures_ < replicas_, "more replies than replicas in a quorum round");
     ++successes_;
     return state();
   }
   QuorumState AddFailure() {
+    TS_CHECK(successes_ + failures_ < replicas_, "more replies than replicas in a quorum round");
     ++failures_;
     return state();
   }

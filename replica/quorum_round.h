@@ -13,11 +13,12 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/check.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "replica/peer_transport.h"
 #include "replica/quorum.h"
@@ -52,7 +53,7 @@ class QuorumRound : public std::enable_shared_from_this<QuorumRound<Reply>> {
     if (!cancel) return;
     bool cancel_now = false;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (decided_ && cancel_stragglers_ && !answered_[i]) {
         cancel_now = true;
       } else if (!answered_[i]) {
@@ -69,7 +70,10 @@ class QuorumRound : public std::enable_shared_from_this<QuorumRound<Reply>> {
     std::vector<Answer> answers;
     std::vector<CancelFn> to_cancel;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
+      TS_CHECK(i < nodes_.size(), "a reply from a replica outside the round");
+      // A second reply from one replica would count it twice towards the majority.
+      TS_CHECK(!answered_[i], "replica " + nodes_[i] + " answered twice in one quorum round");
       answered_[i] = true;
       cancels_[i] = nullptr;
       if (decided_) return;
@@ -100,8 +104,7 @@ class QuorumRound : public std::enable_shared_from_this<QuorumRound<Reply>> {
   }
 
  private:
-  // REQUIRES: mu_ is held.
-  Status CombinedErrorLocked() const {
+  Status CombinedErrorLocked() const REQUIRES(mu_) {
     StatusCode code = StatusCode::kUnavailable;
     std::string detail;
     // A replica that sees the token's replication otherwise (FAILED_PRECONDITION) is the
@@ -123,14 +126,14 @@ class QuorumRound : public std::enable_shared_from_this<QuorumRound<Reply>> {
   const std::vector<std::string> nodes_;
   const std::string what_;
   const bool cancel_stragglers_;
-  std::mutex mu_;
-  QuorumCounter counter_;                                // GUARDED_BY(mu_)
-  std::vector<CancelFn> cancels_;                        // GUARDED_BY(mu_)
-  std::vector<bool> answered_;                           // GUARDED_BY(mu_)
-  std::vector<Answer> answers_;                          // GUARDED_BY(mu_)
-  std::vector<std::pair<std::string, Status>> errors_;   // GUARDED_BY(mu_)
-  bool decided_ = false;                                 // GUARDED_BY(mu_)
-  Done done_;                                            // GUARDED_BY(mu_)
+  Mutex mu_;
+  QuorumCounter counter_ GUARDED_BY(mu_);
+  std::vector<CancelFn> cancels_ GUARDED_BY(mu_);
+  std::vector<bool> answered_ GUARDED_BY(mu_);
+  std::vector<Answer> answers_ GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, Status>> errors_ GUARDED_BY(mu_);
+  bool decided_ GUARDED_BY(mu_) = false;
+  Done done_ GUARDED_BY(mu_);
 };
 
 }  // namespace tokenstore

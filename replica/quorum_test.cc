@@ -106,5 +106,22 @@ TEST(QuorumRound, CancelRegisteredAfterDecisionFiresImmediately) {
   EXPECT_EQ(cancelled, 1);
 }
 
+// The always-on checks (common/check.h): a reply counted twice could make a false majority.
+TEST(QuorumRoundDeathTest, ASecondReplyFromOneReplicaAborts) {
+  auto round = std::make_shared<QuorumRound<int>>(
+      std::vector<std::string>{"a", "b", "c"}, "test", /*cancel_stragglers=*/false,
+      [](Status, std::vector<QuorumRound<int>::Answer>) {});
+  round->OnReply(0, 1);
+  EXPECT_DEATH(round->OnReply(0, 1), "TS_CHECK.*replica a answered twice in one quorum round");
+}
+
+TEST(QuorumCounterDeathTest, MoreRepliesThanReplicasAbort) {
+  QuorumCounter q(3, MajorityOf(3));
+  q.AddSuccess();
+  q.AddFailure();
+  q.AddSuccess();
+  EXPECT_DEATH(q.AddFailure(), "more replies than replicas");
+}
+
 }  // namespace
 }  // namespace tokenstore

@@ -72,7 +72,7 @@ Status ReplicaCore::Start() {
   TOKENSTORE_RETURN_IF_ERROR(lifecycle_.Open());
   StatusOr<std::vector<std::string>> marks = store_.CrashedTokens();
   if (!marks.ok()) return marks.status().WithContext("loading crash-stop marks");
-  std::unique_lock<std::shared_mutex> lock(crashed_mu_);
+  WriterMutexLock lock(&crashed_mu_);
   crashed_.clear();
   crashed_.insert(marks->begin(), marks->end());
   return Status::Ok();
@@ -185,7 +185,7 @@ Status ReplicaCore::StopStatus(const OpContext& ctx) const {
 }
 
 ReplicaCore::WriterState& ReplicaCore::WriterStateOf(const std::string& token) {
-  std::lock_guard<std::mutex> lock(writers_mu_);
+  MutexLock lock(&writers_mu_);
   auto& slot = writers_[token];
   if (!slot) slot = std::make_unique<WriterState>();
   return *slot;
@@ -230,8 +230,8 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
   // The highest stamp of another writer incarnation that a replica answered with, when that
   // made its acknowledgement not count.
   struct Superseded {
-    std::mutex mu;
-    std::optional<Stamp> by;  // GUARDED_BY(mu)
+    Mutex mu;
+    std::optional<Stamp> by GUARDED_BY(mu);
   };
   auto superseded = std::make_shared<Superseded>();
   auto round = std::make_shared<Round>(
@@ -243,7 +243,7 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
                    clock_.now() - start, st);
         std::optional<Stamp> by;
         {
-          std::lock_guard<std::mutex> lock(superseded->mu);
+          MutexLock lock(&superseded->mu);
           by = superseded->by;
         }
         done(std::move(st), by);
@@ -256,7 +256,7 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
   auto reply = [round, superseded, issued, writer_issue](size_t i, StatusOr<Stamp> held) {
     if (writer_issue && held.ok() && *held != issued && held->origin != issued.origin) {
       {
-        std::lock_guard<std::mutex> lock(superseded->mu);
+        MutexLock lock(&superseded->mu);
         if (!superseded->by || *superseded->by < *held) superseded->by = *held;
       }
       held = Status::Unavailable("holds the newer stamp " + StampString(*held) +
@@ -451,7 +451,7 @@ void ReplicaCore::EnsureWriterInitialized(const TokenReplication& token, const O
   WriterState& state = WriterStateOf(token.id);
   bool initialized;
   {
-    std::lock_guard<std::mutex> lock(state.mu);
+    MutexLock lock(&state.mu);
     initialized = state.initialized;
   }
   if (initialized) return then(Status::Ok());
@@ -469,7 +469,7 @@ void ReplicaCore::EnsureWriterInitialized(const TokenReplication& token, const O
       // them; never issue a ts that could be ignored as old.
       if (Status st = allocator_.Observe(token.id, reg.ts); !st.ok()) return then(st);
       {
-        std::lock_guard<std::mutex> lock(state.mu);
+        MutexLock lock(&state.mu);
         if (!state.initialized) {
           state.initialized = true;
           state.last_kind = reg.value.kind;
@@ -488,7 +488,7 @@ void ReplicaCore::IssueValue(const TokenReplication& token, TokenValue value,
   {
     // The ts order is the order of the writer's operations; the kind check and the ts are
     // taken together so a write cannot slip past a drop it follows.
-    std::lock_guard<std::mutex> lock(state.mu);
+    MutexLock lock(&state.mu);
     if (value.kind == ValueKind::kDefined && state.last_kind == ValueKind::kDropped) {
       return done(Status::NotFound(Quoted(token.id) + " was dropped; create it before writing"));
     }
@@ -620,7 +620,7 @@ bool ReplicaCore::MayAnswer(std::string_view token) const {
 }
 
 bool ReplicaCore::IsCrashed(std::string_view token) const {
-  std::shared_lock<std::shared_mutex> lock(crashed_mu_);
+  ReaderMutexLock lock(&crashed_mu_);
   return crashed_.find(token) != crashed_.end();
 }
 
@@ -628,7 +628,7 @@ StatusOr<bool> ReplicaCore::SetCrashed(std::string_view token, bool crashed) {
   TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token));
   // Durable first: a mark that is in effect must survive a restart.
   TOKENSTORE_RETURN_IF_ERROR(store_.SetCrashed(token, crashed));
-  std::unique_lock<std::shared_mutex> lock(crashed_mu_);
+  WriterMutexLock lock(&crashed_mu_);
   const bool was = crashed_.find(token) != crashed_.end();
   if (crashed) {
     crashed_.emplace(token);

@@ -18,16 +18,15 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/latency_histogram.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "common/token_value.h"
 #include "config/cluster_config.h"
@@ -175,9 +174,9 @@ class ReplicaCore {
 
  private:
   struct WriterState {
-    std::mutex mu;
-    bool initialized = false;                   // GUARDED_BY(mu): learned from a quorum read
-    ValueKind last_kind = ValueKind::kUndefined;  // GUARDED_BY(mu): kind of the last issued value
+    Mutex mu;
+    bool initialized GUARDED_BY(mu) = false;                     // learned from a quorum read
+    ValueKind last_kind GUARDED_BY(mu) = ValueKind::kUndefined;  // kind of the last issued value
   };
   struct QuorumReadOutcome {
     Register reg;
@@ -242,11 +241,11 @@ class ReplicaCore {
   NodeLifecycle lifecycle_;  // after token_ids_
   StoreCommitter committer_;
 
-  mutable std::shared_mutex crashed_mu_;
-  std::set<std::string, std::less<>> crashed_;  // GUARDED_BY(crashed_mu_)
+  mutable SharedMutex crashed_mu_;
+  std::set<std::string, std::less<>> crashed_ GUARDED_BY(crashed_mu_);
 
-  std::mutex writers_mu_;
-  std::map<std::string, std::unique_ptr<WriterState>, std::less<>> writers_;  // GUARDED_BY(writers_mu_)
+  Mutex writers_mu_;
+  std::map<std::string, std::unique_ptr<WriterState>, std::less<>> writers_ GUARDED_BY(writers_mu_);
 };
 
 }  // namespace tokenstore

@@ -107,7 +107,7 @@ class ThreadedCluster {
       for (auto& [name, n] : nodes_) {
         if (n.core->lifecycle().state() == NodeState::kServing) continue;
         all = false;
-        StatusOr<LifecycleProgress> p = Await<LifecycleProgress>([&](auto done) {
+        StatusOr<LifecycleProgress> p = Await<LifecycleProgress>([&n = n](auto done) {
           n.core->lifecycle().Advance([done](LifecycleProgress r) { done(std::move(r)); });
         });
         if (!p.ok() || !p->fatal.ok()) return false;

@@ -182,7 +182,7 @@ Status ReplicaServer::Start() {
   }
   health->SetServingStatus(serving);
   {
-    std::lock_guard<std::mutex> lock(lifecycle_mu_);
+    MutexLock lock(&lifecycle_mu_);
     stopping_ = false;
     fatal_ = Status::Ok();
   }
@@ -236,10 +236,10 @@ void ReplicaServer::DriveLifecycle() {
     if (!p.fatal.ok()) {
       LogError("cannot serve", {{"error", p.fatal.message()}});
       {
-        std::lock_guard<std::mutex> lock(lifecycle_mu_);
+        MutexLock lock(&lifecycle_mu_);
         fatal_ = p.fatal;
       }
-      lifecycle_cv_.notify_all();
+      lifecycle_cv_.SignalAll();
       if (options_.on_fatal) options_.on_fatal(p.fatal);
       return;
     }
@@ -252,7 +252,7 @@ void ReplicaServer::DriveLifecycle() {
       }
       health->SetServingStatus(true);
       LogInfo("serving", {{"identity", lifecycle.identity_string()}});
-      lifecycle_cv_.notify_all();
+      lifecycle_cv_.SignalAll();
       return;
     }
     std::string waiting;
@@ -264,8 +264,9 @@ void ReplicaServer::DriveLifecycle() {
     }
     last_wait = waiting;
     if (p.again) continue;
-    std::unique_lock<std::mutex> lock(lifecycle_mu_);
-    if (lifecycle_cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; })) {
+    MutexLock lock(&lifecycle_mu_);
+    if (lifecycle_cv_.WaitFor(&lifecycle_mu_, std::chrono::milliseconds(200),
+                              [this]() REQUIRES(lifecycle_mu_) { return stopping_; })) {
       return;
     }
   }
@@ -273,23 +274,23 @@ void ReplicaServer::DriveLifecycle() {
 
 bool ReplicaServer::WaitServing(std::chrono::milliseconds timeout) {
   if (!core_) return false;
-  std::unique_lock<std::mutex> lock(lifecycle_mu_);
-  return lifecycle_cv_.wait_for(lock, timeout, [this] {
+  MutexLock lock(&lifecycle_mu_);
+  return lifecycle_cv_.WaitFor(&lifecycle_mu_, timeout, [this]() REQUIRES(lifecycle_mu_) {
     return core_->lifecycle().state() == NodeState::kServing || !fatal_.ok() || stopping_;
   }) && core_->lifecycle().state() == NodeState::kServing;
 }
 
 Status ReplicaServer::fatal() const {
-  std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  MutexLock lock(&lifecycle_mu_);
   return fatal_;
 }
 
 void ReplicaServer::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(lifecycle_mu_);
+    MutexLock lock(&lifecycle_mu_);
     stopping_ = true;
   }
-  lifecycle_cv_.notify_all();
+  lifecycle_cv_.SignalAll();
   if (lifecycle_thread_.joinable()) lifecycle_thread_.join();
   if (server_) {
     // Health checks (watchers included) see NOT_SERVING before the server stops accepting.

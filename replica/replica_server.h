@@ -6,13 +6,12 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "config/cluster_config.h"
 #include "proto/security.h"
@@ -105,10 +104,10 @@ class ReplicaServer {
   // The lifecycle driver (DriveLifecycle), until the node serves or stops.
   void DriveLifecycle();
   std::thread lifecycle_thread_;
-  mutable std::mutex lifecycle_mu_;
-  std::condition_variable lifecycle_cv_;
-  bool stopping_ = false;  // GUARDED_BY(lifecycle_mu_)
-  Status fatal_;           // GUARDED_BY(lifecycle_mu_)
+  mutable Mutex lifecycle_mu_;
+  CondVar lifecycle_cv_;
+  bool stopping_ GUARDED_BY(lifecycle_mu_) = false;
+  Status fatal_ GUARDED_BY(lifecycle_mu_);
 };
 
 }  // namespace tokenstore

@@ -16,7 +16,8 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
+
+#include "common/mutex.h"
 
 namespace tokenstore {
 
@@ -27,7 +28,7 @@ class ServerCall final : public grpc::ServerUnaryReactor {
     // Returns the call if the caller may finish it now (nobody did yet and the call is still
     // alive); the winner must call Finish() on it. nullptr otherwise.
     ServerCall* Claim() {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (call_ == nullptr || claimed_) return nullptr;
       claimed_ = true;
       return call_;
@@ -37,9 +38,9 @@ class ServerCall final : public grpc::ServerUnaryReactor {
 
    private:
     friend class ServerCall;
-    std::mutex mu_;
-    ServerCall* call_ = nullptr;  // GUARDED_BY(mu_): null once the call is done
-    bool claimed_ = false;        // GUARDED_BY(mu_)
+    Mutex mu_;
+    ServerCall* call_ GUARDED_BY(mu_) = nullptr;  // null once the call is done
+    bool claimed_ GUARDED_BY(mu_) = false;
     std::shared_ptr<std::atomic<bool>> cancelled_ = std::make_shared<std::atomic<bool>>(false);
   };
 
@@ -62,7 +63,7 @@ class ServerCall final : public grpc::ServerUnaryReactor {
 
   void OnDone() override {
     {
-      std::lock_guard<std::mutex> lock(handle_->mu_);
+      MutexLock lock(&handle_->mu_);
       handle_->call_ = nullptr;
     }
     delete this;

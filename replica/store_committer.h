@@ -11,11 +11,13 @@
 #pragma once
 
 #include <functional>
-#include <mutex>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "common/check.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "replica/executor.h"
 #include "storage/register_store.h"
@@ -35,7 +37,7 @@ class StoreCommitter {
   // Stores `items` in the next commit; `done` gets one result per item, in order.
   void Submit(std::vector<StoreItem> items, Done done) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       groups_.push_back(Group{items.size(), std::move(done)});
       if (items_.empty()) {
         items_ = std::move(items);
@@ -59,7 +61,7 @@ class StoreCommitter {
       std::vector<StoreItem> items;
       std::vector<Group> groups;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         if (groups_.empty()) {
           running_ = false;
           return;
@@ -68,6 +70,10 @@ class StoreCommitter {
         groups.swap(groups_);
       }
       std::vector<StatusOr<Stamp>> results = commit_(items);
+      // Each group takes its slice: one result too few would answer a store that never ran.
+      TS_CHECK(results.size() == items.size(), "a commit answered " +
+                                                   std::to_string(results.size()) + " of " +
+                                                   std::to_string(items.size()) + " stores");
       size_t next = 0;
       for (Group& g : groups) {
         std::vector<StatusOr<Stamp>> mine(std::make_move_iterator(results.begin() + next),
@@ -80,10 +86,10 @@ class StoreCommitter {
 
   Executor& executor_;
   const CommitFn commit_;
-  std::mutex mu_;
-  std::vector<StoreItem> items_;  // GUARDED_BY(mu_): waiting for the next commit
-  std::vector<Group> groups_;     // GUARDED_BY(mu_): who submitted them, in order
-  bool running_ = false;          // GUARDED_BY(mu_): a commit loop is scheduled or running
+  Mutex mu_;
+  std::vector<StoreItem> items_ GUARDED_BY(mu_);  // waiting for the next commit
+  std::vector<Group> groups_ GUARDED_BY(mu_);     // who submitted them, in order
+  bool running_ GUARDED_BY(mu_) = false;          // a commit loop is scheduled or running
 };
 
 }  // namespace tokenstore

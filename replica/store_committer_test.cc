@@ -143,5 +143,16 @@ TEST(StoreCommitter, ConcurrentSubmittersOnAThreadPoolEachGetTheirOwnResults) {
   EXPECT_LE(commits.load(), kSubmitters * kGroupsEach);
 }
 
+// The always-on check (common/check.h): a commit that answers fewer stores than it was given
+// would hand a submitter results that belong to nobody.
+TEST(StoreCommitterDeathTest, ACommitAnsweringTooFewStoresAborts) {
+  CountingExecutor executor;
+  StoreCommitter committer(executor, [](std::span<const StoreItem> items) {
+    return std::vector<StatusOr<Stamp>>(items.size() - 1, Stamp{});
+  });
+  EXPECT_DEATH(committer.Submit({Item("t", 1), Item("u", 2)}, [](std::vector<StatusOr<Stamp>>) {}),
+               "TS_CHECK.*a commit answered 1 of 2 stores");
+}
+
 }  // namespace
 }  // namespace tokenstore

@@ -12,10 +12,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "storage/register_store.h"
 
@@ -40,23 +40,24 @@ class TimestampAllocator {
 
  private:
   struct TokenState {
-    std::mutex mu;
-    bool loaded = false;       // GUARDED_BY(mu)
-    uint64_t last_issued = 0;  // GUARDED_BY(mu)
-    uint64_t reserved = 0;     // GUARDED_BY(mu): durable reservation
+    Mutex mu;
+    bool loaded GUARDED_BY(mu) = false;
+    uint64_t last_issued GUARDED_BY(mu) = 0;
+    uint64_t reserved GUARDED_BY(mu) = 0;  // durable reservation
+    // The reservation found on load: an earlier incarnation may have issued up to it.
+    uint64_t loaded_reservation GUARDED_BY(mu) = 0;
   };
 
   TokenState& StateOf(std::string_view token);
-  // REQUIRES: state.mu is held.
-  Status LoadLocked(std::string_view token, TokenState& state);
-  // REQUIRES: state.mu is held. Makes `upto` durable as the reservation.
-  Status ReserveLocked(std::string_view token, TokenState& state, uint64_t upto);
+  Status LoadLocked(std::string_view token, TokenState& state) REQUIRES(state.mu);
+  // Makes `upto` durable as the reservation.
+  Status ReserveLocked(std::string_view token, TokenState& state, uint64_t upto) REQUIRES(state.mu);
 
   RegisterStore& store_;
   const uint64_t block_;
   const bool unsafe_reuse_;
-  std::mutex mu_;
-  std::map<std::string, std::unique_ptr<TokenState>, std::less<>> states_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<std::string, std::unique_ptr<TokenState>, std::less<>> states_ GUARDED_BY(mu_);
 };
 
 }  // namespace tokenstore

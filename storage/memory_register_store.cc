@@ -1,12 +1,14 @@
 #include "storage/memory_register_store.h"
 
+#include "common/check.h"
 #include "storage/record_codec.h"
 
 namespace tokenstore {
 
 std::unique_ptr<MemoryRegisterStore> MemoryRegisterStore::Clone() {
   auto copy = std::make_unique<MemoryRegisterStore>();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
+  MutexLock copy_lock(&copy->mu_);  // nobody else sees `copy` yet; taken for the analysis
   copy->registers_ = registers_;
   copy->reserved_ = reserved_;
   copy->crashed_ = crashed_;
@@ -15,7 +17,7 @@ std::unique_ptr<MemoryRegisterStore> MemoryRegisterStore::Clone() {
 }
 
 StatusOr<Register> MemoryRegisterStore::Get(std::string_view token) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = registers_.find(token);
   if (it == registers_.end()) return Register{};
   return it->second;
@@ -23,7 +25,7 @@ StatusOr<Register> MemoryRegisterStore::Get(std::string_view token) {
 
 StatusOr<Stamp> MemoryRegisterStore::StoreIfNewer(std::string_view token, const Register& reg) {
   TOKENSTORE_RETURN_IF_ERROR(CheckEncodable(reg));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = registers_.find(token);
   if (it == registers_.end()) {
     if (!IsNewer(reg, Register{})) return Stamp{};  // not newer than the initial register
@@ -31,6 +33,7 @@ StatusOr<Stamp> MemoryRegisterStore::StoreIfNewer(std::string_view token, const 
     return reg.stamp();
   }
   if (!IsNewer(reg, it->second)) return it->second.stamp();
+  TS_CHECK(it->second.stamp() < reg.stamp(), "StoreIfNewer would lower the stored stamp");
   it->second = CanonicalRegister(reg);
   return reg.stamp();
 }
@@ -39,7 +42,7 @@ std::vector<StatusOr<Stamp>> MemoryRegisterStore::StoreIfNewerBatch(
     std::span<const StoreItem> items) {
   std::vector<StatusOr<Stamp>> results;
   results.reserve(items.size());
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const StoreItem& item : items) {
     if (Status st = CheckEncodable(item.reg); !st.ok()) {
       results.push_back(st);
@@ -51,6 +54,7 @@ std::vector<StatusOr<Stamp>> MemoryRegisterStore::StoreIfNewerBatch(
         registers_.emplace(item.token, CanonicalRegister(item.reg));
       }
     } else if (IsNewer(item.reg, it->second)) {
+      TS_CHECK(it->second.stamp() < item.reg.stamp(), "StoreIfNewer would lower the stored stamp");
       it->second = CanonicalRegister(item.reg);
     }
     results.push_back(Stamp{});
@@ -65,23 +69,23 @@ std::vector<StatusOr<Stamp>> MemoryRegisterStore::StoreIfNewerBatch(
 }
 
 StatusOr<std::vector<std::pair<std::string, Register>>> MemoryRegisterStore::Scan() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return std::vector<std::pair<std::string, Register>>(registers_.begin(), registers_.end());
 }
 
 StatusOr<uint64_t> MemoryRegisterStore::GetReservedTimestamp(std::string_view token) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = reserved_.find(token);
   return it == reserved_.end() ? uint64_t{0} : it->second;
 }
 
 StatusOr<std::vector<std::pair<std::string, uint64_t>>> MemoryRegisterStore::ScanReservations() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return std::vector<std::pair<std::string, uint64_t>>(reserved_.begin(), reserved_.end());
 }
 
 Status MemoryRegisterStore::ReserveTimestamps(std::string_view token, uint64_t upto) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = reserved_.find(token);
   if (it == reserved_.end()) {
     if (upto > 0) reserved_.emplace(std::string(token), upto);
@@ -92,7 +96,7 @@ Status MemoryRegisterStore::ReserveTimestamps(std::string_view token, uint64_t u
 }
 
 Status MemoryRegisterStore::SetCrashed(std::string_view token, bool crashed) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (crashed) {
     crashed_.emplace(token);
   } else if (auto it = crashed_.find(token); it != crashed_.end()) {
@@ -102,19 +106,19 @@ Status MemoryRegisterStore::SetCrashed(std::string_view token, bool crashed) {
 }
 
 StatusOr<std::vector<std::string>> MemoryRegisterStore::CrashedTokens() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return std::vector<std::string>(crashed_.begin(), crashed_.end());
 }
 
 StatusOr<std::optional<std::string>> MemoryRegisterStore::GetNodeRecord(std::string_view name) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = node_records_.find(name);
   if (it == node_records_.end()) return std::optional<std::string>();
   return std::optional<std::string>(it->second);
 }
 
 Status MemoryRegisterStore::PutNodeRecord(std::string_view name, std::string_view bytes) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   node_records_.insert_or_assign(std::string(name), std::string(bytes));
   return Status::Ok();
 }

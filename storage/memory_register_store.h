@@ -15,13 +15,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "common/mutex.h"
 #include "storage/register_store.h"
 
 namespace tokenstore {
@@ -49,11 +49,11 @@ class MemoryRegisterStore final : public RegisterStore {
   Status PutNodeRecord(std::string_view name, std::string_view bytes) override;
 
  private:
-  std::mutex mu_;
-  std::map<std::string, Register, std::less<>> registers_;  // GUARDED_BY(mu_)
-  std::map<std::string, uint64_t, std::less<>> reserved_;   // GUARDED_BY(mu_)
-  std::set<std::string, std::less<>> crashed_;              // GUARDED_BY(mu_)
-  std::map<std::string, std::string, std::less<>> node_records_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<std::string, Register, std::less<>> registers_ GUARDED_BY(mu_);
+  std::map<std::string, uint64_t, std::less<>> reserved_ GUARDED_BY(mu_);
+  std::set<std::string, std::less<>> crashed_ GUARDED_BY(mu_);
+  std::map<std::string, std::string, std::less<>> node_records_ GUARDED_BY(mu_);
 };
 
 }  // namespace tokenstore

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "common/check.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/memtablerep.h"
@@ -432,7 +433,7 @@ Status RocksDbRegisterStore::Load() {
   }
   if (!it->status().ok()) return FromRocks(it->status(), dir_, "cannot read the metadata");
 
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  WriterMutexLock lock(&mu_);
   registers_ = std::move(registers);
   reserved_ = std::move(reserved);
   crashed_ = std::move(crashed);
@@ -451,14 +452,14 @@ Status RocksDbRegisterStore::Write(rocksdb::WriteBatch* batch) {
   // The batch may or may not be on disk now, so memory can no longer be trusted to match
   // it. Refuse later writes: a store-if-newer comparing against stale memory could
   // otherwise overwrite a newer register on disk. Reopening reloads the truth.
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  WriterMutexLock lock(&mu_);
   if (write_error_.ok()) write_error_ = err;
   return err;
 }
 
 Status RocksDbRegisterStore::CheckWritable() {
   if (read_only_) return Status::FailedPrecondition(dir_ + ": the store was opened read-only");
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderMutexLock lock(&mu_);
   if (write_error_.ok()) return Status::Ok();
   return Status::FailedPrecondition(dir_ +
                                     ": refusing writes after an earlier write error (reopen "
@@ -475,7 +476,7 @@ std::mutex& RocksDbRegisterStore::StripeOf(std::string_view token) {
 }
 
 StatusOr<Register> RocksDbRegisterStore::Get(std::string_view token) {
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = registers_.find(token);
   if (it == registers_.end()) return Register{};
   return it->second;
@@ -498,7 +499,7 @@ StatusOr<Stamp> RocksDbRegisterStore::StoreIfNewer(std::string_view token, const
   TOKENSTORE_RETURN_IF_ERROR(CheckEncodable(reg));
   std::lock_guard<std::mutex> stripe(StripeOf(token));
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderMutexLock lock(&mu_);
     auto it = registers_.find(token);
     const Stamp held = it == registers_.end() ? Stamp{} : it->second.stamp();
     if (reg.stamp() <= held) return held;  // not newer: nothing to write
@@ -509,8 +510,11 @@ StatusOr<Stamp> RocksDbRegisterStore::StoreIfNewer(std::string_view token, const
   batch.Put(registers_cf_, rocksdb::Slice(token.data(), token.size()), EncodeRegister(canonical));
   TOKENSTORE_RETURN_IF_ERROR(Write(&batch));
 
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  WriterMutexLock lock(&mu_);
   auto it = registers_.find(token);
+  // The stripe kept the held stamp from moving since the compare above.
+  TS_CHECK(it == registers_.end() || it->second.stamp() < canonical.stamp(),
+           "StoreIfNewer would lower the stored stamp of a token");
   if (it == registers_.end()) {
     registers_.emplace(std::string(token), std::move(canonical));
   } else {
@@ -542,7 +546,7 @@ std::vector<StatusOr<Stamp>> RocksDbRegisterStore::StoreIfNewerBatch(
   // The newest register of the batch for each token it makes newer.
   std::map<std::string_view, const Register*> newest;
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderMutexLock lock(&mu_);
     for (size_t i = 0; i < items.size(); ++i) {
       if (!results[i].ok()) continue;
       const StoreItem& item = items[i];
@@ -571,9 +575,11 @@ std::vector<StatusOr<Stamp>> RocksDbRegisterStore::StoreIfNewerBatch(
         if (results[i].ok() && newest.contains(items[i].token)) results[i] = st;
       }
     } else {
-      std::unique_lock<std::shared_mutex> lock(mu_);
+      WriterMutexLock lock(&mu_);
       for (auto& [token, reg] : canonical) {
         auto it = registers_.find(token);
+        TS_CHECK(it == registers_.end() || it->second.stamp() < reg.stamp(),
+                 "StoreIfNewerBatch would lower the stored stamp of a token");
         if (it == registers_.end()) {
           registers_.emplace(std::string(token), std::move(reg));
         } else {
@@ -583,7 +589,7 @@ std::vector<StatusOr<Stamp>> RocksDbRegisterStore::StoreIfNewerBatch(
     }
   }
   // Every result is the stamp held after the batch (the stripes keep it from moving meanwhile).
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderMutexLock lock(&mu_);
   for (size_t i = 0; i < items.size(); ++i) {
     if (!results[i].ok()) continue;
     auto it = registers_.find(items[i].token);
@@ -593,18 +599,18 @@ std::vector<StatusOr<Stamp>> RocksDbRegisterStore::StoreIfNewerBatch(
 }
 
 StatusOr<std::vector<std::pair<std::string, Register>>> RocksDbRegisterStore::Scan() {
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderMutexLock lock(&mu_);
   return std::vector<std::pair<std::string, Register>>(registers_.begin(), registers_.end());
 }
 
 StatusOr<uint64_t> RocksDbRegisterStore::GetReservedTimestamp(std::string_view token) {
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = reserved_.find(token);
   return it == reserved_.end() ? uint64_t{0} : it->second;
 }
 
 StatusOr<std::vector<std::pair<std::string, uint64_t>>> RocksDbRegisterStore::ScanReservations() {
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderMutexLock lock(&mu_);
   return std::vector<std::pair<std::string, uint64_t>>(reserved_.begin(), reserved_.end());
 }
 
@@ -612,7 +618,7 @@ StatusOr<std::vector<std::pair<std::string, uint64_t>>> RocksDbRegisterStore::Sc
 Status RocksDbRegisterStore::ReserveTimestamps(std::string_view token, uint64_t upto) {
   std::lock_guard<std::mutex> stripe(StripeOf(token));
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderMutexLock lock(&mu_);
     auto it = reserved_.find(token);
     if (upto <= (it == reserved_.end() ? 0 : it->second)) return Status::Ok();
   }
@@ -621,7 +627,7 @@ Status RocksDbRegisterStore::ReserveTimestamps(std::string_view token, uint64_t 
   batch.Put(meta_cf_, ReservedKey(token), EncodeReservation(upto));
   TOKENSTORE_RETURN_IF_ERROR(Write(&batch));
 
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  WriterMutexLock lock(&mu_);
   reserved_.insert_or_assign(std::string(token), upto);
   return Status::Ok();
 }
@@ -630,7 +636,7 @@ Status RocksDbRegisterStore::ReserveTimestamps(std::string_view token, uint64_t 
 Status RocksDbRegisterStore::SetCrashed(std::string_view token, bool crashed) {
   std::lock_guard<std::mutex> stripe(StripeOf(token));
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderMutexLock lock(&mu_);
     if (crashed_.contains(token) == crashed) return Status::Ok();  // already durable
   }
   TOKENSTORE_RETURN_IF_ERROR(CheckWritable());
@@ -642,7 +648,7 @@ Status RocksDbRegisterStore::SetCrashed(std::string_view token, bool crashed) {
   }
   TOKENSTORE_RETURN_IF_ERROR(Write(&batch));
 
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  WriterMutexLock lock(&mu_);
   if (crashed) {
     crashed_.emplace(token);
   } else if (auto it = crashed_.find(token); it != crashed_.end()) {
@@ -652,12 +658,12 @@ Status RocksDbRegisterStore::SetCrashed(std::string_view token, bool crashed) {
 }
 
 StatusOr<std::vector<std::string>> RocksDbRegisterStore::CrashedTokens() {
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderMutexLock lock(&mu_);
   return std::vector<std::string>(crashed_.begin(), crashed_.end());
 }
 
 StatusOr<std::optional<std::string>> RocksDbRegisterStore::GetNodeRecord(std::string_view name) {
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = node_records_.find(name);
   if (it == node_records_.end()) return std::optional<std::string>();
   return std::optional<std::string>(it->second);
@@ -666,13 +672,13 @@ StatusOr<std::optional<std::string>> RocksDbRegisterStore::GetNodeRecord(std::st
 // Rare (a node's start, a peer's Hello): one lock for all of them keeps memory and disk in
 // the same order.
 Status RocksDbRegisterStore::PutNodeRecord(std::string_view name, std::string_view bytes) {
-  std::lock_guard<std::mutex> serial(node_records_mu_);
+  MutexLock serial(&node_records_mu_);
   TOKENSTORE_RETURN_IF_ERROR(CheckWritable());
   rocksdb::WriteBatch batch;
   batch.Put(meta_cf_, std::string(kNodePrefix) + std::string(name),
             rocksdb::Slice(bytes.data(), bytes.size()));
   TOKENSTORE_RETURN_IF_ERROR(Write(&batch));
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  WriterMutexLock lock(&mu_);
   node_records_.insert_or_assign(std::string(name), std::string(bytes));
   return Status::Ok();
 }

@@ -27,13 +27,13 @@
 #include <memory>
 #include <mutex>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/latency_histogram.h"
+#include "common/mutex.h"
 #include "storage/register_store.h"
 
 namespace rocksdb {
@@ -135,17 +135,18 @@ class RocksDbRegisterStore final : public RegisterStore {
   rocksdb::ColumnFamilyHandle* const meta_cf_;
 
   // Held around "compare with memory, write to disk, update memory" of one token, so
-  // memory and disk change in the same order for that token.
+  // memory and disk change in the same order for that token. Plain std::mutex: they guard
+  // no member (they order I/O), and a batch holds a run-time set of them.
   std::array<std::mutex, kTokenStripes> stripes_;
-  std::mutex node_records_mu_;  // serializes PutNodeRecord
+  Mutex node_records_mu_;  // serializes PutNodeRecord
 
   // Guards the in-memory copy of the database. Held only briefly, never across I/O.
-  mutable std::shared_mutex mu_;
-  std::map<std::string, Register, std::less<>> registers_;  // GUARDED_BY(mu_)
-  std::map<std::string, uint64_t, std::less<>> reserved_;   // GUARDED_BY(mu_)
-  std::set<std::string, std::less<>> crashed_;              // GUARDED_BY(mu_)
-  std::map<std::string, std::string, std::less<>> node_records_;  // GUARDED_BY(mu_)
-  Status write_error_;                                      // GUARDED_BY(mu_)
+  mutable SharedMutex mu_;
+  std::map<std::string, Register, std::less<>> registers_ GUARDED_BY(mu_);
+  std::map<std::string, uint64_t, std::less<>> reserved_ GUARDED_BY(mu_);
+  std::set<std::string, std::less<>> crashed_ GUARDED_BY(mu_);
+  std::map<std::string, std::string, std::less<>> node_records_ GUARDED_BY(mu_);
+  Status write_error_ GUARDED_BY(mu_);
 
   LatencyHistogram sync_latency_;
 };

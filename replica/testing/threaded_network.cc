@@ -71,7 +71,7 @@ class ThreadedNetwork::NodeTransport final : public PeerTransport {
   void Close() {
     std::vector<std::shared_ptr<PeerBatcher>> batchers;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       for (auto& [node, lanes] : lanes_) {
         batchers.push_back(lanes.gets);
         batchers.push_back(lanes.stores);
@@ -81,7 +81,7 @@ class ThreadedNetwork::NodeTransport final : public PeerTransport {
   }
 
   void AddTraffic(Traffic* total) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (auto& [node, lanes] : lanes_) {
       for (const auto& b : {lanes.gets, lanes.stores}) {
         total->batches += b->batches_sent();
@@ -98,7 +98,7 @@ class ThreadedNetwork::NodeTransport final : public PeerTransport {
   };
 
   Lanes& LanesTo(const std::string& node) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     Lanes& lanes = lanes_[node];
     if (!lanes.gets) {
       PeerBatcher::SendFn send = [this, node](v1::BatchRequest request, Clock::time_point,
@@ -140,8 +140,8 @@ class ThreadedNetwork::NodeTransport final : public PeerTransport {
 
   ThreadedNetwork& net_;
   const std::string self_;
-  std::mutex mu_;
-  std::map<std::string, Lanes> lanes_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<std::string, Lanes> lanes_ GUARDED_BY(mu_);
 };
 
 ThreadedNetwork::ThreadedNetwork(unsigned threads)
@@ -150,12 +150,12 @@ ThreadedNetwork::ThreadedNetwork(unsigned threads)
 ThreadedNetwork::~ThreadedNetwork() { Close(); }
 
 void ThreadedNetwork::AddNode(const std::string& node, ReplicaCore* core) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   nodes_[node] = core;
 }
 
 PeerTransport& ThreadedNetwork::TransportOf(const std::string& node) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto& slot = transports_[node];
   if (!slot) slot = std::make_unique<NodeTransport>(*this, node);
   return *slot;
@@ -164,14 +164,14 @@ PeerTransport& ThreadedNetwork::TransportOf(const std::string& node) {
 void ThreadedNetwork::Close() {
   std::vector<NodeTransport*> transports;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (auto& [node, t] : transports_) transports.push_back(t.get());
   }
   for (NodeTransport* t : transports) t->Close();
   watch_.Stop();
   std::unique_ptr<ThreadPool> pool;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     closed_ = true;
     pool = std::move(pool_);
   }
@@ -180,21 +180,21 @@ void ThreadedNetwork::Close() {
 
 ThreadedNetwork::Traffic ThreadedNetwork::traffic() {
   Traffic total;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (auto& [node, t] : transports_) t->AddTraffic(&total);
   return total;
 }
 
 void ThreadedNetwork::Post(std::function<void()> task) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (!closed_) return pool_->Submit(std::move(task));
   }
   task();
 }
 
 ReplicaCore* ThreadedNetwork::Find(const std::string& node) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = nodes_.find(node);
   return it == nodes_.end() ? nullptr : it->second;
 }

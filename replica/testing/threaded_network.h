@@ -17,9 +17,9 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "common/mutex.h"
 #include "replica/deadline_watch.h"
 #include "replica/executor.h"
 #include "replica/peer_transport.h"
@@ -60,11 +60,11 @@ class ThreadedNetwork {
   ReplicaCore* Find(const std::string& node);
 
   DeadlineWatch watch_;
-  std::mutex mu_;
-  std::map<std::string, ReplicaCore*> nodes_;                        // GUARDED_BY(mu_)
-  std::map<std::string, std::unique_ptr<NodeTransport>> transports_;  // GUARDED_BY(mu_)
-  std::unique_ptr<ThreadPool> pool_;                                  // GUARDED_BY(mu_)
-  bool closed_ = false;                                               // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<std::string, ReplicaCore*> nodes_ GUARDED_BY(mu_);
+  std::map<std::string, std::unique_ptr<NodeTransport>> transports_ GUARDED_BY(mu_);
+  std::unique_ptr<ThreadPool> pool_ GUARDED_BY(mu_);
+  bool closed_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace tokenstore::testing

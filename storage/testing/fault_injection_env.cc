@@ -104,12 +104,12 @@ FaultInjectionEnv::FaultInjectionEnv(rocksdb::Env* base) : rocksdb::EnvWrapper(b
 FaultInjectionEnv::~FaultInjectionEnv() = default;
 
 void FaultInjectionEnv::PowerCut() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   powered_ = false;
 }
 
 rocksdb::Status FaultInjectionEnv::DropUnsyncedData() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   rocksdb::Status first;
   auto keep_first = [&first](const rocksdb::Status& s) {
     if (first.ok() && !s.ok()) first = s;
@@ -124,7 +124,6 @@ rocksdb::Status FaultInjectionEnv::DropUnsyncedData() {
   return first;
 }
 
-// REQUIRES: mu_ held.
 rocksdb::Status FaultInjectionEnv::Undo(const NameChange& change) {
   switch (change.kind) {
     case NameChange::Kind::kCreate: {
@@ -150,22 +149,22 @@ rocksdb::Status FaultInjectionEnv::Undo(const NameChange& change) {
 }
 
 void FaultInjectionEnv::InjectError(Op op, std::string path_part, int err) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   errors_.push_back(ErrorRule{op, std::move(path_part), err});
 }
 
 void FaultInjectionEnv::ClearErrors() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   errors_.clear();
 }
 
 uint64_t FaultInjectionEnv::file_syncs() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return file_syncs_;
 }
 
 uint64_t FaultInjectionEnv::dir_syncs() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return dir_syncs_;
 }
 
@@ -175,13 +174,13 @@ rocksdb::Status FaultInjectionEnv::CheckPowered(const std::string& what) const {
 }
 
 rocksdb::Status FaultInjectionEnv::LockedCheckPowered(const std::string& what) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return CheckPowered(what);
 }
 
 rocksdb::Status FaultInjectionEnv::LockedInjectedError(Op op, const char* context,
                                                        const std::string& path) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return InjectedError(op, context, path);
 }
 
@@ -260,7 +259,7 @@ rocksdb::Status FaultInjectionEnv::OpenForWrite(const std::string& fname, bool r
                                                 std::unique_ptr<rocksdb::WritableFile>* result,
                                                 const rocksdb::EnvOptions& options) {
   const std::string path = Normal(fname);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (rocksdb::Status s = CheckPowered("create " + path); !s.ok()) return s;
   if (rocksdb::Status s = InjectedError(Op::kCreate, "While open a file for appending", path);
       !s.ok()) {
@@ -306,7 +305,7 @@ rocksdb::Status FaultInjectionEnv::NewDirectory(const std::string& name,
 
 rocksdb::Status FaultInjectionEnv::DeleteFile(const std::string& fname) {
   const std::string path = Normal(fname);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (rocksdb::Status s = CheckPowered("delete " + path); !s.ok()) return s;
   std::optional<std::string> content = DurableContent(path);
   rocksdb::Status s = target()->DeleteFile(path);
@@ -318,7 +317,7 @@ rocksdb::Status FaultInjectionEnv::DeleteFile(const std::string& fname) {
 
 rocksdb::Status FaultInjectionEnv::Truncate(const std::string& fname, size_t size) {
   const std::string path = Normal(fname);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (rocksdb::Status s = CheckPowered("truncate " + path); !s.ok()) return s;
   rocksdb::Status s = TruncateFile(path, size);
   if (!s.ok()) return s;
@@ -332,7 +331,7 @@ rocksdb::Status FaultInjectionEnv::Truncate(const std::string& fname, size_t siz
 rocksdb::Status FaultInjectionEnv::RenameFile(const std::string& src, const std::string& dst) {
   const std::string from = Normal(src);
   const std::string to = Normal(dst);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (rocksdb::Status s = CheckPowered("rename " + from); !s.ok()) return s;
   std::optional<std::string> replaced = DurableContent(to);
   rocksdb::Status s = target()->RenameFile(from, to);
@@ -363,7 +362,7 @@ rocksdb::Status FaultInjectionEnv::DeleteDir(const std::string& dirname) {
 
 rocksdb::Status FaultInjectionEnv::Append(const std::string& path, FileState& state,
                                           rocksdb::WritableFile& file, const rocksdb::Slice& data) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (rocksdb::Status s = CheckPowered("append to " + path); !s.ok()) return s;
   if (rocksdb::Status s = InjectedError(Op::kAppend, "While appending to file", path); !s.ok()) {
     return s;
@@ -375,7 +374,7 @@ rocksdb::Status FaultInjectionEnv::Append(const std::string& path, FileState& st
 
 rocksdb::Status FaultInjectionEnv::TruncateOpen(const std::string& path, FileState& state,
                                                 rocksdb::WritableFile& file, uint64_t size) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (rocksdb::Status s = CheckPowered("truncate " + path); !s.ok()) return s;
   rocksdb::Status s = file.Truncate(size);
   if (!s.ok()) return s;
@@ -386,7 +385,7 @@ rocksdb::Status FaultInjectionEnv::TruncateOpen(const std::string& path, FileSta
 
 rocksdb::Status FaultInjectionEnv::Sync(const std::string& path, FileState& state,
                                         rocksdb::WritableFile& file, const char* context) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (rocksdb::Status s = CheckPowered("sync " + path); !s.ok()) return s;
   if (rocksdb::Status s = InjectedError(Op::kSync, context, path); !s.ok()) return s;
   // Hands any bytes the real file still buffers to the OS; they are in `size` already.
@@ -397,7 +396,7 @@ rocksdb::Status FaultInjectionEnv::Sync(const std::string& path, FileState& stat
 }
 
 rocksdb::Status FaultInjectionEnv::SyncDir(const std::string& dir) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (rocksdb::Status s = CheckPowered("sync directory " + dir); !s.ok()) return s;
   std::erase_if(changes_, [&dir](const NameChange& c) { return c.dir == dir; });
   ++dir_syncs_;

@@ -42,11 +42,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "rocksdb/env.h"
 #include "rocksdb/status.h"
 
@@ -140,19 +140,21 @@ class FaultInjectionEnv : public rocksdb::EnvWrapper {
   };
 
   // Take mu_ for CheckPowered and InjectedError below.
-  rocksdb::Status LockedCheckPowered(const std::string& what) const;
-  rocksdb::Status LockedInjectedError(Op op, const char* context, const std::string& path) const;
+  rocksdb::Status LockedCheckPowered(const std::string& what) const EXCLUDES(mu_);
+  rocksdb::Status LockedInjectedError(Op op, const char* context, const std::string& path) const
+      EXCLUDES(mu_);
 
-  // REQUIRES: mu_ held, for all of these.
-  rocksdb::Status CheckPowered(const std::string& what) const;
+  // These need mu_ held.
+  rocksdb::Status CheckPowered(const std::string& what) const REQUIRES(mu_);
   // The injected error of `op` on `path`, as the POSIX env words it for `context`.
-  rocksdb::Status InjectedError(Op op, const char* context, const std::string& path) const;
+  rocksdb::Status InjectedError(Op op, const char* context, const std::string& path) const
+      REQUIRES(mu_);
   // The contents of `path` a power cut now would leave; nullopt when it does not exist.
-  std::optional<std::string> DurableContent(const std::string& path);
-  rocksdb::Status TruncateFile(const std::string& path, uint64_t size);
+  std::optional<std::string> DurableContent(const std::string& path) REQUIRES(mu_);
+  rocksdb::Status TruncateFile(const std::string& path, uint64_t size) REQUIRES(mu_);
   // Moves the state of the file `from` to `to` (a rename), replacing that of `to`.
-  void MoveState(const std::string& from, const std::string& to);
-  rocksdb::Status Undo(const NameChange& change);
+  void MoveState(const std::string& from, const std::string& to) REQUIRES(mu_);
+  rocksdb::Status Undo(const NameChange& change) REQUIRES(mu_);
   rocksdb::Status OpenForWrite(const std::string& fname, bool reopen,
                                std::unique_ptr<rocksdb::WritableFile>* result,
                                const rocksdb::EnvOptions& options);
@@ -172,13 +174,13 @@ class FaultInjectionEnv : public rocksdb::EnvWrapper {
     int err;
   };
 
-  mutable std::mutex mu_;
-  bool powered_ = true;                                      // GUARDED_BY(mu_)
-  std::map<std::string, std::shared_ptr<FileState>> files_;  // GUARDED_BY(mu_)
-  std::vector<NameChange> changes_;                          // GUARDED_BY(mu_), oldest first
-  std::vector<ErrorRule> errors_;                            // GUARDED_BY(mu_)
-  uint64_t file_syncs_ = 0;                                  // GUARDED_BY(mu_)
-  uint64_t dir_syncs_ = 0;                                   // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  bool powered_ GUARDED_BY(mu_) = true;
+  std::map<std::string, std::shared_ptr<FileState>> files_ GUARDED_BY(mu_);
+  std::vector<NameChange> changes_ GUARDED_BY(mu_);  // oldest first
+  std::vector<ErrorRule> errors_ GUARDED_BY(mu_);
+  uint64_t file_syncs_ GUARDED_BY(mu_) = 0;
+  uint64_t dir_syncs_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tokenstore
