@@ -133,7 +133,7 @@ NodeLifecycle::NodeLifecycle(const ClusterConfig& config, std::string self,
 }
 
 uint64_t NodeLifecycle::Random() {
-  std::lock_guard<std::mutex> lock(random_mu_);
+  MutexLock lock(&random_mu_);
   uint64_t v = 0;
   while (v == 0) {
     if (options_.random) {
@@ -167,7 +167,7 @@ Status NodeLifecycle::SaveIdentity(const NodeIdentity& id) {
 }
 
 void NodeLifecycle::SetIdentity(const NodeIdentity& id) {
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  WriterMutexLock lock(&mu_);
   identity_ = id;
   origin_.store(id.origin, std::memory_order_release);
 }
@@ -194,7 +194,7 @@ bool NodeLifecycle::Explains(const PeerRecord& mine, const PeerRecord& seen) {
 }
 
 NodeLifecycle::PeerRecord NodeLifecycle::LastStart() const {
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderMutexLock lock(&mu_);
   return PeerRecord{identity_.incarnation, identity_.boot, identity_.run};
 }
 
@@ -218,6 +218,7 @@ Status NodeLifecycle::Open() {
     } else {
       return f.status().WithContext("what this node knows of " + peer);
     }
+    WriterMutexLock lock(&mu_);  // nothing runs concurrently with Open; the analysis asks
     seen_[peer] = p;
   }
 
@@ -263,7 +264,7 @@ Status NodeLifecycle::Open() {
 Status NodeLifecycle::BeginRebuild(uint64_t incarnation_floor, const std::string& cluster_id) {
   NodeIdentity id;
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderMutexLock lock(&mu_);
     id = identity_;
   }
   id.cluster_id = !cluster_id.empty() ? cluster_id
@@ -278,7 +279,7 @@ Status NodeLifecycle::BeginRebuild(uint64_t incarnation_floor, const std::string
   id.rebuilding = true;
   TOKENSTORE_RETURN_IF_ERROR(SaveIdentity(id));
   {
-    std::unique_lock<std::shared_mutex> lock(mu_);
+    WriterMutexLock lock(&mu_);
     rebuilt_.clear();
   }
   registered_.clear();
@@ -293,7 +294,7 @@ bool NodeLifecycle::Serves(std::string_view token) const {
   if (s != NodeState::kRebuilding || !rebuild_recorded_.load(std::memory_order_acquire)) {
     return false;
   }
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderMutexLock lock(&mu_);
   return rebuilt_.contains(token);
 }
 
@@ -310,7 +311,7 @@ void NodeLifecycle::NoteStored(const Register& reg) {
 }
 
 std::string NodeLifecycle::identity_string() const {
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderMutexLock lock(&mu_);
   if (state() == NodeState::kFresh) return "no identity yet";
   return "cluster " + identity_.cluster_id + ", incarnation " +
          std::to_string(identity_.incarnation) + ", boot " + std::to_string(identity_.boot);
@@ -320,7 +321,7 @@ HelloArgs NodeLifecycle::MyHello() const {
   HelloArgs a;
   const NodeState s = state();
   if (s == NodeState::kFresh) return a;
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderMutexLock lock(&mu_);
   a.cluster_id = identity_.cluster_id;
   if (s == NodeState::kStarting && !announcing_) return a;  // a check: incarnation 0
   a.incarnation = identity_.incarnation;
@@ -337,7 +338,7 @@ void NodeLifecycle::FillCounts(LifecycleProgress& p) const {
   if (p.state == NodeState::kServing) {
     p.tokens_ready = p.tokens;
   } else if (p.state == NodeState::kRebuilding && Acknowledges()) {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderMutexLock lock(&mu_);
     p.tokens_ready = rebuilt_.size();
   }
 }
@@ -482,7 +483,7 @@ void NodeLifecycle::FinishHello(const std::vector<std::optional<HelloReply>>& re
       // start a peer heard of is one the dir knows.
       NodeIdentity next;
       {
-        std::shared_lock<std::shared_mutex> lock(mu_);
+        ReaderMutexLock lock(&mu_);
         next = identity_;
       }
       const PeerRecord from = LastStart();
@@ -504,7 +505,7 @@ void NodeLifecycle::FinishHello(const std::vector<std::optional<HelloReply>>& re
 void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) {
   std::vector<const TokenReplication*> pending;
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderMutexLock lock(&mu_);
     for (const std::string& id : token_ids_) {
       if (!rebuilt_.contains(id)) pending.push_back(config_.Find(id));
     }
@@ -548,7 +549,7 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
         break;
       }
       if (token_done) {
-        std::unique_lock<std::shared_mutex> lock(mu_);
+        WriterMutexLock lock(&mu_);
         rebuilt_.insert(t->id);
       }
     }
@@ -558,13 +559,13 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
     // which hears a majority before it ends, takes a higher one.
     bool finished = registered_.size() * 2 > peers_.size();
     {
-      std::shared_lock<std::shared_mutex> lock(mu_);
+      ReaderMutexLock lock(&mu_);
       finished = finished && rebuilt_.size() == token_ids_.size();
     }
     if (progress.fatal.ok() && finished) {
       NodeIdentity id;
       {
-        std::shared_lock<std::shared_mutex> lock(mu_);
+        ReaderMutexLock lock(&mu_);
         id = identity_;
       }
       id.rebuilding = false;
@@ -629,7 +630,7 @@ Status NodeLifecycle::CheckIncarnation(const std::string& peer, const HelloReply
   // was: a higher one, so that no start of another incarnation passes for one of this one.
   NodeIdentity id;
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderMutexLock lock(&mu_);
     id = identity_;
   }
   id.incarnation = std::max(id.incarnation, heard.incarnation) + 1;
@@ -699,7 +700,7 @@ StatusOr<HelloReply> NodeLifecycle::HandleHello(const std::string& from, const H
   reply.state = state();
   reply.holds_data = holds_data();
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderMutexLock lock(&mu_);
     if (reply.state != NodeState::kFresh) reply.cluster_id = identity_.cluster_id;
   }
   if (!args.cluster_id.empty() && !reply.cluster_id.empty() && args.cluster_id != reply.cluster_id) {
@@ -707,10 +708,10 @@ StatusOr<HelloReply> NodeLifecycle::HandleHello(const std::string& from, const H
                                       self_ + " to cluster " + reply.cluster_id +
                                       ": one of them runs on another cluster's data dir");
   }
-  std::lock_guard<std::mutex> serial(hello_mu_);
+  MutexLock serial(&hello_mu_);
   PeerRecord rec;
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderMutexLock lock(&mu_);
     if (auto it = seen_.find(from); it != seen_.end()) rec = it->second;
   }
   reply.seen_incarnation = rec.incarnation;
@@ -731,7 +732,7 @@ StatusOr<HelloReply> NodeLifecycle::HandleHello(const std::string& from, const H
         PeerRecordName(from), EncodeFields({{"incarnation", std::to_string(next.incarnation)},
                                             {"boot", std::to_string(next.boot)},
                                             {"run", std::to_string(next.run)}})));
-    std::unique_lock<std::shared_mutex> lock(mu_);
+    WriterMutexLock lock(&mu_);
     seen_[from] = next;
   }
   return reply;

@@ -59,12 +59,13 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
+#include "common/thread_annotations.h"
 #include "config/cluster_config.h"
 #include "replica/peer_transport.h"
 #include "storage/register_store.h"
@@ -209,12 +210,12 @@ class NodeLifecycle {
   // kRebuilding: a majority of the peers recorded this incarnation (registered_).
   std::atomic<bool> rebuild_recorded_{false};
 
-  mutable std::shared_mutex mu_;
-  NodeIdentity identity_;                     // GUARDED_BY(mu_); meaningful unless kFresh
-  std::set<std::string, std::less<>> rebuilt_;  // GUARDED_BY(mu_): while kRebuilding
-  std::map<std::string, PeerRecord, std::less<>> seen_;  // GUARDED_BY(mu_)
+  mutable SharedMutex mu_;
+  NodeIdentity identity_ GUARDED_BY(mu_);  // meaningful unless kFresh
+  std::set<std::string, std::less<>> rebuilt_ GUARDED_BY(mu_);  // while kRebuilding
+  std::map<std::string, PeerRecord, std::less<>> seen_ GUARDED_BY(mu_);
 
-  std::mutex hello_mu_;  // serializes HandleHello's read-compare-persist of a peer's record
+  Mutex hello_mu_;  // serializes HandleHello's read-compare-persist of a peer's record
 
   // Driver-only state (Advance is never run concurrently with itself; Open before it).
   // kStarting: false while checking; true once the dir recorded the next start, announced
@@ -223,7 +224,7 @@ class NodeLifecycle {
   PeerRecord announced_from_;
   int start_round_ = 0;
   std::set<std::string> registered_;  // peers that heard this incarnation's Hello
-  std::mutex random_mu_;
+  Mutex random_mu_;
 };
 
 }  // namespace tokenstore
