@@ -150,6 +150,9 @@ std::optional<FaultState> Nemesis::After(const Active& f) const {
       break;
     case FaultKind::kRestore:
       if (!replicas_.HasCopy(f.node)) return std::nullopt;
+      if (const auto it = marks_at_copy_.find(f.node); it != marks_at_copy_.end()) {
+        for (const std::string& token : it->second) next.marks.insert({f.node, token});
+      }
       [[fallthrough]];
     case FaultKind::kWipe:
       next.down.insert(f.node);
@@ -187,6 +190,11 @@ bool Nemesis::Inject(Active f) {
       std::string copied;
       if (Status st = replicas_.CopyData(f.node); st.ok()) {
         copied_at_s_[f.node] = NowSeconds();
+        std::set<std::string>& marks = marks_at_copy_[f.node];
+        marks.clear();
+        for (const auto& [node, token] : state_.marks) {
+          if (node == f.node) marks.insert(token);
+        }
         copied = ", data dir copied";
       } else {
         Log("copy failed: " + st.ToString());
@@ -209,6 +217,19 @@ bool Nemesis::Inject(Active f) {
       std::snprintf(age, sizeof age, "the copy taken at %.3fs", copied_at_s_[f.node]);
       Log("restore " + who + ": kill -9, data dir replaced by " + age +
           (st.ok() ? "" : " (FAILED: " + st.ToString() + ")"));
+      // The copy's crash-stop marks are back: faults to heal (revive) like any other, but not
+      // counted, as the nemesis did not choose them.
+      for (const std::string& token : marks_at_copy_[f.node]) {
+        if (state_.marks.count({f.node, token})) continue;
+        Active mark;
+        mark.kind = FaultKind::kCrashStop;
+        mark.node = f.node;
+        mark.token = token;
+        mark.until_s = f.until_s;
+        mark.took_effect = false;
+        Log("crash-stop token " + token + " at " + who + " is back with the restored copy");
+        active_.push_back(std::move(mark));
+      }
       break;
     }
     case FaultKind::kPause:

@@ -139,6 +139,9 @@ class Nemesis {
   int unexpected_exits_ = 0;
   std::map<int, double> restarted_at_s_;  // nodes in state_.starting: when they were restarted
   std::map<int, double> copied_at_s_;     // when each node's data dir copy was taken
+  // The crash-stop marks each node's copy holds (marks are durable: a restore brings back the
+  // ones revived since the copy was taken, and the node then answers nothing for them).
+  std::map<int, std::set<std::string>> marks_at_copy_;
   Phase phase_ = Phase::kIdle;
   int lagging_ = -1, losing_ = -1;  // L and X of the scenario
   int scenarios_ = 0;
