@@ -353,8 +353,10 @@ struct NodeLifecycle::Round {
   std::map<std::string, std::vector<std::optional<ProbeReply>>> probes;  // token -> by other
   std::function<void()> finish;
 
-  // REQUIRES: called once per call started; runs `finish` after the last. `finish` holds
-  // the round: it is moved out first, so the round goes away once it ran.
+  // REQUIRES: called once per call started; runs `finish` after the last. The calls'
+  // callbacks own the round (shared); `finish` only points at it, as it runs from Done(),
+  // inside a callback that still holds it. So no cycle: a round whose calls' callbacks are
+  // dropped unrun (a crashed node's, in the simulator) is freed with them.
   void Done() {
     std::function<void()> run;
     {
@@ -383,7 +385,8 @@ void NodeLifecycle::AdvanceHello(std::function<void(LifecycleProgress)> done) {
   round->hellos.resize(peers_.size());
   round->refusals.resize(peers_.size());
   round->pending = peers_.size() + 1;  // +1: released below, once every call is started
-  round->finish = [this, round, done = std::move(done)] {
+  round->finish = [this, raw = round.get(), done = std::move(done)] {
+    Round* const round = raw;  // see Round::finish
     LifecycleProgress progress;
     FinishHello(round->hellos, progress);
     // A peer that refuses this node (another cluster's data dir) is why it cannot start.
@@ -519,7 +522,8 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
   size_t calls = unregistered.size();
   for (const TokenReplication* t : pending) calls += t->Replicas().size() - 1;
   round->pending = calls + 1;
-  round->finish = [this, round, pending, unregistered, done = std::move(done)] {
+  round->finish = [this, raw = round.get(), pending, unregistered, done = std::move(done)] {
+    Round* const round = raw;  // see Round::finish
     LifecycleProgress progress;
     bool renumbered = false;
     for (size_t i = 0; i < unregistered.size() && progress.fatal.ok(); ++i) {
