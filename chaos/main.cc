@@ -35,6 +35,7 @@
 #include "chaos/netns.h"
 #include "chaos/replicas.h"
 #include "chaos/run_outcome.h"
+#include "replica/unsafe_bug.h"
 #include "chaos/workload.h"
 #include "checker/history.h"
 #include "checker/linearizability.h"
@@ -430,8 +431,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--history", a.history, "history file (JSON Lines); default: in the run directory");
   app.add_option("--seed", a.seed, "seed of the workload and the nemesis");
+  std::vector<std::string> bug_names;  // token-replica's --unsafe-bug names (replica/unsafe_bug.h)
+  for (std::string_view name : tokenstore::UnsafeBugNames()) {
+    if (name != "none") bug_names.emplace_back(name);
+  }
   app.add_option("--unsafe-bug", a.unsafe_bug, "passed to every replica (proves the checker catches it)")
-      ->check(CLI::IsMember({"read-local", "skip-write-back", "skip-rebuild"}));
+      ->check(CLI::IsMember(bug_names));
   app.add_option("--nodes", a.nodes, "replicas")->check(CLI::IsMember({3, 5}));
   app.add_option("--tokens", a.tokens, "tokens")->check(CLI::Range(1, 9));
   app.add_option("--workers", a.workers, "client threads")->check(CLI::Range(1, 64));
