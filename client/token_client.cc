@@ -52,12 +52,6 @@ bool IsRetryableReadFailure(const grpc::Status& st) {
          st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
 }
 
-// gRPC deadlines are wall-clock; our bookkeeping is on the steady clock.
-std::chrono::system_clock::time_point ToSystem(Clock::time_point t) {
-  return std::chrono::system_clock::now() +
-         std::chrono::duration_cast<std::chrono::system_clock::duration>(t - Clock::now());
-}
-
 }  // namespace
 
 std::chrono::milliseconds ReadRetryPause(int failures) {
@@ -90,7 +84,11 @@ ReadResult ReadResultFromProto(const v1::ReadResponse& resp, const std::string& 
 }
 
 TokenClient::TokenClient(const ClusterConfig& config, ClientOptions options)
-    : config_(config), options_(std::move(options)) {
+    : config_(config),
+      options_(std::move(options)),
+      transport_(options_.transport == ClientOptions::Transport::kSession
+                     ? NewSessionTransport(options_.security)
+                     : NewUnaryTransport(options_.security)) {
   rng_.seed(options_.seed ? *options_.seed : std::random_device{}());
 }
 
@@ -115,11 +113,29 @@ const std::string& TokenClient::WriterOf(const TokenReplication& token) const {
   return options_.node ? *options_.node : token.writer;
 }
 
-v1::TokenService::Stub* TokenClient::StubFor(const std::string& node) {
-  MutexLock lock(&stubs_mu_);
-  std::unique_ptr<v1::TokenService::Stub>& stub = stubs_[node];
-  if (!stub) stub = v1::TokenService::NewStub(options_.security.NewNodeChannel(node));
-  return stub.get();
+grpc::Status TokenClient::Call(const std::string& node, v1::SessionOp op,
+                               v1::SessionResult* result) {
+  struct Outcome {
+    Mutex mu;
+    CondVar cv;
+    bool done GUARDED_BY(mu) = false;
+    grpc::Status status GUARDED_BY(mu);
+    v1::SessionResult result GUARDED_BY(mu);
+  };
+  auto outcome = std::make_shared<Outcome>();
+  transport_->Start(node, std::move(op), Clock::now() + options_.timeout,
+                    [outcome](const grpc::Status& st, v1::SessionResult r) {
+                      MutexLock lock(&outcome->mu);
+                      outcome->status = st;
+                      outcome->result = std::move(r);
+                      outcome->done = true;
+                      outcome->cv.SignalAll();
+                    });
+  // The transport fails the call at its deadline, so this wait ends.
+  MutexLock lock(&outcome->mu);
+  outcome->cv.Wait(&outcome->mu, [&]() REQUIRES(outcome->mu) { return outcome->done; });
+  *result = std::move(outcome->result);
+  return outcome->status;
 }
 
 Status TokenClient::WriterError(std::string_view op, const TokenReplication& token,
@@ -157,18 +173,18 @@ StatusOr<WriteResult> TokenClient::Write(std::string_view id, std::string_view n
   StatusOr<const TokenReplication*> token = Lookup(id);
   if (!token.ok()) return token.status();
   const std::string& node = WriterOf(**token);
-  v1::WriteRequest req;
+  v1::SessionOp op;
+  v1::WriteRequest& req = *op.mutable_write();
   req.set_id(std::string(id));
   req.set_config_fingerprint((**token).Fingerprint());
   req.set_name(std::string(name));
   req.set_low(low);
   req.set_mid(mid);
   req.set_high(high);
-  v1::WriteResponse resp;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(ToSystem(Clock::now() + options_.timeout));
-  grpc::Status st = StubFor(node)->Write(&ctx, req, &resp);
+  v1::SessionResult result;
+  grpc::Status st = Call(node, std::move(op), &result);
   if (!st.ok()) return WriterError("write", **token, node, st);
+  const v1::WriteResponse& resp = result.write();
   WriteResult r;
   r.id = resp.id();
   r.ts = resp.ts();
@@ -184,30 +200,26 @@ StatusOr<AckResult> TokenClient::Create(std::string_view id) {
   StatusOr<const TokenReplication*> token = Lookup(id);
   if (!token.ok()) return token.status();
   const std::string& node = WriterOf(**token);
-  v1::CreateRequest req;
-  req.set_id(std::string(id));
-  req.set_config_fingerprint((**token).Fingerprint());
-  v1::CreateResponse resp;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(ToSystem(Clock::now() + options_.timeout));
-  grpc::Status st = StubFor(node)->Create(&ctx, req, &resp);
+  v1::SessionOp op;
+  op.mutable_create()->set_id(std::string(id));
+  op.mutable_create()->set_config_fingerprint((**token).Fingerprint());
+  v1::SessionResult result;
+  grpc::Status st = Call(node, std::move(op), &result);
   if (!st.ok()) return WriterError("create", **token, node, st);
-  return AckResult{resp.id(), resp.ts(), node};
+  return AckResult{result.create().id(), result.create().ts(), node};
 }
 
 StatusOr<AckResult> TokenClient::Drop(std::string_view id) {
   StatusOr<const TokenReplication*> token = Lookup(id);
   if (!token.ok()) return token.status();
   const std::string& node = WriterOf(**token);
-  v1::DropRequest req;
-  req.set_id(std::string(id));
-  req.set_config_fingerprint((**token).Fingerprint());
-  v1::DropResponse resp;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(ToSystem(Clock::now() + options_.timeout));
-  grpc::Status st = StubFor(node)->Drop(&ctx, req, &resp);
+  v1::SessionOp op;
+  op.mutable_drop()->set_id(std::string(id));
+  op.mutable_drop()->set_config_fingerprint((**token).Fingerprint());
+  v1::SessionResult result;
+  grpc::Status st = Call(node, std::move(op), &result);
   if (!st.ok()) return WriterError("drop", **token, node, st);
-  return AckResult{resp.id(), resp.ts(), node};
+  return AckResult{result.drop().id(), result.drop().ts(), node};
 }
 
 StatusOr<ReadResult> TokenClient::Read(std::string_view id) {
@@ -220,14 +232,12 @@ StatusOr<ReadResult> TokenClient::Read(std::string_view id) {
 StatusOr<ReadResult> TokenClient::ReadPinned(const TokenReplication& token,
                                              const std::string& node) {
   // The user chose the node: there is nobody to fail over to, so it gets the whole timeout.
-  v1::ReadRequest req;
-  req.set_id(token.id);
-  req.set_config_fingerprint(token.Fingerprint());
-  v1::ReadResponse resp;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(ToSystem(Clock::now() + options_.timeout));
-  grpc::Status st = StubFor(node)->Read(&ctx, req, &resp);
-  if (st.ok()) return ReadResultFromProto(resp, node);
+  v1::SessionOp op;
+  op.mutable_read()->set_id(token.id);
+  op.mutable_read()->set_config_fingerprint(token.Fingerprint());
+  v1::SessionResult result;
+  grpc::Status st = Call(node, std::move(op), &result);
+  if (st.ok()) return ReadResultFromProto(result.read(), node);
   const std::string subject = "read of token " + Quote(token.id);
   switch (st.error_code()) {
     case grpc::StatusCode::DEADLINE_EXCEEDED: {
@@ -259,9 +269,8 @@ StatusOr<ReadResult> TokenClient::ReadPinned(const TokenReplication& token,
 struct TokenClient::ReadRace {
   struct Attempt {
     size_t reader = 0;  // index into the shuffled reader order
-    grpc::ClientContext ctx;
-    v1::ReadRequest req;
-    v1::ReadResponse resp;
+    std::shared_ptr<NodeCall> call;
+    v1::SessionResult result;
     grpc::Status status;
   };
 
@@ -300,7 +309,7 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
       ReaderState& r = readers[a->reader];
       r.in_flight = false;
       if (a->status.ok()) {
-        if (!outcome) outcome = ReadResultFromProto(a->resp, order[a->reader]);
+        if (!outcome) outcome = ReadResultFromProto(a->result.read(), order[a->reader]);
       } else if (IsRetryableReadFailure(a->status)) {
         r.failures++;
         // gRPC ending the call at our deadline is the same "no answer" as a call still
@@ -344,24 +353,27 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
         race.attempts.push_back(std::make_unique<ReadRace::Attempt>());
         ReadRace::Attempt* a = race.attempts.back().get();
         a->reader = *pick;
-        a->req.set_id(token.id);
-        a->req.set_config_fingerprint(token.Fingerprint());
-        // Each attempt may run until the overall deadline: a slow reader keeps its chance
-        // while others are asked too.
-        a->ctx.set_deadline(ToSystem(deadline));
+        v1::SessionOp op;
+        op.mutable_read()->set_id(token.id);
+        op.mutable_read()->set_config_fingerprint(token.Fingerprint());
         race.outstanding++;
         next_launch = now + options_.attempt_timeout;
-        v1::TokenService::Stub* stub = StubFor(order[*pick]);
-        // gRPC may run the callback inline; it takes race.mu, so start the call unlocked.
+        // The callback may run inline; it takes race.mu, so start the call unlocked. Each
+        // attempt may run until the overall deadline: a slow reader keeps its chance while
+        // others are asked too.
         lock.Unlock();
-        stub->async()->Read(&a->ctx, &a->req, &a->resp, [&race, a](grpc::Status st) {
-          MutexLock l(&race.mu);
-          a->status = std::move(st);
-          race.finished.push_back(a);
-          race.outstanding--;
-          race.cv.SignalAll();
-        });
+        std::shared_ptr<NodeCall> call = transport_->Start(
+            order[*pick], std::move(op), deadline,
+            [&race, a](const grpc::Status& st, v1::SessionResult r) {
+              MutexLock l(&race.mu);
+              a->status = st;
+              a->result = std::move(r);
+              race.finished.push_back(a);
+              race.outstanding--;
+              race.cv.SignalAll();
+            });
         lock.Lock();
+        a->call = std::move(call);
         continue;
       }
       // Every reader is busy or pausing: wake when one may be retried.
@@ -377,12 +389,14 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
     if (readers[a->reader].in_flight) running.push_back(a.get());
   }
   lock.Unlock();
-  for (ReadRace::Attempt* a : running) a->ctx.TryCancel();
+  for (ReadRace::Attempt* a : running) {
+    if (a->call) a->call->Cancel();
+  }
   lock.Lock();
   race.cv.Wait(&race.mu, [&race]() REQUIRES(race.mu) { return race.outstanding == 0; });
   // An answer that arrived while the loop was deciding to give up still counts.
   for (ReadRace::Attempt* a : race.finished) {
-    if (!outcome && a->status.ok()) outcome = ReadResultFromProto(a->resp, order[a->reader]);
+    if (!outcome && a->status.ok()) outcome = ReadResultFromProto(a->result.read(), order[a->reader]);
   }
   if (outcome) return *std::move(outcome);
 

@@ -14,7 +14,9 @@
 // error names the token, the node(s) and what to do.
 //
 // Thread-safety: a TokenClient is safe for concurrent use from many threads; its channels
-// are shared between calls.
+// (and, with ClientOptions::Transport::kSession, its streams) are shared between calls. Each
+// operation blocks the calling thread until it has an outcome or its timeout passes; with the
+// session transport, operations of many threads are in flight at once on one stream per node.
 #pragma once
 
 #include <chrono>
@@ -28,6 +30,7 @@
 
 #include "client.grpc.pb.h"
 #include "client/channel.h"
+#include "client/node_transport.h"
 #include "common/mutex.h"
 #include "common/status.h"
 #include "config/cluster_config.h"
@@ -46,6 +49,11 @@ struct ClientOptions {
   std::optional<uint64_t> seed;
   // Plaintext, or mutual TLS with this client's certificate.
   Security security;
+  // How operations travel (client/node_transport.h): kSession shares one open stream per
+  // node among all the threads using this client, and is cheaper per operation; kUnary
+  // makes one gRPC call per operation.
+  enum class Transport { kUnary, kSession };
+  Transport transport = Transport::kUnary;
 };
 
 struct WriteResult {
@@ -109,13 +117,12 @@ class TokenClient {
                      const grpc::Status& st) const;
   StatusOr<ReadResult> ReadPinned(const TokenReplication& token, const std::string& node);
   StatusOr<ReadResult> ReadWithFailover(const TokenReplication& token);
-  v1::TokenService::Stub* StubFor(const std::string& node);
+  // Runs `op` at `node` until it has an outcome; the deadline is the client's timeout.
+  grpc::Status Call(const std::string& node, v1::SessionOp op, v1::SessionResult* result);
 
   const ClusterConfig config_;
   const ClientOptions options_;
-
-  Mutex stubs_mu_;
-  std::map<std::string, std::unique_ptr<v1::TokenService::Stub>> stubs_ GUARDED_BY(stubs_mu_);
+  const std::unique_ptr<NodeTransport> transport_;
 
   Mutex rng_mu_;
   std::mt19937_64 rng_ GUARDED_BY(rng_mu_);

@@ -55,76 +55,174 @@ class FakeTokenService final : public v1::TokenService::CallbackService {
   std::atomic<int> creates{0};
   std::atomic<int> drops{0};
 
-  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, const v1::ReadRequest* req,
-                                 v1::ReadResponse* resp) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      read_times_.push_back(Clock::now());
+  // What the fake does with one operation, over either transport: answers it (filling
+  // `r`), parks it (never answers), or fails it with the returned status.
+  enum class Action { kAnswer, kPark, kFail };
+  Action Respond(const v1::SessionOp& op, v1::SessionResult* r, grpc::Status* st) {
+    std::string id;
+    switch (op.op_case()) {
+      case v1::SessionOp::kRead: {
+        id = op.read().id();
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          read_times_.push_back(Clock::now());
+        }
+        if (++reads <= fail_first_reads_) {
+          *st = grpc::Status(grpc::StatusCode::UNAVAILABLE, address_ + " is starting");
+          return Action::kFail;
+        }
+        v1::ReadResponse* resp = r->mutable_read();
+        resp->set_id(id);
+        resp->set_ts(7);
+        resp->set_defined(true);
+        resp->set_name("from " + address_);  // tells the test who answered
+        resp->set_low(5);
+        resp->set_mid(25);
+        resp->set_high(100);
+        resp->set_partial(902613196918738813u);
+        resp->set_partial_x(15);
+        resp->set_final(60570345165277511u);
+        resp->set_final_x(70);
+        resp->set_fast_path(true);
+        break;
+      }
+      case v1::SessionOp::kWrite: {
+        id = op.write().id();
+        writes++;
+        v1::WriteResponse* resp = r->mutable_write();
+        resp->set_id(id);
+        resp->set_ts(5);
+        resp->set_partial(902613196918738813u);
+        resp->set_partial_x(15);
+        break;
+      }
+      case v1::SessionOp::kCreate:
+        id = op.create().id();
+        creates++;
+        r->mutable_create()->set_id(id);
+        r->mutable_create()->set_ts(8);
+        break;
+      case v1::SessionOp::kDrop:
+        id = op.drop().id();
+        drops++;
+        r->mutable_drop()->set_id(id);
+        r->mutable_drop()->set_ts(9);
+        break;
+      case v1::SessionOp::OP_NOT_SET:
+        *st = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no operation");
+        return Action::kFail;
     }
-    if (++reads <= fail_first_reads_) {
-      return Reply(ctx, grpc::Status(grpc::StatusCode::UNAVAILABLE, address_ + " is starting"));
-    }
-    if (auto* r = Misbehave(ctx, req->id())) return r;
-    resp->set_id(req->id());
-    resp->set_ts(7);
-    resp->set_defined(true);
-    resp->set_name("from " + address_);  // tells the test who answered
-    resp->set_low(5);
-    resp->set_mid(25);
-    resp->set_high(100);
-    resp->set_partial(902613196918738813u);
-    resp->set_partial_x(15);
-    resp->set_final(60570345165277511u);
-    resp->set_final_x(70);
-    resp->set_fast_path(true);
-    return Answer(ctx);
-  }
-
-  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* ctx, const v1::WriteRequest* req,
-                                  v1::WriteResponse* resp) override {
-    writes++;
-    if (auto* r = Misbehave(ctx, req->id())) return r;
-    resp->set_id(req->id());
-    resp->set_ts(5);
-    resp->set_partial(902613196918738813u);
-    resp->set_partial_x(15);
-    return Answer(ctx);
-  }
-
-  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* ctx, const v1::CreateRequest* req,
-                                   v1::CreateResponse* resp) override {
-    creates++;
-    if (auto* r = Misbehave(ctx, req->id())) return r;
-    resp->set_id(req->id());
-    resp->set_ts(8);
-    return Answer(ctx);
-  }
-
-  grpc::ServerUnaryReactor* Drop(grpc::CallbackServerContext* ctx, const v1::DropRequest* req,
-                                 v1::DropResponse* resp) override {
-    drops++;
-    if (auto* r = Misbehave(ctx, req->id())) return r;
-    resp->set_id(req->id());
-    resp->set_ts(9);
-    return Answer(ctx);
-  }
-
- private:
-  // The reactor for a call that must not be answered normally; nullptr otherwise.
-  grpc::ServerUnaryReactor* Misbehave(grpc::CallbackServerContext* ctx, const std::string& id) {
-    if (mode_ == Mode::kSilent) return new ParkedCall();
+    if (mode_ == Mode::kSilent) return Action::kPark;
     if (mode_ == Mode::kRefuse) {
-      return Reply(ctx, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                     address_ + " is not a replica of token \"" + id + "\""));
+      *st = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                         address_ + " is not a replica of token \"" + id + "\"");
+      return Action::kFail;
     }
     if (mode_ == Mode::kBusy) {
-      return Reply(ctx, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                     "this node is running its limit of 1 client operations"));
+      *st = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                         "this node is running its limit of 1 client operations");
+      return Action::kFail;
     }
     if (id == "gone") {
-      return Reply(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "token \"gone\" was dropped"));
+      *st = grpc::Status(grpc::StatusCode::NOT_FOUND, "token \"gone\" was dropped");
+      return Action::kFail;
     }
-    return nullptr;
+    return Action::kAnswer;
+  }
+
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, const v1::ReadRequest* req,
+                                 v1::ReadResponse* resp) override {
+    v1::SessionOp op;
+    *op.mutable_read() = *req;
+    return Unary(ctx, op, [resp](v1::SessionResult& r) { *resp = r.read(); });
+  }
+  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* ctx, const v1::WriteRequest* req,
+                                  v1::WriteResponse* resp) override {
+    v1::SessionOp op;
+    *op.mutable_write() = *req;
+    return Unary(ctx, op, [resp](v1::SessionResult& r) { *resp = r.write(); });
+  }
+  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* ctx, const v1::CreateRequest* req,
+                                   v1::CreateResponse* resp) override {
+    v1::SessionOp op;
+    *op.mutable_create() = *req;
+    return Unary(ctx, op, [resp](v1::SessionResult& r) { *resp = r.create(); });
+  }
+  grpc::ServerUnaryReactor* Drop(grpc::CallbackServerContext* ctx, const v1::DropRequest* req,
+                                 v1::DropResponse* resp) override {
+    v1::SessionOp op;
+    *op.mutable_drop() = *req;
+    return Unary(ctx, op, [resp](v1::SessionResult& r) { *resp = r.drop(); });
+  }
+
+  // The session: each batch of operations is answered in one message (parked ones never),
+  // and the next batch is read once that message is out.
+  class Session final : public grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionResponse> {
+   public:
+    explicit Session(FakeTokenService* service) : service_(service) { StartRead(&in_); }
+    void OnReadDone(bool ok) override {
+      if (!ok) {
+        Finish(grpc::Status::OK);
+        return;
+      }
+      out_.Clear();
+      for (const v1::SessionOp& op : in_.ops()) {
+        v1::SessionResult r;
+        grpc::Status st;
+        const Action a = service_->Respond(op, &r, &st);
+        if (a == Action::kPark) continue;
+        if (a == Action::kFail) {
+          r.Clear();
+          r.set_code(st.error_code());
+          r.set_message(st.error_message());
+        }
+        r.set_seq(op.seq());
+        *out_.add_results() = std::move(r);
+      }
+      if (out_.results_size() == 0) {
+        StartRead(&in_);
+      } else {
+        StartWrite(&out_);
+      }
+    }
+    void OnWriteDone(bool ok) override {
+      if (ok) {
+        StartRead(&in_);
+      } else {
+        Finish(grpc::Status::CANCELLED);
+      }
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    FakeTokenService* service_;
+    v1::SessionRequest in_;
+    v1::SessionResponse out_;
+  };
+  grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionResponse>* Session(
+      grpc::CallbackServerContext*) override {
+    sessions++;
+    return new class Session(this);
+  }
+
+  std::atomic<int> sessions{0};
+
+ private:
+  template <typename Put>
+  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const v1::SessionOp& op,
+                                  Put put) {
+    v1::SessionResult r;
+    grpc::Status st;
+    switch (Respond(op, &r, &st)) {
+      case Action::kPark:
+        return new ParkedCall();
+      case Action::kFail:
+        return Reply(ctx, st);
+      case Action::kAnswer:
+        put(r);
+        return Reply(ctx, grpc::Status::OK);
+    }
+    return Reply(ctx, grpc::Status::OK);
   }
 
   // The default reactor may be taken once per call.
@@ -132,9 +230,6 @@ class FakeTokenService final : public v1::TokenService::CallbackService {
     grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
     r->Finish(st);
     return r;
-  }
-  static grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx) {
-    return Reply(ctx, grpc::Status::OK);
   }
 
   const Mode mode_;
@@ -187,19 +282,32 @@ ClusterConfig OneToken(const std::string& writer, std::vector<std::string> reade
   return config;
 }
 
-ClientOptions Options(std::chrono::milliseconds timeout, std::chrono::milliseconds attempt) {
-  ClientOptions o;
-  o.timeout = timeout;
-  o.attempt_timeout = attempt;
-  o.seed = 1;
-  return o;
-}
+// Every test runs over both transports (client/node_transport.h).
+class TokenClientTest : public ::testing::TestWithParam<ClientOptions::Transport> {
+ protected:
+  ClientOptions Options(std::chrono::milliseconds timeout, std::chrono::milliseconds attempt) {
+    ClientOptions o;
+    o.timeout = timeout;
+    o.attempt_timeout = attempt;
+    o.seed = 1;
+    o.transport = GetParam();
+    return o;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Transports, TokenClientTest,
+                         ::testing::Values(ClientOptions::Transport::kUnary,
+                                           ClientOptions::Transport::kSession),
+                         [](const auto& info) {
+                           return info.param == ClientOptions::Transport::kUnary ? "Unary"
+                                                                                 : "Session";
+                         });
 
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-TEST(TokenClient, UnknownTokenIsNotFoundWithoutNetwork) {
+TEST_P(TokenClientTest, UnknownTokenIsNotFoundWithoutNetwork) {
   FakeNode node(FakeTokenService::Mode::kAnswer);
   TokenClient client(OneToken(node.address(), {node.address()}), Options(2s, 1s));
   StatusOr<ReadResult> r = client.Read("nope");
@@ -216,7 +324,7 @@ TEST(TokenClient, UnknownTokenIsNotFoundWithoutNetwork) {
       0);
 }
 
-TEST(TokenClient, ReadFailsOverFromSilentReaderToAnsweringOne) {
+TEST_P(TokenClientTest, ReadFailsOverFromSilentReaderToAnsweringOne) {
   FakeNode silent(FakeTokenService::Mode::kSilent);
   FakeNode answering(FakeTokenService::Mode::kAnswer);
   const ClusterConfig config =
@@ -249,7 +357,7 @@ TEST(TokenClient, ReadFailsOverFromSilentReaderToAnsweringOne) {
   EXPECT_LT(silent_first, 6) << "no seed asked the answering reader first";
 }
 
-TEST(TokenClient, ReadPinnedToSilentReaderFailsWithDeadlineAndSaysWhy) {
+TEST_P(TokenClientTest, ReadPinnedToSilentReaderFailsWithDeadlineAndSaysWhy) {
   FakeNode silent(FakeTokenService::Mode::kSilent);
   FakeNode answering(FakeTokenService::Mode::kAnswer);
   ClientOptions options = Options(300ms, 100ms);
@@ -267,7 +375,7 @@ TEST(TokenClient, ReadPinnedToSilentReaderFailsWithDeadlineAndSaysWhy) {
   EXPECT_EQ(answering.service().reads, 0) << "a pinned read never goes elsewhere";
 }
 
-TEST(TokenClient, ReadFailsOverAtOnceFromAnUnreachableReader) {
+TEST_P(TokenClientTest, ReadFailsOverAtOnceFromAnUnreachableReader) {
   FakeNode answering(FakeTokenService::Mode::kAnswer);
   const HeldLoopbackPort refusing(HeldLoopbackPort::Mode::kRefusing);
   const std::string& dead = refusing.address();
@@ -283,7 +391,7 @@ TEST(TokenClient, ReadFailsOverAtOnceFromAnUnreachableReader) {
   }
 }
 
-TEST(TokenClient, ReadFailsOverFromABusyReader) {
+TEST_P(TokenClientTest, ReadFailsOverFromABusyReader) {
   FakeNode answering(FakeTokenService::Mode::kAnswer);
   FakeNode busy(FakeTokenService::Mode::kBusy);
   for (uint64_t seed = 1; seed <= 4; ++seed) {
@@ -301,7 +409,7 @@ TEST(TokenClient, ReadFailsOverFromABusyReader) {
   EXPECT_EQ(busy.service().writes.load(), 1);
 }
 
-TEST(TokenClient, ReadWithNoReaderAnsweringNamesEveryReader) {
+TEST_P(TokenClientTest, ReadWithNoReaderAnsweringNamesEveryReader) {
   FakeNode silent1(FakeTokenService::Mode::kSilent);
   FakeNode silent2(FakeTokenService::Mode::kSilent);
   // The second reader is asked 10 ms into the read, long before the deadline.
@@ -318,7 +426,7 @@ TEST(TokenClient, ReadWithNoReaderAnsweringNamesEveryReader) {
   EXPECT_EQ(silent2.service().reads, 1);
 }
 
-TEST(TokenClient, ReadWithEveryReaderUnreachableIsUnavailable) {
+TEST_P(TokenClientTest, ReadWithEveryReaderUnreachableIsUnavailable) {
   const HeldLoopbackPort refusing1(HeldLoopbackPort::Mode::kRefusing),
       refusing2(HeldLoopbackPort::Mode::kRefusing);
   const std::string &dead1 = refusing1.address(), &dead2 = refusing2.address();
@@ -333,7 +441,7 @@ TEST(TokenClient, ReadWithEveryReaderUnreachableIsUnavailable) {
   EXPECT_TRUE(Contains(m, "Start token-replica")) << m;
 }
 
-TEST(TokenClient, ReadReturnsOtherErrorsAtOnceWithoutFailover) {
+TEST_P(TokenClientTest, ReadReturnsOtherErrorsAtOnceWithoutFailover) {
   FakeNode refusing(FakeTokenService::Mode::kRefuse);
   // Retried, the refusal would be asked again (a second read) or end as a timeout.
   TokenClient client(OneToken(refusing.address(), {refusing.address()}), Options(5s, 1s));
@@ -345,7 +453,7 @@ TEST(TokenClient, ReadReturnsOtherErrorsAtOnceWithoutFailover) {
   EXPECT_EQ(refusing.service().reads, 1);
 }
 
-TEST(TokenClient, DroppedTokenReadIsNotFoundFromTheServer) {
+TEST_P(TokenClientTest, DroppedTokenReadIsNotFoundFromTheServer) {
   FakeNode answering(FakeTokenService::Mode::kAnswer);
   TokenClient client(OneToken(answering.address(), {answering.address()}), Options(5s, 1s));
   StatusOr<ReadResult> r = client.Read("gone");
@@ -353,7 +461,7 @@ TEST(TokenClient, DroppedTokenReadIsNotFoundFromTheServer) {
   EXPECT_TRUE(Contains(r.status().message(), "was dropped")) << r.status().message();
 }
 
-TEST(TokenClient, WritesCreatesAndDropsGoToTheWriter) {
+TEST_P(TokenClientTest, WritesCreatesAndDropsGoToTheWriter) {
   FakeNode writer(FakeTokenService::Mode::kAnswer);
   FakeNode reader(FakeTokenService::Mode::kAnswer);
   TokenClient client(OneToken(writer.address(), {reader.address()}), Options(5s, 1s));
@@ -377,7 +485,7 @@ TEST(TokenClient, WritesCreatesAndDropsGoToTheWriter) {
   EXPECT_EQ(reader.service().writes + reader.service().creates + reader.service().drops, 0);
 }
 
-TEST(TokenClient, WriteToSilentWriterTimesOutOnceAndSaysWhy) {
+TEST_P(TokenClientTest, WriteToSilentWriterTimesOutOnceAndSaysWhy) {
   FakeNode writer(FakeTokenService::Mode::kSilent);
   FakeNode reader(FakeTokenService::Mode::kAnswer);
   TokenClient client(OneToken(writer.address(), {writer.address(), reader.address()}),
@@ -394,7 +502,7 @@ TEST(TokenClient, WriteToSilentWriterTimesOutOnceAndSaysWhy) {
   EXPECT_EQ(reader.service().writes, 0);
 }
 
-TEST(TokenClient, WriteToUnreachableWriterIsUnavailable) {
+TEST_P(TokenClientTest, WriteToUnreachableWriterIsUnavailable) {
   const HeldLoopbackPort refusing(HeldLoopbackPort::Mode::kRefusing);
   const std::string& dead = refusing.address();
   TokenClient client(OneToken(dead, {dead}), Options(2s, 1s));
@@ -406,7 +514,7 @@ TEST(TokenClient, WriteToUnreachableWriterIsUnavailable) {
       << w.status().message();
 }
 
-TEST(TokenClient, PinnedWriteGoesToThePinnedNodeAndNamesTheWriterOnRefusal) {
+TEST_P(TokenClientTest, PinnedWriteGoesToThePinnedNodeAndNamesTheWriterOnRefusal) {
   FakeNode writer(FakeTokenService::Mode::kAnswer);
   FakeNode other(FakeTokenService::Mode::kRefuse);
   ClientOptions options = Options(5s, 1s);
@@ -435,7 +543,7 @@ TEST(TokenClient, ReadRetryPauseDoublesFrom100msUpTo1s) {
 // exactly four times (counted, not timed), and each attempt comes at least the pause after
 // the failure before it (lower bounds only: a slow run cannot fail them). Catches a client
 // that retries in a tight loop, or gives up on a reader that is only starting.
-TEST(TokenClient, AReaderThatFailsFastIsAskedAgainAfterGrowingPauses) {
+TEST_P(TokenClientTest, AReaderThatFailsFastIsAskedAgainAfterGrowingPauses) {
   FakeNode starting(FakeTokenService::Mode::kAnswer);
   starting.service().FailFirstReads(3);
   TokenClient client(OneToken(starting.address(), {starting.address()}), Options(60s, 60s));
@@ -449,7 +557,7 @@ TEST(TokenClient, AReaderThatFailsFastIsAskedAgainAfterGrowingPauses) {
   }
 }
 
-TEST(TokenClient, ConcurrentReadsShareTheClient) {
+TEST_P(TokenClientTest, ConcurrentReadsShareTheClient) {
   FakeNode a(FakeTokenService::Mode::kAnswer);
   FakeNode b(FakeTokenService::Mode::kAnswer);
   TokenClient client(OneToken(a.address(), {a.address(), b.address()}), Options(5s, 1s));
@@ -462,6 +570,44 @@ TEST(TokenClient, ConcurrentReadsShareTheClient) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok, 40);
+  // The session transport opens one stream per node, whatever the number of threads and
+  // operations; the unary one none.
+  const int sessions = a.service().sessions + b.service().sessions;
+  if (GetParam() == ClientOptions::Transport::kSession) {
+    EXPECT_GE(sessions, 1);
+    EXPECT_LE(sessions, 2);
+  } else {
+    EXPECT_EQ(sessions, 0);
+  }
+}
+
+// Results come back matched to their operations: reads of two tokens from several threads,
+// pipelined on one stream to the reader, each get their own result (a value for "1",
+// NOT_FOUND for "gone"; a result given to the wrong operation breaks the counts), while the
+// writes parked by the silent writer fail at their own deadline without holding them up.
+TEST_P(TokenClientTest, PipelinedOperationsGetTheirOwnResults) {
+  FakeNode node(FakeTokenService::Mode::kAnswer);
+  FakeNode silent(FakeTokenService::Mode::kSilent);
+  TokenClient client(OneToken(silent.address(), {node.address()}), Options(500ms, 500ms));
+  std::vector<std::thread> threads;
+  std::atomic<int> reads_ok{0}, writes_timed_out{0}, gone{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      StatusOr<WriteResult> w = client.Write("1", "n", 1, 2, 3);
+      if (w.status().code() == StatusCode::kDeadlineExceeded) writes_timed_out++;
+    });
+    threads.emplace_back([&] {
+      for (int j = 0; j < 20; ++j) {
+        StatusOr<ReadResult> r = client.Read(j % 2 ? "1" : "gone");
+        if (r.ok() && r->id == "1" && r->name == "from " + node.address()) reads_ok++;
+        if (r.status().code() == StatusCode::kNotFound) gone++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(reads_ok, 40);
+  EXPECT_EQ(gone, 40);
+  EXPECT_EQ(writes_timed_out, 4);
 }
 
 }  // namespace

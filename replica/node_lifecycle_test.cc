@@ -517,8 +517,8 @@ TEST(NodeLifecycle, DropIsOnTheWritersDiskBeforeAnyOtherReplicaSeesIt) {
       if (!done() && disk.pending() > 0) disk.RunOne();
     }
   };
-  std::optional<StatusOr<WriteResult>> w;
-  c.core(kA).Write(Named("v2"), c.Ctx(), [&](StatusOr<WriteResult> r) { w = std::move(r); });
+  std::optional<StatusOr<CoreWriteResult>> w;
+  c.core(kA).Write(Named("v2"), c.Ctx(), [&](StatusOr<CoreWriteResult> r) { w = std::move(r); });
   run([&] { return w.has_value(); });
   ASSERT_TRUE(w && w->ok());  // the writer knows the token now
   std::optional<StatusOr<uint64_t>> dropped;

@@ -318,7 +318,7 @@ void ReplicaCore::QuorumRead(const TokenReplication& token, const OpContext& ctx
 // ---- client operations ----
 
 void ReplicaCore::Read(const std::string& id, const OpContext& in_ctx,
-                       std::function<void(StatusOr<ReadResult>)> done) {
+                       std::function<void(StatusOr<CoreReadResult>)> done) {
   StatusOr<const TokenReplication*> token = CheckReader(id);
   if (!token.ok()) return done(token.status());
   if (Status st = CheckServes(**token, in_ctx); !st.ok()) return done(st);
@@ -336,8 +336,8 @@ void ReplicaCore::Read(const std::string& id, const OpContext& in_ctx,
 
 void ReplicaCore::FinishRead(const TokenReplication& token, QuorumReadOutcome outcome,
                              const OpContext& ctx,
-                             std::function<void(StatusOr<ReadResult>)> done) {
-  ReadResult result;
+                             std::function<void(StatusOr<CoreReadResult>)> done) {
+  CoreReadResult result;
   result.ts = outcome.reg.ts;
   result.origin = outcome.reg.origin;
   const Stamp stamp = outcome.reg.stamp();
@@ -369,7 +369,7 @@ void ReplicaCore::FinishRead(const TokenReplication& token, QuorumReadOutcome ou
 }
 
 void ReplicaCore::Write(const WriteArgs& args, const OpContext& in_ctx,
-                        std::function<void(StatusOr<WriteResult>)> done) {
+                        std::function<void(StatusOr<CoreWriteResult>)> done) {
   StatusOr<const TokenReplication*> token = CheckWriter(args.id);
   if (!token.ok()) return done(token.status());
   if (Status st = CheckServes(**token, in_ctx); !st.ok()) return done(st);
@@ -403,7 +403,7 @@ void ReplicaCore::Write(const WriteArgs& args, const OpContext& in_ctx,
       IssueValue(t, std::move(value), ctx,
                  [partial = *partial, done = std::move(done)](StatusOr<uint64_t> ts) {
                    if (!ts.ok()) return done(ts.status());
-                   done(WriteResult{*ts, partial});
+                   done(CoreWriteResult{*ts, partial});
                  });
     });
   });

@@ -66,12 +66,14 @@ struct OpContext {
   uint64_t config_fingerprint = 0;
 };
 
-struct WriteResult {
+// What a write and a read return to the service (the client library has its own
+// WriteResult and ReadResult, with the node that answered).
+struct CoreWriteResult {
   uint64_t ts = 0;
   std::optional<HashMin> partial;  // nullopt when low == mid
 };
 
-struct ReadResult {
+struct CoreReadResult {
   uint64_t ts = 0;
   uint64_t origin = 0;               // with ts, the stamp of the register read
   TokenValue value;                  // kind is kDefined or kUndefined (dropped is NOT_FOUND)
@@ -125,9 +127,9 @@ class ReplicaCore {
 
   // ---- Client operations (SPEC section 3). `done` runs exactly once. ----
   void Write(const WriteArgs& args, const OpContext& ctx,
-             std::function<void(StatusOr<WriteResult>)> done);
+             std::function<void(StatusOr<CoreWriteResult>)> done);
   void Read(const std::string& id, const OpContext& ctx,
-            std::function<void(StatusOr<ReadResult>)> done);
+            std::function<void(StatusOr<CoreReadResult>)> done);
   // Create and Drop return the ts of the value they wrote.
   void Create(const std::string& id, const OpContext& ctx,
               std::function<void(StatusOr<uint64_t>)> done);
@@ -224,7 +226,7 @@ class ReplicaCore {
   void QuorumRead(const TokenReplication& token, const OpContext& ctx,
                   std::function<void(StatusOr<QuorumReadOutcome>)> done);
   void FinishRead(const TokenReplication& token, QuorumReadOutcome outcome, const OpContext& ctx,
-                  std::function<void(StatusOr<ReadResult>)> done);
+                  std::function<void(StatusOr<CoreReadResult>)> done);
 
   const ClusterConfig& config_;
   const ReplicaOptions options_;

@@ -113,15 +113,15 @@ TEST(ReplicaCore, AdmissionRefusesBeyondTheLimitWhileOtherTokensCarryOn) {
   c.SetAdmission(AdmissionLimits{/*max_per_node=*/3, /*max_per_token=*/2});
   c.Restart(kA);
   // Two writes of token 1 start; they wait for their peers until the network runs.
-  std::vector<std::optional<StatusOr<WriteResult>>> pending(2);
+  std::vector<std::optional<StatusOr<CoreWriteResult>>> pending(2);
   for (auto& p : pending) {
-    c.core(kA).Write(Abc(), c.Ctx(), [&p](StatusOr<WriteResult> r) { p.emplace(r); });
+    c.core(kA).Write(Abc(), c.Ctx(), [&p](StatusOr<CoreWriteResult> r) { p.emplace(r); });
   }
   ASSERT_FALSE(pending[0] || pending[1]);
   EXPECT_EQ(c.core(kA).in_flight(), 2u);
   // A third on the same token is refused at once, naming the limit.
-  std::optional<StatusOr<WriteResult>> refused;
-  c.core(kA).Write(Abc(), c.Ctx(), [&](StatusOr<WriteResult> r) { refused.emplace(r); });
+  std::optional<StatusOr<CoreWriteResult>> refused;
+  c.core(kA).Write(Abc(), c.Ctx(), [&](StatusOr<CoreWriteResult> r) { refused.emplace(r); });
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->status().code(), StatusCode::kResourceExhausted);
   EXPECT_NE(refused->status().message().find("token \"1\""), std::string::npos);
@@ -417,14 +417,14 @@ TEST(ReplicaCore, RandomizedHistoriesAreAtomic) {
       if (rng() % 3 == 0) {
         op->is_write = true;
         c.core(kA).Write(WriteArgs{"1", "v" + std::to_string(step), 0, 1, 4},
-                         c.Ctx(50ms), [op, &c](StatusOr<WriteResult> r) {
+                         c.Ctx(50ms), [op, &c](StatusOr<CoreWriteResult> r) {
                            op->completed = c.net().elapsed();
                            if (r.ok()) op->ok = true, op->ts = r->ts;
                          });
       } else {
         op->is_write = false;
         c.core(readers[rng() % 3]).Read("1", c.Ctx(50ms),
-                                        [op, &c](StatusOr<ReadResult> r) {
+                                        [op, &c](StatusOr<CoreReadResult> r) {
                                           op->completed = c.net().elapsed();
                                           if (r.ok()) op->ok = true, op->ts = r->ts;
                                         });

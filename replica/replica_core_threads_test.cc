@@ -147,7 +147,7 @@ class History {
     return floor_[token];
   }
   // Empty when the read is one this history allows; else what is wrong with it.
-  std::string Check(const std::string& token, const ReadResult& r) {
+  std::string Check(const std::string& token, const CoreReadResult& r) {
     std::lock_guard<std::mutex> lock(mu_);
     if (r.ts == 0) return r.value.kind == ValueKind::kUndefined ? "" : "ts 0 but defined";
     auto w = written_[token].find(r.value.name);
@@ -203,7 +203,7 @@ TEST(ReplicaCoreThreads, ConcurrentWritesAndReadsOverRealThreadsStayAtomic) {
         WriteArgs args{token, "w" + token + "-" + std::to_string(i), i % 7, i % 7 + 5 + i % 3,
                        i % 7 + 40};
         history.Invoked(args);
-        StatusOr<WriteResult> w = Await<WriteResult>([&](auto done) {
+        StatusOr<CoreWriteResult> w = Await<CoreWriteResult>([&](auto done) {
           c.core(kWriterOf.at(token)).Write(args, Within(deadline_of(token)), done);
         });
         if (w.ok()) {
@@ -227,7 +227,7 @@ TEST(ReplicaCoreThreads, ConcurrentWritesAndReadsOverRealThreadsStayAtomic) {
         const char* const readers[] = {kA, kB, kC};
         const char* reader = readers[rng() % (token == "4" ? 2 : 3)];
         const uint64_t floor = history.Floor(token);
-        StatusOr<ReadResult> r = Await<ReadResult>([&](auto done) {
+        StatusOr<CoreReadResult> r = Await<CoreReadResult>([&](auto done) {
           c.core(reader).Read(token, Within(deadline_of(token)), done);
         });
         if (!r.ok()) {

@@ -71,6 +71,101 @@ void Answer(ReplicaCore& core, const std::string& token, const Handle& handle, c
 
 // ---- TokenService ----
 
+OpContext TokenServiceImpl::SessionContext(uint32_t timeout_ms,
+                                           const std::shared_ptr<std::atomic<bool>>& cancelled,
+                                           uint64_t config_fingerprint) const {
+  OpContext op;
+  op.config_fingerprint = config_fingerprint;
+  if (timeout_ms > 0) op.deadline = core_.clock().now() + std::chrono::milliseconds(timeout_ms);
+  op.cancelled = cancelled;
+  return op;
+}
+
+void TokenServiceImpl::RunWrite(const v1::WriteRequest& req, const OpContext& ctx,
+                                Done<v1::WriteResponse> done) {
+  WriteArgs args{req.id(), req.name(), req.low(), req.mid(), req.high()};
+  const auto start = Clock::now();
+  core_.Write(args, ctx, [this, args, start, done = std::move(done)](StatusOr<CoreWriteResult> r) {
+    OpRecord rec{"write", args.id, r.status()};
+    rec.millis = MillisSince(start);
+    v1::WriteResponse resp;
+    if (r.ok()) {
+      rec.ts = r->ts;
+      TokenValue v{ValueKind::kDefined, args.name, args.low, args.mid, args.high};
+      resp.set_id(args.id);
+      resp.set_ts(r->ts);
+      if (r->partial) {
+        v.has_partial = true;
+        v.partial = r->partial->value;
+        v.partial_x = r->partial->x;
+        resp.set_partial(r->partial->value);
+        resp.set_partial_x(r->partial->x);
+      }
+      rec.value = v;
+    }
+    done(r.status(), std::move(resp));
+    log_.Record(rec);
+  });
+}
+
+void TokenServiceImpl::RunRead(const std::string& id, const OpContext& ctx,
+                               Done<v1::ReadResponse> done) {
+  const auto start = Clock::now();
+  core_.Read(id, ctx, [this, id, start, done = std::move(done)](StatusOr<CoreReadResult> r) {
+    OpRecord rec{"read", id, r.status()};
+    rec.millis = MillisSince(start);
+    v1::ReadResponse resp;
+    if (r.ok()) {
+      rec.ts = r->ts;
+      rec.value = r->value;
+      rec.final_min = r->final_min;
+      rec.fast_path = r->fast_path;
+      const TokenValue& v = r->value;
+      resp.set_id(id);
+      resp.set_ts(r->ts);
+      resp.set_fast_path(r->fast_path);
+      if (v.kind == ValueKind::kDefined) {
+        resp.set_defined(true);
+        resp.set_name(v.name);
+        resp.set_low(v.low);
+        resp.set_mid(v.mid);
+        resp.set_high(v.high);
+        if (v.has_partial) {
+          resp.set_partial(v.partial);
+          resp.set_partial_x(v.partial_x);
+        }
+        if (r->final_min) {
+          resp.set_final(r->final_min->value);
+          resp.set_final_x(r->final_min->x);
+        }
+      }
+    }
+    done(r.status(), std::move(resp));
+    log_.Record(rec);
+  });
+}
+
+// create and drop differ only in the value the writer issues (undefined or a tombstone).
+void TokenServiceImpl::RunReset(const std::string& id, ValueKind kind, const OpContext& ctx,
+                                Done<uint64_t> done) {
+  const auto start = Clock::now();
+  auto finish = [this, id, kind, start, done = std::move(done)](StatusOr<uint64_t> ts) {
+    OpRecord rec{kind == ValueKind::kDropped ? "drop" : "create", id, ts.status()};
+    rec.millis = MillisSince(start);
+    if (ts.ok()) {
+      rec.ts = *ts;
+      rec.value = TokenValue{kind};
+    }
+    done(ts.status(), ts.ok() ? *ts : 0);
+    log_.Record(rec);
+  };
+  if (kind == ValueKind::kDropped) {
+    core_.Drop(id, ctx, std::move(finish));
+  } else {
+    core_.Create(id, ctx, std::move(finish));
+  }
+}
+
 grpc::ServerUnaryReactor* TokenServiceImpl::Write(grpc::CallbackServerContext* ctx,
                                                   const v1::WriteRequest* req,
                                                   v1::WriteResponse* resp) {
@@ -80,32 +175,10 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Write(grpc::CallbackServerContext* c
   }
   if (!core_.MayAnswer(req->id())) return call;  // fail-silent: parked
   Handle handle = call->handle();
-  WriteArgs args{req->id(), req->name(), req->low(), req->mid(), req->high()};
-  const auto start = Clock::now();
-  core_.Write(args, ContextOf(core_, ctx, handle, req->config_fingerprint()),
-              [this, handle, resp, args, start](StatusOr<WriteResult> r) {
-                OpRecord rec{"write", args.id, r.status()};
-                rec.millis = MillisSince(start);
-                if (r.ok()) {
-                  rec.ts = r->ts;
-                  TokenValue v{ValueKind::kDefined, args.name, args.low, args.mid, args.high};
-                  if (r->partial) {
-                    v.has_partial = true;
-                    v.partial = r->partial->value;
-                    v.partial_x = r->partial->x;
-                  }
-                  rec.value = v;
-                }
-                Answer(core_, args.id, handle, r.status(), [&] {
-                  resp->set_id(args.id);
-                  resp->set_ts(r->ts);
-                  if (r->partial) {
-                    resp->set_partial(r->partial->value);
-                    resp->set_partial_x(r->partial->x);
-                  }
-                });
-                log_.Record(rec);
-              });
+  RunWrite(*req, ContextOf(core_, ctx, handle, req->config_fingerprint()),
+           [this, handle, resp, id = req->id()](const Status& st, v1::WriteResponse r) {
+             Answer(core_, id, handle, st, [&] { *resp = std::move(r); });
+           });
   return call;
 }
 
@@ -118,43 +191,13 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Read(grpc::CallbackServerContext* ct
   }
   if (!core_.MayAnswer(req->id())) return call;
   Handle handle = call->handle();
-  const std::string id = req->id();
-  const auto start = Clock::now();
-  core_.Read(id, ContextOf(core_, ctx, handle, req->config_fingerprint()), [this, handle, resp, id, start](StatusOr<ReadResult> r) {
-    OpRecord rec{"read", id, r.status()};
-    rec.millis = MillisSince(start);
-    if (r.ok()) {
-      rec.ts = r->ts;
-      rec.value = r->value;
-      rec.final_min = r->final_min;
-      rec.fast_path = r->fast_path;
-    }
-    Answer(core_, id, handle, r.status(), [&] {
-      const TokenValue& v = r->value;
-      resp->set_id(id);
-      resp->set_ts(r->ts);
-      resp->set_fast_path(r->fast_path);
-      if (v.kind != ValueKind::kDefined) return;
-      resp->set_defined(true);
-      resp->set_name(v.name);
-      resp->set_low(v.low);
-      resp->set_mid(v.mid);
-      resp->set_high(v.high);
-      if (v.has_partial) {
-        resp->set_partial(v.partial);
-        resp->set_partial_x(v.partial_x);
-      }
-      if (r->final_min) {
-        resp->set_final(r->final_min->value);
-        resp->set_final_x(r->final_min->x);
-      }
-    });
-    log_.Record(rec);
-  });
+  RunRead(req->id(), ContextOf(core_, ctx, handle, req->config_fingerprint()),
+          [this, handle, resp, id = req->id()](const Status& st, v1::ReadResponse r) {
+            Answer(core_, id, handle, st, [&] { *resp = std::move(r); });
+          });
   return call;
 }
 
-// create and drop differ only in the value the writer issues (undefined or a tombstone).
 template <typename Response>
 grpc::ServerUnaryReactor* TokenServiceImpl::Reset(grpc::CallbackServerContext* ctx,
                                                   const std::string& id, uint64_t fingerprint,
@@ -165,25 +208,13 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Reset(grpc::CallbackServerContext* c
   }
   if (!core_.MayAnswer(id)) return call;
   Handle handle = call->handle();
-  const auto start = Clock::now();
-  auto done = [this, handle, resp, id, kind, start](StatusOr<uint64_t> ts) {
-    OpRecord rec{kind == ValueKind::kDropped ? "drop" : "create", id, ts.status()};
-    rec.millis = MillisSince(start);
-    if (ts.ok()) {
-      rec.ts = *ts;
-      rec.value = TokenValue{kind};
-    }
-    Answer(core_, id, handle, ts.status(), [&] {
-      resp->set_id(id);
-      resp->set_ts(*ts);
-    });
-    log_.Record(rec);
-  };
-  if (kind == ValueKind::kDropped) {
-    core_.Drop(id, ContextOf(core_, ctx, handle, fingerprint), std::move(done));
-  } else {
-    core_.Create(id, ContextOf(core_, ctx, handle, fingerprint), std::move(done));
-  }
+  RunReset(id, kind, ContextOf(core_, ctx, handle, fingerprint),
+           [this, handle, resp, id](const Status& st, uint64_t ts) {
+             Answer(core_, id, handle, st, [&] {
+               resp->set_id(id);
+               resp->set_ts(ts);
+             });
+           });
   return call;
 }
 
@@ -197,6 +228,190 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Drop(grpc::CallbackServerContext* ct
                                                  const v1::DropRequest* req,
                                                  v1::DropResponse* resp) {
   return Reset(ctx, req->id(), req->config_fingerprint(), ValueKind::kDropped, resp);
+}
+
+// One client's stream of operations (TokenService.Session). Reads the client's batches of
+// operations, starts each on the core, and writes results back as they finish, those that
+// finish while a write is in flight together in the next one. At most kMaxSessionOps run at
+// once: beyond that the stream is not read until some finish, so gRPC's flow control holds
+// the client back.
+//
+// Lifetime: gRPC calls OnDone after Finish, and Finish is called only when the client has
+// stopped sending (or gone), no operation is running and no write is in flight; so every
+// operation's callback runs while the reactor is alive. Operations parked by a crash-stop
+// mark are never started, and those whose token was crash-stopped while they ran are
+// finished without a result.
+//
+// Thread-safety: the reactions and the operations' callbacks run on any thread; `mu_` guards
+// the stream's state. Start* and Finish are called with `mu_` released (gRPC may run a
+// reaction at once on the calling thread).
+class TokenServiceImpl::SessionReactor final
+    : public grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionResponse> {
+ public:
+  SessionReactor(TokenServiceImpl& service, grpc::CallbackServerContext* ctx)
+      : service_(service) {
+    if (Status st = service_.auth_.AllowClient(CallerOf(service_.auth_, ctx)); !st.ok()) {
+      Finish(ToGrpc(st));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client is done sending, or gone
+      MutexLock lock(&mu_);
+      reading_ = false;
+      reads_done_ = true;
+      Act(lock);
+      return;
+    }
+    {
+      MutexLock lock(&mu_);
+      running_ += request_.ops_size();  // before any can finish
+    }
+    for (v1::SessionOp& op : *request_.mutable_ops()) Start(op);
+    MutexLock lock(&mu_);
+    reading_ = false;
+    Act(lock);
+  }
+
+  void OnWriteDone(bool ok) override {
+    MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) broken_ = true;  // the client is gone: nothing more can be sent
+    Act(lock);
+  }
+
+  void OnCancel() override { cancelled_->store(true); }
+
+  void OnDone() override { delete this; }
+
+ private:
+  // Starts one operation; `running_` already counts it.
+  void Start(v1::SessionOp& op) {
+    const uint64_t seq = op.seq();
+    auto reply = [this, seq](const std::string& token) {
+      return [this, seq, token](const Status& st, auto fill) {
+        v1::SessionResult r;
+        r.set_seq(seq);
+        if (st.ok()) {
+          fill(r);
+        } else {
+          r.set_code(static_cast<int>(st.code()));
+          r.set_message(st.message());
+        }
+        Finished(token, std::move(r));
+      };
+    };
+    const uint32_t timeout = op.timeout_ms();
+    switch (op.op_case()) {
+      case v1::SessionOp::kWrite: {
+        const v1::WriteRequest& req = op.write();
+        if (!Admit(req.id())) return;
+        service_.RunWrite(req, service_.SessionContext(timeout, cancelled_, req.config_fingerprint()),
+                          [done = reply(req.id())](const Status& st, v1::WriteResponse w) mutable {
+                            done(st, [&](v1::SessionResult& r) { *r.mutable_write() = std::move(w); });
+                          });
+        return;
+      }
+      case v1::SessionOp::kRead: {
+        const v1::ReadRequest& req = op.read();
+        if (!Admit(req.id())) return;
+        service_.RunRead(req.id(), service_.SessionContext(timeout, cancelled_, req.config_fingerprint()),
+                         [done = reply(req.id())](const Status& st, v1::ReadResponse rd) mutable {
+                           done(st, [&](v1::SessionResult& r) { *r.mutable_read() = std::move(rd); });
+                         });
+        return;
+      }
+      case v1::SessionOp::kCreate:
+      case v1::SessionOp::kDrop: {
+        const bool drop = op.op_case() == v1::SessionOp::kDrop;
+        const std::string& id = drop ? op.drop().id() : op.create().id();
+        const uint64_t fp = drop ? op.drop().config_fingerprint() : op.create().config_fingerprint();
+        if (!Admit(id)) return;
+        service_.RunReset(id, drop ? ValueKind::kDropped : ValueKind::kUndefined,
+                          service_.SessionContext(timeout, cancelled_, fp),
+                          [done = reply(id), drop, id](const Status& st, uint64_t ts) mutable {
+                            done(st, [&](v1::SessionResult& r) {
+                              if (drop) {
+                                r.mutable_drop()->set_id(id);
+                                r.mutable_drop()->set_ts(ts);
+                              } else {
+                                r.mutable_create()->set_id(id);
+                                r.mutable_create()->set_ts(ts);
+                              }
+                            });
+                          });
+        return;
+      }
+      case v1::SessionOp::OP_NOT_SET:
+        break;
+    }
+    v1::SessionResult r;
+    r.set_seq(seq);
+    r.set_code(static_cast<int>(StatusCode::kInvalidArgument));
+    r.set_message("session operation " + std::to_string(seq) + " names no operation");
+    Finished("", std::move(r));
+  }
+
+  // False (and the operation is over, unanswered) when the node withholds answers about
+  // `token`: fail-silent parks it, as a unary call is parked.
+  bool Admit(const std::string& token) {
+    if (service_.core_.MayAnswer(token)) return true;
+    MutexLock lock(&mu_);
+    running_--;
+    Act(lock);
+    return false;
+  }
+
+  // An operation is over: its result goes out unless the node now withholds answers about
+  // its token (crash-stopped meanwhile).
+  void Finished(const std::string& token, v1::SessionResult result) {
+    const bool answer = token.empty() || service_.core_.MayAnswer(token);
+    MutexLock lock(&mu_);
+    running_--;
+    if (answer && !broken_) *outbox_.add_results() = std::move(result);
+    Act(lock);
+  }
+
+  // Starts what the state calls for: the next read, the next write, or the end. Releases
+  // `lock` before calling into gRPC.
+  void Act(MutexLock& lock) REQUIRES(mu_) {
+    bool read = false, write = false, finish = false;
+    if (!reading_ && !reads_done_ && !broken_ && running_ < kMaxSessionOps) {
+      reading_ = read = true;
+    }
+    if (!writing_ && !broken_ && outbox_.results_size() > 0) {
+      response_.Swap(&outbox_);
+      outbox_.Clear();
+      writing_ = write = true;
+    }
+    if (!finished_ && (reads_done_ || broken_) && !reading_ && running_ == 0 && !writing_) {
+      finished_ = finish = true;
+    }
+    lock.Unlock();
+    if (read) StartRead(&request_);
+    if (write) StartWrite(&response_);
+    if (finish) Finish(grpc::Status::OK);
+  }
+
+  TokenServiceImpl& service_;
+  const std::shared_ptr<std::atomic<bool>> cancelled_ = std::make_shared<std::atomic<bool>>(false);
+  v1::SessionRequest request_;  // owned by the read in flight, else by OnReadDone
+  Mutex mu_;
+  v1::SessionResponse response_;  // owned by the write in flight
+  v1::SessionResponse outbox_ GUARDED_BY(mu_);  // results waiting for the next write
+  size_t running_ GUARDED_BY(mu_) = 0;
+  bool reading_ GUARDED_BY(mu_) = true;  // the constructor's read
+  bool reads_done_ GUARDED_BY(mu_) = false;
+  bool writing_ GUARDED_BY(mu_) = false;
+  bool broken_ GUARDED_BY(mu_) = false;
+  bool finished_ GUARDED_BY(mu_) = false;
+};
+
+grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionResponse>* TokenServiceImpl::Session(
+    grpc::CallbackServerContext* ctx) {
+  return new SessionReactor(*this, ctx);
 }
 
 // ---- ReplicaService ----

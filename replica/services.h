@@ -9,6 +9,8 @@
 // Thread-safety: gRPC calls the handlers concurrently; they share only the core and the log.
 #pragma once
 
+#include <functional>
+
 #include "admin.grpc.pb.h"
 #include "client.grpc.pb.h"
 #include "replica/authorizer.h"
@@ -33,8 +35,27 @@ class TokenServiceImpl final : public v1::TokenService::CallbackService {
                                    v1::CreateResponse* resp) override;
   grpc::ServerUnaryReactor* Drop(grpc::CallbackServerContext* ctx, const v1::DropRequest* req,
                                  v1::DropResponse* resp) override;
+  // The four operations pipelined over one stream (proto/client.proto).
+  grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionResponse>* Session(
+      grpc::CallbackServerContext* ctx) override;
+
+  // Operations one session may have running on this node at once; the stream is not read
+  // while that many run.
+  static constexpr size_t kMaxSessionOps = 1024;
 
  private:
+  class SessionReactor;
+  template <typename T>
+  using Done = std::function<void(const Status&, T)>;
+
+  // The operations behind both the unary calls and the sessions: run on the core, recorded
+  // in the op log, then `done` gets the status and the response (meaningful when ok).
+  void RunWrite(const v1::WriteRequest& req, const OpContext& ctx, Done<v1::WriteResponse> done);
+  void RunRead(const std::string& id, const OpContext& ctx, Done<v1::ReadResponse> done);
+  void RunReset(const std::string& id, ValueKind kind, const OpContext& ctx, Done<uint64_t> done);
+  OpContext SessionContext(uint32_t timeout_ms, const std::shared_ptr<std::atomic<bool>>& cancelled,
+                           uint64_t config_fingerprint) const;
+
   template <typename Response>
   grpc::ServerUnaryReactor* Reset(grpc::CallbackServerContext* ctx, const std::string& id,
                                   uint64_t fingerprint, ValueKind kind, Response* resp);

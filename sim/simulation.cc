@@ -99,7 +99,7 @@ class Simulation {
   bool Answered(ClientOp& op, const ReplicaCore& core);
   // Carries an answer back to the client; `record` runs there unless the client gave up.
   void Reply(const std::shared_ptr<ClientOp>& op, std::function<void()> record);
-  void RecordRead(const ClientOp& op, const StatusOr<ReadResult>& r);
+  void RecordRead(const ClientOp& op, const StatusOr<CoreReadResult>& r);
 
   // ---- nemesis ----
   void Nemesis();
@@ -335,11 +335,11 @@ void Simulation::Dispatch(const std::shared_ptr<ClientOp>& op, ReplicaCore& core
   ReplicaCore* c = &core;
   switch (op->kind) {
     case OpKind::kRead:
-      return core.Read(op->args.id, ctx, [this, op, c](StatusOr<ReadResult> r) {
+      return core.Read(op->args.id, ctx, [this, op, c](StatusOr<CoreReadResult> r) {
         if (Answered(*op, *c)) Reply(op, [this, op, r] { RecordRead(*op, r); });
       });
     case OpKind::kWrite:
-      return core.Write(op->args, ctx, [this, op, c](StatusOr<WriteResult> r) {
+      return core.Write(op->args, ctx, [this, op, c](StatusOr<CoreWriteResult> r) {
         if (!Answered(*op, *c)) return;
         const StatusCode code = r.status().code();
         Reply(op, [this, op, code] {
@@ -389,7 +389,7 @@ void Simulation::Reply(const std::shared_ptr<ClientOp>& op, std::function<void()
   }, /*may_duplicate=*/false);
 }
 
-void Simulation::RecordRead(const ClientOp& op, const StatusOr<ReadResult>& r) {
+void Simulation::RecordRead(const ClientOp& op, const StatusOr<CoreReadResult>& r) {
   if (!r.ok()) return history_.Unknown(op.process);  // NOT_FOUND (dropped) included
   if (r->value.kind == ValueKind::kDefined) {
     std::optional<uint64_t> final_value;

@@ -2,9 +2,6 @@
 // restored into a target cluster on other ports whose replica sets (and writers) differ for
 // the same token ids. Setup and checks use the client library; backup and restore run as a
 // user runs them.
-//
-// (The in-process cluster cannot be used here: replica/replica_core.h and
-// client/token_client.h both define tokenstore::ReadResult and WriteResult.)
 #include <gtest/gtest.h>
 
 #include <filesystem>

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "admin.grpc.pb.h"
+#include "client/token_client.h"
 #include "client.grpc.pb.h"
 #include "replication.grpc.pb.h"
 #include "replica/replica_server.h"
@@ -225,6 +226,71 @@ TEST(Cluster, WriterCrashStoppedWritesTimeOutReadsContinue) {
   ASSERT_TRUE(c.Write(0, "1", "after", 0, 10, 20, &w).ok());
   ASSERT_TRUE(c.Read(2, "1", &r).ok());
   EXPECT_EQ(r.name(), "after");
+}
+
+// The client library's session transport against real nodes (TokenService.Session): many
+// threads' operations share one stream per node; a token crash-stopped on its writer leaves
+// its writes unanswered (they fail at their deadline) while the other tokens' operations on
+// the same streams go on; a node restarted under the client breaks its stream, and the
+// client's next operations open a new one.
+TEST(Cluster, SessionStreamsCarryManyThreadsThroughCrashStopAndRestart) {
+  InProcessCluster c;
+  ClientOptions options;
+  options.transport = ClientOptions::Transport::kSession;
+  options.timeout = 5s;
+  options.attempt_timeout = 2s;
+  TokenClient client(c.config(), options);
+  auto run = [&](const std::string& token, int ops) {
+    std::atomic<int> ok{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < ops; ++i) {
+          if (i % 3 == 0) {
+            StatusOr<WriteResult> w = client.Write(token, "t" + std::to_string(t), 0, 5, 9);
+            if (w.ok() && w->partial) ok++;
+          } else {
+            StatusOr<ReadResult> r = client.Read(token);
+            if (r.ok() && r->defined && r->final) ok++;
+          }
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    return ok.load();
+  };
+  ASSERT_TRUE(client.Write("1", "first", 0, 5, 9).ok());
+  ASSERT_TRUE(client.Write("3", "first", 0, 5, 9).ok());
+  EXPECT_EQ(run("1", 30), 240);
+  EXPECT_EQ(run("3", 30), 240);
+
+  // Token 3 crash-stopped on its writer (n2): its writes get no answer, token 1's operations
+  // (reads at n2 among them) are answered as usual.
+  ASSERT_TRUE(c.Crash(2, "3").ok());
+  ClientOptions quick = options;
+  quick.timeout = 400ms;
+  TokenClient impatient(c.config(), quick);
+  EXPECT_EQ(impatient.Write("3", "during", 0, 5, 9).status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(run("1", 15), 120);
+  ASSERT_TRUE(c.Crash(2, "3", /*crash=*/false).ok());
+
+  // n0 (token 1's writer) restarts: the stream to it breaks; the next writes open a new one.
+  c.Stop(0);
+  EXPECT_FALSE(client.Write("1", "while down", 0, 5, 9).ok());
+  c.Start(0);
+  c.WaitServing(0);
+  // The channel saw refused connections while n0 was down and waits out its reconnect
+  // backoff (at most 1 s, proto/channel.h) before it tries again: retry for a bounded time.
+  StatusOr<WriteResult> w = Status::Unavailable("not tried");
+  for (int i = 0; i < 50 && !w.ok(); ++i) {
+    if (i > 0) std::this_thread::sleep_for(100ms);
+    w = client.Write("1", "after restart", 0, 5, 9);
+  }
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  StatusOr<ReadResult> r = client.Read("1");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->name, "after restart");
+  EXPECT_EQ(r->ts, w->ts);
 }
 
 TEST(Cluster, CrashMarkSurvivesRestart) {

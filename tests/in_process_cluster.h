@@ -172,6 +172,8 @@ class InProcessCluster : public NodeStubs {
   }
 
   ReplicaServer& server(size_t i) { return *servers_[i]; }
+  // The configuration the nodes run with (what a client would load).
+  const ClusterConfig& config() const { return config_; }
   // Changes the options of the nodes started from now on (Start(i)).
   void SetTweak(std::function<void(ReplicaServerOptions&)> tweak) { tweak_ = std::move(tweak); }
   // How many start attempts found an address taken (tests of the retry).

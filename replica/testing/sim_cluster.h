@@ -166,21 +166,21 @@ class Cluster {
 
   // Each runs the operation to completion in virtual time (by default with Ctx()). Writes
   // and reads are recorded in history().
-  StatusOr<WriteResult> Write(const std::string& node, const WriteArgs& a) {
+  StatusOr<CoreWriteResult> Write(const std::string& node, const WriteArgs& a) {
     return Write(node, a, Ctx());
   }
-  StatusOr<WriteResult> Write(const std::string& node, const WriteArgs& a, OpContext ctx) {
+  StatusOr<CoreWriteResult> Write(const std::string& node, const WriteArgs& a, OpContext ctx) {
     const int64_t process = RecordInvoke(checker::OpFunction::kWrite, a);
-    auto r = Run<WriteResult>([&](auto cb) { core(node).Write(a, ctx, cb); });
+    auto r = Run<CoreWriteResult>([&](auto cb) { core(node).Write(a, ctx, cb); });
     RecordWriteEnd(process, a, r.ok());
     return r;
   }
-  StatusOr<ReadResult> Read(const std::string& node, const std::string& id) {
+  StatusOr<CoreReadResult> Read(const std::string& node, const std::string& id) {
     return Read(node, id, Ctx());
   }
-  StatusOr<ReadResult> Read(const std::string& node, const std::string& id, OpContext ctx) {
+  StatusOr<CoreReadResult> Read(const std::string& node, const std::string& id, OpContext ctx) {
     const int64_t process = RecordInvoke(checker::OpFunction::kRead, WriteArgs{id});
-    auto r = Run<ReadResult>([&](auto cb) { core(node).Read(id, ctx, cb); });
+    auto r = Run<CoreReadResult>([&](auto cb) { core(node).Read(id, ctx, cb); });
     if (r.ok()) RecordRead(process, id, *r);
     return r;
   }
@@ -195,7 +195,7 @@ class Cluster {
                                                     OpContext ctx) {
     const int64_t process = RecordInvoke(checker::OpFunction::kWrite, a);
     auto outcome = std::make_shared<std::optional<Status>>();
-    core(node).Write(a, ctx, [this, process, a, outcome](StatusOr<WriteResult> r) {
+    core(node).Write(a, ctx, [this, process, a, outcome](StatusOr<CoreWriteResult> r) {
       RecordWriteEnd(process, a, r.ok());
       *outcome = r.status();
     });
@@ -250,7 +250,7 @@ class Cluster {
     e.time = ++event_time_;
     history_.push_back(e);
   }
-  void RecordRead(int64_t process, const std::string& id, const ReadResult& r) {
+  void RecordRead(int64_t process, const std::string& id, const CoreReadResult& r) {
     checker::Event e;
     e.process = process;
     e.type = checker::EventType::kOk;
