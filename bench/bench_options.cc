@@ -11,7 +11,9 @@ namespace tokenstore::bench {
 namespace {
 
 constexpr char kProgram[] = "token-bench";
-constexpr char kHint[] = "Run `token-bench --help` or `token-bench hash --help` for usage.";
+constexpr char kHint[] =
+    "Run `token-bench --help`, `token-bench hash --help` or `token-bench floor --help` for "
+    "usage.";
 
 CliExit UsageError(const std::string& message) { return CliUsageError(kProgram, kHint, message); }
 
@@ -49,7 +51,8 @@ const char* WorkloadName(Workload w) {
 BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
   CLI::App app{
       "token-bench: closed-loop load against a running token store or etcd cluster; "
-      "`token-bench hash` measures the hash engine alone"};
+      "`token-bench hash` measures the hash engine alone, `token-bench floor` this machine's "
+      "synced write and loopback gRPC round trips"};
   app.name("token-bench");
   app.require_subcommand(0, 1);
 
@@ -97,6 +100,15 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
       ->capture_default_str();
   hash_cmd->add_flag("--json", hash.json, "one JSON object per thread count");
 
+  FloorOptions floor;
+  CLI::App* floor_cmd = app.add_subcommand(
+      "floor",
+      "measure a synced RocksDB write and empty gRPC round trips on loopback, and the floor "
+      "of a write and of a read they give");
+  floor_cmd->add_option("--seconds", floor.seconds, "seconds measured per measure")
+      ->capture_default_str();
+  floor_cmd->add_flag("--json", floor.json, "print one JSON object with the results");
+
   if (std::optional<CliExit> exit = ParseCommandLine(app, argc, argv, kProgram, kHint)) {
     return *exit;
   }
@@ -117,6 +129,13 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
     }
     if (!PositiveSeconds(hash.seconds)) return UsageError("--seconds must be above 0");
     return hash;
+  }
+
+  if (floor_cmd->parsed()) {
+    if (!PositiveSeconds(floor.seconds) || floor.seconds > 600) {
+      return UsageError("--seconds must be above 0 and at most 600");
+    }
+    return floor;
   }
 
   if (load.config_path.empty() && etcd.empty()) {

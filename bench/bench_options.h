@@ -5,6 +5,7 @@
 //               [--duration S | --ops N] [--warmup S] [--workload write|read|mixed]
 //               [--read-ratio F] [--tokens K] [--range R] [--timeout S] [--seed N] [--json]
 //   token-bench hash [--threads 1,2] [--seconds S] [--json]
+//   token-bench floor [--seconds S] [--json]
 //
 // Thread-safety: stateless functions.
 #pragma once
@@ -47,9 +48,15 @@ struct HashOptions {
   bool json = false;
 };
 
+// token-bench floor: what this machine's disk and loopback gRPC cost at least (bench/floor.h).
+struct FloorOptions {
+  double seconds = 2;  // measured per measure, after a short warm-up
+  bool json = false;
+};
+
 // Parsing ended the program: print `out` to stdout and `err` to stderr, exit with `code`
 // (0 after --help, 2 for a bad command line).
-using BenchCommand = std::variant<LoadOptions, HashOptions, CliExit>;
+using BenchCommand = std::variant<LoadOptions, HashOptions, FloorOptions, CliExit>;
 BenchCommand ParseBenchCommandLine(int argc, const char* const* argv);
 
 }  // namespace tokenstore::bench

@@ -85,6 +85,26 @@ TEST(BenchOptionsTest, Hash) {
   EXPECT_TRUE(std::holds_alternative<HashOptions>(Parse({"hash"})));
 }
 
+TEST(BenchOptionsTest, Floor) {
+  BenchCommand cmd = Parse({"floor"});
+  ASSERT_TRUE(std::holds_alternative<FloorOptions>(cmd)) << UsageErrorOf(cmd);
+  EXPECT_DOUBLE_EQ(std::get<FloorOptions>(cmd).seconds, 2);
+  EXPECT_FALSE(std::get<FloorOptions>(cmd).json);
+
+  cmd = Parse({"floor", "--seconds", "0.5", "--json"});
+  ASSERT_TRUE(std::holds_alternative<FloorOptions>(cmd)) << UsageErrorOf(cmd);
+  EXPECT_DOUBLE_EQ(std::get<FloorOptions>(cmd).seconds, 0.5);
+  EXPECT_TRUE(std::get<FloorOptions>(cmd).json);
+
+  EXPECT_NE(UsageErrorOf(Parse({"floor", "--seconds", "0"})).find("--seconds"), std::string::npos);
+  EXPECT_NE(UsageErrorOf(Parse({"floor", "--seconds", "-1"})), "");
+  EXPECT_NE(UsageErrorOf(Parse({"floor", "--seconds", "601"})), "");
+  // The load options belong to the load command, not to floor.
+  EXPECT_NE(UsageErrorOf(Parse({"floor", "--clients", "4"})), "");
+  // A load command is still one: floor is only taken when named.
+  EXPECT_TRUE(std::holds_alternative<LoadOptions>(Parse({"--config", "c"})));
+}
+
 TEST(BenchOptionsTest, Errors) {
   EXPECT_NE(UsageErrorOf(Parse({})).find("--config FILE"), std::string::npos);
   EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--etcd", "h:1"})), "");
@@ -108,6 +128,10 @@ TEST(BenchOptionsTest, Help) {
   ASSERT_TRUE(std::holds_alternative<CliExit>(cmd));
   EXPECT_EQ(std::get<CliExit>(cmd).code, 0);
   EXPECT_NE(std::get<CliExit>(cmd).out.find("--workload"), std::string::npos);
+  cmd = Parse({"floor", "--help"});
+  ASSERT_TRUE(std::holds_alternative<CliExit>(cmd));
+  EXPECT_EQ(std::get<CliExit>(cmd).code, 0);
+  EXPECT_NE(std::get<CliExit>(cmd).out.find("--seconds"), std::string::npos);
 }
 
 }  // namespace
