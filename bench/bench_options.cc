@@ -85,6 +85,10 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
   app.add_option("--tokens", load.tokens,
                  "use the first K tokens of the config (etcd: keys token/0..K-1); default: "
                  "all of the config, 16 for etcd");
+  app.add_option("--cold-tokens", load.cold_tokens,
+                 "reads only of the last C tokens, written once before the warm-up and never "
+                 "since; writes only of the others. 0: every token read and written")
+      ->capture_default_str();
   app.add_option("--range", load.range, "high - low of each write")->capture_default_str();
   app.add_option("--timeout", load.timeout_s, "deadline of each operation, seconds")
       ->capture_default_str();
@@ -184,6 +188,18 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
   if (load.range < 1) return UsageError("--range must be at least 1");
   if (!PositiveSeconds(load.timeout_s)) return UsageError("--timeout must be above 0");
   if (load.etcd() && load.tokens == 0) load.tokens = 16;
+  if (load.cold_tokens > 0) {
+    if (load.workload == Workload::kWrite) {
+      return UsageError("--cold-tokens needs reads: --workload read or mixed");
+    }
+    if (load.workload == Workload::kMixed && load.tokens > 0 &&
+        load.cold_tokens >= load.tokens) {
+      return UsageError("--cold-tokens must leave at least one of the --tokens for the writes");
+    }
+    if (load.tokens > 0 && load.cold_tokens > load.tokens) {
+      return UsageError("--cold-tokens must be at most --tokens");
+    }
+  }
   return load;
 }
 

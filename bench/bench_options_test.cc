@@ -74,6 +74,28 @@ TEST(BenchOptionsTest, ReadWorkloadAndRatio) {
   EXPECT_DOUBLE_EQ(std::get<LoadOptions>(mixed).read_ratio, 0.5);
 }
 
+TEST(BenchOptionsTest, ColdTokens) {
+  BenchCommand cmd = Parse({"--etcd", "h:1", "--cold-tokens", "8"});
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(cmd)) << UsageErrorOf(cmd);
+  EXPECT_EQ(std::get<LoadOptions>(cmd).cold_tokens, 8u);
+  EXPECT_EQ(std::get<LoadOptions>(cmd).tokens, 16u);
+  EXPECT_EQ(std::get<LoadOptions>(Parse({"--config", "c"})).cold_tokens, 0u);
+  // Reads only: every token may be cold.
+  cmd = Parse({"--config", "c", "--tokens", "4", "--cold-tokens", "4", "--workload", "read"});
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(cmd)) << UsageErrorOf(cmd);
+  // The token count of a config is known only when it is loaded (RunLoad checks then).
+  EXPECT_TRUE(std::holds_alternative<LoadOptions>(Parse({"--config", "c", "--cold-tokens", "99"})));
+
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--cold-tokens", "2", "--workload", "write"}))
+                .find("--cold-tokens"),
+            std::string::npos);
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--tokens", "4", "--cold-tokens", "4"})), "");
+  EXPECT_NE(UsageErrorOf(Parse({"--etcd", "h:1", "--cold-tokens", "16"})), "");
+  EXPECT_NE(UsageErrorOf(Parse(
+                {"--config", "c", "--tokens", "4", "--cold-tokens", "5", "--workload", "read"})),
+            "");
+}
+
 TEST(BenchOptionsTest, Hash) {
   BenchCommand cmd = Parse({"hash", "--threads", "1,2", "--seconds", "0.5", "--json"});
   ASSERT_TRUE(std::holds_alternative<HashOptions>(cmd)) << UsageErrorOf(cmd);
