@@ -18,8 +18,8 @@
 #            mixed-cold (90 % reads, all of the last half of the tokens/keys, written once
 #            before the warm-up and never since; writes of the other half: --cold-tokens)
 #   5 nodes: write, read
-# Each point: a warm-up, then a measured period (20 s; --quick: 5 s, the whole run about
-# seven minutes on two cores).
+# Each point: a warm-up, then a measured period (20 s; --quick: 5 s: 42 points, the whole run
+# about six minutes on two cores).
 #
 # Writes DIR/results.json ({"floor": token-bench floor's object, "points": one object per
 # point: system, replicas, workload (the labels above), clients, ops_per_s, p50_ms, p99_ms and
