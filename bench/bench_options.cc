@@ -11,7 +11,9 @@ namespace tokenstore::bench {
 namespace {
 
 constexpr char kProgram[] = "token-bench";
-constexpr char kHint[] = "Run `token-bench --help` or `token-bench hash --help` for usage.";
+constexpr char kHint[] =
+    "Run `token-bench --help`, `token-bench hash --help` or `token-bench floor --help` for "
+    "usage.";
 
 CliExit UsageError(const std::string& message) { return CliUsageError(kProgram, kHint, message); }
 
@@ -49,7 +51,8 @@ const char* WorkloadName(Workload w) {
 BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
   CLI::App app{
       "token-bench: closed-loop load against a running token store or etcd cluster; "
-      "`token-bench hash` measures the hash engine alone"};
+      "`token-bench hash` measures the hash engine alone, `token-bench floor` this machine's "
+      "synced write and loopback gRPC round trips"};
   app.name("token-bench");
   app.require_subcommand(0, 1);
 
@@ -82,6 +85,10 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
   app.add_option("--tokens", load.tokens,
                  "use the first K tokens of the config (etcd: keys token/0..K-1); default: "
                  "all of the config, 16 for etcd");
+  app.add_option("--cold-tokens", load.cold_tokens,
+                 "reads only of the last C tokens, written once before the warm-up and never "
+                 "since; writes only of the others. 0: every token read and written")
+      ->capture_default_str();
   app.add_option("--range", load.range, "high - low of each write")->capture_default_str();
   app.add_option("--timeout", load.timeout_s, "deadline of each operation, seconds")
       ->capture_default_str();
@@ -96,6 +103,15 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
   hash_cmd->add_option("--seconds", hash.seconds, "seconds per thread count")
       ->capture_default_str();
   hash_cmd->add_flag("--json", hash.json, "one JSON object per thread count");
+
+  FloorOptions floor;
+  CLI::App* floor_cmd = app.add_subcommand(
+      "floor",
+      "measure a synced RocksDB write and empty gRPC round trips on loopback, and the floor "
+      "of a write and of a read they give");
+  floor_cmd->add_option("--seconds", floor.seconds, "seconds measured per measure")
+      ->capture_default_str();
+  floor_cmd->add_flag("--json", floor.json, "print one JSON object with the results");
 
   if (std::optional<CliExit> exit = ParseCommandLine(app, argc, argv, kProgram, kHint)) {
     return *exit;
@@ -117,6 +133,13 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
     }
     if (!PositiveSeconds(hash.seconds)) return UsageError("--seconds must be above 0");
     return hash;
+  }
+
+  if (floor_cmd->parsed()) {
+    if (!PositiveSeconds(floor.seconds) || floor.seconds > 600) {
+      return UsageError("--seconds must be above 0 and at most 600");
+    }
+    return floor;
   }
 
   if (load.config_path.empty() && etcd.empty()) {
@@ -165,6 +188,18 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
   if (load.range < 1) return UsageError("--range must be at least 1");
   if (!PositiveSeconds(load.timeout_s)) return UsageError("--timeout must be above 0");
   if (load.etcd() && load.tokens == 0) load.tokens = 16;
+  if (load.cold_tokens > 0) {
+    if (load.workload == Workload::kWrite) {
+      return UsageError("--cold-tokens needs reads: --workload read or mixed");
+    }
+    if (load.workload == Workload::kMixed && load.tokens > 0 &&
+        load.cold_tokens >= load.tokens) {
+      return UsageError("--cold-tokens must leave at least one of the --tokens for the writes");
+    }
+    if (load.tokens > 0 && load.cold_tokens > load.tokens) {
+      return UsageError("--cold-tokens must be at most --tokens");
+    }
+  }
   return load;
 }
 

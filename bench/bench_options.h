@@ -3,8 +3,10 @@
 //
 //   token-bench (--config FILE | --etcd HOST:PORT[,HOST:PORT...]) [--clients N] [--conns C]
 //               [--duration S | --ops N] [--warmup S] [--workload write|read|mixed]
-//               [--read-ratio F] [--tokens K] [--range R] [--timeout S] [--seed N] [--json]
+//               [--read-ratio F] [--tokens K] [--cold-tokens C] [--range R] [--timeout S]
+//               [--seed N] [--json]
 //   token-bench hash [--threads 1,2] [--seconds S] [--json]
+//   token-bench floor [--seconds S] [--json]
 //
 // Thread-safety: stateless functions.
 #pragma once
@@ -32,6 +34,10 @@ struct LoadOptions {
   Workload workload = Workload::kMixed;
   double read_ratio = 0.9;  // effective: 1 for read, 0 for write
   size_t tokens = 0;        // 0: every token of the config (etcd: 16 keys)
+  // > 0: the last `cold_tokens` of the tokens are only read (written once, before the
+  // warm-up, and never since) and the others only written, so every read finds a value
+  // written long ago. 0: every token both read and written.
+  size_t cold_tokens = 0;
   uint64_t range = 16;      // high - low of each write
   double timeout_s = 10;    // deadline of each operation
   uint64_t seed = 0;        // 0: random
@@ -47,9 +53,15 @@ struct HashOptions {
   bool json = false;
 };
 
+// token-bench floor: what this machine's disk and loopback gRPC cost at least (bench/floor.h).
+struct FloorOptions {
+  double seconds = 2;  // measured per measure, after a short warm-up
+  bool json = false;
+};
+
 // Parsing ended the program: print `out` to stdout and `err` to stderr, exit with `code`
 // (0 after --help, 2 for a bad command line).
-using BenchCommand = std::variant<LoadOptions, HashOptions, CliExit>;
+using BenchCommand = std::variant<LoadOptions, HashOptions, FloorOptions, CliExit>;
 BenchCommand ParseBenchCommandLine(int argc, const char* const* argv);
 
 }  // namespace tokenstore::bench

@@ -74,6 +74,28 @@ TEST(BenchOptionsTest, ReadWorkloadAndRatio) {
   EXPECT_DOUBLE_EQ(std::get<LoadOptions>(mixed).read_ratio, 0.5);
 }
 
+TEST(BenchOptionsTest, ColdTokens) {
+  BenchCommand cmd = Parse({"--etcd", "h:1", "--cold-tokens", "8"});
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(cmd)) << UsageErrorOf(cmd);
+  EXPECT_EQ(std::get<LoadOptions>(cmd).cold_tokens, 8u);
+  EXPECT_EQ(std::get<LoadOptions>(cmd).tokens, 16u);
+  EXPECT_EQ(std::get<LoadOptions>(Parse({"--config", "c"})).cold_tokens, 0u);
+  // Reads only: every token may be cold.
+  cmd = Parse({"--config", "c", "--tokens", "4", "--cold-tokens", "4", "--workload", "read"});
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(cmd)) << UsageErrorOf(cmd);
+  // The token count of a config is known only when it is loaded (RunLoad checks then).
+  EXPECT_TRUE(std::holds_alternative<LoadOptions>(Parse({"--config", "c", "--cold-tokens", "99"})));
+
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--cold-tokens", "2", "--workload", "write"}))
+                .find("--cold-tokens"),
+            std::string::npos);
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--tokens", "4", "--cold-tokens", "4"})), "");
+  EXPECT_NE(UsageErrorOf(Parse({"--etcd", "h:1", "--cold-tokens", "16"})), "");
+  EXPECT_NE(UsageErrorOf(Parse(
+                {"--config", "c", "--tokens", "4", "--cold-tokens", "5", "--workload", "read"})),
+            "");
+}
+
 TEST(BenchOptionsTest, Hash) {
   BenchCommand cmd = Parse({"hash", "--threads", "1,2", "--seconds", "0.5", "--json"});
   ASSERT_TRUE(std::holds_alternative<HashOptions>(cmd)) << UsageErrorOf(cmd);
@@ -83,6 +105,26 @@ TEST(BenchOptionsTest, Hash) {
   EXPECT_TRUE(h.json);
   // Without a cluster: the hash subcommand needs no --config.
   EXPECT_TRUE(std::holds_alternative<HashOptions>(Parse({"hash"})));
+}
+
+TEST(BenchOptionsTest, Floor) {
+  BenchCommand cmd = Parse({"floor"});
+  ASSERT_TRUE(std::holds_alternative<FloorOptions>(cmd)) << UsageErrorOf(cmd);
+  EXPECT_DOUBLE_EQ(std::get<FloorOptions>(cmd).seconds, 2);
+  EXPECT_FALSE(std::get<FloorOptions>(cmd).json);
+
+  cmd = Parse({"floor", "--seconds", "0.5", "--json"});
+  ASSERT_TRUE(std::holds_alternative<FloorOptions>(cmd)) << UsageErrorOf(cmd);
+  EXPECT_DOUBLE_EQ(std::get<FloorOptions>(cmd).seconds, 0.5);
+  EXPECT_TRUE(std::get<FloorOptions>(cmd).json);
+
+  EXPECT_NE(UsageErrorOf(Parse({"floor", "--seconds", "0"})).find("--seconds"), std::string::npos);
+  EXPECT_NE(UsageErrorOf(Parse({"floor", "--seconds", "-1"})), "");
+  EXPECT_NE(UsageErrorOf(Parse({"floor", "--seconds", "601"})), "");
+  // The load options belong to the load command, not to floor.
+  EXPECT_NE(UsageErrorOf(Parse({"floor", "--clients", "4"})), "");
+  // A load command is still one: floor is only taken when named.
+  EXPECT_TRUE(std::holds_alternative<LoadOptions>(Parse({"--config", "c"})));
 }
 
 TEST(BenchOptionsTest, Errors) {
@@ -108,6 +150,10 @@ TEST(BenchOptionsTest, Help) {
   ASSERT_TRUE(std::holds_alternative<CliExit>(cmd));
   EXPECT_EQ(std::get<CliExit>(cmd).code, 0);
   EXPECT_NE(std::get<CliExit>(cmd).out.find("--workload"), std::string::npos);
+  cmd = Parse({"floor", "--help"});
+  ASSERT_TRUE(std::holds_alternative<CliExit>(cmd));
+  EXPECT_EQ(std::get<CliExit>(cmd).code, 0);
+  EXPECT_NE(std::get<CliExit>(cmd).out.find("--seconds"), std::string::npos);
 }
 
 }  // namespace

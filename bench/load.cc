@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -205,6 +206,12 @@ StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
                                      opt.config_path + " has only " +
                                      std::to_string(config->tokens.size()) + " tokens");
     }
+    if (opt.cold_tokens > opt.tokens ||
+        (opt.cold_tokens == opt.tokens && opt.cold_tokens > 0 && opt.read_ratio < 1)) {
+      return Status::InvalidArgument("--cold-tokens " + std::to_string(opt.cold_tokens) +
+                                     " must leave at least one of the " +
+                                     std::to_string(opt.tokens) + " tokens for the writes");
+    }
     std::map<std::string, size_t> index;
     auto node_index = [&](const std::string& n) {
       auto [it, inserted] = index.emplace(n, nodes.size());
@@ -259,15 +266,20 @@ StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
       Driver& d = *drivers[c];
       ClientStats& s = stats[c];
       std::mt19937_64 rng(seed ^ (0xc2b2ae3d27d4eb4fULL * (c + 1)));
-      std::uniform_int_distribution<size_t> pick_token(0, opt.tokens - 1);
+      // With cold tokens, writes pick from the first tokens and reads from the cold rest.
+      const size_t hot = opt.tokens - opt.cold_tokens;
+      std::uniform_int_distribution<size_t> pick_written(
+          0, (opt.cold_tokens > 0 ? std::max<size_t>(hot, 1) : opt.tokens) - 1);
+      std::uniform_int_distribution<size_t> pick_read(opt.cold_tokens > 0 ? hot : 0,
+                                                      opt.tokens - 1);
       std::uniform_real_distribution<double> coin(0, 1);
       const std::string prefix = std::string("b") + run_id + "-" + std::to_string(c) + "-";
       uint64_t seq = 0;
       while (!stop.load(std::memory_order_relaxed)) {
         const bool measured = measuring.load(std::memory_order_acquire);
         if (measured && by_ops && issued.fetch_add(1) >= opt.ops) break;
-        const size_t token = pick_token(rng);
         const bool read = opt.read_ratio >= 1 || (opt.read_ratio > 0 && coin(rng) < opt.read_ratio);
+        const size_t token = read ? pick_read(rng) : pick_written(rng);
         grpc::Status st;
         const Clock::time_point t0 = Clock::now();
         if (read) {
@@ -319,7 +331,12 @@ std::string FormatLoadResult(const LoadResult& r) {
   out << o.system() << ": workload " << WorkloadName(o.workload);
   if (o.workload == Workload::kMixed) out << " (read ratio " << o.read_ratio << ")";
   out << ", " << o.clients << " clients, " << o.conns << " connections per node, " << o.tokens
-      << " tokens, range " << o.range << "\n";
+      << " tokens";
+  if (o.cold_tokens > 0) {
+    out << " (reads of the last " << o.cold_tokens << ", written once before the warm-up; "
+        << "writes of the others)";
+  }
+  out << ", range " << o.range << "\n";
   std::snprintf(buf, sizeof buf, "measured %.2f s after %.1f s warm-up: %llu ok, %llu errors, %.1f ops/s\n",
                 r.seconds, o.warmup_s, static_cast<unsigned long long>(r.all.count()),
                 static_cast<unsigned long long>(r.error_count()), r.ops_per_s());
@@ -353,6 +370,7 @@ JsonObject LoadResultJson(const LoadResult& r) {
   j.Add("clients", o.clients);
   j.Add("conns_per_node", o.conns);
   j.Add("tokens", static_cast<uint64_t>(o.tokens));
+  j.Add("cold_tokens", static_cast<uint64_t>(o.cold_tokens));
   j.Add("range", o.range);
   j.Add("warmup_s", o.warmup_s);
   j.Add("seconds", r.seconds);

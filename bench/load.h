@@ -14,8 +14,10 @@
 //                operation goes to a member chosen at random (as clientv3's round-robin
 //                balancer spreads calls; followers forward writes to the leader).
 //
-// The token of each operation is drawn uniformly from the first `tokens` tokens. Before the
-// warm-up every token is written once, so reads find a value. Only operations started after
+// The token of each operation is drawn uniformly from the first `tokens` tokens (with
+// `cold_tokens` C > 0: a read from the last C of them, a write from the others, so reads only
+// see values written once before the warm-up). Before the warm-up every token is written
+// once, so reads find a value. Only operations started after
 // the warm-up are measured; errors are counted by status code and kept out of the latency
 // histogram.
 //

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "bench/bench_options.h"
+#include "bench/floor.h"
 #include "bench/load.h"
 #include "hash/token_hash.h"
 
@@ -32,6 +33,15 @@ int main(int argc, char** argv) {
                     Sha256ImplementationName(), r.threads, r.hashes_per_s() / 1e6);
       }
     }
+    return 0;
+  }
+  if (auto* f = std::get_if<FloorOptions>(&cmd)) {
+    StatusOr<FloorResult> r = RunFloor(*f);
+    if (!r.ok()) {
+      std::cerr << "token-bench floor: " << r.status().ToString() << "\n";
+      return 1;
+    }
+    std::cout << (f->json ? FloorResultJson(*r).str() + "\n" : FormatFloorResult(*r));
     return 0;
   }
   const LoadOptions& load = std::get<LoadOptions>(cmd);

@@ -4,27 +4,35 @@
 #   scripts/bench.sh [--quick] [--out DIR] [--no-docs]
 #
 # Installs what is missing (scripts/bootstrap.sh; etcd-server and gnuplot-nox if absent),
-# builds token-replica and token-bench with the release preset, then, one system at a time:
-#   - a 3-replica token store (token-replica --no-op-log, RocksDB in a temporary directory,
-#     BENCH_TOKENS tokens (default 16) whose writers are spread over the three nodes, every
-#     node a reader of every token);
-#   - a 3-member etcd cluster (default, durable settings: fsync on every commit), data in a
-#     temporary directory;
-# and runs the same closed-loop workloads against each: write, read, mixed (90 % reads) at 1,
-# 16 and 64 clients (token-bench, one connection per client and node). Each point: a warm-up,
-# then a measured period (20 s; --quick: 5 s, the whole run well under ten minutes).
+# builds token-replica and token-bench with the release preset, measures the machine's floor
+# first (`token-bench floor --json`: a synced RocksDB write, empty loopback gRPC round trips,
+# and the floors of a write and a read at one client they give), then, one cluster at a time:
+#   - a token store of 3, then of 5 replicas (token-replica --no-op-log, RocksDB in a
+#     temporary directory, BENCH_TOKENS tokens (default 16) whose writers are spread over the
+#     nodes, every node a reader of every token);
+#   - an etcd cluster of 3, then of 5 members (default, durable settings: fsync on every
+#     commit), data in a temporary directory;
+# and runs the same closed-loop workloads against each (token-bench, one connection per client
+# and node) at 1, 16 and 64 clients:
+#   3 nodes: write, read, mixed (90 % reads), write-r10k (writes of range 10,000: hash-heavy),
+#            mixed-cold (90 % reads, all of the last half of the tokens/keys, written once
+#            before the warm-up and never since; writes of the other half: --cold-tokens)
+#   5 nodes: write, read
+# Each point: a warm-up, then a measured period (20 s; --quick: 5 s). 42 points: a --quick run
+# took 5 min 6 s on two cores, build up to date; a full run takes about 17 minutes.
 #
-# Writes DIR/results.json (one object per point: system, workload, clients, ops_per_s,
-# p50_ms, p99_ms and more), DIR/raw.jsonl (token-bench's full output), DIR/hash.jsonl (the hash
-# engine alone), DIR/table.md and DIR/benchmarks.png (when gnuplot is available). DIR defaults
-# to build/bench. Unless --no-docs, also updates docs/bench-results.json, docs/benchmarks.png
-# and the generated section of docs/benchmarks.md.
+# Writes DIR/results.json ({"floor": token-bench floor's object, "points": one object per
+# point: system, replicas, workload (the labels above), clients, ops_per_s, p50_ms, p99_ms and
+# more}), DIR/raw.jsonl (token-bench's full output), DIR/floor.json, DIR/hash.jsonl (the hash
+# engine alone), DIR/table.md and DIR/benchmarks.png (ops/s and p99 against clients, when
+# gnuplot is available). DIR defaults to build/bench. Unless --no-docs, also updates
+# docs/bench-results.json, docs/benchmarks.png and the generated section of docs/benchmarks.md.
 #
 # BENCH_SECONDS and BENCH_CLIENTS ("1 16 64") override the measured seconds and the client
-# counts, for a smoke test of the script itself.
+# counts, BENCH_FLOOR_SECONDS (2) the seconds per floor measure, for a smoke test of the script.
 #
-# Ports (loopback only): BENCH_PORT_BASE (default 46000) + 51..53 for the token store,
-# + 379..384 for etcd (client and peer). Everything it started is stopped when it ends, also
+# Ports (loopback only): BENCH_PORT_BASE (default 46000) + 51..55 for the token store,
+# + 379..388 for etcd (client and peer). Everything it started is stopped when it ends, also
 # on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,8 +58,20 @@ done
 if ((quick)); then seconds=5; warmup=1; else seconds=20; warmup=2; fi
 seconds=${BENCH_SECONDS:-$seconds}
 read -r -a clients_list <<<"${BENCH_CLIENTS:-1 16 64}"
-workloads=(write read mixed)
+floor_seconds=${BENCH_FLOOR_SECONDS:-2}
 tokens=${BENCH_TOKENS:-16}
+cold=$((tokens / 2))
+# label -> token-bench arguments; the 5-node clusters run the first two only.
+declare -A workload_args=(
+  [write]="--workload write"
+  [read]="--workload read"
+  [mixed]="--workload mixed"
+  [write-r10k]="--workload write --range 10000"
+  [mixed-cold]="--workload mixed --cold-tokens $cold"
+)
+workloads3=(write read mixed write-r10k mixed-cold)
+((cold > 0)) || workloads3=(write read mixed write-r10k)  # one token: nothing to split
+workloads5=(write read)
 base=${BENCH_PORT_BASE:-46000}
 
 scripts/bootstrap.sh
@@ -99,9 +119,14 @@ cleanup() {  # the servers' stderr is kept in DIR/logs for a look at errors
 trap cleanup EXIT
 trap 'echo; echo "bench: interrupted; stopping everything"; exit 130' INT TERM
 
-ours=(127.0.0.1:$((base + 51)) 127.0.0.1:$((base + 52)) 127.0.0.1:$((base + 53)))
-etcd_client=($((base + 379)) $((base + 381)) $((base + 383)))
-etcd_peer=($((base + 380)) $((base + 382)) $((base + 384)))
+ours=()
+etcd_client=()
+etcd_peer=()
+for i in 0 1 2 3 4; do
+  ours+=(127.0.0.1:$((base + 51 + i)))
+  etcd_client+=($((base + 379 + 2 * i)))
+  etcd_peer+=($((base + 380 + 2 * i)))
+done
 for port in "${ours[@]#*:}" "${etcd_client[@]}" "${etcd_peer[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "bench: port $port is in use; stop what listens there or set BENCH_PORT_BASE" >&2
@@ -116,18 +141,23 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 etcd_version=$(etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p')
 : >"$out/raw.jsonl"
 
-# run_point SYSTEM WORKLOAD CLIENTS TARGET-ARGS...: one measurement, appended to raw.jsonl.
+# run_point SYSTEM REPLICAS LABEL CLIENTS TARGET-ARGS...: one measurement, appended to
+# raw.jsonl with the system, the cluster size and the workload's label.
 run_point() {
-  local system=$1 workload=$2 clients=$3
-  shift 3
-  echo "bench: $system $workload, $clients clients (${warmup}s warm-up + ${seconds}s)"
+  local system=$1 replicas=$2 label=$3 clients=$4
+  shift 4
+  echo "bench: $system x$replicas $label, $clients clients (${warmup}s warm-up + ${seconds}s)"
   local line
-  if line=$(timeout $((seconds * 3 + 60)) "$bin/token-bench" "$@" --workload "$workload" \
+  # shellcheck disable=SC2086  # the workload's arguments are words
+  if line=$(timeout $((seconds * 3 + 60)) "$bin/token-bench" "$@" ${workload_args[$label]} \
               --clients "$clients" --duration "$seconds" --warmup "$warmup" --json); then
-    echo "$line" >>"$out/raw.jsonl"
+    python3 -c 'import json,sys
+r = json.loads(sys.argv[1])
+r.update(system=sys.argv[2], replicas=int(sys.argv[3]), workload=sys.argv[4])
+print(json.dumps(r))' "$line" "$system" "$replicas" "$label" >>"$out/raw.jsonl"
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("       %.0f ops/s, p50 %.2f ms, p99 %.2f ms, %d errors" % (r["ops_per_s"], r["p50_ms"], r["p99_ms"], r["errors"]))' "$line"
   else
-    echo "bench: $system $workload $clients clients FAILED (see above)" >&2
+    echo "bench: $system x$replicas $label $clients clients FAILED (see above)" >&2
   fi
 }
 
@@ -144,94 +174,154 @@ wait_ready() {
   exit 1
 }
 
+# --- the floor of this machine, first (nothing else of ours runs yet) ---
+echo "bench: the floor (token-bench floor, ${floor_seconds}s per measure)"
+if ! timeout $((floor_seconds * 20 + 60)) "$bin/token-bench" floor --json \
+       --seconds "$floor_seconds" >"$out/floor.json"; then
+  echo "bench: token-bench floor FAILED; results without the floor" >&2
+  echo null >"$out/floor.json"
+fi
+
 # --- the hash engine alone (context for the write figures) ---
 echo "bench: hash engine, 1 and 2 threads"
 "$bin/token-bench" hash --threads 1,2 --seconds 2 --json >"$out/hash.jsonl"
 
-# --- token store ---
-config="$work/cluster.yaml"
-for ((t = 0; t < tokens; t++)); do
-  printf -- '- token: %d\n  writer: %s\n  readers: [%s, %s, %s]\n' \
-    "$t" "${ours[t % 3]}" "${ours[0]}" "${ours[1]}" "${ours[2]}"
-done >"$config"
-for n in "${ours[@]}"; do
-  "$bin/token-replica" --config "$config" --listen "$n" --data-dir "$work/data-${n#*:}" \
-    --no-op-log >"$work/replica-${n#*:}.out" 2>"$work/replica-${n#*:}.err" &
-  pids+=($!)
-done
-wait_ready "the token store" "$bin/token-bench" --config "$config" --workload write --ops 1 \
-  --warmup 0 --timeout 1
-for w in "${workloads[@]}"; do
-  for c in "${clients_list[@]}"; do run_point tokenstore "$w" "$c" --config "$config"; done
-done
-stop_all
-
-# --- etcd ---
-cluster=""
-for i in 0 1 2; do cluster+="${cluster:+,}e$i=http://127.0.0.1:${etcd_peer[i]}"; done
-for i in 0 1 2; do
-  etcd --name "e$i" --data-dir "$work/etcd-$i" \
-    --listen-client-urls "http://127.0.0.1:${etcd_client[i]}" \
-    --advertise-client-urls "http://127.0.0.1:${etcd_client[i]}" \
-    --listen-peer-urls "http://127.0.0.1:${etcd_peer[i]}" \
-    --initial-advertise-peer-urls "http://127.0.0.1:${etcd_peer[i]}" \
-    --initial-cluster "$cluster" --initial-cluster-state new \
-    --initial-cluster-token "tokenstore-bench-$$" \
-    --logger zap --log-level warn >"$work/etcd-$i.out" 2>"$work/etcd-$i.err" &
-  pids+=($!)
-done
-endpoints=$(printf '127.0.0.1:%s,' "${etcd_client[@]}")
-endpoints=${endpoints%,}
-wait_ready "etcd" "$bin/token-bench" --etcd "$endpoints" --tokens "$tokens" --workload write \
-  --ops 1 --warmup 0 --timeout 1
-for w in "${workloads[@]}"; do
-  for c in "${clients_list[@]}"; do
-    run_point etcd "$w" "$c" --etcd "$endpoints" --tokens "$tokens"
+# bench_tokenstore N WORKLOAD...: an N-replica token store, the workloads at every client count.
+bench_tokenstore() {
+  local n=$1 t i w c
+  shift
+  local nodes=("${ours[@]:0:n}")
+  local config="$work/cluster-$n.yaml" readers
+  readers=$(IFS=,; echo "${nodes[*]}")
+  for ((t = 0; t < tokens; t++)); do
+    printf -- '- token: %d\n  writer: %s\n  readers: [%s]\n' "$t" "${nodes[t % n]}" "${readers//,/, }"
+  done >"$config"
+  for i in "${nodes[@]}"; do
+    "$bin/token-replica" --config "$config" --listen "$i" --data-dir "$work/data-$n-${i#*:}" \
+      --no-op-log >"$work/replica-$n-${i#*:}.out" 2>"$work/replica-$n-${i#*:}.err" &
+    pids+=($!)
   done
-done
-stop_all
+  wait_ready "the token store ($n replicas)" "$bin/token-bench" --config "$config" \
+    --workload write --ops 1 --warmup 0 --timeout 1
+  for w in "$@"; do
+    for c in "${clients_list[@]}"; do run_point tokenstore "$n" "$w" "$c" --config "$config"; done
+  done
+  stop_all
+}
+
+# bench_etcd N WORKLOAD...: an N-member etcd cluster, the workloads at every client count.
+bench_etcd() {
+  local n=$1 i w c cluster="" endpoints=""
+  shift
+  for ((i = 0; i < n; i++)); do cluster+="${cluster:+,}e$i=http://127.0.0.1:${etcd_peer[i]}"; done
+  for ((i = 0; i < n; i++)); do
+    etcd --name "e$i" --data-dir "$work/etcd-$n-$i" \
+      --listen-client-urls "http://127.0.0.1:${etcd_client[i]}" \
+      --advertise-client-urls "http://127.0.0.1:${etcd_client[i]}" \
+      --listen-peer-urls "http://127.0.0.1:${etcd_peer[i]}" \
+      --initial-advertise-peer-urls "http://127.0.0.1:${etcd_peer[i]}" \
+      --initial-cluster "$cluster" --initial-cluster-state new \
+      --initial-cluster-token "tokenstore-bench-$$-$n" \
+      --logger zap --log-level warn >"$work/etcd-$n-$i.out" 2>"$work/etcd-$n-$i.err" &
+    pids+=($!)
+    endpoints+="${endpoints:+,}127.0.0.1:${etcd_client[i]}"
+  done
+  wait_ready "etcd ($n members)" "$bin/token-bench" --etcd "$endpoints" --tokens "$tokens" \
+    --workload write --ops 1 --warmup 0 --timeout 1
+  for w in "$@"; do
+    for c in "${clients_list[@]}"; do
+      run_point etcd "$n" "$w" "$c" --etcd "$endpoints" --tokens "$tokens"
+    done
+  done
+  stop_all
+}
+
+bench_tokenstore 3 "${workloads3[@]}"
+bench_tokenstore 5 "${workloads5[@]}"
+bench_etcd 3 "${workloads3[@]}"
+bench_etcd 5 "${workloads5[@]}"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- results.json, table.md, plot ---
-command="scripts/bench.sh$( ((quick)) && echo ' --quick')"
+command="scripts/bench.sh"
+if ((quick)); then command+=" --quick"; fi  # not $(...): a failed (( )) there ends the script
 python3 - "$out" "$command" "$machine" "$started" "$commit" "$etcd_version" "$seconds" \
-  "$warmup" "$tokens" "$load_before" "$load_after" <<'PY'
+  "$warmup" "$tokens" "$cold" "$load_before" "$load_after" "$(nproc)" <<'PY'
 import json, sys
-out, command, machine, started, commit, etcd_version, seconds, warmup, tokens, \
-    load_before, load_after = sys.argv[1:]
+out, command, machine, started, commit, etcd_version, seconds, warmup, tokens, cold, \
+    load_before, load_after, cores = sys.argv[1:]
 raw = [json.loads(l) for l in open(f"{out}/raw.jsonl") if l.strip()]
-keys = ["system", "workload", "clients", "ops_per_s", "p50_ms", "p99_ms", "p90_ms", "p999_ms",
-        "max_ms", "errors", "error_codes", "error_examples", "seconds", "tokens", "range"]
-results = [{k: r[k] for k in keys if k in r} for r in raw]
+keys = ["system", "replicas", "workload", "clients", "ops_per_s", "p50_ms", "p99_ms", "p90_ms",
+        "p999_ms", "max_ms", "errors", "error_codes", "error_examples", "seconds", "tokens",
+        "cold_tokens", "range", "read_ratio"]
+points = [{k: r[k] for k in keys if k in r} for r in raw]
+floor = json.load(open(f"{out}/floor.json"))
 with open(f"{out}/results.json", "w") as f:
-    json.dump(results, f, indent=1)
+    json.dump({"floor": floor, "points": points}, f, indent=1)
     f.write("\n")
 hashes = [json.loads(l) for l in open(f"{out}/hash.jsonl") if l.strip()]
 
-by = {(r["system"], r["workload"], r["clients"]): r for r in results}
+labels = ["write", "read", "mixed", "write-r10k", "mixed-cold"]
+by = {(r["system"], r["replicas"], r["workload"], r["clients"]): r for r in points}
+clients = sorted({r["clients"] for r in points})
 rows = []
-clients = sorted({r["clients"] for r in results})
-for w in ["write", "read", "mixed"]:
-    for c in clients:
-        t, e = by.get(("tokenstore", w, c)), by.get(("etcd", w, c))
-        ops = lambda r: f"{r['ops_per_s']:,.0f}" if r else "failed"
-        lat = lambda r: f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f}" if r else "—"
-        ratio = f"{t['ops_per_s'] / e['ops_per_s']:.2f}×" if t and e and e["ops_per_s"] else "—"
-        errs = [f"{s}: " + ", ".join(f"{n} {code}" for code, n in r.get("error_codes", {}).items())
-                for s, r in (("tokenstore", t), ("etcd", e)) if r and r["errors"]]
-        rows.append(f"| {w} | {c} | {ops(t)} | {ops(e)} | {ratio} | {lat(t)} | {lat(e)} | "
-                    f"{', '.join(errs) or '0'} |")
+for n in (3, 5):
+    for w in labels:
+        for c in clients:
+            t, e = by.get(("tokenstore", n, w, c)), by.get(("etcd", n, w, c))
+            if not t and not e:
+                continue
+            ops = lambda r: f"{r['ops_per_s']:,.0f}" if r else "failed"
+            lat = lambda r: f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f}" if r else "—"
+            ratio = f"{t['ops_per_s'] / e['ops_per_s']:.2f}×" if t and e and e["ops_per_s"] else "—"
+            errs = [f"{s}: " + ", ".join(f"{k} {code}" for code, k in r.get("error_codes", {}).items())
+                    for s, r in (("tokenstore", t), ("etcd", e)) if r and r["errors"]]
+            rows.append(f"| {w} | {n} | {c} | {ops(t)} | {ops(e)} | {ratio} | {lat(t)} | {lat(e)} | "
+                        f"{', '.join(errs) or '0'} |")
+
+def floor_lines():
+    if not floor:
+        return ["Floor: `token-bench floor` failed in this run (see its output above the table)."]
+    m, fl = floor["measures"], floor["floors"]
+    us = lambda x: f"{x:,.0f}"
+    line = (
+        f"Floor (`token-bench floor`, p50 µs): synced write {us(m['sync_write_1']['p50_us'])} "
+        f"({us(m['sync_write_1']['ops_per_s'])} / {us(m['sync_write_2']['ops_per_s'])} / "
+        f"{us(m['sync_write_8']['ops_per_s'])} writes/s with 1 / 2 / 8 writers); empty unary round "
+        f"trip {us(m['unary_callback_1']['p50_us'])} (callback server) / "
+        f"{us(m['unary_async_1']['p50_us'])} (async server); one message each way on an open "
+        f"stream {us(m['stream_1']['p50_us'])}. Write floor (client round trip + peer round trip + "
+        f"one synced write): {us(fl['unary']['write_us'])} unary, {us(fl['stream']['write_us'])} "
+        f"stream; read floor (two round trips): {us(fl['unary']['read_us'])} unary, "
+        f"{us(fl['stream']['read_us'])} stream.")
+    ours = []
+    for w, kind in (("write", "write_us"), ("read", "read_us")):
+        t = by.get(("tokenstore", 3, w, 1))
+        if t:
+            p50 = t["p50_ms"] * 1000
+            ours.append(f"{w} {t['p50_ms']:.2f} ms = {p50 / fl['unary'][kind]:.1f}× the unary floor, "
+                        f"{p50 / fl['stream'][kind]:.1f}× the stream floor")
+    if ours:
+        line += " Ours at one client (3 replicas, p50): " + "; ".join(ours) + "."
+    return [line]
+
 mode = "quick: " if "--quick" in command else ""
 lines = [
     f"Command: `{command}` ({mode}{warmup} s warm-up + {seconds} s measured per point, "
-    f"{tokens} tokens/keys, range 16 per write, one gRPC connection per client and node).",
+    f"{tokens} tokens/keys, range 16 per write unless named, one gRPC connection per client and node).",
     f"Machine: {machine}; load average {load_before} before, {load_after} after "
     f"(the machine was shared; the load generator runs on the same cores as the servers).",
     f"Started {started}, commit `{commit}`, etcd {etcd_version}.",
     "",
-    "| workload | clients | tokenstore ops/s | etcd ops/s | tokenstore / etcd | tokenstore p50 / p99 ms | etcd p50 / p99 ms | errors |",
-    "|---|---:|---:|---:|---:|---:|---:|---|",
+    *floor_lines(),
+    "",
+    "| workload | nodes | clients | tokenstore ops/s | etcd ops/s | tokenstore / etcd | tokenstore p50 / p99 ms | etcd p50 / p99 ms | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     *rows,
+    "",
+    f"write-r10k: writes of range 10,000 (hash-heavy). mixed-cold: 90 % reads, all of the last "
+    f"{cold} tokens/keys, written once before the warm-up and never since; the writes go to the "
+    f"other {int(tokens) - int(cold)} (`token-bench --cold-tokens {cold}`).",
     "",
     "Hash engine alone (`token-bench hash --threads 1,2`): " + ", ".join(
         f"{h['threads']} thread{'s' if h['threads'] > 1 else ''} {h['hashes_per_s'] / 1e6:.1f} M hashes/s"
@@ -240,35 +330,48 @@ lines = [
 with open(f"{out}/table.md", "w") as f:
     f.write("\n".join(lines) + "\n")
 
+# The plot: one column per workload, ops/s above and p99 below, against clients; tokenstore
+# and etcd, solid lines for 3 nodes and dashed for 5.
+series = [("tokenstore", 3), ("etcd", 3), ("tokenstore", 5), ("etcd", 5)]
+shown = [w for w in labels if any(k[2] == w for k in by)]
 with open(f"{out}/plot.dat", "w") as f:
-    for i, w in enumerate(["write", "read", "mixed"]):
-        f.write(f"# {w}: clients tokenstore etcd\n")
+    for w in shown:
+        f.write(f"# {w}: clients, ops/s of " + ", ".join(f"{s} x{n}" for s, n in series) +
+                ", then p99 ms of the same\n")
         for c in clients:
-            t, e = by.get(("tokenstore", w, c)), by.get(("etcd", w, c))
-            f.write(f"{c} {t['ops_per_s'] if t else 'NaN'} {e['ops_per_s'] if e else 'NaN'}\n")
+            cells = [by.get((s, n, w, c)) for s, n in series]
+            f.write(" ".join([str(c)] + [str(r["ops_per_s"]) if r else "NaN" for r in cells] +
+                             [str(r["p99_ms"]) if r else "NaN" for r in cells]) + "\n")
         f.write("\n\n")
+style = {"tokenstore": "lc rgb '#1f77b4' pt 7", "etcd": "lc rgb '#d62728' pt 5"}
+gp = [
+    f"set terminal pngcairo size {max(2, len(shown)) * 400},900 font ',10'",
+    f"set output '{out}/benchmarks.png'",
+    f"set multiplot layout 2,{len(shown)} title 'tokenstore vs etcd on loopback, {cores} cores "
+    f"({seconds} s per point): ops/s and p99 against clients (x axis); solid: 3 nodes, dashed: 5 "
+    f"nodes'",
+    "set logscale x 2",
+    "set xtics (" + ", ".join(str(c) for c in clients) + ")",
+    f"set xrange [{clients[0] * 0.8 if clients else 0.8}:{clients[-1] * 1.25 if clients else 80}]",
+    "unset xlabel", "set key below", "set grid",
+]
+for row, (ylabel, first) in enumerate((("ops/s", 1), ("p99 ms", 5))):
+    gp += [f"set ylabel '{ylabel}'"]
+    gp += ["unset logscale y", "set yrange [0:*]"] if row == 0 else ["set logscale y", "set yrange [*:*]"]
+    for i, w in enumerate(shown):
+        curves = []
+        for j, (s, n) in enumerate(series):
+            if any(by.get((s, n, w, c)) for c in clients):
+                curves.append(f"'{out}/plot.dat' index {i} using 1:{first + 1 + j} with linespoints "
+                              f"lw 2 {style[s]} dt {1 if n == 3 else 2} title '{s} x{n}'")
+        gp += [f"set title '{w}'", "plot " + ", ".join(curves) if curves else "plot NaN notitle"]
+gp.append("unset multiplot")
+with open(f"{out}/plot.gp", "w") as f:
+    f.write("\n".join(gp) + "\n")
 PY
 
 if command -v gnuplot >/dev/null; then
-  gnuplot <<EOF || echo "bench: gnuplot failed; no plot" >&2
-set terminal pngcairo size 1200,420 font ",10"
-set output "$out/benchmarks.png"
-set multiplot layout 1,3 title "tokenstore vs etcd, 3 nodes on loopback, $(nproc) cores (${seconds} s per point)"
-set logscale x 2
-set xtics (1, 16, 64)
-set xrange [0.8:80]
-set yrange [0:*]
-set xlabel "clients"
-set ylabel "ops/s"
-set key below
-set grid
-do for [i=0:2] {
-  set title word("write read mixed(90%-reads)", i + 1)
-  plot "$out/plot.dat" index i using 1:2 with linespoints lw 2 pt 7 title "tokenstore", \
-       "" index i using 1:3 with linespoints lw 2 pt 5 title "etcd"
-}
-unset multiplot
-EOF
+  gnuplot "$out/plot.gp" || echo "bench: gnuplot failed; no plot" >&2
 fi
 
 if ((docs)); then

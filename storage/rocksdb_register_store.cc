@@ -10,12 +10,12 @@
 #include "common/check.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
-#include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
 #include "rocksdb/status.h"
 #include "rocksdb/utilities/options_util.h"
 #include "rocksdb/write_batch.h"
 #include "storage/record_codec.h"
+#include "storage/rocksdb_options.h"
 
 namespace tokenstore {
 
@@ -142,53 +142,6 @@ bool OptionsFileNamesOurFamilies(const std::string& dir, rocksdb::Env* env) {
   return registers && meta;
 }
 
-rocksdb::DBOptions MakeDbOptions(bool create, rocksdb::Env* env) {
-  rocksdb::DBOptions o;
-  if (env != nullptr) o.env = env;
-  // Create the database and its column families only when Open found an empty or new
-  // directory; otherwise a missing piece is an error, never a silent fresh start.
-  o.create_if_missing = create;
-  o.create_missing_column_families = create;
-  o.error_if_exists = create;
-  o.paranoid_checks = true;
-  // After kill -9 or power loss the WAL may end in a torn record, which was never
-  // acknowledged (acks follow the fsync), so dropping it is right. Anything else is real
-  // damage: the default kPointInTimeRecovery would silently stop replay at a corrupt
-  // record in the middle of the WAL and lose the acknowledged writes after it, while
-  // this mode refuses to open (DATA_LOSS) instead.
-  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  // A register store is a few SST files; a bound keeps the replica's descriptor use
-  // predictable next to its sockets, and is still far above what the store needs.
-  o.max_open_files = 64;
-  o.max_background_jobs = 2;
-  // Two column families share the WAL; "meta" is written rarely, so bound the WAL so
-  // its memtable is flushed and old logs can go.
-  o.max_total_wal_size = 64 << 20;
-  // No periodic statistics: the store is small and the dumps are only noise.
-  o.stats_dump_period_sec = 0;
-  o.stats_persist_period_sec = 0;
-  // RocksDB's own LOG file stays in the directory (useful after an incident), bounded.
-  o.max_log_file_size = 1 << 20;
-  o.keep_log_file_num = 4;
-  // The vector memtable (MakeCfOptions) does not take concurrent inserts; RocksDB's write
-  // group inserts one batch after another instead.
-  o.allow_concurrent_memtable_write = false;
-  return o;
-}
-
-rocksdb::ColumnFamilyOptions MakeCfOptions() {
-  rocksdb::ColumnFamilyOptions o;
-  // Reads are served from memory, RocksDB is only read at Open: small memtables suffice.
-  o.write_buffer_size = 4 << 20;
-  o.max_write_buffer_number = 2;
-  // Nothing reads the memtable while the store runs (reads are served from memory; RocksDB
-  // is read only by Open), so an append-only vector, sorted once when it is flushed, beats a
-  // skiplist that sorts on every insert: the skiplist insert was most of RocksDB's share of
-  // a replica's CPU per Store. It takes one writer at a time (see MakeDbOptions).
-  o.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
-  return o;
-}
-
 // RocksDB's info log of a read-only open: reading a store must not rotate or write its LOG.
 class DiscardingLogger : public rocksdb::Logger {
  public:
@@ -203,13 +156,13 @@ class DiscardingLogger : public rocksdb::Logger {
 rocksdb::Status OpenDb(const std::string& dir, const RocksDbOptions& opts, bool create,
                        rocksdb::Env* env, rocksdb::FileLock** lock,
                        std::vector<rocksdb::ColumnFamilyHandle*>* handles, rocksdb::DB** db) {
-  const rocksdb::ColumnFamilyOptions cf_opts = MakeCfOptions();
+  const rocksdb::ColumnFamilyOptions cf_opts = RegisterStoreCfOptions();
   const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, cf_opts},
       {kRegistersCf, cf_opts},
       {kMetaCf, cf_opts},
   };
-  rocksdb::DBOptions db_opts = MakeDbOptions(create, env);
+  rocksdb::DBOptions db_opts = RegisterStoreDbOptions(create, env);
   if (!opts.read_only) return rocksdb::DB::Open(db_opts, dir, descriptors, handles, db);
 
   const std::string lock_file = dir + "/LOCK";
@@ -278,8 +231,8 @@ StatusOr<std::unique_ptr<RocksDbRegisterStore>> RocksDbRegisterStore::Open(
     create = true;
   } else {
     std::vector<std::string> families;
-    rocksdb::Status s =
-        rocksdb::DB::ListColumnFamilies(MakeDbOptions(false, opts.env_for_tests), dir, &families);
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(
+        RegisterStoreDbOptions(false, opts.env_for_tests), dir, &families);
     if (!s.ok()) return FromRocks(s, dir, "cannot read the database");
     std::sort(families.begin(), families.end());
     const std::vector<std::string> expected = {rocksdb::kDefaultColumnFamilyName, kMetaCf,
