@@ -70,6 +70,12 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
                  "gRPC connections per node, shared round-robin by the clients; 0: one per "
                  "client")
       ->capture_default_str();
+  std::string api = "unary";
+  CLI::Option* api_opt =
+      app.add_option("--api", api,
+                     "token store: unary (one gRPC call per operation) or session (the client "
+                     "library's session streams, one per node and connection)")
+          ->capture_default_str();
   CLI::Option* duration_opt =
       app.add_option("--duration", load.duration_s, "seconds measured (after the warm-up)")
           ->capture_default_str();
@@ -178,6 +184,14 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
     return UsageError("--clients must be from 1 to 10000");
   }
   if (load.conns < 0 || load.conns > 10000) return UsageError("--conns must be from 0 to 10000");
+  if (api == "session") {
+    load.api = LoadOptions::Api::kSession;
+  } else if (api != "unary") {
+    return UsageError("--api must be unary or session, not \"" + api + "\"");
+  }
+  if (api_opt->count() > 0 && !load.etcd_endpoints.empty()) {
+    return UsageError("--api applies to the token store (--config) only");
+  }
   if (ops_opt->count() == 0 && !PositiveSeconds(load.duration_s)) {
     return UsageError("--duration must be a number of seconds above 0");
   }

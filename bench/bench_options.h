@@ -43,6 +43,12 @@ struct LoadOptions {
   uint64_t seed = 0;        // 0: random
   bool json = false;
 
+  // Token store only: how operations travel. kUnary: one gRPC call per operation with the
+  // raw stubs; kSession: the client library (TokenClient) with its session transport, one
+  // stream per node and TokenClient, shared by the clients that share the connection.
+  enum class Api { kUnary, kSession };
+  Api api = Api::kUnary;
+
   bool etcd() const { return !etcd_endpoints.empty(); }
   const char* system() const { return etcd() ? "etcd" : "tokenstore"; }
 };

@@ -158,3 +158,30 @@ TEST(BenchOptionsTest, Help) {
 
 }  // namespace
 }  // namespace tokenstore::bench
+
+namespace tokenstore::bench {
+namespace {
+
+TEST(BenchOptions, ApiIsUnaryOrSessionAndOnlyForTheTokenStore) {
+  auto parse = [](std::vector<const char*> args) {
+    args.insert(args.begin(), "token-bench");
+    return ParseBenchCommandLine(static_cast<int>(args.size()), args.data());
+  };
+  BenchCommand unary = parse({"--config", "c.yaml"});
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(unary));
+  EXPECT_EQ(std::get<LoadOptions>(unary).api, LoadOptions::Api::kUnary);
+  BenchCommand session = parse({"--config", "c.yaml", "--api", "session"});
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(session));
+  EXPECT_EQ(std::get<LoadOptions>(session).api, LoadOptions::Api::kSession);
+  BenchCommand bad = parse({"--config", "c.yaml", "--api", "stream"});
+  ASSERT_TRUE(std::holds_alternative<CliExit>(bad));
+  EXPECT_EQ(std::get<CliExit>(bad).code, 2);
+  EXPECT_NE(std::get<CliExit>(bad).err.find("--api must be unary or session"), std::string::npos);
+  BenchCommand etcd = parse({"--etcd", "127.0.0.1:2379", "--api", "session"});
+  ASSERT_TRUE(std::holds_alternative<CliExit>(etcd));
+  EXPECT_NE(std::get<CliExit>(etcd).err.find("--api applies to the token store"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace tokenstore::bench

@@ -7,12 +7,14 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include "client.grpc.pb.h"
+#include "client/token_client.h"
 #include "config/cluster_config.h"
 #include "etcd_kv.grpc.pb.h"
 #include "proto/channel.h"
@@ -99,6 +101,30 @@ class TokenStoreDriver : public Driver {
   std::chrono::milliseconds timeout_;
   std::mt19937_64 rng_;
   std::vector<std::unique_ptr<v1::TokenService::Stub>> stubs_;  // per node
+};
+
+// The client library over its session transport: the clients sharing a TokenClient share its
+// one stream per node, and their operations travel together.
+class SessionDriver : public Driver {
+ public:
+  SessionDriver(const std::vector<TokenRoute>* routes, TokenClient* client)
+      : routes_(routes), client_(client) {}
+
+  grpc::Status Write(size_t token, const std::string& name, uint64_t low, uint64_t mid,
+                     uint64_t high) override {
+    return ToGrpc(client_->Write((*routes_)[token].id, name, low, mid, high).status());
+  }
+  grpc::Status Read(size_t token) override {
+    return ToGrpc(client_->Read((*routes_)[token].id).status());
+  }
+
+ private:
+  static grpc::Status ToGrpc(const Status& st) {
+    return grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(st.code())), st.message());
+  }
+
+  const std::vector<TokenRoute>* routes_;
+  TokenClient* client_;
 };
 
 std::string EtcdKey(size_t token) { return "token/" + std::to_string(token); }
@@ -195,11 +221,13 @@ StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   // Routes and nodes.
   std::vector<std::string> nodes;
   std::vector<TokenRoute> routes;
+  std::optional<ClusterConfig> cluster;
   if (opt.etcd()) {
     nodes = opt.etcd_endpoints;
   } else {
     StatusOr<ClusterConfig> config = LoadClusterConfig(opt.config_path);
     if (!config.ok()) return config.status();
+    cluster = *config;
     if (opt.tokens == 0) opt.tokens = config->tokens.size();
     if (opt.tokens > config->tokens.size()) {
       return Status::InvalidArgument("--tokens " + std::to_string(opt.tokens) + " but " +
@@ -226,12 +254,26 @@ StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
     }
   }
 
-  const ChannelTable channels = MakeChannels(nodes, opt.conns);
+  const bool session = !opt.etcd() && opt.api == LoadOptions::Api::kSession;
+  const ChannelTable channels = MakeChannels(nodes, session ? 0 : opt.conns);
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(opt.timeout_s * 1000));
+  // Session: one TokenClient per connection (each its own channels and streams).
+  std::vector<std::unique_ptr<TokenClient>> session_clients;
+  for (int c = 0; session && c < opt.conns; ++c) {
+    ClientOptions o;
+    o.transport = ClientOptions::Transport::kSession;
+    o.timeout = timeout;
+    o.attempt_timeout = timeout;  // no second reader asked: the same work as unary
+    o.seed = seed + c;
+    session_clients.push_back(std::make_unique<TokenClient>(*cluster, o));
+  }
   std::vector<std::unique_ptr<Driver>> drivers;
   for (int c = 0; c < opt.clients; ++c) {
     const uint64_t client_seed = seed + 0x9e3779b97f4a7c15ULL * (c + 1);
-    if (opt.etcd()) {
+    if (session) {
+      drivers.push_back(
+          std::make_unique<SessionDriver>(&routes, session_clients[c % opt.conns].get()));
+    } else if (opt.etcd()) {
       drivers.push_back(std::make_unique<EtcdDriver>(channels, c, timeout, client_seed));
     } else {
       drivers.push_back(

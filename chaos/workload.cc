@@ -18,17 +18,22 @@ void HistoryRecorder::Record(Event e) {
 Workload::Workload(const ClusterConfig& config, HistoryRecorder& history,
                    WorkloadOptions options)
     : config_(config), history_(history), options_(options) {
-  ClientOptions base;
-  base.timeout = options_.timeout;
-  base.attempt_timeout = options_.timeout;
-  base.seed = options_.seed;
-  writer_client_ = std::make_unique<TokenClient>(config_, base);
-  // Reads are pinned to the reader the worker picked, so that a stale reader is asked on its
-  // own rather than hidden by the client's failover.
-  for (const std::string& node : config_.Nodes()) {
-    ClientOptions pinned = base;
-    pinned.node = node;
-    reader_clients_[node] = std::make_unique<TokenClient>(config_, pinned);
+  // Even workers' operations travel as unary calls, odd workers' on session streams
+  // (client/node_transport.h): the fault run checks both transports.
+  for (int t = 0; t < 2; ++t) {
+    ClientOptions base;
+    base.timeout = options_.timeout;
+    base.attempt_timeout = options_.timeout;
+    base.seed = options_.seed + t;
+    base.transport = t == 0 ? ClientOptions::Transport::kUnary : ClientOptions::Transport::kSession;
+    clients_[t].writer = std::make_unique<TokenClient>(config_, base);
+    // Reads are pinned to the reader the worker picked, so that a stale reader is asked on
+    // its own rather than hidden by the client's failover.
+    for (const std::string& node : config_.Nodes()) {
+      ClientOptions pinned = base;
+      pinned.node = node;
+      clients_[t].readers[node] = std::make_unique<TokenClient>(config_, pinned);
+    }
   }
 }
 
@@ -97,7 +102,7 @@ void Workload::Run(int worker) {
       ev.high = ev.mid + 1 + uniform(16);
       ev.type = EventType::kInvoke;
       history_.Record(ev);
-      StatusOr<WriteResult> r = writer_client_->Write(token.id, *ev.name, ev.low, ev.mid, ev.high);
+      StatusOr<WriteResult> r = clients_[worker % 2].writer->Write(token.id, *ev.name, ev.low, ev.mid, ev.high);
       if (r.ok()) {
         outcome = EventType::kOk;
         ev.full_value = true;  // checked against the hash engine (checker/value_check.h)
@@ -118,7 +123,7 @@ void Workload::Run(int worker) {
       const std::string& node = token.readers[uniform(token.readers.size())];
       ev.type = EventType::kInvoke;
       history_.Record(ev);
-      StatusOr<ReadResult> r = reader_clients_.at(node)->Read(token.id);
+      StatusOr<ReadResult> r = clients_[worker % 2].readers.at(node)->Read(token.id);
       if (r.ok()) {
         outcome = EventType::kOk;
         if (r->defined) {

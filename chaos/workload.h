@@ -87,8 +87,11 @@ class Workload {
   const ClusterConfig& config_;
   HistoryRecorder& history_;
   const WorkloadOptions options_;
-  std::unique_ptr<TokenClient> writer_client_;                      // writes go to the writer
-  std::map<std::string, std::unique_ptr<TokenClient>> reader_clients_;  // pinned per node
+  struct Clients {
+    std::unique_ptr<TokenClient> writer;                              // writes go to the writer
+    std::map<std::string, std::unique_ptr<TokenClient>> readers;      // pinned per node
+  };
+  Clients clients_[2];  // [0]: unary transport, [1]: session transport; worker w uses w % 2
   std::atomic<bool> stop_{false};
   std::atomic<bool> held_{false};
   std::atomic<int> in_flight_{0};  // operations between their invoke and their outcome

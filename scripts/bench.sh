@@ -12,14 +12,17 @@
 #     nodes, every node a reader of every token);
 #   - an etcd cluster of 3, then of 5 members (default, durable settings: fsync on every
 #     commit), data in a temporary directory;
-# and runs the same closed-loop workloads against each (token-bench, one connection per client
-# and node) at 1, 16 and 64 clients:
+# and runs the same closed-loop workloads against each (token-bench; one connection per node
+# shared by all the clients: etcd as clientv3 does, the token store through the client
+# library's session transport) at 1, 16 and 64 clients:
 #   3 nodes: write, read, mixed (90 % reads), write-r10k (writes of range 10,000: hash-heavy),
 #            mixed-cold (90 % reads, all of the last half of the tokens/keys, written once
-#            before the warm-up and never since; writes of the other half: --cold-tokens)
+#            before the warm-up and never since; writes of the other half: --cold-tokens),
+#            and for the token store only write-unary and read-unary (one unary call per
+#            operation, one connection per client and node: the transport before sessions)
 #   5 nodes: write, read
-# Each point: a warm-up, then a measured period (20 s; --quick: 5 s). 42 points: a --quick run
-# took 5 min 6 s on two cores, build up to date; a full run takes about 17 minutes.
+# Each point: a warm-up, then a measured period (20 s; --quick: 5 s). 48 points: a --quick run
+# takes about 6 minutes on two cores, build up to date; a full run about 20 minutes.
 #
 # Writes DIR/results.json ({"floor": token-bench floor's object, "points": one object per
 # point: system, replicas, workload (the labels above), clients, ops_per_s, p50_ms, p99_ms and
@@ -68,10 +71,15 @@ declare -A workload_args=(
   [mixed]="--workload mixed"
   [write-r10k]="--workload write --range 10000"
   [mixed-cold]="--workload mixed --cold-tokens $cold"
+  [write-unary]="--workload write"
+  [read-unary]="--workload read"
 )
 workloads3=(write read mixed write-r10k mixed-cold)
 ((cold > 0)) || workloads3=(write read mixed write-r10k)  # one token: nothing to split
 workloads5=(write read)
+# The token store only: the same operations as unary calls, one connection per client (how
+# token-bench measured before the session transport), for the lever's effect.
+unary3=(write-unary read-unary)
 base=${BENCH_PORT_BASE:-46000}
 
 scripts/bootstrap.sh
@@ -203,8 +211,16 @@ bench_tokenstore() {
   done
   wait_ready "the token store ($n replicas)" "$bin/token-bench" --config "$config" \
     --workload write --ops 1 --warmup 0 --timeout 1
+  # One connection per node shared by all the clients, through the client library's session
+  # transport; the -unary labels: raw unary calls, one connection per client and node.
   for w in "$@"; do
-    for c in "${clients_list[@]}"; do run_point tokenstore "$n" "$w" "$c" --config "$config"; done
+    for c in "${clients_list[@]}"; do
+      if [[ $w == *-unary ]]; then
+        run_point tokenstore "$n" "$w" "$c" --config "$config" --api unary --conns 0
+      else
+        run_point tokenstore "$n" "$w" "$c" --config "$config" --api session --conns 1
+      fi
+    done
   done
   stop_all
 }
@@ -230,13 +246,14 @@ bench_etcd() {
     --workload write --ops 1 --warmup 0 --timeout 1
   for w in "$@"; do
     for c in "${clients_list[@]}"; do
-      run_point etcd "$n" "$w" "$c" --etcd "$endpoints" --tokens "$tokens"
+      # One connection per member shared by all the clients, as clientv3 does.
+      run_point etcd "$n" "$w" "$c" --etcd "$endpoints" --tokens "$tokens" --conns 1
     done
   done
   stop_all
 }
 
-bench_tokenstore 3 "${workloads3[@]}"
+bench_tokenstore 3 "${workloads3[@]}" "${unary3[@]}"
 bench_tokenstore 5 "${workloads5[@]}"
 bench_etcd 3 "${workloads3[@]}"
 bench_etcd 5 "${workloads5[@]}"
@@ -261,7 +278,7 @@ with open(f"{out}/results.json", "w") as f:
     f.write("\n")
 hashes = [json.loads(l) for l in open(f"{out}/hash.jsonl") if l.strip()]
 
-labels = ["write", "read", "mixed", "write-r10k", "mixed-cold"]
+labels = ["write", "read", "mixed", "write-r10k", "mixed-cold", "write-unary", "read-unary"]
 by = {(r["system"], r["replicas"], r["workload"], r["clients"]): r for r in points}
 clients = sorted({r["clients"] for r in points})
 rows = []
@@ -271,7 +288,7 @@ for n in (3, 5):
             t, e = by.get(("tokenstore", n, w, c)), by.get(("etcd", n, w, c))
             if not t and not e:
                 continue
-            ops = lambda r: f"{r['ops_per_s']:,.0f}" if r else "failed"
+            ops = lambda r: f"{r['ops_per_s']:,.0f}" if r else ("—" if w.endswith("-unary") else "failed")
             lat = lambda r: f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f}" if r else "—"
             ratio = f"{t['ops_per_s'] / e['ops_per_s']:.2f}×" if t and e and e["ops_per_s"] else "—"
             errs = [f"{s}: " + ", ".join(f"{k} {code}" for code, k in r.get("error_codes", {}).items())
@@ -308,7 +325,10 @@ def floor_lines():
 mode = "quick: " if "--quick" in command else ""
 lines = [
     f"Command: `{command}` ({mode}{warmup} s warm-up + {seconds} s measured per point, "
-    f"{tokens} tokens/keys, range 16 per write unless named, one gRPC connection per client and node).",
+    f"{tokens} tokens/keys, range 16 per write unless named; one gRPC connection per node shared by "
+    f"all the clients: etcd as clientv3 does, the token store through the client library's "
+    f"session transport; the -unary rows: the token store with one unary call per operation and "
+    f"one connection per client and node).",
     f"Machine: {machine}; load average {load_before} before, {load_after} after "
     f"(the machine was shared; the load generator runs on the same cores as the servers).",
     f"Started {started}, commit `{commit}`, etcd {etcd_version}.",
