@@ -86,6 +86,13 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
   CLI::App* drop =
       app.add_subcommand("drop", "write a tombstone: the token answers NOT_FOUND until create");
   drop->add_option("--id", cmd.id, "token id")->required();
+  CLI::App* batch = app.add_subcommand(
+      "batch",
+      "run operations from stdin, one per line (write ID NAME LOW MID HIGH | read ID | create "
+      "ID | drop ID), many at once over one connection per node; one JSON line per result");
+  batch->add_option("--parallel", cmd.parallel, "operations in flight at once (1: in input order)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
 
   if (std::optional<CliExit> exit = ParseCommandLine(app, argc, argv, kProgram, kHint)) {
     return *exit;
@@ -95,8 +102,13 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
   if (read->parsed()) cmd.op = ClientOp::kRead;
   if (create->parsed()) cmd.op = ClientOp::kCreate;
   if (drop->parsed()) cmd.op = ClientOp::kDrop;
+  if (batch->parsed()) {
+    cmd.batch = true;
+    cmd.json = true;
+    cmd.options.transport = ClientOptions::Transport::kSession;
+  }
 
-  if (cmd.id.empty()) return UsageError("--id must not be empty");
+  if (!cmd.batch && cmd.id.empty()) return UsageError("--id must not be empty");
   if (cmd.op == ClientOp::kWrite) {
     for (auto [flag, text, out] :
          {std::tuple{"--low", &low, &cmd.low}, std::tuple{"--mid", &mid, &cmd.mid},

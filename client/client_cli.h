@@ -3,7 +3,7 @@
 //
 //   token-client --config FILE [--node ADDR] [--json] [--timeout S] [--attempt-timeout S]
 //                (write --id ID --name NAME --low L --mid M --high H | read --id ID |
-//                 create --id ID | drop --id ID)
+//                 create --id ID | drop --id ID | batch [--parallel N])
 // Global options may also follow the subcommand ("read --id 1 --node ADDR").
 //
 // Thread-safety: stateless functions.
@@ -33,6 +33,10 @@ struct ClientCommand {
   uint64_t mid = 0;
   uint64_t high = 0;
   bool json = false;
+  // batch: operations from stdin (client/batch.h), `parallel` in flight at once, over the
+  // session transport; `op` and the fields above are then unused.
+  bool batch = false;
+  int parallel = 16;
   ClientOptions options;  // timeouts and the pinned node (canonical form)
   TlsFiles tls;           // main() loads them into options.security
 };

@@ -150,3 +150,21 @@ TEST(ExitCodes, OneCodePerClassOfError) {
 
 }  // namespace
 }  // namespace tokenstore
+
+namespace tokenstore {
+namespace {
+
+TEST(ClientCli, BatchTakesNoIdAndUsesSessions) {
+  ClientCommand cmd = ParseOk({"--config", "c.yaml", "batch", "--parallel", "4"});
+  EXPECT_TRUE(cmd.batch);
+  EXPECT_TRUE(cmd.json);
+  EXPECT_EQ(cmd.parallel, 4);
+  EXPECT_EQ(cmd.options.transport, ClientOptions::Transport::kSession);
+  EXPECT_EQ(ParseOk({"--config", "c.yaml", "batch"}).parallel, 16);
+  EXPECT_FALSE(ParseOk({"--config", "c.yaml", "read", "--id", "1"}).batch);
+  EXPECT_NE(UsageError({"--config", "c.yaml", "batch", "--parallel", "0"}).find("--parallel"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace tokenstore

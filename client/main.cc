@@ -2,6 +2,7 @@
 //
 //   token-client --config cluster.yaml write --id 1 --name abc --low 5 --mid 25 --high 100
 //   token-client --config cluster.yaml read --id 1
+//   printf 'read 1\nread 2\n' | token-client --config cluster.yaml batch
 //
 // Exit codes: client/README.md (client/exit_codes.h).
 #include <cstdio>
@@ -9,6 +10,9 @@
 #include <string>
 #include <variant>
 
+#include <iostream>
+
+#include "client/batch.h"
 #include "client/client_cli.h"
 #include "client/exit_codes.h"
 #include "client/output.h"
@@ -40,6 +44,11 @@ int Run(int argc, char** argv) {
   cmd.options.security = *security;
 
   TokenClient client(*config, cmd.options);
+  if (cmd.batch) {
+    const BatchCounts counts = RunBatch(client, std::cin, std::cout, cmd.parallel);
+    std::fprintf(stderr, "token-client batch: %zu ok, %zu failed\n", counts.ok, counts.failed);
+    return counts.failed == 0 ? kExitOk : kExitFailed;
+  }
   std::string line;
   Status st;
   switch (cmd.op) {

@@ -10,9 +10,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "admin.grpc.pb.h"
+#include "client/batch.h"
 #include "client/token_client.h"
 #include "client.grpc.pb.h"
 #include "replication.grpc.pb.h"
@@ -291,6 +293,45 @@ TEST(Cluster, SessionStreamsCarryManyThreadsThroughCrashStopAndRestart) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->name, "after restart");
   EXPECT_EQ(r->ts, w->ts);
+}
+
+// token-client batch (client/batch.h) over sessions: every line gets exactly one JSON line
+// naming it, operations that fail (a dropped token, a malformed line) say so in their line,
+// and the others carry their results.
+TEST(Cluster, BatchAnswersEveryLineOnce) {
+  InProcessCluster c;
+  ClientOptions options;
+  options.transport = ClientOptions::Transport::kSession;
+  options.timeout = 5s;
+  TokenClient client(c.config(), options);
+  std::string input = "# a comment\n\ndrop 2\n";
+  constexpr int kWrites = 60;
+  for (int i = 0; i < kWrites; ++i) {
+    input += "write " + std::to_string(i % 2 ? 1 : 3) + " abc 5 25 100\n";
+    input += "read " + std::to_string(i % 2 ? 3 : 1) + "\n";
+  }
+  input += "read 2\nwrite 1 abc 5 x 100\n";
+  std::istringstream in(input);
+  std::ostringstream out;
+  const BatchCounts counts = RunBatch(client, in, out, 8);
+  EXPECT_EQ(counts.ok, 2u * kWrites + 1);  // the drop, the writes and the reads
+  EXPECT_EQ(counts.failed, 2u);            // the read of the dropped token, the bad line
+  std::map<int, std::string> by_line;
+  std::istringstream lines(out.str());
+  for (std::string l; std::getline(lines, l);) {
+    const size_t at = l.find("\"line\":");
+    ASSERT_EQ(at, 1u) << l;
+    const int line = std::stoi(l.substr(8));
+    EXPECT_TRUE(by_line.emplace(line, l).second) << "line " << line << " answered twice";
+  }
+  ASSERT_EQ(by_line.size(), 2u * kWrites + 3);
+  EXPECT_NE(by_line[3].find("\"op\":\"drop\""), std::string::npos) << by_line[3];
+  EXPECT_NE(by_line[4].find("\"partial\":902613196918738813"), std::string::npos) << by_line[4];
+  const int last = 3 + 2 * kWrites;
+  EXPECT_NE(by_line[last + 1].find("\"code\":\"NOT_FOUND\""), std::string::npos)
+      << by_line[last + 1];
+  EXPECT_NE(by_line[last + 2].find("\"code\":\"INVALID_ARGUMENT\""), std::string::npos)
+      << by_line[last + 2];
 }
 
 TEST(Cluster, CrashMarkSurvivesRestart) {
