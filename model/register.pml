@@ -128,7 +128,7 @@ inline check_lost() {
     :: else
     fi
   }
-  assert(xk < MAJ);  /* P4: an acknowledged write is lost */
+  assert(xk < MAJ);  /* P2: an acknowledged write is lost */
   xj = 0; xk = 0
 }
 
