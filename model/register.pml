@@ -2,8 +2,8 @@
  * The register protocol of one token, for SPIN (docs/model.md says how to run it, what each
  * step is in the C++ code, and what is left out).
  *
- * One process runs a loop of guarded atomic steps (d_step), one per event the real system can take in
- * any order: an operation starts, a request reaches a replica, a reply reaches the
+ * One process runs a loop of guarded atomic steps (d_step), one per event the real system
+ * can take in any order: an operation starts, a request reaches a replica, a reply reaches the
  * coordinator, an operation times out, a node crashes, restarts with or without its disk, a
  * rebuild probe is answered, a start is recorded, a token is crash-stopped. A message that
  * is never delivered is a lost one, so delay, reordering and loss are all the same freedom:
@@ -16,6 +16,9 @@
  *                                  complete (else an assertion or an invalid end state)
  *   BUG_SKIP_WRITE_BACK BUG_READ_LOCAL BUG_SKIP_REBUILD BUG_REUSE_TIMESTAMP
  *                                  the deliberate bugs of replica/unsafe_bug.h
+ *   REBUILD_AS_CODED               the rebuild probes at once, as the code does today (the
+ *                                  clean model waits: docs/model.md, "The rebuild race")
+ *   VALUES                         also check atomicity on values (docs/model.md, P1)
  */
 
 #ifndef N
@@ -236,6 +239,25 @@ inline observe(seen) {
 #endif
 }
 
+/* VALUES: a check on values, not stamps (off by default; docs/model.md). A value that a read
+   returned, then a later read replaced by another, must never be returned again by a read
+   that starts after that: each write is one event of the history, so a value cannot come
+   back once another one was read after it (a write issued again at a new stamp, the only
+   way one value sits at two stamps, must not be seen on both sides of another value). */
+#ifdef VALUES
+byte returned;                  /* bit v: some completed read returned value v */
+byte gone;                      /* bit v: value v was read, then another one after it */
+byte vprev[NSLOT], vgone[NSLOT];
+#define VALUE_START(s) vprev[s] = returned; vgone[s] = gone
+#define VALUE_CHECK(s, v) \
+  assert((vgone[s] & (1 << (v))) == 0);  /* P1 on values: a replaced value came back */ \
+  gone = gone | (vprev[s] & ~(1 << (v))); returned = returned | (1 << (v)); \
+  vprev[s] = 0; vgone[s] = 0
+#else
+#define VALUE_START(s) skip
+#define VALUE_CHECK(s, v) skip
+#endif
+
 /* a read's value is returned to its client (FinishRead) */
 inline finish_read(s, ts, o, v) {
   printf("op%d: read at n%d returns ts %d/o%d val %d (floor ts %d/o%d)\n", s, op[s].coord, ts, o,
@@ -247,7 +269,8 @@ inline finish_read(s, ts, o, v) {
      :: GT(ts, o, cr_ts, cr_or) -> cr_ts = ts; cr_or = o
      :: else
      fi;
-     reads_ok++
+     reads_ok++;
+     VALUE_CHECK(s, v)
   :: else
   fi;
   clear_op(s)
@@ -372,6 +395,7 @@ inline start_read(s, c) {
   :: else -> op[s].fts = cr_ts; op[s].fo = cr_or
   fi;
   op[s].coord = c;
+  VALUE_START(s);
 #ifdef BUG_READ_LOCAL
   finish_read(s, rts[c], ror[c], rval[c])
 #else
