@@ -11,6 +11,8 @@ packages=(
   python3 procps iproute2 openssl
   # scripts/fuzz.sh: clang with libFuzzer and the sanitizer runtimes, llvm-symbolizer
   clang-14 libclang-rt-14-dev llvm-14
+  # scripts/model.sh: the SPIN model checker (model/register.pml)
+  spin
 )
 
 missing=()

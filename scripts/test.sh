@@ -8,6 +8,9 @@
 #          hand: ctest --test-dir build/dev -L catch
 #   sim    scripts/sim.sh: token-sim (the deterministic simulator) over a fixed range of seeds
 #          (about a minute), then over a fresh range whose first seed it prints
+#   model  scripts/model.sh: SPIN checks the Promela model of the protocol (model/register.pml,
+#          docs/model.md) exhaustively in small bounds, and prints a counterexample for each
+#          deliberate bug (a bug it does not catch fails the stage); about 2 minutes
 #   tsa    preset tsa: clang 14 builds the whole tree with -Werror=thread-safety, so a guarded
 #          member used without its lock (common/thread_annotations.h) fails the build;
 #          nothing runs
@@ -23,6 +26,7 @@
 #   TOKENSTORE_SKIP_SANITIZERS=1 scripts/test.sh  # without the asan and tsan stages
 #   TOKENSTORE_FUZZ_SECONDS=0 scripts/test.sh     # without the fuzz stage
 #   TOKENSTORE_SKIP_SIM=1 scripts/test.sh         # without the sim stage
+#   TOKENSTORE_SKIP_MODEL=1 scripts/test.sh       # without the model stage
 #   TOKENSTORE_SKIP_TSA=1 scripts/test.sh         # without the tsa stage
 #   PRESET=asan scripts/test.sh                   # only that preset's build and tests
 #
@@ -95,6 +99,11 @@ if [[ "${TOKENSTORE_SKIP_SIM:-0}" == 1 ]]; then
   summary+=("sim: skipped (TOKENSTORE_SKIP_SIM=1)")
 else
   stage sim scripts/sim.sh
+fi
+if [[ "${TOKENSTORE_SKIP_MODEL:-0}" == 1 ]]; then
+  summary+=("model: skipped (TOKENSTORE_SKIP_MODEL=1)")
+else
+  stage model scripts/model.sh
 fi
 if [[ "${TOKENSTORE_SKIP_TSA:-0}" == 1 ]]; then
   summary+=("tsa: skipped (TOKENSTORE_SKIP_TSA=1)")
