@@ -16,8 +16,8 @@
  *                                  complete (else an assertion or an invalid end state)
  *   BUG_SKIP_WRITE_BACK BUG_READ_LOCAL BUG_SKIP_REBUILD BUG_REUSE_TIMESTAMP
  *                                  the deliberate bugs of replica/unsafe_bug.h
- *   REBUILD_AS_CODED               the rebuild probes at once, as the code does today (the
- *                                  clean model waits: docs/model.md, "The rebuild race")
+ *   REBUILD_AT_ONCE                the rebuild probes at once, as the code did before the
+ *                                  fix (the clean model waits: docs/model.md, "The rebuild race")
  *   VALUES                         also check atomicity on values (docs/model.md, P1)
  */
 
@@ -582,8 +582,8 @@ inline decide() {
 /* events of one node */
 /* A rebuild probes only once every operation that ran when the node crashed has ended (it
    may count an acknowledgement the lost disk gave: docs/model.md, "The rebuild race");
-   REBUILD_AS_CODED probes at once, as replica/node_lifecycle.cc does today. */
-#ifdef REBUILD_AS_CODED
+   REBUILD_AT_ONCE probes at once, as replica/node_lifecycle.cc did before the fix. */
+#ifdef REBUILD_AT_ONCE
 #define QUIET (1)
 #else
 #define QUIET (!stale[0] && !stale[1] && !stale[2])

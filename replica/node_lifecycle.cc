@@ -1,5 +1,6 @@
 #include "replica/node_lifecycle.h"
 
+#include <cstdio>
 #include <algorithm>
 #include <charconv>
 #include <memory>
@@ -199,6 +200,7 @@ NodeLifecycle::PeerRecord NodeLifecycle::LastStart() const {
 }
 
 Status NodeLifecycle::Open() {
+  opened_at_ = clock_.now();
   StatusOr<std::vector<std::pair<std::string, Register>>> regs = store_.Scan();
   if (!regs.ok()) return regs.status();
   for (const auto& [token, reg] : *regs) {
@@ -505,9 +507,25 @@ void NodeLifecycle::FinishHello(const std::vector<std::optional<HelloReply>>& re
   FillCounts(progress);
 }
 
+namespace {
+
+// "61s", "2.5s": a wait as the log says it.
+std::string FormatSeconds(Clock::duration d) {
+  const double s = std::chrono::duration<double>(d).count();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3gs", s < 0 ? 0.0 : s);
+  return buf;
+}
+
+}  // namespace
+
 void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) {
+  // No probe before the quiet period is over (LifecycleOptions::rebuild_quiet); the Hellos
+  // that record this incarnation at the peers go on meanwhile.
+  const Clock::time_point quiet_until = opened_at_ + options_.rebuild_quiet;
+  const bool quiet = clock_.now() < quiet_until;
   std::vector<const TokenReplication*> pending;
-  {
+  if (!quiet) {
     ReaderMutexLock lock(&mu_);
     for (const std::string& id : token_ids_) {
       if (!rebuilt_.contains(id)) pending.push_back(config_.Find(id));
@@ -522,9 +540,17 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
   size_t calls = unregistered.size();
   for (const TokenReplication* t : pending) calls += t->Replicas().size() - 1;
   round->pending = calls + 1;
-  round->finish = [this, raw = round.get(), pending, unregistered, done = std::move(done)] {
+  round->finish = [this, raw = round.get(), pending, unregistered, quiet, quiet_until,
+                   done = std::move(done)] {
     Round* const round = raw;  // see Round::finish
     LifecycleProgress progress;
+    if (quiet) {
+      progress.wait_until = quiet_until;
+      progress.event =
+          "rebuilding " + FormatSeconds(options_.rebuild_quiet) +
+          " after the start, not sooner: a Store round still running elsewhere may have "
+          "counted an acknowledgement this node gave before it lost its data";
+    }
     bool renumbered = false;
     for (size_t i = 0; i < unregistered.size() && progress.fatal.ok(); ++i) {
       if (!round->hellos[i]) continue;
@@ -561,7 +587,7 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
     if (progress.event.empty() && !round->refusals.empty()) progress.event = round->refusals[0];
     // Ends once a majority of the peers know this incarnation's number: a later rebuild,
     // which hears a majority before it ends, takes a higher one.
-    bool finished = registered_.size() * 2 > peers_.size();
+    bool finished = !quiet && registered_.size() * 2 > peers_.size();
     {
       ReaderMutexLock lock(&mu_);
       finished = finished && rebuilt_.size() == token_ids_.size();

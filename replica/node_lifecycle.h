@@ -84,6 +84,13 @@ struct LifecycleOptions {
   // answered (at least one).
   int start_rounds = 3;
   Clock::duration call_timeout = std::chrono::seconds(2);  // per Hello or probe
+  // A rebuilding node sends its first probes only this long after it opened its data dir.
+  // Until then a round still running elsewhere may have counted an acknowledgement this node
+  // gave before it lost its data, and may complete after a probe answered without the value
+  // (docs/model.md, "The rebuild race"); every such round ends within the operations' cap
+  // (ReplicaOptions::max_op_time), so ReplicaCore sets this to that cap plus a margin for
+  // clock rate differences.
+  Clock::duration rebuild_quiet = Clock::duration::zero();
   // Draws incarnation origins and run numbers; empty: std::random_device.
   std::function<uint64_t()> random;
 };
@@ -112,6 +119,8 @@ struct LifecycleProgress {
   std::vector<std::string> waiting_for;  // peers that did not answer this round
   std::string event;          // what changed this round (empty when nothing did)
   bool again = false;         // the next step has nothing to wait for: run it at once
+  // A rebuild waiting out LifecycleOptions::rebuild_quiet: nothing changes before then.
+  Clock::time_point wait_until{};
   Status fatal;               // not OK: the node must stop (a refusal that says why)
 };
 
@@ -223,6 +232,7 @@ class NodeLifecycle {
   bool announcing_ = false;
   PeerRecord announced_from_;
   int start_round_ = 0;
+  Clock::time_point opened_at_{};  // when Open() ran: the quiet period of a rebuild starts
   std::set<std::string> registered_;  // peers that heard this incarnation's Hello
   Mutex random_mu_;
 };

@@ -539,5 +539,54 @@ TEST(NodeLifecycle, DropIsOnTheWritersDiskBeforeAnyOtherReplicaSeesIt) {
   EXPECT_TRUE(c.Write(kA, Named("v3")).ok());
 }
 
+
+// The rebuild race the protocol model found (docs/model.md, "The rebuild race"). Writer A's
+// Store of v2 reaches B, which acknowledges it, while A's own sync is still pending and C is
+// out of A's reach. B loses its disk and restarts. Before: B's probes were answered at once,
+// A's from memory without v2 (its sync pending) and C's with v1, so B rebuilt v1; A's sync
+// then completed the round with {A, B as it was before the loss}, v2 was acknowledged, and a
+// read at B (with C) returned v1 after it. Now B probes only after every round that may have
+// counted its lost acknowledgement has ended (LifecycleOptions::rebuild_quiet), and a round
+// that reaches its majority after its deadline does not count: v2 is not acknowledged, and
+// the history stays atomic. (Both halves are needed: without the deadline check the round
+// completes after B's quiet period just the same.)
+TEST(NodeLifecycle, RebuildWaitsOutRoundsThatMayHaveCountedTheLostDisksAcknowledgement) {
+  Cluster c(120);
+  ASSERT_TRUE(c.Write(kA, Named("v1")).ok());
+  ManualExecutor disk;
+  Cluster::Setup slow;
+  slow.storage = &disk;
+  c.Restart(kA, slow);
+  c.net().SetHeld(kA, kC, true);  // A's Stores to C wait
+  auto w = c.StartWrite(kA, Named("v2"));
+  // Run A's disk only until B holds v2: A's own Store of it is then queued on its disk.
+  for (int i = 0; i < 1000 && c.store(kB).Get("1")->value.name != "v2"; ++i) {
+    c.net().RunUntilIdle(1000);
+    if (c.store(kB).Get("1")->value.name != "v2" && disk.pending() > 0) disk.RunOne();
+  }
+  ASSERT_EQ(c.store(kB).Get("1")->value.name, "v2");
+  ASSERT_GT(disk.pending(), 0u);
+  ASSERT_FALSE(w->has_value()) << "acknowledged before A's own Store";
+  EXPECT_EQ(c.store(kA).Get("1")->value.name, "v1");
+
+  c.Wipe(kB);
+  c.Restart(kB, UnsafeBug::kNone, /*bring_up=*/false);
+  for (int i = 0; i < 20 && c.core(kB).lifecycle().state() != NodeState::kServing; ++i) {
+    ASSERT_TRUE(c.Advance(kB).fatal.ok());
+  }
+  ASSERT_EQ(c.core(kB).lifecycle().state(), NodeState::kServing);
+  while (disk.pending() > 0) {  // A's sync lands now, after B's rebuild
+    disk.RunOne();
+    c.net().RunUntilIdle(1000);
+  }
+  ASSERT_TRUE(w->has_value());
+  EXPECT_EQ(w->value().code(), StatusCode::kDeadlineExceeded) << w->value().ToString();
+
+  c.net().SetDown(kA, true);  // B's majority is {B, C}
+  auto r = c.Read(kB, "1");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(c.CheckHistory().linearizable) << Explain(c.CheckHistory());
+}
+
 }  // namespace
 }  // namespace tokenstore

@@ -28,6 +28,10 @@ std::vector<std::string> TokenIdsOf(const ClusterConfig& config, const std::stri
 LifecycleOptions LifecycleOf(const ReplicaOptions& o) {
   LifecycleOptions l = o.lifecycle;
   if (o.unsafe_bug == UnsafeBug::kSkipRebuild) l.skip_rebuild = true;
+  // Every Store round ends, done or failed, at most max_store_round_time after it began
+  // (StoreRound never succeeds later); a rebuild waits that long, plus 1 % and a second for
+  // clocks that run at slightly different rates.
+  l.rebuild_quiet = o.max_store_round_time + o.max_store_round_time / 100 + std::chrono::seconds(1);
   return l;
 }
 
@@ -234,11 +238,21 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
     std::optional<Stamp> by GUARDED_BY(mu);
   };
   auto superseded = std::make_shared<Superseded>();
+  const Clock::time_point deadline =
+      std::min(ctx.deadline, clock_.now() + options_.max_store_round_time);
   auto round = std::make_shared<Round>(
       token.Replicas(), "store of " + Quoted(token.id) + " at ts " + std::to_string(reg.ts),
       /*cancel_stragglers=*/false,
-      [this, superseded, start = clock_.now(), done = std::move(done)](Status st,
-                                                                      std::vector<Round::Answer>) {
+      [this, superseded, start = clock_.now(), deadline, what = token.id,
+       done = std::move(done)](Status st, std::vector<Round::Answer>) {
+        // A majority reached after the deadline does not count: a node that lost its disk
+        // waits out the deadlines of the rounds that may have counted its acknowledgements
+        // before it rebuilds (LifecycleOptions::rebuild_quiet), and a round that completed
+        // later could count an acknowledgement the rebuild no longer holds.
+        if (st.ok() && clock_.now() > deadline) {
+          st = Status::DeadlineExceeded("store of " + Quoted(what) +
+                                        " reached a majority only after its deadline");
+        }
         CountRound(counters_.store_round_wait, counters_.store_rounds_failed,
                    clock_.now() - start, st);
         std::optional<Stamp> by;
@@ -275,7 +289,7 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
       continue;
     }
     round->SetCancel(i, transport_.Store(nodes[i], token.id, token.Fingerprint(), reg,
-                                         ctx.deadline, [reply, i](StatusOr<Stamp> r) {
+                                         deadline, [reply, i](StatusOr<Stamp> r) {
                                            reply(i, std::move(r));
                                          }));
   }

@@ -49,6 +49,11 @@ struct ReplicaOptions {
   RequestLimits limits;                              // id, name and range sizes
   AdmissionLimits admission;                         // client operations running at once
   Clock::duration max_op_time = std::chrono::seconds(60);  // cap on any operation's deadline
+  // Cap on one Store round (a write's issue, a read's write-back) from its start: it fails
+  // DEADLINE_EXCEEDED if no majority acknowledged it by then. A node that lost its disk waits
+  // this long (plus a margin) before it rebuilds (LifecycleOptions::rebuild_quiet), so it
+  // bounds how long a replaced disk keeps its node from serving.
+  Clock::duration max_store_round_time = std::chrono::seconds(5);
   uint64_t timestamp_block = 1024;                   // timestamps reserved per disk sync
   MinHashOptions hash_options;
   UnsafeBug unsafe_bug = UnsafeBug::kNone;

@@ -5,7 +5,7 @@
 #   clean   the model as designed, exhaustively, in the bounds docs/model.md lists: no
 #           assertion may fail and no state may be a deadlock (LIVE: every operation completes)
 #   bugs    each deliberate bug of replica/unsafe_bug.h (skip-write-back, read-local,
-#           skip-rebuild, reuse-timestamp) and the rebuild as coded today (REBUILD_AS_CODED,
+#           skip-rebuild, reuse-timestamp) and the rebuild as coded before its fix (REBUILD_AT_ONCE,
 #           docs/model.md "The rebuild race"): the checker must print a counterexample
 #
 #   scripts/model.sh            # both
@@ -50,7 +50,7 @@ runs=(
   "read-local  bug   -O0 -DN=3 -DWRITES=2 -DREADS=2 -DCRASHES=0 -DMARKS=0 -DBUG_READ_LOCAL"
   "skip-rebuild bug  -O0 -DN=3 -DWRITES=2 -DREADS=1 -DCRASHES=1 -DMARKS=0 -DBUG_SKIP_REBUILD"
   "reuse-timestamp bug -O0 -DN=3 -DWRITES=2 -DREADS=1 -DCRASHES=1 -DMARKS=0 -DBUG_REUSE_TIMESTAMP"
-  "rebuild-as-coded bug -O0 -DN=3 -DWRITES=2 -DREADS=1 -DCRASHES=1 -DMARKS=0 -DREBUILD_AS_CODED"
+  "rebuild-at-once bug -O0 -DN=3 -DWRITES=2 -DREADS=1 -DCRASHES=1 -DMARKS=0 -DREBUILD_AT_ONCE"
 )
 
 selected=()

@@ -185,6 +185,7 @@ void Simulation::StartNode(Node& n) {
   o.timestamp_block = 4;
   o.limits.max_range = 1000;
   o.max_op_time = 1s;
+  o.max_store_round_time = 1s;  // a rebuild waits 2 s (virtual) before its probes
   o.hash_options.max_threads = 1;
   o.lifecycle.random = [this] { return rng_(); };
   o.lifecycle.call_timeout = 50ms;
