@@ -161,16 +161,11 @@ std::string CanonicalOrSame(std::string_view node) {
   return canonical;
 }
 
-// Plain-words problem with a token id, or nullopt when valid.
-std::optional<std::string> CheckTokenId(std::string_view id) {
-  if (id.empty()) return "the token id is empty";
-  if (id.size() > kMaxTokenIdBytes) {
-    return "token id " + Quote(id) + " is " + std::to_string(id.size()) +
-           " bytes long; the limit is " + std::to_string(kMaxTokenIdBytes);
-  }
-  for (char c : id) {
+// "<what> "text" contains whitespace ..." unless `text` is printable ASCII without spaces.
+std::optional<std::string> CheckIdCharacters(std::string_view what, std::string_view text) {
+  for (char c : text) {
     if (!IsGraphicAscii(c)) {
-      return "token id " + Quote(id) +
+      return std::string(what) + " " + Quote(text) +
              " contains whitespace or a non-printable character (ids are printable ASCII "
              "without spaces)";
     }
@@ -178,16 +173,14 @@ std::optional<std::string> CheckTokenId(std::string_view id) {
   return std::nullopt;
 }
 
-// Plain-words problem with the prefix of a range, or nullopt when valid (it may be empty).
-std::optional<std::string> CheckRangePrefix(std::string_view prefix) {
-  for (char c : prefix) {
-    if (!IsGraphicAscii(c)) {
-      return "prefix " + Quote(prefix) +
-             " contains whitespace or a non-printable character (ids are printable ASCII "
-             "without spaces)";
-    }
+// Plain-words problem with a token id, or nullopt when valid.
+std::optional<std::string> CheckTokenId(std::string_view id) {
+  if (id.empty()) return "the token id is empty";
+  if (id.size() > kMaxTokenIdBytes) {
+    return "token id " + Quote(id) + " is " + std::to_string(id.size()) +
+           " bytes long; the limit is " + std::to_string(kMaxTokenIdBytes);
   }
-  return std::nullopt;
+  return CheckIdCharacters("token id", id);
 }
 
 // Parses a number of a range: decimal digits, no sign, no leading zero (ids are not
@@ -680,7 +673,8 @@ class Parser {
     bool valid = CheckScalar(prefix, label, "the text before each number, e.g. prefix: t");
     if (valid) {
       range.prefix = prefix.value.Scalar();
-      if (std::optional<std::string> problem = CheckRangePrefix(range.prefix)) {
+      // The prefix may be empty: the ids are then the numbers alone.
+      if (std::optional<std::string> problem = CheckIdCharacters("prefix", range.prefix)) {
         AddError(LineOf(prefix.value), label + ": " + *problem);
         valid = false;
       }
