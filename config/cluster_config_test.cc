@@ -148,7 +148,8 @@ TEST(ClusterConfigTest, ExampleFileHasWhatTheDemoUses) {
   EXPECT_EQ(config->Nodes(), (std::vector<std::string>{kN1, kN2, kN3, kN4, kN5}));
   std::vector<std::string> ids;
   for (const TokenReplication& token : config->tokens) ids.push_back(token.id);
-  EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3", "alpha"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3", "alpha", "r0", "r1", "r2", "r3", "r4",
+                                            "r5", "r6", "r7", "r8", "r9"}));
   // Every node keeps some token, so every replica process has work in the demo.
   for (const std::string& node : config->Nodes()) {
     EXPECT_FALSE(config->TokensOf(node).empty()) << node;
@@ -168,6 +169,11 @@ TEST(ClusterConfigTest, ExampleFileHasWhatTheDemoUses) {
   // restart.
   EXPECT_EQ(config->Find("alpha")->writer, kN4);
   EXPECT_EQ(config->Find("alpha")->RoleOf(kN4), Role::kWriterAndReader);
+  // Token r7 (from the range entry) is written at 50055 and read at 50051.
+  EXPECT_EQ(config->Find("r7")->writer, kN5);
+  EXPECT_EQ(config->Find("r7")->RoleOf(kN1), Role::kReader);
+  // The op log line in the README is 50052's: it keeps 1, 2 and r0 ... r9.
+  EXPECT_EQ(config->TokensOf(kN2).size(), 12u);
 }
 
 TEST(ClusterConfigTest, AcceptsIpv6AndComparesCanonically) {
