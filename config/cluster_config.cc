@@ -9,11 +9,14 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
+#include <initializer_list>
 #include <cstdio>
 #include <exception>
 #include <optional>
 #include <sstream>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
 #include "common/token_value.h"
@@ -23,9 +26,16 @@ namespace {
 
 // Longer values are cut in messages so one absurd line cannot flood an operator's terminal.
 constexpr size_t kMaxQuotedBytes = 80;
-constexpr std::array<std::string_view, 3> kKnownKeys = {"token", "writer", "readers"};
-constexpr char kKnownKeyList[] = "token, writer, readers";
+constexpr std::array<std::string_view, 4> kKnownKeys = {"token", "tokens", "writer", "readers"};
+constexpr char kKnownKeyList[] = "token (or tokens), writer, readers";
+constexpr std::array<std::string_view, 3> kRangeKeys = {"prefix", "from", "to"};
+constexpr char kRangeKeyList[] = "prefix, from, to";
 constexpr char kAccessPointExample[] = "127.0.0.1:50051";
+constexpr char kTokensExpected[] =
+    "a list of ids, e.g. tokens: [a, b, c], or a range, e.g. tokens: {prefix: t, from: 0, to: 99}";
+// The numbers of a range have at most 18 digits, so sums and counts never overflow 64 bits.
+constexpr uint64_t kMaxRangeNumber = 999'999'999'999'999'999ull;
+constexpr size_t kMaxRangeDigits = 18;
 
 // Printable ASCII without the space: what token ids and access points may contain.
 bool IsGraphicAscii(char c) { return c > ' ' && c < 0x7f; }
@@ -151,6 +161,18 @@ std::string CanonicalOrSame(std::string_view node) {
   return canonical;
 }
 
+// "<what> "text" contains whitespace ..." unless `text` is printable ASCII without spaces.
+std::optional<std::string> CheckIdCharacters(std::string_view what, std::string_view text) {
+  for (char c : text) {
+    if (!IsGraphicAscii(c)) {
+      return std::string(what) + " " + Quote(text) +
+             " contains whitespace or a non-printable character (ids are printable ASCII "
+             "without spaces)";
+    }
+  }
+  return std::nullopt;
+}
+
 // Plain-words problem with a token id, or nullopt when valid.
 std::optional<std::string> CheckTokenId(std::string_view id) {
   if (id.empty()) return "the token id is empty";
@@ -158,14 +180,60 @@ std::optional<std::string> CheckTokenId(std::string_view id) {
     return "token id " + Quote(id) + " is " + std::to_string(id.size()) +
            " bytes long; the limit is " + std::to_string(kMaxTokenIdBytes);
   }
-  for (char c : id) {
-    if (!IsGraphicAscii(c)) {
-      return "token id " + Quote(id) +
-             " contains whitespace or a non-printable character (ids are printable ASCII "
-             "without spaces)";
-    }
+  return CheckIdCharacters("token id", id);
+}
+
+// Parses a number of a range: decimal digits, no sign, no leading zero (ids are not
+// zero-padded), at most kMaxRangeNumber. Returns the problem in plain words, or nullopt.
+std::optional<std::string> CheckRangeNumber(std::string_view text, uint64_t* value) {
+  if (text.empty()) return "it is empty";
+  for (char c : text) {
+    if (c < '0' || c > '9') return Quote(text) + " is not a decimal number (digits only)";
   }
+  if (text.size() > 1 && text[0] == '0') {
+    return Quote(text) + " has a leading zero (ids in a range are not zero-padded: t7, not t007)";
+  }
+  if (text.size() > kMaxRangeDigits) {
+    return Quote(text) + " is larger than " + std::to_string(kMaxRangeNumber);
+  }
+  uint64_t v = 0;
+  for (char c : text) v = v * 10 + static_cast<uint64_t>(c - '0');
+  *value = v;
   return std::nullopt;
+}
+
+// The value of `digits` when it is how a range writes a number (decimal, no leading zero,
+// within kMaxRangeNumber); nullopt otherwise.
+std::optional<uint64_t> RangeNumberOf(std::string_view digits) {
+  uint64_t value = 0;
+  if (CheckRangeNumber(digits, &value)) return std::nullopt;
+  return value;
+}
+
+size_t DecimalDigits(uint64_t value) {
+  size_t digits = 1;
+  while (value >= 10) {
+    value /= 10;
+    ++digits;
+  }
+  return digits;
+}
+
+// 1, 10, 100, ... 10^18.
+uint64_t PowerOfTen(size_t exponent) {
+  uint64_t value = 1;
+  while (exponent-- > 0) value *= 10;
+  return value;
+}
+
+std::string WithThousands(uint64_t value) {
+  std::string digits = std::to_string(value);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
 }
 
 size_t EditDistance(std::string_view a, std::string_view b) {
@@ -186,10 +254,12 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }
 
 // The known key a typo most likely meant ("reader" -> "readers"), or empty when none is close.
-std::string_view ClosestKnownKey(std::string_view key) {
+template <size_t N>
+std::string_view ClosestKnownKey(std::string_view key,
+                                 const std::array<std::string_view, N>& known_keys) {
   std::string_view best;
   size_t best_distance = 3;  // further than two edits is a different word, not a typo
-  for (std::string_view known : kKnownKeys) {
+  for (std::string_view known : known_keys) {
     const size_t distance = EditDistance(key, known);
     if (distance < best_distance) {
       best = known;
@@ -268,10 +338,39 @@ struct Field {
   bool present = false;
 };
 
+// Where an id named one by one (a "token" entry, or an item of a "tokens" list) first appears.
+struct IdSite {
+  int line = 0;
+  bool single = false;  // a "token" entry
+};
+
+// The ids prefix + n for n in [from, to], n in plain decimal (not zero-padded).
+struct IdRange {
+  std::string prefix;
+  uint64_t from = 0;
+  uint64_t to = 0;
+  int line = 0;  // of the range's map
+};
+
+// The ranges sharing one prefix, sorted by `from`; max_to[i] is the largest `to` of the first
+// i + 1 of them.
+struct RangeGroup {
+  std::vector<size_t> ranges;  // indexes into the parser's ranges
+  std::vector<uint64_t> max_to;
+};
+
+// A valid entry, expanded into one TokenReplication per id once the whole file is valid.
+struct PendingEntry {
+  TokenReplication shape;         // writer, readers, line and fingerprint; no id
+  std::vector<std::string> ids;   // a "token" entry's id, or a "tokens" list
+  std::optional<size_t> range;    // a "tokens" range: its index in the parser's ranges
+};
+
 // Turns one YAML text into a ClusterConfig, collecting every problem it finds. Single use.
 class Parser {
  public:
-  Parser(std::string_view text, const std::string& source) : text_(text), source_(source) {
+  Parser(std::string_view text, const std::string& source, uint64_t max_ids)
+      : text_(text), source_(source), max_ids_(max_ids) {
     size_t start = 0;
     while (start <= text_.size()) {
       size_t end = text_.find('\n', start);
@@ -307,6 +406,8 @@ class Parser {
     } catch (...) {
       return Status::Internal(source_ + ": unexpected exception while reading the YAML");
     }
+    // After the YAML tree is gone: the tokens need not share memory with it.
+    if (errors_.empty()) Expand();
     if (!errors_.empty()) {
       std::stable_sort(errors_.begin(), errors_.end(),
                        [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -366,6 +467,7 @@ class Parser {
     }
     size_t ordinal = 0;
     for (const YAML::Node& entry : list) ParseEntry(entry, ++ordinal);
+    CheckRanges();
   }
 
   void ParseEntry(const YAML::Node& entry, size_t ordinal) {
@@ -378,60 +480,44 @@ class Parser {
     }
 
     Field token;
+    Field tokens;
     Field writer;
     Field readers;
     std::vector<YAML::Node> unknown_keys;
     std::vector<std::pair<int, std::string>> key_errors;  // reported once the label is known
-    for (const auto& pair : entry) {
-      const YAML::Node& key = pair.first;
-      if (!key.IsScalar()) {
-        key_errors.emplace_back(LineOf(key), std::string("a key is ") + KindName(key) +
-                                                 "; keys are plain names (" + kKnownKeyList + ")");
-        continue;
-      }
-      Field* field = nullptr;
-      if (key.Scalar() == "token") field = &token;
-      if (key.Scalar() == "writer") field = &writer;
-      if (key.Scalar() == "readers") field = &readers;
-      if (field == nullptr) {
-        unknown_keys.push_back(key);
-        continue;
-      }
-      // yaml-cpp keeps both copies of a repeated key; silently using one would hide an edit.
-      if (field->present) {
-        key_errors.emplace_back(LineOf(key), "key " + Quote(key.Scalar()) +
-                                                 " appears twice (first at line " +
-                                                 std::to_string(LineOf(field->key)) + ")");
-        continue;
-      }
-      *field = Field{key, pair.second, true};
-    }
+    CollectFields(entry, {{"token", &token}, {"tokens", &tokens}, {"writer", &writer},
+                          {"readers", &readers}},
+                  kKnownKeyList, &unknown_keys, &key_errors);
 
     // The token comes first so that every other message can name it.
-    TokenReplication result;
-    result.line = entry_line;
+    PendingEntry pending;
+    pending.shape.line = entry_line;
     bool valid = key_errors.empty() && unknown_keys.empty();
-    if (!token.present) {
-      AddError(entry_line, label + ": the \"token\" key is missing");
+    if (token.present && tokens.present) {
+      AddError(std::max(LineOf(token.key), LineOf(tokens.key)),
+               label + ": both \"token\" and \"tokens\" are given; use \"token\" for one id or "
+                       "\"tokens\" for many");
       valid = false;
-    } else if (std::optional<std::string> id = ParseTokenId(token, label)) {
-      result.id = *id;
-      label = "token " + Quote(*id);
-      const int line = LineOf(token.value);
-      const auto [it, inserted] = first_line_of_id_.emplace(*id, line);
-      if (!inserted) {
-        AddError(line, "token " + Quote(*id) + " is listed twice (first at line " +
-                           std::to_string(it->second) + ")");
+    } else if (token.present) {
+      if (std::optional<std::string> id = ParseTokenId(token, label)) {
+        label = "token " + Quote(*id);
+        if (!NoteExplicitId(*id, LineOf(token.value), /*single=*/true)) valid = false;
+        if (!ReserveIds(1, entry_line, label)) valid = false;
+        pending.ids.push_back(std::move(*id));
+      } else {
         valid = false;
       }
+    } else if (tokens.present) {
+      if (!ParseTokens(tokens, &label, &pending)) valid = false;
     } else {
+      AddError(entry_line, label + ": the \"token\" key is missing (or \"tokens\" for many ids)");
       valid = false;
     }
 
     for (const auto& [line, problem] : key_errors) AddError(line, label + ": " + problem);
     for (const YAML::Node& key : unknown_keys) {
       std::string problem = label + ": unknown key " + Quote(key.Scalar());
-      const std::string_view suggestion = ClosestKnownKey(key.Scalar());
+      const std::string_view suggestion = ClosestKnownKey(key.Scalar(), kKnownKeys);
       if (!suggestion.empty()) problem += " (did you mean \"" + std::string(suggestion) + "\"?)";
       AddError(LineOf(key), problem + "; known keys are " + kKnownKeyList);
     }
@@ -439,21 +525,342 @@ class Parser {
     if (!writer.present) {
       AddError(entry_line, label + ": the \"writer\" key is missing");
       valid = false;
-    } else if (!ParseWriter(writer, label, &result.writer)) {
+    } else if (!ParseWriter(writer, label, &pending.shape.writer)) {
       valid = false;
     }
 
     if (!readers.present) {
       AddError(entry_line, label + ": the \"readers\" key is missing");
       valid = false;
-    } else if (!ParseReaders(readers, label, &result.readers)) {
+    } else if (!ParseReaders(readers, label, &pending.shape.readers)) {
       valid = false;
     }
 
     if (valid) {
-      config_.index.emplace(result.id, config_.tokens.size());
-      config_.tokens.push_back(std::move(result));
+      pending.shape.fingerprint = pending.shape.ComputeFingerprint();
+      pending_.push_back(std::move(pending));
     }
+  }
+
+  // Sorts the keys of `map` into `fields` (name -> field); keys that are not plain names, or
+  // repeated, go to `key_errors`, names not in `fields` to `unknown_keys`.
+  void CollectFields(const YAML::Node& map,
+                     std::initializer_list<std::pair<std::string_view, Field*>> fields,
+                     const char* key_list, std::vector<YAML::Node>* unknown_keys,
+                     std::vector<std::pair<int, std::string>>* key_errors) const {
+    for (const auto& pair : map) {
+      const YAML::Node& key = pair.first;
+      if (!key.IsScalar()) {
+        key_errors->emplace_back(LineOf(key), std::string("a key is ") + KindName(key) +
+                                                  "; keys are plain names (" + key_list + ")");
+        continue;
+      }
+      Field* field = nullptr;
+      for (const auto& [name, candidate] : fields) {
+        if (key.Scalar() == name) field = candidate;
+      }
+      if (field == nullptr) {
+        unknown_keys->push_back(key);
+        continue;
+      }
+      // yaml-cpp keeps both copies of a repeated key; silently using one would hide an edit.
+      if (field->present) {
+        key_errors->emplace_back(LineOf(key), "key " + Quote(key.Scalar()) +
+                                                  " appears twice (first at line " +
+                                                  std::to_string(LineOf(field->key)) + ")");
+        continue;
+      }
+      *field = Field{key, pair.second, true};
+    }
+  }
+
+  // The value of "tokens": a list of ids or a range. Sets `label` to name the ids once known.
+  bool ParseTokens(const Field& field, std::string* label, PendingEntry* pending) {
+    const YAML::Node& value = field.value;
+    if (value.IsNull()) {
+      AddError(LineOf(field.key), *label + ": \"tokens\" has no value; expected " + kTokensExpected);
+      return false;
+    }
+    if (value.IsSequence()) return ParseTokenIdList(value, label, pending);
+    if (value.IsMap()) return ParseTokenRange(value, label, pending);
+    AddError(LineOf(value),
+             *label + ": \"tokens\" is " + Describe(value) + "; expected " + kTokensExpected);
+    return false;
+  }
+
+  bool ParseTokenIdList(const YAML::Node& list, std::string* label, PendingEntry* pending) {
+    if (list.size() == 0) {
+      AddError(LineOf(list), *label + ": \"tokens\" is an empty list; expected at least one id");
+      return false;
+    }
+    const YAML::Node first = list[0];
+    const YAML::Node last = list[list.size() - 1];
+    if (first.IsScalar() && last.IsScalar()) {
+      *label = list.size() == 1 ? "tokens " + Quote(first.Scalar())
+                                : "tokens " + Quote(first.Scalar()) + " ... " +
+                                      Quote(last.Scalar()) + " (" +
+                                      std::to_string(list.size()) + " ids)";
+    }
+    bool valid = true;
+    size_t ordinal = 0;
+    for (const YAML::Node& item : list) {
+      ++ordinal;
+      const int line = LineOf(item);
+      if (!item.IsScalar()) {
+        AddError(line, *label + ": id " + std::to_string(ordinal) + " of \"tokens\" is " +
+                           KindName(item) + "; expected a token id");
+        valid = false;
+        continue;
+      }
+      if (std::optional<std::string> problem = CheckTokenId(item.Scalar())) {
+        AddError(line, *label + ": " + *problem);
+        valid = false;
+        continue;
+      }
+      if (!NoteExplicitId(item.Scalar(), line, /*single=*/false)) valid = false;
+      pending->ids.push_back(item.Scalar());
+    }
+    if (!ReserveIds(list.size(), LineOf(list), *label)) valid = false;
+    return valid;
+  }
+
+  bool ParseTokenRange(const YAML::Node& map, std::string* label, PendingEntry* pending) {
+    const int line = LineOf(map);
+    Field prefix;
+    Field from;
+    Field to;
+    std::vector<YAML::Node> unknown_keys;
+    std::vector<std::pair<int, std::string>> key_errors;  // reported once the label is known
+    CollectFields(map, {{"prefix", &prefix}, {"from", &from}, {"to", &to}}, kRangeKeyList,
+                  &unknown_keys, &key_errors);
+    bool valid = key_errors.empty() && unknown_keys.empty();
+    std::optional<IdRange> range;
+    if (prefix.present && from.present && to.present) {
+      range = ParseRangeValues(prefix, from, to, *label);
+      if (range) {
+        *label = "tokens " + Quote(range->prefix + std::to_string(range->from)) + " ... " +
+                 Quote(range->prefix + std::to_string(range->to));
+      }
+    }
+    for (const auto& [name, field] : {std::pair{"prefix", &prefix}, std::pair{"from", &from},
+                                      std::pair{"to", &to}}) {
+      if (!field->present) {
+        AddError(line, *label + ": the range of \"tokens\" has no \"" + name + "\" key; expected " +
+                           "{prefix: t, from: 0, to: 99} (prefix may be \"\")");
+      }
+    }
+    for (const auto& [key_line, problem] : key_errors) {
+      AddError(key_line, *label + ": in the range of \"tokens\": " + problem);
+    }
+    for (const YAML::Node& key : unknown_keys) {
+      std::string problem = *label + ": unknown key " + Quote(key.Scalar()) + " in the range";
+      const std::string_view suggestion = ClosestKnownKey(key.Scalar(), kRangeKeys);
+      if (!suggestion.empty()) problem += " (did you mean \"" + std::string(suggestion) + "\"?)";
+      AddError(LineOf(key), problem + "; a range has the keys " + kRangeKeyList);
+    }
+    if (!range) return false;
+    range->line = line;
+    if (!ReserveIds(range->to - range->from + 1, line, *label)) valid = false;
+    pending->range = ranges_.size();
+    ranges_.push_back(std::move(*range));
+    return valid;
+  }
+
+  // The range when its three values are valid; reports each problem otherwise.
+  std::optional<IdRange> ParseRangeValues(const Field& prefix, const Field& from, const Field& to,
+                                          const std::string& label) {
+    IdRange range;
+    bool valid = CheckScalar(prefix, label, "the text before each number, e.g. prefix: t");
+    if (valid) {
+      range.prefix = prefix.value.Scalar();
+      // The prefix may be empty: the ids are then the numbers alone.
+      if (std::optional<std::string> problem = CheckIdCharacters("prefix", range.prefix)) {
+        AddError(LineOf(prefix.value), label + ": " + *problem);
+        valid = false;
+      }
+    }
+    for (const auto& [field, value] :
+         {std::pair{&from, &range.from}, std::pair{&to, &range.to}}) {
+      const std::string key = field->key.Scalar();
+      if (!CheckScalar(*field, label, "a number, e.g. " + key + ": 0")) {
+        valid = false;
+      } else if (std::optional<std::string> problem =
+                     CheckRangeNumber(field->value.Scalar(), value)) {
+        AddError(LineOf(field->value), label + ": \"" + key + "\" " + *problem);
+        valid = false;
+      }
+    }
+    if (!valid) return std::nullopt;
+    if (range.from > range.to) {
+      AddError(LineOf(to.value), label + ": the range is empty: from " +
+                                     std::to_string(range.from) + " is greater than to " +
+                                     std::to_string(range.to) + " (to is inclusive)");
+      return std::nullopt;
+    }
+    const size_t longest = range.prefix.size() + DecimalDigits(range.to);
+    if (longest > kMaxTokenIdBytes) {
+      AddError(LineOf(to.value), label + ": its last id " + Quote(range.prefix + std::to_string(range.to)) +
+                                     " is " + std::to_string(longest) + " bytes long; the limit is " +
+                                     std::to_string(kMaxTokenIdBytes));
+      return std::nullopt;
+    }
+    return range;
+  }
+
+  // Counts `count` more ids against the file's limit; reports and returns false past it.
+  bool ReserveIds(uint64_t count, int line, const std::string& label) {
+    if (count <= max_ids_ && ids_named_ <= max_ids_ - count) {
+      ids_named_ += count;
+      return true;
+    }
+    if (over_limit_) return false;  // reported once: every later entry is past it too
+    over_limit_ = true;
+    std::string problem = label + ": names " + WithThousands(count) + " ids";
+    if (ids_named_ > 0) problem += ", " + WithThousands(ids_named_) + " named before it";
+    AddError(line, problem + "; a file may name at most " + WithThousands(max_ids_) +
+                       " token ids in all");
+    return false;
+  }
+
+  // Remembers where an id named one by one (a "token" entry or an item of a "tokens" list)
+  // first appears; reports a repeat naming both lines.
+  bool NoteExplicitId(const std::string& id, int line, bool single) {
+    const auto [it, inserted] = explicit_ids_.emplace(id, IdSite{line, single});
+    if (inserted) return true;
+    if (single && it->second.single) {
+      AddError(line, "token " + Quote(id) + " is listed twice (first at line " +
+                         std::to_string(it->second.line) + ")");
+    } else {
+      ReportRepeat(id, it->second.line, line);
+    }
+    return false;
+  }
+
+  // At the later of the two lines: "token "t5" at line 12 is also at line 3".
+  void ReportRepeat(const std::string& id, int line_a, int line_b) {
+    const int later = std::max(line_a, line_b);
+    const int earlier = std::min(line_a, line_b);
+    AddError(later, "token " + Quote(id) + " at line " + std::to_string(later) +
+                        " is also at line " + std::to_string(earlier));
+  }
+
+  // Ids are unique across ranges and explicit ids too. Works on the ranges, not their ids: a
+  // range `prefix` [from, to] names prefix + decimal n, so an explicit id can only be in
+  // ranges whose prefix it starts with and followed by digits, and a range can only meet
+  // another whose prefix is its own or its own plus digits.
+  void CheckRanges() {
+    if (ranges_.empty()) return;
+    for (size_t i = 0; i < ranges_.size(); ++i) groups_[ranges_[i].prefix].ranges.push_back(i);
+    for (auto& [prefix, group] : groups_) {
+      std::sort(group.ranges.begin(), group.ranges.end(), [this](size_t a, size_t b) {
+        return std::tie(ranges_[a].from, ranges_[a].to) < std::tie(ranges_[b].from, ranges_[b].to);
+      });
+      uint64_t max_to = 0;
+      size_t widest = group.ranges.front();  // the range reaching furthest so far
+      for (size_t i = 0; i < group.ranges.size(); ++i) {
+        const IdRange& range = ranges_[group.ranges[i]];
+        if (i > 0 && range.from <= ranges_[widest].to) {
+          ReportRepeat(range.prefix + std::to_string(range.from), ranges_[widest].line, range.line);
+        }
+        if (i == 0 || range.to > ranges_[widest].to) widest = group.ranges[i];
+        max_to = std::max(max_to, range.to);
+        group.max_to.push_back(max_to);
+      }
+    }
+    for (const auto& [prefix, group] : groups_) CheckRangesAgainstShorterPrefixes(prefix, group);
+    for (const auto& [id, site] : explicit_ids_) {
+      // Every split of the id into a prefix and a trailing number.
+      for (size_t at = id.size(); at > 0 && IsDigit(id[at - 1]); --at) {
+        const std::optional<uint64_t> number = RangeNumberOf(std::string_view(id).substr(at - 1));
+        if (!number) continue;
+        const auto group = groups_.find(std::string_view(id).substr(0, at - 1));
+        if (group == groups_.end()) continue;
+        if (const IdRange* range = FindRange(group->second, *number, *number)) {
+          ReportRepeat(id, range->line, site.line);
+        }
+      }
+    }
+  }
+
+  // Ranges with prefix P + S (S all digits, no leading zero) name P + S n; a range with prefix
+  // P names the same ids when its numbers include S n, read as one number. For each length L
+  // of n those form one interval [S * 10^L + lo, S * 10^L + hi].
+  void CheckRangesAgainstShorterPrefixes(std::string_view prefix, const RangeGroup& group) {
+    for (size_t at = prefix.size(); at > 0 && IsDigit(prefix[at - 1]); --at) {
+      const std::string_view digits = prefix.substr(at - 1);
+      if (digits.size() > kMaxRangeDigits) break;
+      // S n with S = "0" or "07" starts with a zero: never how a range writes a number.
+      if (digits[0] == '0') continue;
+      const std::optional<uint64_t> head = RangeNumberOf(digits);
+      if (!head) continue;
+      const auto shorter = groups_.find(prefix.substr(0, at - 1));
+      if (shorter == groups_.end()) continue;
+      for (size_t index : group.ranges) {
+        const IdRange& range = ranges_[index];
+        for (size_t length = 1; length + digits.size() <= kMaxRangeDigits; ++length) {
+          const uint64_t lo = std::max(range.from, length == 1 ? 0 : PowerOfTen(length - 1));
+          const uint64_t hi = std::min(range.to, PowerOfTen(length) - 1);
+          if (lo > hi) continue;
+          const uint64_t base = *head * PowerOfTen(length);  // < 10^18: no overflow
+          if (const IdRange* other = FindRange(shorter->second, base + lo, base + hi)) {
+            const uint64_t common = std::max(base + lo, other->from);
+            ReportRepeat(other->prefix + std::to_string(common), other->line, range.line);
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  // A range of `group` holding some number in [low, high], or nullptr.
+  const IdRange* FindRange(const RangeGroup& group, uint64_t low, uint64_t high) const {
+    // The ranges starting at or before `high`; the sweep's maxima say whether one reaches `low`.
+    const size_t end = static_cast<size_t>(
+        std::upper_bound(group.ranges.begin(), group.ranges.end(), high,
+                         [this](uint64_t value, size_t index) { return value < ranges_[index].from; }) -
+        group.ranges.begin());
+    if (end == 0 || group.max_to[end - 1] < low) return nullptr;
+    for (size_t i = end; i-- > 0;) {
+      if (ranges_[group.ranges[i]].to >= low) return &ranges_[group.ranges[i]];
+    }
+    return nullptr;
+  }
+
+  static bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+  // The valid file's entries become one TokenReplication per id, in file order.
+  void Expand() {
+    explicit_ids_.clear();  // only needed for the checks; frees memory for the expansion
+    groups_.clear();
+    config_.tokens.reserve(ids_named_);
+    char number[24];
+    for (PendingEntry& entry : pending_) {
+      size_t left = entry.ids.size();
+      if (entry.range) left += ranges_[*entry.range].to - ranges_[*entry.range].from + 1;
+      const auto add = [&](std::string id) {
+        // The last id takes the entry's copy: a "token" entry costs no copy at all.
+        config_.tokens.push_back(--left == 0 ? std::move(entry.shape) : entry.shape);
+        config_.tokens.back().id = std::move(id);
+      };
+      if (entry.range) {
+        const IdRange& range = ranges_[*entry.range];
+        for (uint64_t n = range.from;; ++n) {
+          const auto [end, ec] = std::to_chars(number, number + sizeof(number), n);
+          std::string id = range.prefix;
+          id.append(number, end);
+          add(std::move(id));
+          if (n == range.to) break;
+        }
+      }
+      for (std::string& id : entry.ids) add(std::move(id));
+    }
+    // Built from sorted keys, the map takes each at its end: linear instead of n log n.
+    std::vector<size_t> order(config_.tokens.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [this](size_t a, size_t b) {
+      return config_.tokens[a].id < config_.tokens[b].id;
+    });
+    for (size_t i : order) config_.index.emplace_hint(config_.index.end(), config_.tokens[i].id, i);
   }
 
   std::optional<std::string> ParseTokenId(const Field& field, const std::string& label) {
@@ -582,9 +989,15 @@ class Parser {
 
   const std::string_view text_;
   const std::string& source_;
+  const uint64_t max_ids_;  // a file names at most this many ids
   std::vector<std::string_view> lines_;
-  std::vector<std::pair<int, std::string>> errors_;           // (line, full message)
-  std::map<std::string, int, std::less<>> first_line_of_id_;  // includes entries with errors
+  std::vector<std::pair<int, std::string>> errors_;      // (line, full message)
+  std::map<std::string, IdSite, std::less<>> explicit_ids_;  // includes entries with errors
+  std::vector<IdRange> ranges_;                              // includes entries with errors
+  std::map<std::string_view, RangeGroup> groups_;            // ranges_ by prefix
+  std::vector<PendingEntry> pending_;                        // the valid entries
+  uint64_t ids_named_ = 0;   // within max_ids_
+  bool over_limit_ = false;  // an entry went past max_ids_ (and was reported)
   ClusterConfig config_;
 };
 
@@ -697,12 +1110,9 @@ std::vector<const TokenReplication*> ClusterConfig::TokensOf(std::string_view no
   return result;
 }
 
-StatusOr<ClusterConfig> ParseClusterConfig(std::string_view yaml, const std::string& source) {
-  StatusOr<ClusterConfig> config = Parser(yaml, source).Run();
-  if (config.ok()) {
-    for (TokenReplication& t : config->tokens) t.fingerprint = t.ComputeFingerprint();
-  }
-  return config;
+StatusOr<ClusterConfig> ParseClusterConfig(std::string_view yaml, const std::string& source,
+                                           uint64_t max_token_ids) {
+  return Parser(yaml, source, max_token_ids).Run();
 }
 
 StatusOr<ClusterConfig> LoadClusterConfig(const std::string& path) {

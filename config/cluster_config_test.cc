@@ -148,7 +148,8 @@ TEST(ClusterConfigTest, ExampleFileHasWhatTheDemoUses) {
   EXPECT_EQ(config->Nodes(), (std::vector<std::string>{kN1, kN2, kN3, kN4, kN5}));
   std::vector<std::string> ids;
   for (const TokenReplication& token : config->tokens) ids.push_back(token.id);
-  EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3", "alpha"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3", "alpha", "r0", "r1", "r2", "r3", "r4",
+                                            "r5", "r6", "r7", "r8", "r9"}));
   // Every node keeps some token, so every replica process has work in the demo.
   for (const std::string& node : config->Nodes()) {
     EXPECT_FALSE(config->TokensOf(node).empty()) << node;
@@ -168,6 +169,11 @@ TEST(ClusterConfigTest, ExampleFileHasWhatTheDemoUses) {
   // restart.
   EXPECT_EQ(config->Find("alpha")->writer, kN4);
   EXPECT_EQ(config->Find("alpha")->RoleOf(kN4), Role::kWriterAndReader);
+  // Token r7 (from the range entry) is written at 50055 and read at 50051.
+  EXPECT_EQ(config->Find("r7")->writer, kN5);
+  EXPECT_EQ(config->Find("r7")->RoleOf(kN1), Role::kReader);
+  // The op log line in the README is 50052's: it keeps 1, 2 and r0 ... r9.
+  EXPECT_EQ(config->TokensOf(kN2).size(), 12u);
 }
 
 TEST(ClusterConfigTest, AcceptsIpv6AndComparesCanonically) {
@@ -241,7 +247,7 @@ TEST(ClusterConfigTest, UnknownKeysAreNamedWithSuggestion) {
   ExpectErrors(LoadClusterConfig(path).status(), path,
                {{1, {"token \"1\"", "\"readers\" key is missing"}},
                 {3, {"unknown key \"reader\"", "did you mean \"readers\"?"}},
-                {4, {"unknown key \"quorum\"", "known keys are token, writer, readers"}}});
+                {4, {"unknown key \"quorum\"", "known keys are token (or tokens), writer, readers"}}});
   const Status status = LoadClusterConfig(path).status();
   // Nothing is close to "quorum", so no guess is offered for it.
   EXPECT_EQ(SplitLines(status.message())[2].find("did you mean"), std::string::npos);
@@ -292,7 +298,7 @@ TEST(ClusterConfigTest, EntryNotAMap) {
   ExpectErrors(
       LoadClusterConfig(path).status(), path,
       {{4,
-        {"entry 2 is a scalar (\"127.0.0.1:50051\")", "expected a map", "token, writer, readers"}},
+        {"entry 2 is a scalar (\"127.0.0.1:50051\")", "expected a map", "token (or tokens), writer, readers"}},
        {5, {"entry 3 is a list", "expected a map"}}});
 }
 
@@ -473,6 +479,239 @@ TEST(ClusterConfigTest, YamlCppMessagesStayOnOneLine) {
   // yaml-cpp quotes the offending character in some messages; here it is a newline.
   const Status status = ParseClusterConfig(std::string("\xff\x00\n", 3), "<inline>").status();
   ExpectErrors(status, "<inline>", {{2, {"not valid YAML", "unknown escape character: \\x0a"}}});
+}
+
+// --- Many tokens in one entry ("tokens": a list or a range) -----------------------------------
+
+std::vector<std::string> AllIds(const ClusterConfig& config) {
+  std::vector<std::string> ids;
+  for (const TokenReplication& token : config.tokens) ids.push_back(token.id);
+  return ids;
+}
+
+// A one-entry file whose first key is `ids` ("token: 1", "tokens: [a]", ...).
+std::string Entry(const std::string& ids, const std::string& writer = "127.0.0.1:1",
+                  const std::string& readers = "[127.0.0.1:2]") {
+  return "- " + ids + "\n  writer: " + writer + "\n  readers: " + readers + "\n";
+}
+
+TEST(ClusterConfigTest, ListsAndRangesExpandInFileOrder) {
+  const std::string path = TestFile("many-tokens.yaml");
+  StatusOr<ClusterConfig> config = LoadClusterConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(AllIds(*config),
+            (std::vector<std::string>{"1",      "a",      "b",      "7",        "t0",  "t1",
+                                      "t2",     "t3",     "t4",     "t5",       "t6",  "t7",
+                                      "t8",     "t9",     "t10",    "t11",      "user-98",
+                                      "user-99", "user-100", "user-101", "x",   "y",   "t12",
+                                      "t13",    "t14",    "t15",    "t01",      "100", "101",
+                                      "102"}));
+  EXPECT_EQ(config->index.size(), config->tokens.size());
+  for (const TokenReplication& token : config->tokens) {
+    EXPECT_EQ(config->Find(token.id), &token) << token.id;
+  }
+  // Each id carries its entry's writer, readers and line.
+  const TokenReplication* b = config->Find("b");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->line, 5);
+  EXPECT_EQ(b->writer, kN2);
+  EXPECT_EQ(b->Replicas(), (std::vector<std::string>{kN2, kN3, kN4}));
+  const TokenReplication* t11 = config->Find("t11");
+  ASSERT_NE(t11, nullptr);
+  EXPECT_EQ(t11->line, 8);
+  EXPECT_EQ(t11->readers, (std::vector<std::string>{kN3, kN2, kN1}));
+  EXPECT_EQ(t11->RoleOf(kN1), Role::kWriterAndReader);
+  EXPECT_EQ(t11->Quorum(), 2u);
+  EXPECT_EQ(config->Find("user-100")->line, 11);  // the entry's line, not its map's
+  EXPECT_EQ(config->Find("y")->writer, kN4);
+  // Not padded, "to" inclusive.
+  EXPECT_EQ(config->Find("t00"), nullptr);
+  EXPECT_EQ(config->Find("user-097"), nullptr);
+  EXPECT_EQ(config->Find("user-102"), nullptr);
+  EXPECT_EQ(Ids(config->TokensOf(kN5)), (std::vector<std::string>{"user-98", "user-99",
+                                                                  "user-100", "user-101", "x",
+                                                                  "y"}));
+}
+
+TEST(ClusterConfigTest, FingerprintIsTheSameWhicheverFormNamesTheToken) {
+  const std::string readers = "[127.0.0.1:3, 127.0.0.1:1, 127.0.0.1:2]";
+  const std::string reordered = "[127.0.0.1:2, 127.0.0.1:3, 127.0.0.1:1]";
+  const std::string w = "127.0.0.1:1";
+  TokenReplication by_hand;
+  by_hand.id = "t5";
+  by_hand.writer = w;
+  by_hand.readers = {"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"};
+  for (const std::string& yaml :
+       {Entry("token: t5", w, readers), Entry("tokens: [t5]", w, readers),
+        Entry("tokens: [t4, t5, t6]", w, readers),
+        Entry("tokens: {prefix: t, from: 0, to: 9}", w, reordered),
+        Entry("tokens: {prefix: \"\", from: 1, to: 2}", w, readers) +
+            Entry("tokens: {prefix: t, from: 5, to: 5}", w, readers)}) {
+    SCOPED_TRACE(yaml);
+    StatusOr<ClusterConfig> config = ParseClusterConfig(yaml, "<inline>");
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    const TokenReplication* t5 = config->Find("t5");
+    ASSERT_NE(t5, nullptr);
+    EXPECT_EQ(t5->fingerprint, by_hand.ComputeFingerprint());
+    EXPECT_EQ(t5->Fingerprint(), by_hand.Fingerprint());
+    for (const TokenReplication& token : config->tokens) {
+      EXPECT_EQ(token.fingerprint, token.ComputeFingerprint()) << token.id;
+    }
+  }
+}
+
+TEST(ClusterConfigTest, RepeatedIdsAcrossFormsNameBothLines) {
+  const std::string path = TestFile("many-tokens-repeats.yaml");
+  const Status status = LoadClusterConfig(path).status();
+  ExpectErrors(status, path,
+               {{4, {"token \"a\" at line 4 is also at line 1"}},
+                {9, {"token \"c\" at line 9 is also at line 4"}},
+                {12, {"token \"d\" at line 12 is also at line 8"}},
+                {18, {"token \"t5\" at line 18 is also at line 15"}},   // two ranges
+                {21, {"token \"t12\" at line 21 is also at line 18"}},  // a token in a range
+                {24, {"token \"t13\" at line 24 is also at line 18"}},  // t1 3..30 vs t 5..14
+                {27, {"token \"x\" at line 27 is also at line 27"}},    // within one list
+                {27, {"token \"t110\" at line 27 is also at line 24"}}});
+  // The exact form of one of them.
+  EXPECT_EQ(SplitLines(status.message())[3], path + ":18: token \"t5\" at line 18 is also at line 15");
+}
+
+TEST(ClusterConfigTest, OverlapsBetweenRangesOfRelatedPrefixes) {
+  const auto check = [](const std::string& first, const std::string& second,
+                        const std::string& shared) {
+    SCOPED_TRACE(first + " / " + second);
+    const std::string yaml = Entry("tokens: " + first) + Entry("tokens: " + second);
+    if (shared.empty()) {
+      EXPECT_TRUE(ParseClusterConfig(yaml, "<inline>").ok())
+          << ParseClusterConfig(yaml, "<inline>").status().ToString();
+    } else {
+      ExpectErrors(ParseClusterConfig(yaml, "<inline>").status(), "<inline>",
+                   {{4, {"token \"" + shared + "\" at line 4 is also at line 1"}}});
+    }
+  };
+  check("{prefix: t, from: 0, to: 9}", "{prefix: t, from: 10, to: 19}", "");
+  check("{prefix: t, from: 0, to: 9}", "{prefix: t, from: 9, to: 19}", "t9");
+  check("{prefix: t, from: 5, to: 5}", "{prefix: t, from: 0, to: 100}", "t5");
+  check("{prefix: t, from: 0, to: 9}", "{prefix: t1, from: 0, to: 9}", "");  // t10..t19
+  check("{prefix: t, from: 0, to: 10}", "{prefix: t1, from: 0, to: 9}", "t10");
+  check("{prefix: t1, from: 0, to: 9}", "{prefix: t, from: 15, to: 15}", "t15");
+  check("{prefix: t, from: 0, to: 999999}", "{prefix: t99, from: 0, to: 99}", "t990");
+  check("{prefix: t, from: 1000, to: 1999}", "{prefix: t12, from: 0, to: 9}", "");  // t120..t129
+  check("{prefix: t, from: 1000, to: 1999}", "{prefix: t12, from: 10, to: 99}", "t1210");
+  check("{prefix: t, from: 0, to: 999}", "{prefix: t0, from: 0, to: 999}", "");  // leading 0
+  check("{prefix: \"\", from: 0, to: 99}", "{prefix: \"4\", from: 2, to: 2}", "42");
+  check("{prefix: a, from: 0, to: 9}", "{prefix: b, from: 0, to: 9}", "");
+  check("[t3, t40]", "{prefix: t, from: 4, to: 40}", "t40");
+  check("{prefix: t, from: 4, to: 40}", "[t3, t04, t4]", "t4");
+}
+
+TEST(ClusterConfigTest, TokensFormErrors) {
+  ExpectErrors(
+      ParseClusterConfig(Entry("tokens: []") +                                          // 1
+                             Entry("tokens:") +                                         // 4
+                             Entry("tokens: t1") +                                      // 7
+                             Entry("tokens: [a, [b], {c: 1}, \"\", \"d e\"]") +         // 10
+                             Entry("token: 1\n  tokens: [2]") +                         // 13
+                             "- writer: 127.0.0.1:1\n  readers: [127.0.0.1:2]\n" +      // 17
+                             Entry("tokens:\n    - p\n    -\n    - q"),                 // 19
+                         "<inline>")
+          .status(),
+      "<inline>",
+      {{1, {"entry 1", "\"tokens\" is an empty list", "at least one id"}},
+       {4, {"entry 2", "\"tokens\" has no value", "tokens: [a, b, c]", "prefix: t, from: 0"}},
+       {7, {"entry 3", "\"tokens\" is a scalar (\"t1\")", "expected a list of ids"}},
+       {10, {"tokens \"a\" ... \"d e\" (5 ids)", "id 2 of \"tokens\" is a list", "a token id"}},
+       {10, {"id 3 of \"tokens\" is a map"}},
+       {10, {"token id is empty"}},
+       {10, {"token id \"d e\"", "whitespace"}},
+       {14, {"entry 5", "both \"token\" and \"tokens\""}},
+       {17, {"entry 6", "\"token\" key is missing", "or \"tokens\""}},
+       {21, {"tokens \"p\" ... \"q\" (3 ids)", "id 2 of \"tokens\" is empty"}}});
+}
+
+TEST(ClusterConfigTest, RangeErrors) {
+  ExpectErrors(
+      ParseClusterConfig(
+          Entry("tokens: {prefix: t, from: 5, to: 4}") +                          // 1
+          Entry("tokens: {prefix: t, from: 007, to: 9}") +                        // 4
+          Entry("tokens: {prefix: t, from: -1, to: 1e3}") +                       // 7
+          Entry("tokens: {prefix: t, from: 0}") +                                 // 10
+          Entry("tokens: {prefix: t, from: 0, to: 1, step: 2, form: 0}") +        // 13
+          Entry("tokens: {prefix: [t], from: 0, to:}") +                          // 16
+          Entry("tokens: {prefix: \"a b\", from: 0, to: 1}") +                    // 19
+          Entry("tokens: {prefix: t, from: 0, to: 1000000000000000000}") +        // 22
+          Entry("tokens: {prefix: " + std::string(126, 'p') + ", from: 0, to: 100}") +  // 25
+          Entry("tokens: {prefix: v, from: 0, to: 9, to: 8}") +                   // 28
+          Entry("tokens: {prefix: u, from: 0, to: 9}", "127.0.0.1:0", "[]"),      // 31
+          "<inline>")
+          .status(),
+      "<inline>",
+      {{1, {"entry 1", "the range is empty", "from 5 is greater than to 4", "inclusive"}},
+       {4, {"entry 2", "\"from\" \"007\" has a leading zero", "not zero-padded"}},
+       {7, {"entry 3", "\"from\" \"-1\" is not a decimal number"}},
+       {7, {"entry 3", "\"to\" \"1e3\" is not a decimal number"}},
+       {10, {"entry 4", "the range of \"tokens\" has no \"to\" key"}},
+       {13, {"tokens \"t0\" ... \"t1\"", "unknown key \"step\" in the range", "prefix, from, to"}},
+       {13, {"unknown key \"form\"", "did you mean \"from\"?"}},
+       {16, {"entry 6", "\"prefix\" is a list", "expected the text before each number"}},
+       {16, {"entry 6", "\"to\" has no value"}},
+       {19, {"entry 7", "prefix \"a b\"", "whitespace"}},
+       {22, {"entry 8", "\"to\" \"1000000000000000000\" is larger than 999999999999999999"}},
+       {25, {"entry 9", "its last id", "129 bytes long", "limit is 128"}},
+       {28, {"tokens \"v0\" ... \"v9\"", "in the range of \"tokens\"", "key \"to\" appears twice"}},
+       {32, {"tokens \"u0\" ... \"u9\"", "writer \"127.0.0.1:0\"", "out of range"}},
+       {33, {"tokens \"u0\" ... \"u9\"", "\"readers\" is empty"}}});
+}
+
+TEST(ClusterConfigTest, BlockStyleRangeErrorsPointAtTheirLines) {
+  ExpectErrors(ParseClusterConfig("- tokens:\n"           // 1
+                                  "    prefix: t\n"       // 2
+                                  "    from: x\n"         // 3
+                                  "    to: 5\n"           // 4
+                                  "    prefx: t\n"        // 5
+                                  "  writer: 127.0.0.1:1\n"
+                                  "  readers: [127.0.0.1:2]\n",
+                                  "<inline>")
+                   .status(),
+               "<inline>",
+               {{3, {"entry 1", "\"from\" \"x\" is not a decimal number"}},
+                {5, {"unknown key \"prefx\" in the range", "did you mean \"prefix\"?"}}});
+}
+
+TEST(ClusterConfigTest, TooManyIdsInAFile) {
+  // The default limit, 10,000,000 ids per file, is checked before anything is expanded.
+  ExpectErrors(ParseClusterConfig(Entry("tokens: {prefix: t, from: 1, to: 10000001}"),
+                                  "<inline>")
+                   .status(),
+               "<inline>",
+               {{1, {"tokens \"t1\" ... \"t10000001\"", "names 10,000,001 ids",
+                     "at most 10,000,000 token ids in all"}}});
+  ExpectErrors(ParseClusterConfig(Entry("tokens: {prefix: t, from: 0, to: 999999999999999999}"),
+                                  "<inline>")
+                   .status(),
+               "<inline>", {{1, {"names 1,000,000,000,000,000,000 ids"}}});
+  // Counted over the whole file: ids, lists and ranges together; reported once.
+  const std::string yaml = Entry("token: a") + Entry("tokens: [b, c]") +
+                           Entry("tokens: {prefix: t, from: 0, to: 5}") +
+                           Entry("tokens: {prefix: u, from: 0, to: 5}");
+  EXPECT_TRUE(ParseClusterConfig(yaml, "<inline>", 15).ok());
+  ExpectErrors(ParseClusterConfig(yaml, "<inline>", 14).status(), "<inline>",
+               {{10, {"tokens \"u0\" ... \"u5\"", "names 6 ids, 9 named before it",
+                      "at most 14 token ids"}}});
+  ExpectErrors(ParseClusterConfig(yaml, "<inline>", 2).status(), "<inline>",
+               {{4, {"names 2 ids, 1 named before it", "at most 2 token ids"}}});
+}
+
+TEST(ClusterConfigTest, LargeRangeLoads) {
+  StatusOr<ClusterConfig> config = ParseClusterConfig(
+      Entry("tokens: {prefix: t, from: 0, to: 99999}") + Entry("token: t100000"), "<inline>");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  ASSERT_EQ(config->tokens.size(), 100001u);
+  EXPECT_EQ(config->index.size(), 100001u);
+  EXPECT_EQ(config->tokens[12345].id, "t12345");
+  EXPECT_EQ(config->Find("t99999"), &config->tokens[99999]);
+  EXPECT_EQ(config->Find("t100000"), &config->tokens[100000]);
+  EXPECT_EQ(config->Find("t100001"), nullptr);
 }
 
 // --- ParseAccessPoint -------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // bytes -> ParseClusterConfig. Properties: it returns (never crashes or hangs); a config it
-// accepts is consistent (ids unique and indexed, access points canonical, readers present
-// and distinct); a rejection is INVALID_ARGUMENT and every line of its message starts with
+// accepts is consistent (ids unique and indexed, whichever form named them, access points
+// canonical, readers present and distinct, fingerprints filled in); a rejection is INVALID_ARGUMENT and every line of its message starts with
 // "<source>:<line>: " where line >= 1, as the header promises the operator.
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +14,9 @@
 namespace {
 
 constexpr char kSource[] = "fuzz.yaml";
+// A few bytes can name a range of millions of ids; the real limit (10,000,000) would make
+// such inputs slow and large without reaching other code.
+constexpr uint64_t kMaxTokenIds = 10'000;
 
 // "<source>:<digits, not starting with 0>: " at the start of `line`.
 bool StartsWithSourceAndLine(std::string_view line) {
@@ -47,6 +50,7 @@ void CheckAccepted(const tokenstore::ClusterConfig& config) {
     const size_t replicas = token.Replicas().size();
     FUZZ_CHECK(token.Quorum() > replicas / 2 && token.Quorum() <= replicas, token.id);
     FUZZ_CHECK(token.RoleOf(token.writer) != tokenstore::Role::kNone, token.writer);
+    FUZZ_CHECK(token.fingerprint == token.ComputeFingerprint(), token.id);
   }
 }
 
@@ -55,7 +59,7 @@ void CheckAccepted(const tokenstore::ClusterConfig& config) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view yaml(reinterpret_cast<const char*>(data), size);
   tokenstore::StatusOr<tokenstore::ClusterConfig> config =
-      tokenstore::ParseClusterConfig(yaml, kSource);
+      tokenstore::ParseClusterConfig(yaml, kSource, kMaxTokenIds);
   if (config.ok()) {
     CheckAccepted(*config);
     return 0;

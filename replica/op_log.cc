@@ -7,8 +7,8 @@
 
 namespace tokenstore {
 
-OpLog::OpLog(bool enabled, std::string node, std::vector<std::string> token_ids)
-    : enabled_(enabled), node_(std::move(node)), token_ids_(std::move(token_ids)) {}
+OpLog::OpLog(bool enabled, std::string node, size_t token_count, std::FILE* out)
+    : enabled_(enabled), node_(std::move(node)), token_count_(token_count), out_(out) {}
 
 void OpLog::Record(const OpRecord& r) {
   if (!enabled_) return;
@@ -42,9 +42,9 @@ void OpLog::Record(const OpRecord& r) {
     if (r.op == "read") state.Add("fast_path", r.fast_path);
     line.Add("state", state);
   }
-  line.Add("tokens", token_ids_);
+  line.Add("tokens", token_count_);
   // Under the lock the event log (common/log.h) writes with: the two never interleave.
-  WriteOutputLine(stdout, line.str());
+  WriteOutputLine(out_, line.str());
 }
 
 }  // namespace tokenstore

@@ -1,13 +1,15 @@
 // The structured line a replica prints after each completed client operation (SPEC section
 // 3): the operation, its outcome, the token's full state as this node now knows it, and the
-// ids of every token the node keeps. One JSON object per line on stdout.
+// number of tokens the node keeps ("tokens":N; not their ids, so the line stays short on a
+// node with a million tokens). One JSON object per line on stdout.
 //
 // Thread-safety: safe for concurrent use; lines never interleave.
 #pragma once
 
+#include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "common/status.h"
 #include "common/token_value.h"
@@ -28,14 +30,16 @@ struct OpRecord {
 
 class OpLog {
  public:
-  OpLog(bool enabled, std::string node, std::vector<std::string> token_ids);
+  // `token_count`: how many tokens the node keeps. `out` is stdout but in tests.
+  OpLog(bool enabled, std::string node, size_t token_count, std::FILE* out = stdout);
   void Record(const OpRecord& r);
   bool enabled() const { return enabled_; }
 
  private:
   const bool enabled_;
   const std::string node_;
-  const std::vector<std::string> token_ids_;
+  const uint64_t token_count_;
+  std::FILE* const out_;
 };
 
 }  // namespace tokenstore

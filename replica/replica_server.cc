@@ -142,7 +142,7 @@ Status ReplicaServer::Start() {
     Shutdown();
     return st;
   }
-  op_log_ = std::make_unique<OpLog>(options_.op_log, options_.listen, core_->token_ids());
+  op_log_ = std::make_unique<OpLog>(options_.op_log, options_.listen, core_->token_ids().size());
   authorizer_ = std::make_unique<Authorizer>(config_, options_.security.tls());
   token_service_ = std::make_unique<TokenServiceImpl>(*core_, *op_log_, *authorizer_);
   replica_service_ = std::make_unique<ReplicaServiceImpl>(*core_, *storage_pool_, *authorizer_);

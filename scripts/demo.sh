@@ -5,7 +5,7 @@
 #
 # Installs what is missing, builds, starts five token-replica processes on 127.0.0.1:50051-55
 # (examples/cluster.yaml) with their data in a temporary directory, and shows: writes; reads
-# of one token at different readers; a token crash-stopped on one replica while reads and
+# of one token at different readers; a token of a range entry written and read; a token crash-stopped on one replica while reads and
 # writes go on and another token on that node is unaffected; the token's writer crash-stopped
 # (writes time out, reads go on); a node killed with kill -9 and restarted with its registers
 # intact; a node whose data dir is lost, rebuilt from the others on a restart with its usual
@@ -83,6 +83,10 @@ for n in 127.0.0.1:50052 127.0.0.1:50053 127.0.0.1:50055; do client read --id 1 
 say "A reader chosen at random, as JSON:"
 client --json read --id 1
 
+step "Many tokens in one entry: r0 ... r9 share one writer and readers (tokens: {prefix: r, from: 0, to: 9})"
+client write --id r7 --name ranged --low 0 --mid 10 --high 40
+client read --id r7 --node 127.0.0.1:50051
+
 step "Token 1 crash-stopped on 127.0.0.1:50053: it answers nothing about token 1 from now on"
 admin crash --node 127.0.0.1:50053 --token 1
 say "Reads and writes of token 1 go on through the other replicas:"
@@ -148,7 +152,8 @@ step "Backup and restore: every token read atomically into a JSON Lines file"
 admin backup --config "$config" --out "$work/backup.jsonl"
 say "Its first two lines:"
 head -n 2 "$work/backup.jsonl" | sed 's/^/   /'
-say "Token 3 reset to undefined; a restore writes it back (the others are defined: skipped):"
+say "Token 3 reset to undefined; a restore writes it back (tokens defined now are skipped; the"
+say "never-written range tokens, undefined in the backup and now, are created again):"
 client create --id 3
 admin restore --config "$config" --in "$work/backup.jsonl"
 say "Token 3 has its value again, under a new timestamp (timestamps are not restored):"
