@@ -259,10 +259,14 @@ class TokenServiceImpl::SessionReactor final
 
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client is done sending, or gone
-      MutexLock lock(&mu_);
-      reading_ = false;
-      reads_done_ = true;
-      Act(lock);
+      Next next;
+      {
+        MutexLock lock(&mu_);
+        reading_ = false;
+        reads_done_ = true;
+        next = DecideLocked();
+      }
+      Perform(next);
       return;
     }
     {
@@ -270,16 +274,24 @@ class TokenServiceImpl::SessionReactor final
       running_ += request_.ops_size();  // before any can finish
     }
     for (v1::SessionOp& op : *request_.mutable_ops()) Start(op);
-    MutexLock lock(&mu_);
-    reading_ = false;
-    Act(lock);
+    Next next;
+    {
+      MutexLock lock(&mu_);
+      reading_ = false;
+      next = DecideLocked();
+    }
+    Perform(next);
   }
 
   void OnWriteDone(bool ok) override {
-    MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok) broken_ = true;  // the client is gone: nothing more can be sent
-    Act(lock);
+    Next next;
+    {
+      MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) broken_ = true;  // the client is gone: nothing more can be sent
+      next = DecideLocked();
+    }
+    Perform(next);
   }
 
   void OnCancel() override { cancelled_->store(true); }
@@ -358,9 +370,13 @@ class TokenServiceImpl::SessionReactor final
   // `token`: fail-silent parks it, as a unary call is parked.
   bool Admit(const std::string& token) {
     if (service_.core_.MayAnswer(token)) return true;
-    MutexLock lock(&mu_);
-    running_--;
-    Act(lock);
+    Next next;
+    {
+      MutexLock lock(&mu_);
+      running_--;
+      next = DecideLocked();
+    }
+    Perform(next);
     return false;
   }
 
@@ -368,31 +384,40 @@ class TokenServiceImpl::SessionReactor final
   // its token (crash-stopped meanwhile).
   void Finished(const std::string& token, v1::SessionResult result) {
     const bool answer = token.empty() || service_.core_.MayAnswer(token);
-    MutexLock lock(&mu_);
-    running_--;
-    if (answer && !broken_) *outbox_.add_results() = std::move(result);
-    Act(lock);
+    Next next;
+    {
+      MutexLock lock(&mu_);
+      running_--;
+      if (answer && !broken_) *outbox_.add_results() = std::move(result);
+      next = DecideLocked();
+    }
+    Perform(next);
   }
 
-  // Starts what the state calls for: the next read, the next write, or the end. Releases
-  // `lock` before calling into gRPC.
-  void Act(MutexLock& lock) REQUIRES(mu_) {
+  // What the state calls for next: the next read, the next write, or the end. Decided with
+  // `mu_` held, started with it released (Perform).
+  struct Next {
     bool read = false, write = false, finish = false;
+  };
+  Next DecideLocked() REQUIRES(mu_) {
+    Next next;
     if (!reading_ && !reads_done_ && !broken_ && running_ < kMaxSessionOps) {
-      reading_ = read = true;
+      reading_ = next.read = true;
     }
     if (!writing_ && !broken_ && outbox_.results_size() > 0) {
       response_.Swap(&outbox_);
       outbox_.Clear();
-      writing_ = write = true;
+      writing_ = next.write = true;
     }
     if (!finished_ && (reads_done_ || broken_) && !reading_ && running_ == 0 && !writing_) {
-      finished_ = finish = true;
+      finished_ = next.finish = true;
     }
-    lock.Unlock();
-    if (read) StartRead(&request_);
-    if (write) StartWrite(&response_);
-    if (finish) Finish(grpc::Status::OK);
+    return next;
+  }
+  void Perform(const Next& next) {
+    if (next.read) StartRead(&request_);
+    if (next.write) StartWrite(&response_);
+    if (next.finish) Finish(grpc::Status::OK);
   }
 
   TokenServiceImpl& service_;
