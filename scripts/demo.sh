@@ -5,7 +5,8 @@
 #
 # Installs what is missing, builds, starts five token-replica processes on 127.0.0.1:50051-55
 # (examples/cluster.yaml) with their data in a temporary directory, and shows: writes; reads
-# of one token at different readers; a token of a range entry written and read; a token crash-stopped on one replica while reads and
+# of one token at different readers; a token of a range entry written and read; token-client
+# batch (many operations from one process); a token crash-stopped on one replica while reads and
 # writes go on and another token on that node is unaffected; the token's writer crash-stopped
 # (writes time out, reads go on); a node killed with kill -9 and restarted with its registers
 # intact; a node whose data dir is lost, rebuilt from the others on a restart with its usual
@@ -86,6 +87,20 @@ client --json read --id 1
 step "Many tokens in one entry: r0 ... r9 share one writer and readers (tokens: {prefix: r, from: 0, to: 9})"
 client write --id r7 --name ranged --low 0 --mid 10 --high 40
 client read --id r7 --node 127.0.0.1:50051
+
+step "Many operations from one process: token-client batch (one stream per node, many in flight)"
+say "Writes of r0 ... r4 and reads of them, one operation per line on stdin, one JSON line out each:"
+for i in 0 1 2 3 4; do echo "write r$i batch-$i 0 8 32"; done >"$work/batch.txt"
+for i in 0 1 2 3 4; do echo "read r$i"; done >>"$work/batch.txt"
+echo "\$ token-client --config $config batch --parallel 1 < batch.txt"
+"$bin/token-client" --config "$config" batch --parallel 1 <"$work/batch.txt" >"$work/batch.jsonl"
+say "(its first two lines and its last:)"
+sed -n '1,2p;$p' "$work/batch.jsonl"
+say "1,000 reads in one process (the default 16 in flight):"
+for i in $(seq 1 1000); do echo "read r$((i % 5))"; done >"$work/reads.txt"
+batch_start=$(date +%s%N)
+"$bin/token-client" --config "$config" batch <"$work/reads.txt" >"$work/reads.jsonl"
+say "$(wc -l <"$work/reads.jsonl") results in $((($(date +%s%N) - batch_start) / 1000000)) ms"
 
 step "Token 1 crash-stopped on 127.0.0.1:50053: it answers nothing about token 1 from now on"
 admin crash --node 127.0.0.1:50053 --token 1
