@@ -141,8 +141,10 @@ class DeadlineTimer {
         continue;
       }
       auto first = due_.begin();
-      if (Clock::now() < first->first.first) {
-        cv_.WaitUntil(&mu_, first->first.first);
+      // A copy: Remove may erase the entry (and its key) while this thread waits.
+      const Clock::time_point when = first->first.first;
+      if (Clock::now() < when) {
+        cv_.WaitUntil(&mu_, when);
         continue;
       }
       std::function<void()> fn = std::move(first->second);
