@@ -233,6 +233,15 @@ class SessionStream final
     cv_.Wait(&mu_, [this]() REQUIRES(mu_) { return done_; });
   }
 
+  // How the stream ended (what its pending operations were failed with), once gRPC said so;
+  // waits for that until `deadline`.
+  grpc::Status WaitEnd(Clock::time_point deadline) {
+    MutexLock lock(&mu_);
+    while (!done_ && Clock::now() < deadline) cv_.WaitUntil(&mu_, deadline);
+    if (done_) return end_;
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the session stream broke");
+  }
+
   void OnReadDone(bool ok) override {
     if (!ok) {  // the stream ended; OnDone says how
       Break();
@@ -290,6 +299,10 @@ class SessionStream final
             ? grpc::Status(grpc::StatusCode::UNAVAILABLE,
                            status.error_message() + " (session stream broken)")
             : status;
+    {
+      MutexLock lock(&mu_);
+      end_ = st;
+    }
     for (auto& [seq, p] : pending) {
       if (p.timed) timer_->Remove(p.timer_key);
       p.done(st, {});
@@ -332,6 +345,7 @@ class SessionStream final
   bool broken_ GUARDED_BY(mu_) = false;
   bool hold_released_ GUARDED_BY(mu_) = false;
   bool done_ GUARDED_BY(mu_) = false;
+  grpc::Status end_ GUARDED_BY(mu_);  // set in OnDone
 };
 
 class SessionCall final : public NodeCall {
@@ -372,15 +386,17 @@ class SessionTransport final : public NodeTransport {
     }
     // A stream that broke is replaced by a new one; two tries cover a stream that breaks
     // between the lookup and the send.
+    std::shared_ptr<SessionStream> stream;
     for (int attempt = 0; attempt < 2; ++attempt) {
-      std::shared_ptr<SessionStream> stream = StreamFor(node);
+      stream = StreamFor(node);
       uint64_t seq = 0;
       if (stream->Send(op, deadline, done, &seq)) {
         return std::make_shared<SessionCall>(stream, seq);
       }
     }
-    done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the session stream to " + node + " broke"),
-         {});
+    // Broke before the operation could be sent (a node that refuses connections does that at
+    // once): the operation fails the way the stream ended, e.g. "Connection refused".
+    done(stream->WaitEnd(deadline), {});
     return nullptr;
   }
 
@@ -416,13 +432,43 @@ class SessionTransport final : public NodeTransport {
   std::map<std::string, Node> nodes_ GUARDED_BY(mu_);
 };
 
+// gRPC 1.51 runs callback-API completions on a process-wide completion queue that lives while
+// some channel that made a callback call lives, and is shut down and freed when the last such
+// channel goes. Under AddressSanitizer, a client test that made and dropped many clients
+// (hence channels) in a row hit a double free inside that teardown about once in 14 runs
+// (grpc_cq_internal_unref on gRPC's own thread). One channel that made a callback call and is
+// never destroyed keeps that queue for the life of the process, so it is never torn down
+// and built again. The call goes nowhere (an expired deadline); the channel connects to
+// nothing.
+void KeepCallbackQueueAlive() {
+  struct Kept {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<v1::TokenService::Stub> stub;
+    grpc::ClientContext ctx;
+    v1::ReadRequest req;
+    v1::ReadResponse resp;
+  };
+  // Reachable from this static pointer for the life of the process (not a leak).
+  static Kept* const kept = [] {
+    auto* k = new Kept;
+    k->channel = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
+    k->stub = v1::TokenService::NewStub(k->channel);
+    k->ctx.set_deadline(std::chrono::system_clock::now());
+    k->stub->async()->Read(&k->ctx, &k->req, &k->resp, [](grpc::Status) {});
+    return k;
+  }();
+  (void)kept;
+}
+
 }  // namespace
 
 std::unique_ptr<NodeTransport> NewUnaryTransport(const Security& security) {
+  KeepCallbackQueueAlive();
   return std::make_unique<UnaryTransport>(security);
 }
 
 std::unique_ptr<NodeTransport> NewSessionTransport(const Security& security) {
+  KeepCallbackQueueAlive();
   return std::make_unique<SessionTransport>(security);
 }
 
