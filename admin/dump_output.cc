@@ -38,9 +38,9 @@ std::vector<std::string> Row(const DumpEntry& e) {
 }
 
 const std::vector<std::string>& HeaderRow() {
-  static const std::vector<std::string> kHeader = {
-      "token",   "ts",       "kind",    "name",        "low", "mid", "high", "partial",
-      "partial_x", "crashed", "reserved_ts", "role"};
+  static const std::vector<std::string> kHeader = {"token",     "ts",      "kind",        "name",
+                                                   "low",       "mid",     "high",        "partial",
+                                                   "partial_x", "crashed", "reserved_ts", "role"};
   return kHeader;
 }
 
@@ -173,7 +173,8 @@ Status DumpPrinter::Finish() {
     std::string title = Title(header_, count_);
     if (std::fputs(title.c_str(), out_) < 0) return WriteError("write the dump");
     if (count_ > 0) {
-      if (std::fputs(Line(HeaderRow(), width_).c_str(), out_) < 0) return WriteError("write the dump");
+      const std::string header = Line(HeaderRow(), width_);
+      if (std::fputs(header.c_str(), out_) < 0) return WriteError("write the dump");
       if (std::fflush(rows_) != 0 || std::fseek(rows_, 0, SEEK_SET) != 0) {
         return WriteError("read the table's temporary file back");
       }

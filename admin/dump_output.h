@@ -41,7 +41,7 @@ class DumpPrinter {
  private:
   std::FILE* const out_;
   const bool json_;
-  NodeDump header_;  // without entries
+  NodeDump header_;            // without entries
   std::FILE* rows_ = nullptr;  // the table's rows, until Finish
   std::vector<size_t> width_;  // the table's column widths so far
   size_t count_ = 0;

@@ -83,7 +83,8 @@ int RunDump(const AdminCommand& cmd) {
     std::fprintf(stderr, "token-admin dump: %llu of %llu tokens\n",
                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(total));
   };
-  Status st = AdminClient(cmd.options).DumpStream(
+  AdminClient admin(cmd.options);
+  Status st = admin.DumpStream(
       cmd.node,
       [&](const NodeDump& header, uint64_t tokens) {
         total = tokens;

@@ -609,8 +609,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Dump(grpc::CallbackServerContext* ct
 // OnWriteDone asks the executor for the next one. The reactor is deleted in OnDone, which
 // gRPC calls only after Finish, and Finish is called only by the last step of that chain
 // (never while an executor task holds `this`).
-class AdminServiceImpl::DumpStreamReactor final
-    : public grpc::ServerWriteReactor<v1::DumpChunk> {
+class AdminServiceImpl::DumpStreamReactor final : public grpc::ServerWriteReactor<v1::DumpChunk> {
  public:
   explicit DumpStreamReactor(AdminServiceImpl& service) : service_(service) {}
 
@@ -632,7 +631,8 @@ class AdminServiceImpl::DumpStreamReactor final
     // Token order, as the unary form's clients print it: 4 bytes per token, not the entries.
     order_.resize(ids.size());
     for (uint32_t i = 0; i < order_.size(); ++i) order_[i] = i;
-    std::sort(order_.begin(), order_.end(), [&ids](uint32_t a, uint32_t b) { return ids[a] < ids[b]; });
+    std::sort(order_.begin(), order_.end(),
+              [&ids](uint32_t a, uint32_t b) { return ids[a] < ids[b]; });
     v1::DumpHeader* h = chunk_.mutable_header();
     h->set_node(core.self());
     h->set_state(NodeStateName(core.lifecycle().state()));

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "admin/admin_client.h"
 #include "admin.grpc.pb.h"
+#include "admin/admin_client.h"
 #include "client.grpc.pb.h"
 #include "config/cluster_config.h"
 #include "replica/replica_server.h"
@@ -33,9 +33,9 @@ class OneNode {
   OneNode(size_t tokens, const std::string& prefix) {
     StartOnLoopback(1, [&](const std::vector<std::string>& addresses) {
       address_ = addresses[0];
-      const std::string yaml = "- tokens: {prefix: " + prefix + ", from: 0, to: " +
-                               std::to_string(tokens - 1) + "}\n  writer: " + address_ +
-                               "\n  readers: [" + address_ + "]\n";
+      const std::string yaml = "- tokens: {prefix: " + prefix +
+                               ", from: 0, to: " + std::to_string(tokens - 1) +
+                               "}\n  writer: " + address_ + "\n  readers: [" + address_ + "]\n";
       StatusOr<ClusterConfig> config = ParseClusterConfig(yaml, "dump_stream_test.yaml");
       if (!config.ok()) {
         ADD_FAILURE() << config.status().ToString();
@@ -66,10 +66,31 @@ class OneNode {
   }
   const std::string& address() const { return address_; }
 
+  // Writes `name` (low 1, mid 2, high 3) to token `id`; false (and a test failure) if refused.
+  bool Write(const std::string& id, const std::string& name) {
+    if (!stub_) {
+      stub_ = v1::TokenService::NewStub(
+          grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+    v1::WriteRequest req;
+    req.set_id(id);
+    req.set_name(name);
+    req.set_low(1);
+    req.set_mid(2);
+    req.set_high(3);
+    v1::WriteResponse resp;
+    grpc::Status st = stub_->Write(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << id << ": " << st.error_message();
+    return st.ok();
+  }
+
  private:
   TempDir dir_{"tokenstore-dump"};
   std::string address_;
   std::unique_ptr<ReplicaServer> server_;
+  std::unique_ptr<v1::TokenService::Stub> stub_;
 };
 
 std::string Id(const std::string& prefix, size_t i) { return prefix + std::to_string(i); }
@@ -106,20 +127,8 @@ TEST(DumpStream, PastTheUnaryLimitEveryRegisterOnceInOrder) {
   const size_t n = 36'000;
   const std::string prefix = std::string(120, 'p');
   OneNode node(n, prefix);
-  const auto stub = v1::TokenService::NewStub(
-      grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials()));
   for (size_t i : {size_t{0}, size_t{12'345}, n - 1}) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + 5s);
-    v1::WriteRequest req;
-    req.set_id(Id(prefix, i));
-    req.set_name("name" + std::to_string(i));
-    req.set_low(1);
-    req.set_mid(2);
-    req.set_high(3);
-    v1::WriteResponse resp;
-    grpc::Status st = stub->Write(&ctx, req, &resp);
-    ASSERT_TRUE(st.ok()) << st.error_message();
+    ASSERT_TRUE(node.Write(Id(prefix, i), "name" + std::to_string(i)));
   }
   AdminClient admin;
   ASSERT_TRUE(admin.Crash(node.address(), Id(prefix, 7)).ok());
@@ -140,9 +149,9 @@ TEST(DumpStream, PastTheUnaryLimitEveryRegisterOnceInOrder) {
   Streamed s = StreamDump(node.address());
   const auto took = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(s.status.ok()) << s.status.ToString();
-  std::printf("streamed %zu entries in %zu chunks in %lld ms\n", s.entries.size(), s.chunks.size(),
-              static_cast<long long>(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  std::printf(
+      "streamed %zu entries in %zu chunks in %lld ms\n", s.entries.size(), s.chunks.size(),
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
   EXPECT_EQ(s.header.node, node.address());
   EXPECT_EQ(s.header.state, "serving");
   EXPECT_FALSE(s.header.identity.empty());
@@ -193,6 +202,28 @@ TEST(DumpStream, ChunkBoundaries) {
     for (const DumpEntry& e : s.entries) got.push_back(e.token);
     EXPECT_EQ(got, ids);
   }
+}
+
+// Entries with long names end a chunk before 1,000 of them: a chunk stays far below the
+// 4 MiB a caller receives by default whatever the names.
+TEST(DumpStream, LongNamesMakeSmallerChunks) {
+  const size_t n = AdminServiceImpl::kDumpChunkEntries;
+  OneNode node(n, "t");
+  const std::string name(1000, 'n');
+  for (size_t i = 0; i < 600; ++i) ASSERT_TRUE(node.Write(Id("t", i), name));
+  Streamed s = StreamDump(node.address());
+  ASSERT_TRUE(s.status.ok()) << s.status.ToString();
+  ASSERT_EQ(s.entries.size(), n);
+  EXPECT_GE(s.chunks.size(), 2u);
+  size_t at = 0;
+  for (size_t c : s.chunks) {
+    size_t bytes = 0;
+    for (size_t i = at; i < at + c; ++i)
+      bytes += s.entries[i].token.size() + s.entries[i].reg.value.name.size();
+    EXPECT_LE(bytes, AdminServiceImpl::kDumpChunkBytes + name.size() + 64);
+    at += c;
+  }
+  for (size_t i = 1; i < n; ++i) EXPECT_LT(s.entries[i - 1].token, s.entries[i].token);
 }
 
 }  // namespace
