@@ -131,6 +131,8 @@ Status AdminClient::DumpStream(const std::string& node, const DumpHeaderFn& on_h
                                const DumpEntriesFn& on_entries) {
   grpc::ClientContext ctx;
   bool header_seen = false;
+  uint64_t announced = 0;  // the header's count
+  uint64_t received = 0;
   Status failed;  // a callback's error, or a malformed chunk
   grpc::Status st;
   bool fired = false;
@@ -148,7 +150,8 @@ Status AdminClient::DumpStream(const std::string& node, const DumpHeaderFn& on_h
         header.node = chunk.header().node().empty() ? node : chunk.header().node();
         header.state = chunk.header().state();
         header.identity = chunk.header().identity();
-        failed = on_header(header, chunk.header().tokens());
+        announced = chunk.header().tokens();
+        failed = on_header(header, announced);
       }
       entries.clear();
       for (const v1::DumpEntry& e : chunk.entries()) {
@@ -159,19 +162,28 @@ Status AdminClient::DumpStream(const std::string& node, const DumpHeaderFn& on_h
         }
         entries.push_back(std::move(entry).value());
       }
+      received += entries.size();
       if (failed.ok() && !entries.empty()) failed = on_entries(entries);
+      watchdog.Progress();  // a slow callback (a slow reader of stdout) is not the node's wait
     }
     if (!failed.ok()) ctx.TryCancel();
     st = reader->Finish();
     fired = watchdog.fired();
   }
   if (!failed.ok()) return failed;
-  if (fired) st = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "no message in time");
+  if (fired && !st.ok()) {
+    st = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "no message in time");
+  }
   if (st.error_code() == grpc::StatusCode::UNIMPLEMENTED && !header_seen) {
     return DumpUnary(node, on_header, on_entries);  // a node older than DumpStream
   }
   if (!st.ok()) return CallError("dump", node, st);
   if (!header_seen) return Status::Internal("dump of " + node + ": the stream had no header");
+  if (received != announced) {
+    return Status::Internal("dump of " + node + ": the node announced " +
+                            std::to_string(announced) + " registers and sent " +
+                            std::to_string(received));
+  }
   return Status::Ok();
 }
 
