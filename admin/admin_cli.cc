@@ -62,6 +62,13 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   CLI::Option* dump_dir =
       dump->add_option("--data-dir", cmd.data_dir, "a stopped node's --data-dir");
   dump_node->excludes(dump_dir);
+  size_t dump_progress_every = 0;
+  CLI::Option* dump_progress = dump->add_option(
+      "--progress-every", dump_progress_every,
+      "with --node: a progress line on stderr after every N tokens and at the end (0: only at "
+      "the end); default: every " +
+          std::to_string(kDumpProgressEvery) + " when stderr is a terminal, else none");
+  dump_progress->excludes(dump_dir);
 
   CLI::App* backup = app.add_subcommand(
       "backup", "read every token of --config atomically into a JSON Lines file");
@@ -110,6 +117,7 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
     if (dump_dir->count() > 0 && cmd.data_dir.empty()) {
       return UsageError("--data-dir must not be empty");
     }
+    if (dump_progress->count() > 0) cmd.dump_progress_every = dump_progress_every;
   }
   if (backup->parsed() || restore->parsed()) {
     cmd.op = backup->parsed() ? AdminOp::kBackup : AdminOp::kRestore;

@@ -3,7 +3,7 @@
 //
 //   token-admin [--config FILE] [--json] [--timeout S]
 //               (crash --node ADDR --token ID | revive --node ADDR --token ID |
-//                dump --node ADDR | dump --data-dir DIR |
+//                dump --node ADDR [--progress-every N] | dump --data-dir DIR |
 //                backup --out FILE.jsonl [--concurrency N] [--progress-every N] |
 //                restore --in FILE.jsonl [--force] [--concurrency N] [--progress-every N])
 // backup and restore need --config.
@@ -24,6 +24,8 @@
 
 namespace tokenstore {
 
+inline constexpr size_t kDumpProgressEvery = 10'000;
+
 enum class AdminOp { kCrash, kRevive, kDump, kBackup, kRestore };
 
 struct AdminCommand {
@@ -34,6 +36,9 @@ struct AdminCommand {
   std::string file;      // backup: --out; restore: --in
   bool force = false;    // restore: also tokens that are not undefined
   BulkOptions bulk;      // backup and restore
+  // dump --node: a progress line on stderr after every N tokens and at the end (0: only at
+  // the end). Unset: every kDumpProgressEvery when stderr is a terminal, else none.
+  std::optional<size_t> dump_progress_every;
   std::optional<std::string> config_path;
   bool json = false;
   AdminOptions options;

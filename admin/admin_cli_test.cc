@@ -58,6 +58,12 @@ TEST(AdminCli, DumpLiveOrOffline) {
   EXPECT_EQ(live.node, "127.0.0.1:50051");
   EXPECT_TRUE(live.data_dir.empty());
   EXPECT_TRUE(live.json);
+  EXPECT_FALSE(live.dump_progress_every.has_value());  // a terminal decides
+  EXPECT_EQ(
+      ParseOk({"dump", "--node", "127.0.0.1:50051", "--progress-every", "500"}).dump_progress_every,
+      500u);
+  EXPECT_NE(UsageError({"dump", "--data-dir", "d", "--progress-every", "5"}).find("excludes"),
+            std::string::npos);
   AdminCommand offline = ParseOk({"dump", "--data-dir", "data/n1"});
   EXPECT_TRUE(offline.node.empty());
   EXPECT_EQ(offline.data_dir, "data/n1");

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -53,11 +54,26 @@ class AdminClient {
   StatusOr<bool> Crash(const std::string& node, const std::string& token);
   // Clears the crash-stop mark. Returns whether it was crash-stopped.
   StatusOr<bool> Revive(const std::string& node, const std::string& token);
-  // Every register `node` keeps, with its metadata.
+  // Every register `node` keeps, with its metadata, sorted by token id, all in memory: for
+  // small nodes and tests. Built on DumpStream.
   StatusOr<NodeDump> Dump(const std::string& node);
+
+  // Every register `node` keeps, handed over as it arrives: `on_header` once (a NodeDump
+  // without entries, and how many entries follow), then `on_entries` per chunk (at most
+  // 1,000 entries each, sorted by token id). Holds one chunk at a time, whatever the size of
+  // the node. A callback's error stops the dump and is returned. --timeout bounds the wait
+  // for each message, not the whole dump. A node without DumpStream (older version) is asked
+  // with the unary Dump instead, limited to what fits in one message.
+  using DumpHeaderFn = std::function<Status(const NodeDump& header, uint64_t tokens)>;
+  using DumpEntriesFn = std::function<Status(std::vector<DumpEntry>& entries)>;
+  Status DumpStream(const std::string& node, const DumpHeaderFn& on_header,
+                    const DumpEntriesFn& on_entries);
 
  private:
   v1::AdminService::Stub* StubFor(const std::string& node);
+  // DumpStream through the unary Dump, for nodes older than DumpStream.
+  Status DumpUnary(const std::string& node, const DumpHeaderFn& on_header,
+                   const DumpEntriesFn& on_entries);
   // `what` is e.g. "crash of token \"1\"".
   Status CallError(const std::string& what, const std::string& node, const grpc::Status& st) const;
 
@@ -68,5 +84,7 @@ class AdminClient {
 
 // The plain form of a DumpResponse. INVALID_ARGUMENT when a register holds an unknown kind.
 StatusOr<NodeDump> NodeDumpFromProto(const v1::DumpResponse& resp);
+// The plain form of one entry; INVALID_ARGUMENT as above.
+StatusOr<DumpEntry> DumpEntryFromProto(const v1::DumpEntry& e);
 
 }  // namespace tokenstore

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "proto/convert.h"
@@ -21,9 +22,22 @@ class ParkedCall final : public grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
 };
 
+// Writes nothing; finishes with `status` at once, or (parked) when the caller gives up.
+class StreamCall final : public grpc::ServerWriteReactor<v1::DumpChunk> {
+ public:
+  explicit StreamCall(std::optional<grpc::Status> status) {
+    if (status) Finish(*status);
+  }
+  void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+  void OnDone() override { delete this; }
+};
+
+// Answers DumpStream as a node older than it (UNIMPLEMENTED), so that Dump is asked: the
+// client's fallback. With `silent_stream`, DumpStream never sends a message.
 class FakeAdminService final : public v1::AdminService::CallbackService {
  public:
   bool silent = false;
+  bool silent_stream = false;
 
   grpc::ServerUnaryReactor* Crash(grpc::CallbackServerContext* ctx, const v1::CrashRequest* req,
                                   v1::CrashResponse* resp) override {
@@ -36,6 +50,11 @@ class FakeAdminService final : public v1::AdminService::CallbackService {
     std::lock_guard<std::mutex> lock(mu_);
     resp->set_was_crashed(crashed_.erase(req->token()) > 0);
     return Ok(ctx);
+  }
+  grpc::ServerWriteReactor<v1::DumpChunk>* DumpStream(grpc::CallbackServerContext*,
+                                                      const v1::DumpRequest*) override {
+    if (silent_stream) return new StreamCall(std::nullopt);
+    return new StreamCall(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "older node"));
   }
   grpc::ServerUnaryReactor* Dump(grpc::CallbackServerContext* ctx, const v1::DumpRequest*,
                                  v1::DumpResponse* resp) override {
@@ -115,6 +134,17 @@ TEST_F(AdminClientTest, DumpIsSortedPlainValues) {
 
 TEST_F(AdminClientTest, SilentNodeTimesOutWithAMessage) {
   service_.silent = true;
+  AdminClient admin(AdminOptions{200ms});
+  StatusOr<NodeDump> d = admin.Dump(node_);
+  ASSERT_EQ(d.status().code(), StatusCode::kDeadlineExceeded) << d.status().ToString();
+  EXPECT_NE(d.status().message().find("dump: " + node_ + " did not answer within 200ms"),
+            std::string::npos)
+      << d.status().message();
+}
+
+// The stream's wait is per message: nothing within --timeout fails the dump.
+TEST_F(AdminClientTest, SilentStreamTimesOutWithAMessage) {
+  service_.silent_stream = true;
   AdminClient admin(AdminOptions{200ms});
   StatusOr<NodeDump> d = admin.Dump(node_);
   ASSERT_EQ(d.status().code(), StatusCode::kDeadlineExceeded) << d.status().ToString();

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace tokenstore {
 namespace {
 
@@ -72,6 +75,38 @@ TEST(DumpOutput, JsonOneObjectPerRegister) {
   lines = FormatDumpJson(d);
   EXPECT_EQ(lines[1].rfind("{\"data_dir\":\"dir\",", 0), 0u) << lines[1];
   EXPECT_NE(lines[1].find("\"role\":null}"), std::string::npos) << lines[1];
+}
+
+// What a DumpPrinter writes for `dump`, its entries handed over one by one.
+std::string Printed(const NodeDump& dump, bool json) {
+  char* buf = nullptr;
+  size_t len = 0;
+  std::FILE* f = ::open_memstream(&buf, &len);
+  {
+    DumpPrinter printer(f, json);
+    EXPECT_TRUE(printer.Begin(dump).ok());
+    for (const DumpEntry& e : dump.entries) EXPECT_TRUE(printer.Add(e).ok());
+    EXPECT_TRUE(printer.Finish().ok());
+  }
+  std::fclose(f);
+  std::string out(buf, len);
+  std::free(buf);
+  return out;
+}
+
+TEST(DumpOutput, PrinterMatchesTheWholeDumpFormats) {
+  NodeDump d = Sample();
+  d.state = "serving";
+  d.identity = "cluster c1, incarnation 1, boot 2";
+  d.entries[1].token = std::string("odd\ttoken\n", 11);  // any byte survives the spill
+  d.entries[0].reg.value.name = "a much longer name than the header";
+  EXPECT_EQ(Printed(d, false), FormatDumpTable(d));
+  std::string json;
+  for (const std::string& line : FormatDumpJson(d)) json += line + "\n";
+  EXPECT_EQ(Printed(d, true), json);
+  d.entries.clear();
+  EXPECT_EQ(Printed(d, false), FormatDumpTable(d));
+  EXPECT_EQ(Printed(d, true), "");
 }
 
 }  // namespace

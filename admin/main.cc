@@ -2,12 +2,14 @@
 //
 //   token-admin crash --node 127.0.0.1:50051 --token 1
 //   token-admin revive --node 127.0.0.1:50051 --token 1
-//   token-admin dump --node 127.0.0.1:50051          (live)
+//   token-admin dump --node 127.0.0.1:50051          (live, streamed; progress on stderr)
 //   token-admin dump --data-dir data/n1              (offline, replica stopped)
 //   token-admin --config cluster.yaml backup --out tokens.jsonl
 //   token-admin --config other.yaml restore --in tokens.jsonl [--force]
 //
 // Exit codes: client/README.md (client/exit_codes.h), shared with token-client.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -58,15 +60,47 @@ int RunCrashOrRevive(const AdminCommand& cmd) {
   return kExitOk;
 }
 
-int RunDump(const AdminCommand& cmd) {
-  StatusOr<NodeDump> dump =
-      cmd.node.empty() ? DumpDataDir(cmd.data_dir) : AdminClient(cmd.options).Dump(cmd.node);
+int RunOfflineDump(const AdminCommand& cmd) {
+  StatusOr<NodeDump> dump = DumpDataDir(cmd.data_dir);
   if (!dump.ok()) return Fail(dump.status(), ExitCodeFor(dump.status()));
-  if (cmd.json) {
-    for (const std::string& line : FormatDumpJson(*dump)) std::printf("%s\n", line.c_str());
-  } else {
-    std::fputs(FormatDumpTable(*dump).c_str(), stdout);
-  }
+  DumpPrinter printer(stdout, cmd.json);
+  Status st = printer.Begin(*dump);
+  for (size_t i = 0; st.ok() && i < dump->entries.size(); ++i) st = printer.Add(dump->entries[i]);
+  if (st.ok()) st = printer.Finish();
+  return st.ok() ? kExitOk : Fail(st, kExitFailed);
+}
+
+// A live dump of any size: printed chunk by chunk as the node streams it, with progress
+// lines on stderr ("token-admin dump: 10000 of 1000000 tokens").
+int RunDump(const AdminCommand& cmd) {
+  if (cmd.node.empty()) return RunOfflineDump(cmd);
+  const size_t every = cmd.dump_progress_every.value_or(kDumpProgressEvery);
+  const bool progress = cmd.dump_progress_every.has_value() || ::isatty(STDERR_FILENO) == 1;
+  DumpPrinter printer(stdout, cmd.json);
+  uint64_t total = 0;
+  uint64_t done = 0;
+  auto report = [&] {
+    std::fprintf(stderr, "token-admin dump: %llu of %llu tokens\n",
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total));
+  };
+  AdminClient admin(cmd.options);
+  Status st = admin.DumpStream(
+      cmd.node,
+      [&](const NodeDump& header, uint64_t tokens) {
+        total = tokens;
+        return printer.Begin(header);
+      },
+      [&](std::vector<DumpEntry>& entries) {
+        for (const DumpEntry& e : entries) {
+          if (Status s = printer.Add(e); !s.ok()) return s;
+          ++done;
+          if (progress && every > 0 && done % every == 0 && done < total) report();
+        }
+        return Status::Ok();
+      });
+  if (!st.ok()) return Fail(st, ExitCodeFor(st));
+  if (Status s = printer.Finish(); !s.ok()) return Fail(s, kExitFailed);
+  if (progress) report();
   return kExitOk;
 }
 

@@ -1,5 +1,7 @@
 #include "replica/services.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 
 #include "proto/convert.h"
@@ -567,6 +569,20 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Revive(grpc::CallbackServerContext* 
   return SetMark(ctx, req->token(), false, resp);
 }
 
+Status AdminServiceImpl::FillDumpEntry(const std::string& id, v1::DumpEntry* e) {
+  // Every token this node keeps, stored or not: a never-written token is ts 0, undefined.
+  StatusOr<Register> reg = store_.Get(id);
+  if (!reg.ok()) return reg.status();
+  StatusOr<uint64_t> reserved = store_.GetReservedTimestamp(id);
+  if (!reserved.ok()) return reserved.status();
+  e->set_token(id);
+  ToProto(*reg, e->mutable_reg());
+  e->set_crashed(core_.IsCrashed(id));
+  e->set_reserved_ts(*reserved);
+  e->set_role(RoleName(core_.config().Find(id)->RoleOf(core_.self())));
+  return Status::Ok();
+}
+
 grpc::ServerUnaryReactor* AdminServiceImpl::Dump(grpc::CallbackServerContext* ctx,
                                                  const v1::DumpRequest* req,
                                                  v1::DumpResponse* resp) {
@@ -580,24 +596,85 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Dump(grpc::CallbackServerContext* ct
     resp->set_node(core_.self());
     resp->set_state(NodeStateName(core_.lifecycle().state()));
     resp->set_identity(core_.lifecycle().identity_string());
-    // Every token this node keeps, stored or not: a never-written token is ts 0, undefined.
     for (const std::string& id : core_.token_ids()) {
-      StatusOr<Register> reg = store_.Get(id);
-      StatusOr<uint64_t> reserved = store_.GetReservedTimestamp(id);
-      if (!reg.ok() || !reserved.ok()) {
-        st = !reg.ok() ? reg.status() : reserved.status();
-        break;
-      }
-      v1::DumpEntry* e = resp->add_entries();
-      e->set_token(id);
-      ToProto(*reg, e->mutable_reg());
-      e->set_crashed(core_.IsCrashed(id));
-      e->set_reserved_ts(*reserved);
-      e->set_role(RoleName(core_.config().Find(id)->RoleOf(core_.self())));
+      st = FillDumpEntry(id, resp->add_entries());
+      if (!st.ok()) break;
     }
     if (ServerCall* c = handle->Claim()) c->Finish(ToGrpc(st));
   });
   return call;
+}
+
+// One write in flight at a time: the storage executor reads a chunk and starts its write;
+// OnWriteDone asks the executor for the next one. The reactor is deleted in OnDone, which
+// gRPC calls only after Finish, and Finish is called only by the last step of that chain
+// (never while an executor task holds `this`).
+class AdminServiceImpl::DumpStreamReactor final : public grpc::ServerWriteReactor<v1::DumpChunk> {
+ public:
+  explicit DumpStreamReactor(AdminServiceImpl& service) : service_(service) {}
+
+  void Start() {
+    service_.storage_executor_.Submit([this] { WriteHeader(); });
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the caller went away"));
+    if (next_ >= order_.size()) return Finish(grpc::Status::OK);
+    service_.storage_executor_.Submit([this] { WriteNextChunk(); });
+  }
+  void OnCancel() override { cancelled_ = true; }
+  void OnDone() override { delete this; }
+
+ private:
+  void WriteHeader() {
+    ReplicaCore& core = service_.core_;
+    const std::vector<std::string>& ids = core.token_ids();
+    // Token order, as the unary form's clients print it: 4 bytes per token, not the entries.
+    order_.resize(ids.size());
+    for (uint32_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    std::sort(order_.begin(), order_.end(),
+              [&ids](uint32_t a, uint32_t b) { return ids[a] < ids[b]; });
+    v1::DumpHeader* h = chunk_.mutable_header();
+    h->set_node(core.self());
+    h->set_state(NodeStateName(core.lifecycle().state()));
+    h->set_identity(core.lifecycle().identity_string());
+    h->set_tokens(order_.size());
+    StartWrite(&chunk_);
+  }
+
+  void WriteNextChunk() {
+    if (cancelled_) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the caller gave up"));
+    chunk_.Clear();
+    const std::vector<std::string>& ids = service_.core_.token_ids();
+    size_t bytes = 0;
+    while (next_ < order_.size() && chunk_.entries_size() < static_cast<int>(kDumpChunkEntries) &&
+           bytes < kDumpChunkBytes) {
+      v1::DumpEntry* e = chunk_.add_entries();
+      if (Status st = service_.FillDumpEntry(ids[order_[next_]], e); !st.ok()) {
+        return Finish(ToGrpc(st));
+      }
+      bytes += e->ByteSizeLong();
+      ++next_;
+    }
+    StartWrite(&chunk_);
+  }
+
+  AdminServiceImpl& service_;
+  std::atomic<bool> cancelled_{false};
+  // Touched by one step of the chain at a time (executor task, then OnWriteDone).
+  std::vector<uint32_t> order_;  // positions in token_ids(), sorted by id
+  size_t next_ = 0;              // the first position of order_ not yet sent
+  v1::DumpChunk chunk_;          // the message being written
+};
+
+grpc::ServerWriteReactor<v1::DumpChunk>* AdminServiceImpl::DumpStream(
+    grpc::CallbackServerContext* ctx, const v1::DumpRequest* /*req*/) {
+  auto* reactor = new DumpStreamReactor(*this);
+  if (Status st = auth_.AllowAdmin(CallerOf(auth_, ctx)); !st.ok()) {
+    reactor->Finish(ToGrpc(st));
+  } else {
+    reactor->Start();
+  }
+  return reactor;
 }
 
 }  // namespace tokenstore

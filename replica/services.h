@@ -103,10 +103,24 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* Revive(grpc::CallbackServerContext* ctx,
                                    const v1::ReviveRequest* req,
                                    v1::ReviveResponse* resp) override;
+  // Every register in one response (limited by the caller's receive size; kept for
+  // compatibility).
   grpc::ServerUnaryReactor* Dump(grpc::CallbackServerContext* ctx, const v1::DumpRequest* req,
                                  v1::DumpResponse* resp) override;
+  // The same registers streamed in chunks of at most kDumpChunkEntries, read from the store
+  // one chunk at a time on the storage executor as the caller takes them.
+  grpc::ServerWriteReactor<v1::DumpChunk>* DumpStream(grpc::CallbackServerContext* ctx,
+                                                      const v1::DumpRequest* req) override;
+
+  static constexpr size_t kDumpChunkEntries = 1000;
+  // A chunk also ends once its entries pass this size (names make entries large).
+  static constexpr size_t kDumpChunkBytes = 512 << 10;
 
  private:
+  class DumpStreamReactor;
+  // Fills `e` with what this node holds about token `id`. Runs on the storage executor.
+  Status FillDumpEntry(const std::string& id, v1::DumpEntry* e);
+
   template <typename Response>
   grpc::ServerUnaryReactor* SetMark(grpc::CallbackServerContext* ctx, const std::string& token,
                                     bool crashed, Response* resp);
