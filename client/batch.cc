@@ -1,6 +1,5 @@
 #include "client/batch.h"
 
-#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -8,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/client_cli.h"
 #include "client/output.h"
 #include "common/json.h"
 
@@ -24,17 +24,6 @@ std::vector<std::string_view> Words(std::string_view text) {
     if (i > start) words.push_back(text.substr(start, i - start));
   }
   return words;
-}
-
-StatusOr<uint64_t> Number(std::string_view what, std::string_view text) {
-  uint64_t v = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || ptr != text.data() + text.size()) {
-    return Status::InvalidArgument(std::string(what) + " must be a whole number from 0 to " +
-                                   std::to_string(UINT64_MAX) + " (got \"" + std::string(text) +
-                                   "\")");
-  }
-  return v;
 }
 
 // The JSON line of one operation: `result` is token-client --json's object for it.
@@ -71,7 +60,7 @@ StatusOr<std::optional<BatchOp>> ParseBatchLine(std::string_view text, size_t li
     const char* names[] = {"LOW", "MID", "HIGH"};
     uint64_t* outs[] = {&op.low, &op.mid, &op.high};
     for (int i = 0; i < 3; ++i) {
-      StatusOr<uint64_t> v = Number(names[i], w[3 + i]);
+      StatusOr<uint64_t> v = ParseUint64(names[i], w[3 + i]);
       if (!v.ok()) return Status::InvalidArgument(where + v.status().message());
       *outs[i] = *v;
     }

@@ -19,20 +19,19 @@ constexpr char kHint[] = "Run `token-client --help` or `token-client SUBCOMMAND 
 
 CliExit UsageError(const std::string& message) { return CliUsageError(kProgram, kHint, message); }
 
-// CLI11 2.1 reads unsigned options with strtoull, which takes "-5" as 2^64-5 and clamps
-// overflow; a domain bound silently wrapped would hash the wrong range, so parse strictly.
-StatusOr<uint64_t> ParseUint64(const std::string& flag, const std::string& text) {
+}  // namespace
+
+StatusOr<uint64_t> ParseUint64(std::string_view flag, std::string_view text) {
   uint64_t value = 0;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (text.empty() || ec != std::errc() || ptr != end) {
-    return Status::InvalidArgument(flag + " must be a whole number from 0 to " +
-                                   std::to_string(UINT64_MAX) + " (got \"" + text + "\")");
+    return Status::InvalidArgument(std::string(flag) + " must be a whole number from 0 to " +
+                                   std::to_string(UINT64_MAX) + " (got \"" + std::string(text) +
+                                   "\")");
   }
   return value;
 }
-
-}  // namespace
 
 StatusOr<std::chrono::milliseconds> SecondsOption(std::string_view flag, double seconds) {
   constexpr double kMaxSeconds = 24 * 3600;

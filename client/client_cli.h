@@ -46,6 +46,12 @@ struct ClientCommand {
 
 std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char* const* argv);
 
+// A whole number from 0 to 2^64 - 1 in plain decimal, strictly: CLI11 2.1 reads unsigned
+// options with strtoull, which takes "-5" as 2^64-5 and clamps overflow, and a domain bound
+// silently wrapped would hash the wrong range. INVALID_ARGUMENT naming `flag` otherwise.
+// (token-client's --low/--mid/--high and batch's LOW/MID/HIGH.)
+StatusOr<uint64_t> ParseUint64(std::string_view flag, std::string_view text);
+
 // A --timeout style option in seconds as a duration. INVALID_ARGUMENT naming `flag` unless
 // it is positive, finite and at most a day (a typo like 1e9 would otherwise overflow gRPC's
 // deadline arithmetic).
