@@ -12,14 +12,76 @@
 # intact; a node whose data dir is lost, rebuilt from the others on a restart with its usual
 # command line; a backup and a restore; admin dumps. Everything it started is stopped when it
 # ends, also on Ctrl-C.
+#
+# The setup (packages, cmake) writes its output to build/demo-setup.log, not to the screen:
+# the screen gets one progress line, rewritten in place on a terminal (a plain line per phase
+# otherwise), and on a failure the log's path and its last 30 lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-scripts/bootstrap.sh
 preset=${PRESET:-dev}
-cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" -j "$(nproc)" --target token-replica token-client token-admin
+programs=(token-replica token-client token-admin)
+setup_log="$root/build/demo-setup.log"
+mkdir -p "$root/build"
+: >"$setup_log"
+on_tty=false width=80
+if [[ -t 1 ]]; then on_tty=true width=$(tput cols 2>/dev/null || echo 80); fi
+progress() {  # the setup's one line: rewritten in place on a terminal, a line of its own otherwise
+  if $on_tty; then
+    printf '\r\033[K%s' "${1:0:width-1}"
+  else
+    printf '%s\n' "$1"
+  fi
+}
+# Reads a phase's output: a package installation is announced (a line of its own off a
+# terminal); on a terminal the line follows apt's "Setting up PACKAGE" and ninja's [K/N].
+follow() {
+  local phase=$1 line packages
+  while IFS= read -r line; do
+    case $line in
+      "bootstrap: installing missing packages: "*)
+        read -ra packages <<<"${line#*: }"
+        phase="installing ${#packages[@]} packages (apt-get)"
+        progress "demo: $phase..."
+        ;;
+      "Setting up "*) $on_tty && progress "demo: $phase: ${line%% (*}" ;;
+      "["[0-9]*/[0-9]*"]"*) $on_tty && progress "demo: $phase: ${line%%]*}]" ;;
+    esac
+  done
+  return 0
+}
+# setup PHASE COMMAND...: COMMAND's output goes to the log only; on failure the demo stops
+# with the log's path and its tail.
+setup() {
+  local phase=$1 rc
+  shift
+  progress "demo: $phase..."
+  echo "== demo: $phase: $*" >>"$setup_log"
+  set +e
+  "$@" 2>&1 | tee -a "$setup_log" | follow "$phase"
+  rc=${PIPESTATUS[0]}
+  set -e
+  if ((rc != 0)); then
+    if $on_tty; then echo; fi
+    echo "demo: '$*' failed (exit $rc). Its output is in $setup_log; the last 30 lines:" >&2
+    tail -n 30 "$setup_log" >&2
+    exit 1
+  fi
+}
+setup_interrupted() {
+  if $on_tty; then echo; fi
+  echo "demo: interrupted; the setup's output so far is in $setup_log" >&2
+  exit 130
+}
+trap setup_interrupted INT TERM
+setup_start=$SECONDS
+echo "demo: the setup's output (packages, cmake) goes to $setup_log"
+setup "checking packages" scripts/bootstrap.sh
+setup "configuring (cmake --preset $preset)" cmake --preset "$preset"
+setup "building ${programs[*]}" cmake --build --preset "$preset" -j "$(nproc)" --target "${programs[@]}"
+progress "demo: ready in $((SECONDS - setup_start)) s (packages present, ${programs[*]} built)"
+if $on_tty; then echo; fi
 bin="$root/build/$preset/bin"
 config="$root/examples/cluster.yaml"
 
