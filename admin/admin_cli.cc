@@ -156,10 +156,17 @@ Status CheckAgainstConfig(const AdminCommand& cmd, const ClusterConfig& config) 
                                    " (its nodes: " + Join(nodes) + ")");
   }
   if (cmd.op == AdminOp::kDump) return Status::Ok();
+  // At most 10 ids named: a node may keep millions.
   std::vector<std::string> kept;
-  for (const TokenReplication* t : config.TokensOf(cmd.node)) kept.push_back(t->id);
-  const TokenReplication* token = config.Find(cmd.token);
-  if (token == nullptr) {
+  config.ForEachOf(cmd.node, [&kept](const TokenReplication& t) {
+    kept.push_back(t.id);
+    return kept.size() < 10;
+  });
+  if (const uint64_t all = config.CountOf(cmd.node); all > kept.size()) {
+    kept.push_back("... (" + std::to_string(all) + " in all)");
+  }
+  const std::optional<TokenReplication> token = config.Find(cmd.token);
+  if (!token) {
     return Status::InvalidArgument("token \"" + cmd.token + "\" is not in " + config.source + "; " +
                                    cmd.node + " keeps tokens: " + Join(kept));
   }

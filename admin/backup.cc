@@ -115,14 +115,20 @@ StatusOr<BackupSummary> BackupTokens(TokenClient& client, const ClusterConfig& c
                                      const std::string& out_path, const BulkOptions& options) {
   AtomicFile file(out_path);
   if (Status st = file.Open(); !st.ok()) return st;
-  const size_t n = config.tokens.size();
+  std::vector<std::string> ids;
+  ids.reserve(config.size());
+  config.ForEach([&ids](const TokenReplication& t) {
+    ids.push_back(t.id);
+    return true;
+  });
+  const size_t n = ids.size();
   BackupSummary summary;
   summary.tokens = n;
   std::vector<std::optional<Status>> failed(n);  // each slot written by one thread only
   OrderedLines lines(file.file());
   BulkProgress progress("backup", n, options);
   ForEachConcurrently(n, options.concurrency, [&](size_t i) {
-    const std::string& id = config.tokens[i].id;
+    const std::string& id = ids[i];
     StatusOr<BackupRecord> record = RecordFromRead(id, client.Read(id));
     if (record.ok()) {
       lines.Put(i, FormatBackupLine(*record));
@@ -134,7 +140,7 @@ StatusOr<BackupSummary> BackupTokens(TokenClient& client, const ClusterConfig& c
   });
   for (size_t i = 0; i < n; ++i) {
     if (failed[i]) {
-      summary.failures.push_back("token \"" + config.tokens[i].id + "\": " + failed[i]->ToString());
+      summary.failures.push_back("token \"" + ids[i] + "\": " + failed[i]->ToString());
     }
   }
   summary.written = lines.written();

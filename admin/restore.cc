@@ -80,7 +80,7 @@ StatusOr<std::vector<BackupRecord>> LoadBackupFile(const std::string& path,
     const std::string where = path + ":" + std::to_string(line) + ": token \"" + r->id + "\"";
     if (auto [it, fresh] = first_line.emplace(r->id, line); !fresh) {
       problem(where + " is listed twice (first at line " + std::to_string(it->second) + ")");
-    } else if (config.Find(r->id) == nullptr) {
+    } else if (!config.Find(r->id)) {
       problem(where + " is not in the replication scheme " + config.source);
     } else {
       records.push_back(std::move(*r));

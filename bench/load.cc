@@ -228,11 +228,11 @@ StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
     StatusOr<ClusterConfig> config = LoadClusterConfig(opt.config_path);
     if (!config.ok()) return config.status();
     cluster = *config;
-    if (opt.tokens == 0) opt.tokens = config->tokens.size();
-    if (opt.tokens > config->tokens.size()) {
+    if (opt.tokens == 0) opt.tokens = config->size();
+    if (opt.tokens > config->size()) {
       return Status::InvalidArgument("--tokens " + std::to_string(opt.tokens) + " but " +
                                      opt.config_path + " has only " +
-                                     std::to_string(config->tokens.size()) + " tokens");
+                                     std::to_string(config->size()) + " tokens");
     }
     if (opt.cold_tokens > opt.tokens ||
         (opt.cold_tokens == opt.tokens && opt.cold_tokens > 0 && opt.read_ratio < 1)) {
@@ -246,12 +246,12 @@ StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
       if (inserted) nodes.push_back(n);
       return it->second;
     };
-    for (size_t i = 0; i < opt.tokens; ++i) {
-      const TokenReplication& t = config->tokens[i];
-      TokenRoute r{t.id, node_index(t.writer), {}};
-      for (const std::string& reader : t.readers) r.readers.push_back(node_index(reader));
+    config->ForEach([&](const TokenReplication& t) {
+      TokenRoute r{t.id, node_index(t.writer()), {}};
+      for (const std::string& reader : t.readers()) r.readers.push_back(node_index(reader));
       routes.push_back(std::move(r));
-    }
+      return routes.size() < opt.tokens;
+    });
   }
 
   const bool session = !opt.etcd() && opt.api == LoadOptions::Api::kSession;

@@ -18,6 +18,10 @@ void HistoryRecorder::Record(Event e) {
 Workload::Workload(const ClusterConfig& config, HistoryRecorder& history,
                    WorkloadOptions options)
     : config_(config), history_(history), options_(options) {
+  config_.ForEach([this](const TokenReplication& t) {
+    tokens_.push_back(t);
+    return true;
+  });
   // Even workers' operations travel as unary calls, odd workers' on session streams
   // (client/node_transport.h): the fault run checks both transports.
   for (int t = 0; t < 2; ++t) {
@@ -88,7 +92,7 @@ void Workload::Run(int worker) {
       --in_flight_;
       continue;
     }
-    const TokenReplication& token = config_.tokens[uniform(config_.tokens.size())];
+    const TokenReplication& token = tokens_[uniform(tokens_.size())];
     Event ev;
     ev.process = process;
     ev.token = token.id;
@@ -120,7 +124,7 @@ void Workload::Run(int worker) {
       }
     } else {
       ev.f = OpFunction::kRead;
-      const std::string& node = token.readers[uniform(token.readers.size())];
+      const std::string& node = token.readers()[uniform(token.readers().size())];
       ev.type = EventType::kInvoke;
       history_.Record(ev);
       StatusOr<ReadResult> r = clients_[worker % 2].readers.at(node)->Read(token.id);

@@ -85,6 +85,7 @@ class Workload {
   void Count(int worker, checker::OpFunction f, checker::EventType t);
 
   const ClusterConfig& config_;
+  std::vector<TokenReplication> tokens_;  // every token of config_, in file order
   HistoryRecorder& history_;
   const WorkloadOptions options_;
   struct Clients {

@@ -94,15 +94,15 @@ TokenClient::TokenClient(const ClusterConfig& config, ClientOptions options)
 
 TokenClient::~TokenClient() = default;
 
-StatusOr<const TokenReplication*> TokenClient::Lookup(std::string_view id) const {
-  if (const TokenReplication* t = config_.Find(id)) return t;
+StatusOr<TokenReplication> TokenClient::Lookup(std::string_view id) const {
+  if (std::optional<TokenReplication> t = config_.Find(id)) return *std::move(t);
   std::string known;
   constexpr size_t kMaxListed = 10;
-  for (size_t i = 0; i < config_.tokens.size() && i < kMaxListed; ++i) {
-    if (i) known += ", ";
-    known += config_.tokens[i].id;
+  for (const std::string& listed : config_.FirstIds(kMaxListed)) {
+    if (!known.empty()) known += ", ";
+    known += listed;
   }
-  if (config_.tokens.size() > kMaxListed) known += ", ...";
+  if (config_.size() > kMaxListed) known += ", ...";
   return Status::NotFound("token " + Quote(id) + " is not in the configuration " +
                           (config_.source.empty() ? std::string("") : config_.source + " ") +
                           "(configured tokens: " + (known.empty() ? "none" : known) +
@@ -110,7 +110,7 @@ StatusOr<const TokenReplication*> TokenClient::Lookup(std::string_view id) const
 }
 
 const std::string& TokenClient::WriterOf(const TokenReplication& token) const {
-  return options_.node ? *options_.node : token.writer;
+  return options_.node ? *options_.node : token.writer();
 }
 
 grpc::Status TokenClient::Call(const std::string& node, v1::SessionOp op,
@@ -140,8 +140,8 @@ grpc::Status TokenClient::Call(const std::string& node, v1::SessionOp op,
 
 Status TokenClient::WriterError(std::string_view op, const TokenReplication& token,
                                 const std::string& node, const grpc::Status& st) const {
-  const std::string where = options_.node && node != token.writer
-                                ? node + " (chosen with --node; the writer is " + token.writer + ")"
+  const std::string where = options_.node && node != token.writer()
+                                ? node + " (chosen with --node; the writer is " + token.writer() + ")"
                                 : node;
   const std::string subject = std::string(op) + " of token " + Quote(token.id);
   switch (st.error_code()) {
@@ -170,20 +170,20 @@ Status TokenClient::WriterError(std::string_view op, const TokenReplication& tok
 
 StatusOr<WriteResult> TokenClient::Write(std::string_view id, std::string_view name, uint64_t low,
                                          uint64_t mid, uint64_t high) {
-  StatusOr<const TokenReplication*> token = Lookup(id);
+  StatusOr<TokenReplication> token = Lookup(id);
   if (!token.ok()) return token.status();
-  const std::string& node = WriterOf(**token);
+  const std::string& node = WriterOf(*token);
   v1::SessionOp op;
   v1::WriteRequest& req = *op.mutable_write();
   req.set_id(std::string(id));
-  req.set_config_fingerprint((**token).Fingerprint());
+  req.set_config_fingerprint((*token).Fingerprint());
   req.set_name(std::string(name));
   req.set_low(low);
   req.set_mid(mid);
   req.set_high(high);
   v1::SessionResult result;
   grpc::Status st = Call(node, std::move(op), &result);
-  if (!st.ok()) return WriterError("write", **token, node, st);
+  if (!st.ok()) return WriterError("write", *token, node, st);
   const v1::WriteResponse& resp = result.write();
   WriteResult r;
   r.id = resp.id();
@@ -197,36 +197,36 @@ StatusOr<WriteResult> TokenClient::Write(std::string_view id, std::string_view n
 }
 
 StatusOr<AckResult> TokenClient::Create(std::string_view id) {
-  StatusOr<const TokenReplication*> token = Lookup(id);
+  StatusOr<TokenReplication> token = Lookup(id);
   if (!token.ok()) return token.status();
-  const std::string& node = WriterOf(**token);
+  const std::string& node = WriterOf(*token);
   v1::SessionOp op;
   op.mutable_create()->set_id(std::string(id));
-  op.mutable_create()->set_config_fingerprint((**token).Fingerprint());
+  op.mutable_create()->set_config_fingerprint((*token).Fingerprint());
   v1::SessionResult result;
   grpc::Status st = Call(node, std::move(op), &result);
-  if (!st.ok()) return WriterError("create", **token, node, st);
+  if (!st.ok()) return WriterError("create", *token, node, st);
   return AckResult{result.create().id(), result.create().ts(), node};
 }
 
 StatusOr<AckResult> TokenClient::Drop(std::string_view id) {
-  StatusOr<const TokenReplication*> token = Lookup(id);
+  StatusOr<TokenReplication> token = Lookup(id);
   if (!token.ok()) return token.status();
-  const std::string& node = WriterOf(**token);
+  const std::string& node = WriterOf(*token);
   v1::SessionOp op;
   op.mutable_drop()->set_id(std::string(id));
-  op.mutable_drop()->set_config_fingerprint((**token).Fingerprint());
+  op.mutable_drop()->set_config_fingerprint((*token).Fingerprint());
   v1::SessionResult result;
   grpc::Status st = Call(node, std::move(op), &result);
-  if (!st.ok()) return WriterError("drop", **token, node, st);
+  if (!st.ok()) return WriterError("drop", *token, node, st);
   return AckResult{result.drop().id(), result.drop().ts(), node};
 }
 
 StatusOr<ReadResult> TokenClient::Read(std::string_view id) {
-  StatusOr<const TokenReplication*> token = Lookup(id);
+  StatusOr<TokenReplication> token = Lookup(id);
   if (!token.ok()) return token.status();
-  if (options_.node) return ReadPinned(**token, *options_.node);
-  return ReadWithFailover(**token);
+  if (options_.node) return ReadPinned(*token, *options_.node);
+  return ReadWithFailover(*token);
 }
 
 StatusOr<ReadResult> TokenClient::ReadPinned(const TokenReplication& token,
@@ -248,7 +248,7 @@ StatusOr<ReadResult> TokenClient::ReadPinned(const TokenReplication& token,
                         JoinNodes(token.Replicas()) +
                         ") answer it; leave out --node to let the client fail over to another "
                         "reader (" +
-                        JoinNodes(token.readers) + ")";
+                        JoinNodes(token.readers()) + ")";
       if (!IsClientSideDeadline(st)) msg += " (server said: " + st.error_message() + ")";
       return Status::DeadlineExceeded(msg);
     }
@@ -258,7 +258,7 @@ StatusOr<ReadResult> TokenClient::ReadPinned(const TokenReplication& token,
                                  RpcFailureReason(st) + ")" +
                                  ": start token-replica there, or leave out --node to use "
                                  "another reader (" +
-                                 JoinNodes(token.readers) + ")");
+                                 JoinNodes(token.readers()) + ")");
     default:
       return Status(CodeOf(st), subject + " at " + node + ": " + NodeMessage(st, token, config_.source));
   }
@@ -285,7 +285,7 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
   const Clock::time_point start = Clock::now();
   const Clock::time_point deadline = start + options_.timeout;
 
-  std::vector<std::string> order = token.readers;
+  std::vector<std::string> order = token.readers();
   {
     MutexLock lock(&rng_mu_);
     std::shuffle(order.begin(), order.end(), rng_);

@@ -109,7 +109,7 @@ class TokenClient {
   struct ReadRace;
 
   // The token's replication entry, or NOT_FOUND naming the configuration.
-  StatusOr<const TokenReplication*> Lookup(std::string_view id) const;
+  StatusOr<TokenReplication> Lookup(std::string_view id) const;
   // Where writes, creates and drops of `token` go.
   const std::string& WriterOf(const TokenReplication& token) const;
   // Turns a failed writer-side call into a Status a person can act on.

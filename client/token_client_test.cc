@@ -267,19 +267,11 @@ class FakeNode {
 };
 
 ClusterConfig OneToken(const std::string& writer, std::vector<std::string> readers) {
-  ClusterConfig config;
-  config.source = "test.yaml";
-  TokenReplication t;
-  t.id = "1";
-  t.writer = writer;
-  t.readers = std::move(readers);
-  t.line = 1;
-  config.tokens.push_back(t);
-  t.id = "gone";
-  config.tokens.push_back(t);
-  config.index["1"] = 0;
-  config.index["gone"] = 1;
-  return config;
+  std::string yaml = "- tokens: [\"1\", gone]\n  writer: " + writer + "\n  readers: [";
+  for (size_t i = 0; i < readers.size(); ++i) yaml += (i ? ", " : "") + readers[i];
+  StatusOr<ClusterConfig> config = ParseClusterConfig(yaml + "]\n", "test.yaml");
+  EXPECT_TRUE(config.ok()) << config.status().ToString();
+  return std::move(config).value();
 }
 
 // Every test runs over both transports (client/node_transport.h).

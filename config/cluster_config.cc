@@ -22,6 +22,30 @@
 #include "common/token_value.h"
 
 namespace tokenstore {
+
+// The ids prefix + n for n in [from, to], n in plain decimal (not zero-padded).
+struct IdRange {
+  std::string prefix;
+  uint64_t from = 0;
+  uint64_t to = 0;
+  int line = 0;  // of the range's map
+};
+
+// A valid entry, made a ClusterConfig entry once the whole file is valid.
+struct PendingEntry {
+  ReplicaSet shape;               // writer, readers, line and fingerprint
+  std::vector<std::string> ids;   // a "token" entry's id, or a "tokens" list
+  std::optional<size_t> range;    // a "tokens" range: its index in the parser's ranges
+};
+
+
+// Assembles a ClusterConfig from the parser's valid entries (a friend of ClusterConfig).
+class ConfigBuilder {
+ public:
+  static void Build(std::vector<PendingEntry>& pending, const std::vector<IdRange>& ranges,
+                    uint64_t ids_named, ClusterConfig* config);
+};
+
 namespace {
 
 // Longer values are cut in messages so one absurd line cannot flood an operator's terminal.
@@ -344,13 +368,6 @@ struct IdSite {
   bool single = false;  // a "token" entry
 };
 
-// The ids prefix + n for n in [from, to], n in plain decimal (not zero-padded).
-struct IdRange {
-  std::string prefix;
-  uint64_t from = 0;
-  uint64_t to = 0;
-  int line = 0;  // of the range's map
-};
 
 // The ranges sharing one prefix, sorted by `from`; max_to[i] is the largest `to` of the first
 // i + 1 of them.
@@ -359,12 +376,6 @@ struct RangeGroup {
   std::vector<uint64_t> max_to;
 };
 
-// A valid entry, expanded into one TokenReplication per id once the whole file is valid.
-struct PendingEntry {
-  TokenReplication shape;         // writer, readers, line and fingerprint; no id
-  std::vector<std::string> ids;   // a "token" entry's id, or a "tokens" list
-  std::optional<size_t> range;    // a "tokens" range: its index in the parser's ranges
-};
 
 // Turns one YAML text into a ClusterConfig, collecting every problem it finds. Single use.
 class Parser {
@@ -828,39 +839,11 @@ class Parser {
 
   static bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-  // The valid file's entries become one TokenReplication per id, in file order.
+  // The valid file's entries become the config: one Entry each, ranges left as ranges.
   void Expand() {
-    explicit_ids_.clear();  // only needed for the checks; frees memory for the expansion
+    explicit_ids_.clear();  // only needed for the checks
     groups_.clear();
-    config_.tokens.reserve(ids_named_);
-    char number[24];
-    for (PendingEntry& entry : pending_) {
-      size_t left = entry.ids.size();
-      if (entry.range) left += ranges_[*entry.range].to - ranges_[*entry.range].from + 1;
-      const auto add = [&](std::string id) {
-        // The last id takes the entry's copy: a "token" entry costs no copy at all.
-        config_.tokens.push_back(--left == 0 ? std::move(entry.shape) : entry.shape);
-        config_.tokens.back().id = std::move(id);
-      };
-      if (entry.range) {
-        const IdRange& range = ranges_[*entry.range];
-        for (uint64_t n = range.from;; ++n) {
-          const auto [end, ec] = std::to_chars(number, number + sizeof(number), n);
-          std::string id = range.prefix;
-          id.append(number, end);
-          add(std::move(id));
-          if (n == range.to) break;
-        }
-      }
-      for (std::string& id : entry.ids) add(std::move(id));
-    }
-    // Built from sorted keys, the map takes each at its end: linear instead of n log n.
-    std::vector<size_t> order(config_.tokens.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [this](size_t a, size_t b) {
-      return config_.tokens[a].id < config_.tokens[b].id;
-    });
-    for (size_t i : order) config_.index.emplace_hint(config_.index.end(), config_.tokens[i].id, i);
+    ConfigBuilder::Build(pending_, ranges_, ids_named_, &config_);
   }
 
   std::optional<std::string> ParseTokenId(const Field& field, const std::string& label) {
@@ -1025,7 +1008,7 @@ const char* RoleName(Role role) {
   return "unknown";
 }
 
-std::vector<std::string> TokenReplication::Replicas() const {
+std::vector<std::string> ReplicaSet::Replicas() const {
   std::vector<std::string> replicas;
   replicas.reserve(readers.size() + 1);
   replicas.push_back(writer);
@@ -1035,7 +1018,7 @@ std::vector<std::string> TokenReplication::Replicas() const {
   return replicas;
 }
 
-size_t TokenReplication::Quorum() const { return Replicas().size() / 2 + 1; }
+size_t ReplicaSet::Quorum() const { return Replicas().size() / 2 + 1; }
 
 namespace {
 
@@ -1046,7 +1029,7 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
 
 }  // namespace
 
-uint64_t TokenReplication::ComputeFingerprint() const {
+uint64_t ReplicaSet::ComputeFingerprint() const {
   uint64_t h = 14695981039346656037ull;  // FNV-1a, 64-bit
   auto mix = [&h](std::string_view s) {
     for (unsigned char c : s) {
@@ -1061,7 +1044,7 @@ uint64_t TokenReplication::ComputeFingerprint() const {
   return h == 0 ? 1 : h;
 }
 
-std::string TokenReplication::ViewString() const {
+std::string ReplicaSet::ViewString() const {
   std::string out = "writer " + writer + ", readers [";
   bool first = true;
   for (const std::string& r : Sorted(readers)) {
@@ -1071,12 +1054,12 @@ std::string TokenReplication::ViewString() const {
   return out + "]";
 }
 
-bool TokenReplication::IsReader(std::string_view node) const {
+bool ReplicaSet::IsReader(std::string_view node) const {
   const std::string canonical = CanonicalOrSame(node);
   return std::find(readers.begin(), readers.end(), canonical) != readers.end();
 }
 
-Role TokenReplication::RoleOf(std::string_view node) const {
+Role ReplicaSet::RoleOf(std::string_view node) const {
   const std::string canonical = CanonicalOrSame(node);
   const bool is_writer = canonical == writer;
   const bool is_reader = std::find(readers.begin(), readers.end(), canonical) != readers.end();
@@ -1086,28 +1069,138 @@ Role TokenReplication::RoleOf(std::string_view node) const {
   return Role::kNone;
 }
 
-const TokenReplication* ClusterConfig::Find(std::string_view id) const {
-  const auto it = index.find(id);
-  return it == index.end() ? nullptr : &tokens[it->second];
+void ConfigBuilder::Build(std::vector<PendingEntry>& pending, const std::vector<IdRange>& ranges,
+                          uint64_t ids_named, ClusterConfig* config) {
+  config->entries_.reserve(pending.size());
+  uint64_t explicit_count = 0;
+  for (const PendingEntry& p : pending) explicit_count += p.ids.size();
+  config->ids_.reserve(explicit_count);
+  config->id_entry_.reserve(explicit_count);
+  for (PendingEntry& p : pending) {
+    const auto index = static_cast<uint32_t>(config->entries_.size());
+    ClusterConfig::Entry& entry = config->entries_.emplace_back();
+    entry.set = std::move(p.shape);
+    if (p.range) {
+      const IdRange& range = ranges[*p.range];
+      entry.is_range = true;
+      entry.prefix = range.prefix;
+      entry.from = range.from;
+      entry.to = range.to;
+      config->ranges_by_prefix_[range.prefix].push_back(index);
+    } else {
+      entry.first_id = config->ids_.size();
+      for (std::string& id : p.ids) {
+        config->ids_.push_back(std::move(id));
+        config->id_entry_.push_back(index);
+      }
+      entry.end_id = config->ids_.size();
+    }
+  }
+  for (auto& [prefix, list] : config->ranges_by_prefix_) {
+    std::sort(list.begin(), list.end(), [config](uint32_t a, uint32_t b) {
+      return config->entries_[a].from < config->entries_[b].from;
+    });
+  }
+  config->id_order_.resize(config->ids_.size());
+  for (size_t i = 0; i < config->id_order_.size(); ++i) config->id_order_[i] = static_cast<uint32_t>(i);
+  std::sort(config->id_order_.begin(), config->id_order_.end(),
+            [config](uint32_t a, uint32_t b) { return config->ids_[a] < config->ids_[b]; });
+  config->size_ = ids_named;
+}
+
+std::optional<TokenReplication> ClusterConfig::Find(std::string_view id) const {
+  const auto it = std::lower_bound(id_order_.begin(), id_order_.end(), id,
+                                   [this](uint32_t pos, std::string_view key) { return ids_[pos] < key; });
+  if (it != id_order_.end() && ids_[*it] == id) {
+    return TokenReplication{std::string(id), &entries_[id_entry_[*it]].set};
+  }
+  // A range's id is its prefix and a number written without leading zeros: try every split
+  // of the trailing digits.
+  for (size_t at = id.size(); at > 0 && id[at - 1] >= '0' && id[at - 1] <= '9'; --at) {
+    const auto group = ranges_by_prefix_.find(id.substr(0, at - 1));
+    if (group == ranges_by_prefix_.end()) continue;
+    const std::optional<uint64_t> number = RangeNumberOf(id.substr(at - 1));
+    if (!number) continue;
+    const std::vector<uint32_t>& list = group->second;
+    // The last range starting at or before the number; ranges of one prefix do not overlap.
+    auto r = std::upper_bound(list.begin(), list.end(), *number,
+                              [this](uint64_t n, uint32_t e) { return n < entries_[e].from; });
+    if (r == list.begin()) continue;
+    const Entry& entry = entries_[*std::prev(r)];
+    if (*number <= entry.to) return TokenReplication{std::string(id), &entry.set};
+  }
+  return std::nullopt;
+}
+
+bool ClusterConfig::ForEachIn(const Entry& entry,
+                              const std::function<bool(const TokenReplication&)>& fn) const {
+  TokenReplication token{std::string(), &entry.set};
+  if (entry.is_range) {
+    char number[24];
+    for (uint64_t n = entry.from;; ++n) {
+      const auto [end, ec] = std::to_chars(number, number + sizeof(number), n);
+      token.id.assign(entry.prefix);
+      token.id.append(number, end);
+      if (!fn(token)) return false;
+      if (n == entry.to) break;
+    }
+    return true;
+  }
+  for (size_t i = entry.first_id; i < entry.end_id; ++i) {
+    token.id = ids_[i];
+    if (!fn(token)) return false;
+  }
+  return true;
+}
+
+void ClusterConfig::ForEach(const std::function<bool(const TokenReplication&)>& fn) const {
+  for (const Entry& entry : entries_) {
+    if (!ForEachIn(entry, fn)) return;
+  }
+}
+
+void ClusterConfig::ForEachOf(std::string_view node,
+                              const std::function<bool(const TokenReplication&)>& fn) const {
+  for (const Entry& entry : entries_) {
+    if (entry.set.RoleOf(node) == Role::kNone) continue;
+    if (!ForEachIn(entry, fn)) return;
+  }
+}
+
+uint64_t ClusterConfig::CountOf(std::string_view node) const {
+  uint64_t count = 0;
+  for (const Entry& entry : entries_) {
+    if (entry.set.RoleOf(node) != Role::kNone) count += entry.count();
+  }
+  return count;
+}
+
+std::vector<std::string> ClusterConfig::FirstIds(size_t limit) const {
+  std::vector<std::string> ids;
+  if (limit == 0) return ids;
+  ForEach([&](const TokenReplication& t) {
+    ids.push_back(t.id);
+    return ids.size() < limit;
+  });
+  return ids;
 }
 
 std::vector<std::string> ClusterConfig::Nodes() const {
   std::vector<std::string> nodes;
-  for (const TokenReplication& token : tokens) {
-    nodes.push_back(token.writer);
-    nodes.insert(nodes.end(), token.readers.begin(), token.readers.end());
+  for (const Entry& entry : entries_) {
+    nodes.push_back(entry.set.writer);
+    nodes.insert(nodes.end(), entry.set.readers.begin(), entry.set.readers.end());
   }
   std::sort(nodes.begin(), nodes.end());
   nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
   return nodes;
 }
 
-std::vector<const TokenReplication*> ClusterConfig::TokensOf(std::string_view node) const {
-  std::vector<const TokenReplication*> result;
-  for (const TokenReplication& token : tokens) {
-    if (token.RoleOf(node) != Role::kNone) result.push_back(&token);
-  }
-  return result;
+std::vector<const ReplicaSet*> ClusterConfig::ReplicaSets() const {
+  std::vector<const ReplicaSet*> sets;
+  sets.reserve(entries_.size());
+  for (const Entry& entry : entries_) sets.push_back(&entry.set);
+  return sets;
 }
 
 StatusOr<ClusterConfig> ParseClusterConfig(std::string_view yaml, const std::string& source,

@@ -16,14 +16,16 @@
 //   "cluster.yaml:7: token \"1\" is listed twice (first at line 2)" (two "token" entries)
 //   "cluster.yaml:12: token \"t5\" at line 12 is also at line 3" (a list or range involved;
 //    overlapping ranges are found from their bounds, without listing their ids).
-// When several problems exist, all are reported, one per line. The loaded ClusterConfig has
-// one TokenReplication per id whichever form named it.
+// When several problems exist, all are reported, one per line. The loaded ClusterConfig keeps
+// one ReplicaSet per entry; its ids are found without expanding ranges (ClusterConfig below).
 //
 // Thread-safety: a loaded ClusterConfig is immutable and safe to share between threads.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,11 +44,11 @@ StatusOr<std::string> ParseAccessPoint(std::string_view text);
 enum class Role { kNone, kWriter, kReader, kWriterAndReader };
 const char* RoleName(Role role);  // "none", "writer", "reader", "writer+reader"
 
-struct TokenReplication {
-  std::string id;
+// The writer and readers that the ids of one entry share.
+struct ReplicaSet {
   std::string writer;                // canonical access point
   std::vector<std::string> readers;  // canonical, in file order, no duplicates
-  int line = 0;                      // line of the entry naming it in the file (1-based)
+  int line = 0;                      // line of the entry in the file (1-based)
   uint64_t fingerprint = 0;          // ComputeFingerprint(), filled by the loader
 
   // {writer} ∪ readers, writer first, then readers in file order.
@@ -55,27 +57,84 @@ struct TokenReplication {
   size_t Quorum() const;
   bool IsReader(std::string_view node) const;
   Role RoleOf(std::string_view node) const;
-  // What nodes compare to tell whether they agree on this token's replication: a 64-bit
-  // FNV-1a hash of the writer and the sorted readers (the readers' order in the file does not
+  // What nodes compare to tell whether they agree on a token's replication: a 64-bit FNV-1a
+  // hash of the writer and the sorted readers (the readers' order in the file does not
   // matter). Never 0, which on the wire means "not checked".
   uint64_t ComputeFingerprint() const;
-  // The loader's cached value, or ComputeFingerprint() for an entry built by hand.
+  // The loader's cached value, or ComputeFingerprint() for a set built by hand.
   uint64_t Fingerprint() const { return fingerprint != 0 ? fingerprint : ComputeFingerprint(); }
   // "writer W, readers [R1, R2]" (readers sorted), for messages about disagreeing views.
   std::string ViewString() const;
 };
 
-struct ClusterConfig {
-  std::string source;  // the file it came from, for messages
-  std::vector<TokenReplication> tokens;  // in file order
-  std::map<std::string, size_t, std::less<>> index;  // token id -> position in tokens
+// One token: its id and the replica set of the entry that names it. A small value; `set`
+// points into the ClusterConfig it came from (or a ReplicaSet the caller owns), which must
+// outlive it.
+struct TokenReplication {
+  std::string id;
+  const ReplicaSet* set = nullptr;
 
-  // nullptr when the id is not configured.
-  const TokenReplication* Find(std::string_view id) const;
-  // Every access point named anywhere in the file, sorted, without duplicates.
+  const std::string& writer() const { return set->writer; }
+  const std::vector<std::string>& readers() const { return set->readers; }
+  int line() const { return set->line; }
+  std::vector<std::string> Replicas() const { return set->Replicas(); }
+  size_t Quorum() const { return set->Quorum(); }
+  bool IsReader(std::string_view node) const { return set->IsReader(node); }
+  Role RoleOf(std::string_view node) const { return set->RoleOf(node); }
+  uint64_t Fingerprint() const { return set->Fingerprint(); }
+  std::string ViewString() const { return set->ViewString(); }
+};
+
+// The loaded file. It costs memory per entry and per id named one by one, never per id of a
+// range: a range of a million ids is a prefix and two numbers, and Find() recognizes its ids
+// by their form. Copyable; the TokenReplications a copy hands out point into the copy.
+class ClusterConfig {
+ public:
+  std::string source;  // the file it came from, for messages
+
+  // The token, or nullopt when the id is not configured. O(log n) in the ids named one by
+  // one, plus one lookup per trailing digit of `id` among the ranges' prefixes.
+  std::optional<TokenReplication> Find(std::string_view id) const;
+  // How many ids the file names in all.
+  uint64_t size() const { return size_; }
+  // Calls `fn` for every token in file order (ids of a range in increasing order) until it
+  // returns false. The TokenReplication passed is valid only during the call.
+  void ForEach(const std::function<bool(const TokenReplication&)>& fn) const;
+  // The same, for the tokens `node` keeps (is writer or reader of).
+  void ForEachOf(std::string_view node, const std::function<bool(const TokenReplication&)>& fn) const;
+  // How many tokens `node` keeps. O(entries).
+  uint64_t CountOf(std::string_view node) const;
+  // The first `limit` ids in file order, for messages that show what is configured.
+  std::vector<std::string> FirstIds(size_t limit) const;
+  // Every access point named anywhere in the file, sorted, without duplicates. O(entries).
   std::vector<std::string> Nodes() const;
-  // The tokens `node` keeps (is writer or reader of), in file order.
-  std::vector<const TokenReplication*> TokensOf(std::string_view node) const;
+  // One per entry, in file order.
+  std::vector<const ReplicaSet*> ReplicaSets() const;
+
+ private:
+  friend class ConfigBuilder;
+
+  struct Entry {
+    ReplicaSet set;
+    // A "tokens" range: prefix + n for n in [from, to]; otherwise ids_[first_id, end_id).
+    bool is_range = false;
+    std::string prefix;
+    uint64_t from = 0;
+    uint64_t to = 0;
+    size_t first_id = 0;
+    size_t end_id = 0;
+    uint64_t count() const { return is_range ? to - from + 1 : end_id - first_id; }
+  };
+  // Entries are never added after loading, so pointers to their sets stay valid for the
+  // config's life (a move keeps them too).
+  std::vector<Entry> entries_;
+  std::vector<std::string> ids_;           // ids named one by one, in file order
+  std::vector<uint32_t> id_entry_;         // the entry of each of ids_
+  std::vector<uint32_t> id_order_;         // positions in ids_, sorted by id
+  // Range entries by prefix, each list sorted by `from` (ranges of one prefix never overlap).
+  std::map<std::string, std::vector<uint32_t>, std::less<>> ranges_by_prefix_;
+  uint64_t size_ = 0;
+  bool ForEachIn(const Entry& entry, const std::function<bool(const TokenReplication&)>& fn) const;
 };
 
 // Reads and validates the file at `path`.

@@ -46,10 +46,30 @@ void ExpectErrors(const Status& status, const std::string& source,
   }
 }
 
-std::vector<std::string> Ids(const std::vector<const TokenReplication*>& tokens) {
+std::vector<std::string> Ids(const std::vector<TokenReplication>& tokens) {
   std::vector<std::string> ids;
-  for (const TokenReplication* token : tokens) ids.push_back(token->id);
+  for (const TokenReplication& t : tokens) ids.push_back(t.id);
   return ids;
+}
+
+// Every token in file order, as ForEach names them.
+std::vector<TokenReplication> All(const ClusterConfig& config) {
+  std::vector<TokenReplication> all;
+  config.ForEach([&all](const TokenReplication& t) {
+    all.push_back(t);
+    return true;
+  });
+  return all;
+}
+
+std::vector<TokenReplication> TokensOf(const ClusterConfig& config, std::string_view node) {
+  std::vector<TokenReplication> kept;
+  config.ForEachOf(node, [&kept](const TokenReplication& t) {
+    kept.push_back(t);
+    return true;
+  });
+  EXPECT_EQ(kept.size(), config.CountOf(node)) << node;
+  return kept;
 }
 
 constexpr char kN1[] = "127.0.0.1:50051";
@@ -65,13 +85,13 @@ TEST(ClusterConfigTest, LoadsGoodFileWithRolesAndQuorums) {
   StatusOr<ClusterConfig> config = LoadClusterConfig(path);
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->source, path);
-  ASSERT_EQ(config->tokens.size(), 3u);
+  ASSERT_EQ(config->size(), 3u);
 
-  const TokenReplication& t1 = config->tokens[0];
+  const TokenReplication t1 = All(*config)[0];
   EXPECT_EQ(t1.id, "1");
-  EXPECT_EQ(t1.line, 2);
-  EXPECT_EQ(t1.writer, kN1);
-  EXPECT_EQ(t1.readers, (std::vector<std::string>{kN1, kN2, kN3}));
+  EXPECT_EQ(t1.line(), 2);
+  EXPECT_EQ(t1.writer(), kN1);
+  EXPECT_EQ(t1.readers(), (std::vector<std::string>{kN1, kN2, kN3}));
   EXPECT_EQ(t1.Replicas(), (std::vector<std::string>{kN1, kN2, kN3}));
   EXPECT_EQ(t1.Quorum(), 2u);  // 3 replicas
   EXPECT_EQ(t1.RoleOf(kN1), Role::kWriterAndReader);
@@ -80,63 +100,64 @@ TEST(ClusterConfigTest, LoadsGoodFileWithRolesAndQuorums) {
   EXPECT_TRUE(t1.IsReader(kN1));
   EXPECT_FALSE(t1.IsReader(kN4));
 
-  const TokenReplication& t2 = config->tokens[1];
+  const TokenReplication t2 = All(*config)[1];
   EXPECT_EQ(t2.id, "2");  // written as "2" in quotes
-  EXPECT_EQ(t2.line, 5);
+  EXPECT_EQ(t2.line(), 5);
   EXPECT_EQ(t2.Replicas(), (std::vector<std::string>{kN2, kN1, kN3, kN4}));
   EXPECT_EQ(t2.Quorum(), 3u);  // 4 replicas
   EXPECT_EQ(t2.RoleOf(kN2), Role::kWriter);
   EXPECT_FALSE(t2.IsReader(kN2));
   EXPECT_EQ(t2.RoleOf(kN5), Role::kNone);
 
-  const TokenReplication& t3 = config->tokens[2];
+  const TokenReplication t3 = All(*config)[2];
   EXPECT_EQ(t3.id, "alpha");
-  EXPECT_EQ(t3.line, 8);
+  EXPECT_EQ(t3.line(), 8);
   EXPECT_EQ(t3.Replicas(), (std::vector<std::string>{kN3, kN1, kN2, kN4, kN5}));
   EXPECT_EQ(t3.Quorum(), 3u);  // 5 replicas
   EXPECT_EQ(t3.RoleOf(kN3), Role::kWriter);
   EXPECT_EQ(t3.RoleOf(kN5), Role::kReader);
 
-  ASSERT_NE(config->Find("2"), nullptr);
-  EXPECT_EQ(config->Find("2")->writer, kN2);
-  EXPECT_EQ(config->Find("alpha"), &config->tokens[2]);
-  EXPECT_EQ(config->Find("3"), nullptr);
-  EXPECT_EQ(config->Find(""), nullptr);
+  ASSERT_TRUE(config->Find("2"));
+  EXPECT_EQ(config->Find("2")->writer(), kN2);
+  EXPECT_EQ(config->Find("alpha")->set, All(*config)[2].set);
+  EXPECT_EQ(All(*config)[2].id, "alpha");
+  EXPECT_FALSE(config->Find("3"));
+  EXPECT_FALSE(config->Find(""));
 }
 
 TEST(ClusterConfigTest, NodesAndTokensOf) {
   StatusOr<ClusterConfig> config = LoadClusterConfig(TestFile("good-3-tokens.yaml"));
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->Nodes(), (std::vector<std::string>{kN1, kN2, kN3, kN4, kN5}));
-  EXPECT_EQ(Ids(config->TokensOf(kN1)), (std::vector<std::string>{"1", "2", "alpha"}));
-  EXPECT_EQ(Ids(config->TokensOf(kN2)), (std::vector<std::string>{"1", "2", "alpha"}));
-  EXPECT_EQ(Ids(config->TokensOf(kN4)), (std::vector<std::string>{"2", "alpha"}));
-  EXPECT_EQ(Ids(config->TokensOf(kN5)), (std::vector<std::string>{"alpha"}));
-  EXPECT_TRUE(config->TokensOf("127.0.0.1:50056").empty());
-  EXPECT_TRUE(config->TokensOf("not an access point").empty());
+  EXPECT_EQ(Ids(TokensOf(*config, kN1)), (std::vector<std::string>{"1", "2", "alpha"}));
+  EXPECT_EQ(Ids(TokensOf(*config, kN2)), (std::vector<std::string>{"1", "2", "alpha"}));
+  EXPECT_EQ(Ids(TokensOf(*config, kN4)), (std::vector<std::string>{"2", "alpha"}));
+  EXPECT_EQ(Ids(TokensOf(*config, kN5)), (std::vector<std::string>{"alpha"}));
+  EXPECT_TRUE(TokensOf(*config, "127.0.0.1:50056").empty());
+  EXPECT_TRUE(TokensOf(*config, "not an access point").empty());
 }
 
 TEST(ClusterConfigTest, FiveNodesSixTokens) {
   StatusOr<ClusterConfig> config = LoadClusterConfig(TestFile("cluster-5.yaml"));
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->Nodes(), (std::vector<std::string>{kN1, kN2, kN3, kN4, kN5}));
-  ASSERT_EQ(config->tokens.size(), 6u);
+  ASSERT_EQ(config->size(), 6u);
   const std::vector<size_t> kReaders = {3, 3, 5, 3, 3, 5};
   const std::vector<size_t> kReplicas = {3, 4, 5, 3, 4, 5};
   const std::vector<size_t> kQuorums = {2, 3, 3, 2, 3, 3};
-  for (size_t i = 0; i < config->tokens.size(); ++i) {
-    const TokenReplication& token = config->tokens[i];
+  for (size_t i = 0; i < config->size(); ++i) {
+    const TokenReplication token = All(*config)[i];
     SCOPED_TRACE("token " + token.id);
     EXPECT_EQ(token.id, std::to_string(i + 1));
-    EXPECT_EQ(config->Find(token.id), &token);
-    EXPECT_EQ(token.readers.size(), kReaders[i]);
+    EXPECT_EQ(config->Find(token.id)->set, token.set);
+    EXPECT_EQ(token.readers().size(), kReaders[i]);
     EXPECT_EQ(token.Replicas().size(), kReplicas[i]);
     EXPECT_EQ(token.Quorum(), kQuorums[i]);
   }
-  EXPECT_EQ(config->tokens[0].RoleOf(kN1), Role::kWriterAndReader);
-  EXPECT_EQ(config->tokens[1].RoleOf(kN2), Role::kWriter);
+  EXPECT_EQ(All(*config)[0].RoleOf(kN1), Role::kWriterAndReader);
+  EXPECT_EQ(All(*config)[1].RoleOf(kN2), Role::kWriter);
   for (const std::string& node : config->Nodes()) {
-    EXPECT_FALSE(config->TokensOf(node).empty()) << node;
+    EXPECT_FALSE(TokensOf(*config, node).empty()) << node;
   }
 }
 
@@ -147,18 +168,18 @@ TEST(ClusterConfigTest, ExampleFileHasWhatTheDemoUses) {
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->Nodes(), (std::vector<std::string>{kN1, kN2, kN3, kN4, kN5}));
   std::vector<std::string> ids;
-  for (const TokenReplication& token : config->tokens) ids.push_back(token.id);
+  for (const TokenReplication& token : All(*config)) ids.push_back(token.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3", "alpha", "r0", "r1", "r2", "r3", "r4",
                                             "r5", "r6", "r7", "r8", "r9"}));
   // Every node keeps some token, so every replica process has work in the demo.
   for (const std::string& node : config->Nodes()) {
-    EXPECT_FALSE(config->TokensOf(node).empty()) << node;
+    EXPECT_FALSE(TokensOf(*config, node).empty()) << node;
   }
   // Token 1 is read at 50052, 50053 and 50055, crash-stopped on 50053 and on its writer 50051,
   // and still served by the other three: five replicas (a quorum of 3 survives two silent).
-  const TokenReplication* one = config->Find("1");
-  ASSERT_NE(one, nullptr);
-  EXPECT_EQ(one->writer, kN1);
+  const std::optional<TokenReplication> one = config->Find("1");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->writer(), kN1);
   EXPECT_EQ(one->Replicas().size(), 5u);
   EXPECT_EQ(one->Quorum(), 3u);
   // Token 3 is read at 50053 while token 1 is crash-stopped there (the other token carries on);
@@ -167,13 +188,13 @@ TEST(ClusterConfigTest, ExampleFileHasWhatTheDemoUses) {
   EXPECT_NE(config->Find("2")->RoleOf(kN3), Role::kNone);
   // Token alpha cannot be written while its writer 50054 is down, and 50054 reads it after its
   // restart.
-  EXPECT_EQ(config->Find("alpha")->writer, kN4);
+  EXPECT_EQ(config->Find("alpha")->writer(), kN4);
   EXPECT_EQ(config->Find("alpha")->RoleOf(kN4), Role::kWriterAndReader);
   // Token r7 (from the range entry) is written at 50055 and read at 50051.
-  EXPECT_EQ(config->Find("r7")->writer, kN5);
+  EXPECT_EQ(config->Find("r7")->writer(), kN5);
   EXPECT_EQ(config->Find("r7")->RoleOf(kN1), Role::kReader);
   // The op log line in the README is 50052's: it keeps 1, 2 and r0 ... r9.
-  EXPECT_EQ(config->TokensOf(kN2).size(), 12u);
+  EXPECT_EQ(TokensOf(*config, kN2).size(), 12u);
 }
 
 TEST(ClusterConfigTest, AcceptsIpv6AndComparesCanonically) {
@@ -183,16 +204,16 @@ TEST(ClusterConfigTest, AcceptsIpv6AndComparesCanonically) {
       "  readers: [\"[::1]:7000\", \"[FE80::1]:7001\", 10.0.0.1:7002]\n",
       "<inline>");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
-  const TokenReplication& token = config->tokens[0];
-  EXPECT_EQ(token.writer, "[::1]:7000");
-  EXPECT_EQ(token.readers,
+  const TokenReplication token = All(*config)[0];
+  EXPECT_EQ(token.writer(), "[::1]:7000");
+  EXPECT_EQ(token.readers(),
             (std::vector<std::string>{"[::1]:7000", "[fe80::1]:7001", "10.0.0.1:7002"}));
   EXPECT_EQ(token.Replicas().size(), 3u);
   EXPECT_EQ(token.RoleOf("[::1]:7000"), Role::kWriterAndReader);
   // Another spelling of the same address finds the same node.
   EXPECT_EQ(token.RoleOf("[0::1]:7000"), Role::kWriterAndReader);
   EXPECT_EQ(token.RoleOf("[fe80:0::1]:7001"), Role::kReader);
-  EXPECT_EQ(Ids(config->TokensOf("[FE80::1]:7001")), (std::vector<std::string>{"v6"}));
+  EXPECT_EQ(Ids(TokensOf(*config, "[FE80::1]:7001")), (std::vector<std::string>{"v6"}));
 }
 
 TEST(ClusterConfigTest, RoleNames) {
@@ -385,7 +406,7 @@ TEST(ClusterConfigTest, WindowsLineEndings) {
       "# comment\r\n- token: 1\r\n  writer: 127.0.0.1:1\r\n  readers: [127.0.0.1:2]\r\n";
   StatusOr<ClusterConfig> config = ParseClusterConfig(good, "<crlf>");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
-  EXPECT_EQ(config->tokens[0].line, 2);
+  EXPECT_EQ(All(*config)[0].line(), 2);
   ExpectErrors(
       ParseClusterConfig("- token: 1\r\n  writer:\r\n  readers: [127.0.0.1:2]\r\n", "<crlf>")
           .status(),
@@ -417,7 +438,7 @@ TEST(ClusterConfigTest, TokenIdRules) {
   };
   EXPECT_TRUE(parse(std::string(128, 'x')).ok());
   EXPECT_TRUE(parse("tok-1/a.b_c").ok());
-  EXPECT_EQ(parse("007")->tokens[0].id, "007");  // a string, not a number
+  EXPECT_EQ(All(*parse("007"))[0].id, "007");  // a string, not a number
 
   ExpectErrors(parse("\"\"").status(), "ids.yaml", {{1, {"entry 1", "token id is empty"}}});
   ExpectErrors(parse(std::string(129, 'x')).status(), "ids.yaml",
@@ -485,7 +506,7 @@ TEST(ClusterConfigTest, YamlCppMessagesStayOnOneLine) {
 
 std::vector<std::string> AllIds(const ClusterConfig& config) {
   std::vector<std::string> ids;
-  for (const TokenReplication& token : config.tokens) ids.push_back(token.id);
+  for (const TokenReplication& token : All(config)) ids.push_back(token.id);
   return ids;
 }
 
@@ -506,29 +527,28 @@ TEST(ClusterConfigTest, ListsAndRangesExpandInFileOrder) {
                                       "user-99", "user-100", "user-101", "x",   "y",   "t12",
                                       "t13",    "t14",    "t15",    "t01",      "100", "101",
                                       "102"}));
-  EXPECT_EQ(config->index.size(), config->tokens.size());
-  for (const TokenReplication& token : config->tokens) {
-    EXPECT_EQ(config->Find(token.id), &token) << token.id;
+    for (const TokenReplication& token : All(*config)) {
+    EXPECT_EQ(config->Find(token.id)->set, token.set) << token.id;
   }
   // Each id carries its entry's writer, readers and line.
-  const TokenReplication* b = config->Find("b");
-  ASSERT_NE(b, nullptr);
-  EXPECT_EQ(b->line, 5);
-  EXPECT_EQ(b->writer, kN2);
+  const std::optional<TokenReplication> b = config->Find("b");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->line(), 5);
+  EXPECT_EQ(b->writer(), kN2);
   EXPECT_EQ(b->Replicas(), (std::vector<std::string>{kN2, kN3, kN4}));
-  const TokenReplication* t11 = config->Find("t11");
-  ASSERT_NE(t11, nullptr);
-  EXPECT_EQ(t11->line, 8);
-  EXPECT_EQ(t11->readers, (std::vector<std::string>{kN3, kN2, kN1}));
+  const std::optional<TokenReplication> t11 = config->Find("t11");
+  ASSERT_TRUE(t11);
+  EXPECT_EQ(t11->line(), 8);
+  EXPECT_EQ(t11->readers(), (std::vector<std::string>{kN3, kN2, kN1}));
   EXPECT_EQ(t11->RoleOf(kN1), Role::kWriterAndReader);
   EXPECT_EQ(t11->Quorum(), 2u);
-  EXPECT_EQ(config->Find("user-100")->line, 11);  // the entry's line, not its map's
-  EXPECT_EQ(config->Find("y")->writer, kN4);
+  EXPECT_EQ(config->Find("user-100")->line(), 11);  // the entry's line, not its map's
+  EXPECT_EQ(config->Find("y")->writer(), kN4);
   // Not padded, "to" inclusive.
-  EXPECT_EQ(config->Find("t00"), nullptr);
-  EXPECT_EQ(config->Find("user-097"), nullptr);
-  EXPECT_EQ(config->Find("user-102"), nullptr);
-  EXPECT_EQ(Ids(config->TokensOf(kN5)), (std::vector<std::string>{"user-98", "user-99",
+  EXPECT_FALSE(config->Find("t00"));
+  EXPECT_FALSE(config->Find("user-097"));
+  EXPECT_FALSE(config->Find("user-102"));
+  EXPECT_EQ(Ids(TokensOf(*config, kN5)), (std::vector<std::string>{"user-98", "user-99",
                                                                   "user-100", "user-101", "x",
                                                                   "y"}));
 }
@@ -537,8 +557,7 @@ TEST(ClusterConfigTest, FingerprintIsTheSameWhicheverFormNamesTheToken) {
   const std::string readers = "[127.0.0.1:3, 127.0.0.1:1, 127.0.0.1:2]";
   const std::string reordered = "[127.0.0.1:2, 127.0.0.1:3, 127.0.0.1:1]";
   const std::string w = "127.0.0.1:1";
-  TokenReplication by_hand;
-  by_hand.id = "t5";
+  ReplicaSet by_hand;
   by_hand.writer = w;
   by_hand.readers = {"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"};
   for (const std::string& yaml :
@@ -550,12 +569,12 @@ TEST(ClusterConfigTest, FingerprintIsTheSameWhicheverFormNamesTheToken) {
     SCOPED_TRACE(yaml);
     StatusOr<ClusterConfig> config = ParseClusterConfig(yaml, "<inline>");
     ASSERT_TRUE(config.ok()) << config.status().ToString();
-    const TokenReplication* t5 = config->Find("t5");
-    ASSERT_NE(t5, nullptr);
-    EXPECT_EQ(t5->fingerprint, by_hand.ComputeFingerprint());
+    const std::optional<TokenReplication> t5 = config->Find("t5");
+    ASSERT_TRUE(t5);
+    EXPECT_EQ(t5->set->fingerprint, by_hand.ComputeFingerprint());
     EXPECT_EQ(t5->Fingerprint(), by_hand.Fingerprint());
-    for (const TokenReplication& token : config->tokens) {
-      EXPECT_EQ(token.fingerprint, token.ComputeFingerprint()) << token.id;
+    for (const TokenReplication& token : All(*config)) {
+      EXPECT_EQ(token.set->fingerprint, token.set->ComputeFingerprint()) << token.id;
     }
   }
 }
@@ -702,16 +721,62 @@ TEST(ClusterConfigTest, TooManyIdsInAFile) {
                {{4, {"names 2 ids, 1 named before it", "at most 2 token ids"}}});
 }
 
+// Find() recognizes a range's ids by their form (the ranges are never expanded): gaps between
+// ranges of one prefix, numbers written with leading zeros, a bare prefix and numbers past the
+// 18-digit limit are not ids; prefixes that are prefixes of each other are told apart.
+TEST(ClusterConfigTest, FindRecognizesRangeIdsByTheirForm) {
+  StatusOr<ClusterConfig> config = ParseClusterConfig(
+      Entry("tokens: {prefix: t, from: 0, to: 9}", "127.0.0.1:1") +
+          Entry("tokens: {prefix: t, from: 20, to: 29}", "127.0.0.1:2") +
+          Entry("tokens: {prefix: t1x, from: 5, to: 7}", "127.0.0.1:3") +
+          Entry("tokens: {prefix: \"\", from: 1000, to: 1002}", "127.0.0.1:4") +
+          Entry("tokens: [t15, t30]", "127.0.0.1:5"),
+      "<inline>");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->size(), 10u + 10u + 3u + 3u + 2u);
+  const auto writer_of = [&](std::string_view id) -> std::string {
+    const std::optional<TokenReplication> t = config->Find(id);
+    return t ? t->writer() : "none";
+  };
+  EXPECT_EQ(writer_of("t0"), "127.0.0.1:1");
+  EXPECT_EQ(writer_of("t9"), "127.0.0.1:1");
+  EXPECT_EQ(writer_of("t10"), "none");  // the gap between the two ranges
+  EXPECT_EQ(writer_of("t15"), "127.0.0.1:5");  // named one by one, inside the gap
+  EXPECT_EQ(writer_of("t20"), "127.0.0.1:2");
+  EXPECT_EQ(writer_of("t29"), "127.0.0.1:2");
+  EXPECT_EQ(writer_of("t30"), "127.0.0.1:5");
+  EXPECT_EQ(writer_of("t31"), "none");
+  EXPECT_EQ(writer_of("t05"), "none");  // leading zero
+  EXPECT_EQ(writer_of("t"), "none");
+  EXPECT_EQ(writer_of("t1x6"), "127.0.0.1:3");
+  EXPECT_EQ(writer_of("t1x8"), "none");
+  EXPECT_EQ(writer_of("1001"), "127.0.0.1:4");
+  EXPECT_EQ(writer_of("01001"), "none");
+  EXPECT_EQ(writer_of("t1234567890123456789"), "none");  // 19 digits
+  EXPECT_EQ(writer_of("x20"), "none");
+  // Every id ForEach names is found, with its own entry's set.
+  for (const TokenReplication& t : All(*config)) {
+    const std::optional<TokenReplication> found = config->Find(t.id);
+    ASSERT_TRUE(found) << t.id;
+    EXPECT_EQ(found->set, t.set) << t.id;
+  }
+  EXPECT_EQ(config->CountOf("127.0.0.1:2"), 10u + 10u + 3u + 3u + 2u);  // the common reader
+  EXPECT_EQ(config->CountOf("127.0.0.1:3"), 3u);
+  EXPECT_EQ(config->FirstIds(3), (std::vector<std::string>{"t0", "t1", "t2"}));
+}
+
 TEST(ClusterConfigTest, LargeRangeLoads) {
   StatusOr<ClusterConfig> config = ParseClusterConfig(
       Entry("tokens: {prefix: t, from: 0, to: 99999}") + Entry("token: t100000"), "<inline>");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
-  ASSERT_EQ(config->tokens.size(), 100001u);
-  EXPECT_EQ(config->index.size(), 100001u);
-  EXPECT_EQ(config->tokens[12345].id, "t12345");
-  EXPECT_EQ(config->Find("t99999"), &config->tokens[99999]);
-  EXPECT_EQ(config->Find("t100000"), &config->tokens[100000]);
-  EXPECT_EQ(config->Find("t100001"), nullptr);
+  ASSERT_EQ(config->size(), 100001u);
+  const std::vector<TokenReplication> all = All(*config);
+  ASSERT_EQ(all.size(), 100001u);
+  EXPECT_EQ(all[12345].id, "t12345");
+  EXPECT_EQ(config->Find("t99999")->set, all[99999].set);
+  EXPECT_EQ(config->Find("t100000")->set, all[100000].set);
+  EXPECT_NE(all[99999].set, all[100000].set);
+  EXPECT_FALSE(config->Find("t100001"));
 }
 
 // --- ParseAccessPoint -------------------------------------------------------------------------

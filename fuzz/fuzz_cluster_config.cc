@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <set>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,26 +33,33 @@ bool StartsWithSourceAndLine(std::string_view line) {
 void CheckAccepted(const tokenstore::ClusterConfig& config) {
   using tokenstore::ParseAccessPoint;
   FUZZ_CHECK(config.source == kSource, config.source);
-  FUZZ_CHECK(!config.tokens.empty(), "an accepted config has tokens");
-  FUZZ_CHECK(config.index.size() == config.tokens.size(), "one index entry per token");
-  for (const tokenstore::TokenReplication& token : config.tokens) {
+  FUZZ_CHECK(config.size() > 0, "an accepted config has tokens");
+  uint64_t seen = 0;
+  std::set<std::string> ids;
+  config.ForEach([&](const tokenstore::TokenReplication& token) {
+    ++seen;
     FUZZ_CHECK(!token.id.empty(), "token id");
-    FUZZ_CHECK(config.Find(token.id) == &token, token.id);
-    FUZZ_CHECK(token.line >= 1, token.id);
-    auto writer = ParseAccessPoint(token.writer);
-    FUZZ_CHECK(writer.ok() && *writer == token.writer, token.writer);
-    FUZZ_CHECK(!token.readers.empty(), token.id);
+    FUZZ_CHECK(ids.insert(token.id).second, "id listed twice: " + token.id);
+    // Find() recognizes every id ForEach() names, and gives it the same entry.
+    const std::optional<tokenstore::TokenReplication> found = config.Find(token.id);
+    FUZZ_CHECK(found && found->id == token.id && found->set == token.set, token.id);
+    FUZZ_CHECK(token.line() >= 1, token.id);
+    auto writer = ParseAccessPoint(token.writer());
+    FUZZ_CHECK(writer.ok() && *writer == token.writer(), token.writer());
+    FUZZ_CHECK(!token.readers().empty(), token.id);
     std::set<std::string> distinct;
-    for (const std::string& reader : token.readers) {
+    for (const std::string& reader : token.readers()) {
       auto canonical = ParseAccessPoint(reader);
       FUZZ_CHECK(canonical.ok() && *canonical == reader, reader);
       FUZZ_CHECK(distinct.insert(reader).second, "reader listed twice: " + reader);
     }
     const size_t replicas = token.Replicas().size();
     FUZZ_CHECK(token.Quorum() > replicas / 2 && token.Quorum() <= replicas, token.id);
-    FUZZ_CHECK(token.RoleOf(token.writer) != tokenstore::Role::kNone, token.writer);
-    FUZZ_CHECK(token.fingerprint == token.ComputeFingerprint(), token.id);
-  }
+    FUZZ_CHECK(token.RoleOf(token.writer()) != tokenstore::Role::kNone, token.writer());
+    FUZZ_CHECK(token.set->fingerprint == token.set->ComputeFingerprint(), token.id);
+    return true;
+  });
+  FUZZ_CHECK(seen == config.size(), "ForEach names size() ids");
 }
 
 }  // namespace

@@ -27,8 +27,8 @@ Status Authorizer::AllowPeer(const std::optional<PeerIdentity>& caller,
                                     " may not call the replica-to-replica service; only nodes of "
                                     "the replication scheme may");
   }
-  const TokenReplication* t = config_.Find(token);
-  if (t == nullptr || t->RoleOf(caller->name) == Role::kNone) {
+  const std::optional<TokenReplication> t = config_.Find(token);
+  if (!t || t->RoleOf(caller->name) == Role::kNone) {
     return Status::PermissionDenied(caller->ToString() + " is not a replica of token \"" +
                                     std::string(token.substr(0, kMaxTokenIdBytes)) + "\" in " +
                                     config_.source);

@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   LogDebug("configuration loaded", {{"config", config_path},
-                                    {"tokens", config->tokens.size()},
+                                    {"tokens", config->size()},
                                     {"nodes", config->Nodes().size()}});
   StatusOr<std::string> self = ParseAccessPoint(listen);
   if (!self.ok()) {

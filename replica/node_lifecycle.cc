@@ -125,8 +125,9 @@ NodeLifecycle::NodeLifecycle(const ClusterConfig& config, std::string self,
       options_(std::move(options)),
       clock_(clock) {
   std::set<std::string> peers;
-  for (const std::string& id : token_ids_) {
-    for (const std::string& n : config_.Find(id)->Replicas()) {
+  for (const ReplicaSet* set : config_.ReplicaSets()) {
+    if (set->RoleOf(self_) == Role::kNone) continue;
+    for (const std::string& n : set->Replicas()) {
       if (n != self_) peers.insert(n);
     }
   }
@@ -150,7 +151,7 @@ uint64_t NodeLifecycle::Random() {
 std::string NodeLifecycle::DerivedClusterId() const {
   // Every node of a brand-new cluster derives the same id from the file, with no round of
   // agreement; a node that joins later adopts its peers' id instead.
-  TokenReplication all;
+  ReplicaSet all;
   std::vector<std::string> nodes = config_.Nodes();
   all.writer = nodes.empty() ? "" : nodes.front();
   all.readers = nodes;
@@ -524,11 +525,11 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
   // that record this incarnation at the peers go on meanwhile.
   const Clock::time_point quiet_until = opened_at_ + options_.rebuild_quiet;
   const bool quiet = clock_.now() < quiet_until;
-  std::vector<const TokenReplication*> pending;
+  std::vector<TokenReplication> pending;
   if (!quiet) {
     ReaderMutexLock lock(&mu_);
     for (const std::string& id : token_ids_) {
-      if (!rebuilt_.contains(id)) pending.push_back(config_.Find(id));
+      if (!rebuilt_.contains(id)) pending.push_back(*config_.Find(id));
     }
   }
   auto round = std::make_shared<Round>();
@@ -538,7 +539,7 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
   }
   round->hellos.resize(unregistered.size());
   size_t calls = unregistered.size();
-  for (const TokenReplication* t : pending) calls += t->Replicas().size() - 1;
+  for (const TokenReplication& t : pending) calls += t.Replicas().size() - 1;
   round->pending = calls + 1;
   round->finish = [this, raw = round.get(), pending, unregistered, quiet, quiet_until,
                    done = std::move(done)] {
@@ -563,24 +564,24 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
     // from now on (not before: Acknowledges).
     rebuild_recorded_ = registered_.size() * 2 > peers_.size();
     std::set<std::string> silent;
-    for (const TokenReplication* t : pending) {
+    for (const TokenReplication& t : pending) {
       std::vector<std::string> others;
-      for (const std::string& n : t->Replicas()) {
+      for (const std::string& n : t.Replicas()) {
         if (n != self_) others.push_back(n);
       }
-      const auto& answers = round->probes[t->id];
+      const auto& answers = round->probes[t.id];
       for (size_t k = 0; k < others.size(); ++k) {
         if (!answers[k]) silent.insert(others[k]);
       }
       bool token_done = false;
-      Status st = DecideToken(*t, answers, others, &token_done, &progress.event);
+      Status st = DecideToken(t, answers, others, &token_done, &progress.event);
       if (!st.ok()) {
         progress.fatal = st;
         break;
       }
       if (token_done) {
         WriterMutexLock lock(&mu_);
-        rebuilt_.insert(t->id);
+        rebuilt_.insert(t.id);
       }
     }
     progress.waiting_for.assign(silent.begin(), silent.end());
@@ -621,18 +622,18 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
       round->Done();
     });
   }
-  for (const TokenReplication* t : pending) {
+  for (const TokenReplication& t : pending) {
     std::vector<std::string> others;
-    for (const std::string& n : t->Replicas()) {
+    for (const std::string& n : t.Replicas()) {
       if (n != self_) others.push_back(n);
     }
     {
       std::lock_guard<std::mutex> lock(round->mu);
-      round->probes[t->id].resize(others.size());
+      round->probes[t.id].resize(others.size());
     }
     for (size_t k = 0; k < others.size(); ++k) {
-      transport_.Probe(others[k], t->id, t->Fingerprint(), deadline,
-                       [round, id = t->id, k, node = others[k]](StatusOr<ProbeReply> r) {
+      transport_.Probe(others[k], t.id, t.Fingerprint(), deadline,
+                       [round, id = t.id, k, node = others[k]](StatusOr<ProbeReply> r) {
                          {
                            std::lock_guard<std::mutex> lock(round->mu);
                            if (r.ok()) {

@@ -21,7 +21,11 @@ std::string JoinNodes(const std::vector<std::string>& nodes) {
 
 std::vector<std::string> TokenIdsOf(const ClusterConfig& config, const std::string& node) {
   std::vector<std::string> ids;
-  for (const TokenReplication* t : config.TokensOf(node)) ids.push_back(t->id);
+  ids.reserve(config.CountOf(node));
+  config.ForEachOf(node, [&ids](const TokenReplication& t) {
+    ids.push_back(t.id);
+    return true;
+  });
   return ids;
 }
 
@@ -66,7 +70,7 @@ ReplicaCore::ReplicaCore(const ClusterConfig& config, ReplicaOptions options,
       allocator_(store, options_.timestamp_block,
                  options_.unsafe_bug == UnsafeBug::kReuseTimestamp),
       token_ids_(TokenIdsOf(config, options_.self)),
-      admission_(token_ids_, options_.admission),
+      admission_(options_.admission),
       lifecycle_(config, options_.self, token_ids_, store, transport, LifecycleOf(options_),
                  clock),
       committer_(storage_executor,
@@ -86,8 +90,8 @@ Status ReplicaCore::Start() {
 
 Status ReplicaCore::CheckKeeps(std::string_view token) const {
   TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("token", token, options_.limits));
-  const TokenReplication* t = config_.Find(token);
-  if (t == nullptr) {
+  const std::optional<TokenReplication> t = config_.Find(token);
+  if (!t) {
     return Status::NotFound(Quoted(token) + " is not in the replication scheme " +
                             config_.source);
   }
@@ -98,17 +102,17 @@ Status ReplicaCore::CheckKeeps(std::string_view token) const {
   return Status::Ok();
 }
 
-StatusOr<const TokenReplication*> ReplicaCore::CheckWriter(std::string_view id) const {
+StatusOr<TokenReplication> ReplicaCore::CheckWriter(std::string_view id) const {
   TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("id", id, options_.limits));
-  const TokenReplication* t = config_.Find(id);
-  if (t == nullptr) {
+  std::optional<TokenReplication> t = config_.Find(id);
+  if (!t) {
     return Status::NotFound(Quoted(id) + " is not in the replication scheme " + config_.source);
   }
-  if (t->writer != options_.self) {
+  if (t->writer() != options_.self) {
     return Status::FailedPrecondition(options_.self + " is not the writer of " + Quoted(id) +
-                                      "; send writes to " + t->writer);
+                                      "; send writes to " + t->writer());
   }
-  return t;
+  return *std::move(t);
 }
 
 Status ReplicaCore::CheckServes(const TokenReplication& token, const OpContext& ctx) const {
@@ -130,7 +134,7 @@ Status ReplicaCore::CheckServes(const TokenReplication& token, const OpContext& 
 Status ReplicaCore::CheckPeerCall(std::string_view token, std::string_view from,
                                   uint64_t fingerprint) const {
   TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token));
-  const TokenReplication* t = config_.Find(token);
+  const std::optional<TokenReplication> t = config_.Find(token);
   if (fingerprint != 0 && fingerprint != t->Fingerprint()) {
     return Status::FailedPrecondition(
         Quoted(token) + ": " + options_.self + " and " + std::string(from) +
@@ -148,17 +152,17 @@ Status ReplicaCore::RoundError(const TokenReplication& token, const Status& st) 
                                " (fingerprint " + Hex(token.Fingerprint()) + ")");
 }
 
-StatusOr<const TokenReplication*> ReplicaCore::CheckReader(std::string_view id) const {
+StatusOr<TokenReplication> ReplicaCore::CheckReader(std::string_view id) const {
   TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("id", id, options_.limits));
-  const TokenReplication* t = config_.Find(id);
-  if (t == nullptr) {
+  std::optional<TokenReplication> t = config_.Find(id);
+  if (!t) {
     return Status::NotFound(Quoted(id) + " is not in the replication scheme " + config_.source);
   }
   if (!t->IsReader(options_.self)) {
     return Status::FailedPrecondition(options_.self + " is not a reader of " + Quoted(id) +
-                                      "; its readers are " + JoinNodes(t->readers));
+                                      "; its readers are " + JoinNodes(t->readers()));
   }
-  return t;
+  return *std::move(t);
 }
 
 template <typename T>
@@ -302,7 +306,7 @@ void ReplicaCore::QuorumRead(const TokenReplication& token, const OpContext& ctx
     if (!local.ok()) return done(local.status());
     return done(QuorumReadOutcome{*local, /*fast_path=*/true});
   }
-  GetRound(token, ctx, [this, &token, ctx, done = std::move(done)](
+  GetRound(token, ctx, [this, token, ctx, done = std::move(done)](
                            StatusOr<std::vector<Register>> regs) mutable {
     if (!regs.ok()) return done(RoundError(token, regs.status()));
     const auto& all = *regs;
@@ -321,7 +325,7 @@ void ReplicaCore::QuorumRead(const TokenReplication& token, const OpContext& ctx
     // so that no later read can return an older one.
     Register reg = outcome.reg;
     StoreRound(token, reg, ctx, /*writer_issue=*/false,
-               [this, &token, outcome = std::move(outcome), done = std::move(done)](
+               [this, token, outcome = std::move(outcome), done = std::move(done)](
                    Status st, std::optional<Stamp>) mutable {
                  if (!st.ok()) return done(RoundError(token, st));
                  done(std::move(outcome));
@@ -333,14 +337,14 @@ void ReplicaCore::QuorumRead(const TokenReplication& token, const OpContext& ctx
 
 void ReplicaCore::Read(const std::string& id, const OpContext& in_ctx,
                        std::function<void(StatusOr<CoreReadResult>)> done) {
-  StatusOr<const TokenReplication*> token = CheckReader(id);
+  StatusOr<TokenReplication> token = CheckReader(id);
   if (!token.ok()) return done(token.status());
-  if (Status st = CheckServes(**token, in_ctx); !st.ok()) return done(st);
+  if (Status st = CheckServes(*token, in_ctx); !st.ok()) return done(st);
   if (!Admit(id, done)) return;
-  const TokenReplication& t = **token;
+  const TokenReplication& t = *token;
   OpContext ctx = Bounded(in_ctx);
   counters_.reads++;
-  QuorumRead(t, ctx, [this, &t, ctx, done = std::move(done)](
+  QuorumRead(t, ctx, [this, t, ctx, done = std::move(done)](
                          StatusOr<QuorumReadOutcome> outcome) mutable {
     if (!outcome.ok()) return done(outcome.status());
     (outcome->fast_path ? counters_.fast_reads : counters_.slow_reads)++;
@@ -384,18 +388,18 @@ void ReplicaCore::FinishRead(const TokenReplication& token, QuorumReadOutcome ou
 
 void ReplicaCore::Write(const WriteArgs& args, const OpContext& in_ctx,
                         std::function<void(StatusOr<CoreWriteResult>)> done) {
-  StatusOr<const TokenReplication*> token = CheckWriter(args.id);
+  StatusOr<TokenReplication> token = CheckWriter(args.id);
   if (!token.ok()) return done(token.status());
-  if (Status st = CheckServes(**token, in_ctx); !st.ok()) return done(st);
+  if (Status st = CheckServes(*token, in_ctx); !st.ok()) return done(st);
   if (Status st = ValidateWriteArgs(args, options_.limits); !st.ok()) return done(st);
   if (!Admit(args.id, done)) return;
-  const TokenReplication& t = **token;
+  const TokenReplication& t = *token;
   OpContext ctx = Bounded(in_ctx);
   counters_.writes++;
-  EnsureWriterInitialized(t, ctx, [this, &t, args, ctx, done = std::move(done)](
+  EnsureWriterInitialized(t, ctx, [this, t, args, ctx, done = std::move(done)](
                                       Status st) mutable {
     if (!st.ok()) return done(st);
-    hash_executor_.Submit([this, &t, args = std::move(args), ctx,
+    hash_executor_.Submit([this, t, args = std::move(args), ctx,
                            done = std::move(done)]() mutable {
       StopCondition stop{ctx.cancelled.get(), ctx.deadline, &clock_};
       StatusOr<std::optional<HashMin>> partial =
@@ -425,17 +429,17 @@ void ReplicaCore::Write(const WriteArgs& args, const OpContext& in_ctx,
 
 void ReplicaCore::Create(const std::string& id, const OpContext& in_ctx,
                          std::function<void(StatusOr<uint64_t>)> done) {
-  StatusOr<const TokenReplication*> token = CheckWriter(id);
+  StatusOr<TokenReplication> token = CheckWriter(id);
   if (!token.ok()) return done(token.status());
-  if (Status st = CheckServes(**token, in_ctx); !st.ok()) return done(st);
+  if (Status st = CheckServes(*token, in_ctx); !st.ok()) return done(st);
   if (!Admit(id, done)) return;
-  const TokenReplication& t = **token;
+  const TokenReplication& t = *token;
   OpContext ctx = Bounded(in_ctx);
   counters_.creates++;
-  EnsureWriterInitialized(t, ctx, [this, &t, ctx, done = std::move(done)](Status st) mutable {
+  EnsureWriterInitialized(t, ctx, [this, t, ctx, done = std::move(done)](Status st) mutable {
     if (!st.ok()) return done(st);
     // Taking a ts may sync a reservation: off the caller's thread.
-    storage_executor_.Submit([this, &t, ctx, done = std::move(done)]() mutable {
+    storage_executor_.Submit([this, t, ctx, done = std::move(done)]() mutable {
       IssueValue(t, TokenValue{}, ctx, std::move(done));
     });
   });
@@ -443,16 +447,16 @@ void ReplicaCore::Create(const std::string& id, const OpContext& in_ctx,
 
 void ReplicaCore::Drop(const std::string& id, const OpContext& in_ctx,
                        std::function<void(StatusOr<uint64_t>)> done) {
-  StatusOr<const TokenReplication*> token = CheckWriter(id);
+  StatusOr<TokenReplication> token = CheckWriter(id);
   if (!token.ok()) return done(token.status());
-  if (Status st = CheckServes(**token, in_ctx); !st.ok()) return done(st);
+  if (Status st = CheckServes(*token, in_ctx); !st.ok()) return done(st);
   if (!Admit(id, done)) return;
-  const TokenReplication& t = **token;
+  const TokenReplication& t = *token;
   OpContext ctx = Bounded(in_ctx);
   counters_.drops++;
-  EnsureWriterInitialized(t, ctx, [this, &t, ctx, done = std::move(done)](Status st) mutable {
+  EnsureWriterInitialized(t, ctx, [this, t, ctx, done = std::move(done)](Status st) mutable {
     if (!st.ok()) return done(st);
-    storage_executor_.Submit([this, &t, ctx, done = std::move(done)]() mutable {
+    storage_executor_.Submit([this, t, ctx, done = std::move(done)]() mutable {
       TokenValue tombstone;
       tombstone.kind = ValueKind::kDropped;
       IssueValue(t, std::move(tombstone), ctx, std::move(done));
@@ -471,13 +475,13 @@ void ReplicaCore::EnsureWriterInitialized(const TokenReplication& token, const O
   if (initialized) return then(Status::Ok());
   // First operation since start: learn the token's current value from a majority. The
   // writer's own register may lag (its local store need not be part of the majority).
-  QuorumRead(token, ctx, [this, &token, &state, then = std::move(then)](
+  QuorumRead(token, ctx, [this, token, &state, then = std::move(then)](
                              StatusOr<QuorumReadOutcome> outcome) mutable {
     if (!outcome.ok()) {
       return then(outcome.status().WithContext("writer recovering the state of " +
                                                Quoted(token.id)));
     }
-    storage_executor_.Submit([this, &token, &state, reg = outcome->reg,
+    storage_executor_.Submit([this, token, &state, reg = outcome->reg,
                               then = std::move(then)]() mutable {
       // A replica holding a ts above this node's reservations means the writer's disk lost
       // them; never issue a ts that could be ignored as old.
@@ -519,7 +523,7 @@ void ReplicaCore::IssueValue(const TokenReplication& token, TokenValue value,
   // Create and drop: on this node's disk first (see the header), then everywhere.
   std::vector<StoreItem> items;
   items.push_back(StoreItem{token.id, reg});
-  committer_.Submit(std::move(items), [this, &token, reg, ctx, done = std::move(done)](
+  committer_.Submit(std::move(items), [this, token, reg, ctx, done = std::move(done)](
                                           std::vector<StatusOr<Stamp>> held) mutable {
     if (!held[0].ok()) return done(held[0].status().WithContext("storing at the writer"));
     IssueAttempt(token, std::move(reg), ctx, options_.max_issue_attempts, std::move(done));
@@ -530,7 +534,7 @@ void ReplicaCore::IssueAttempt(const TokenReplication& token, Register reg, cons
                                int attempts, std::function<void(StatusOr<uint64_t>)> done) {
   const Register issued = reg;
   StoreRound(token, issued, ctx, /*writer_issue=*/true,
-             [this, &token, reg = std::move(reg), ctx, attempts, done = std::move(done)](
+             [this, token, reg = std::move(reg), ctx, attempts, done = std::move(done)](
                  Status st, std::optional<Stamp> superseded) mutable {
                if (st.ok()) return done(reg.ts);
                if (!superseded || attempts <= 1 || !StopStatus(ctx).ok()) {
@@ -539,7 +543,7 @@ void ReplicaCore::IssueAttempt(const TokenReplication& token, Register reg, cons
                // Replicas hold a newer stamp of another writer incarnation (this writer's
                // disk was lost or it moved): move above it and issue the value again. Taking a
                // ts may sync a reservation: off the caller's thread.
-               storage_executor_.Submit([this, &token, reg = std::move(reg), ctx, attempts,
+               storage_executor_.Submit([this, token, reg = std::move(reg), ctx, attempts,
                                          seen = *superseded, done = std::move(done)]() mutable {
                  if (Status st = allocator_.Observe(token.id, seen.ts); !st.ok()) return done(st);
                  StatusOr<uint64_t> ts = allocator_.Next(token.id);

@@ -190,8 +190,8 @@ class ReplicaCore {
     bool fast_path = false;
   };
 
-  StatusOr<const TokenReplication*> CheckWriter(std::string_view id) const;
-  StatusOr<const TokenReplication*> CheckReader(std::string_view id) const;
+  StatusOr<TokenReplication> CheckWriter(std::string_view id) const;
+  StatusOr<TokenReplication> CheckReader(std::string_view id) const;
   // Takes a place for one client operation on `id` (admission control) and makes `done` give
   // it back just before it runs, so the caller may start its next operation as soon as it
   // has the answer. False, after answering `done` with the refusal, when there is no place.
@@ -244,7 +244,7 @@ class ReplicaCore {
   FinalCache final_cache_;
   ReplicaCounters counters_;
   std::vector<std::string> token_ids_;
-  Admission admission_;  // after token_ids_, which it is built from
+  Admission admission_;
   NodeLifecycle lifecycle_;  // after token_ids_
   StoreCommitter committer_;
 

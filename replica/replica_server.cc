@@ -90,7 +90,7 @@ ReplicaServer::ReplicaServer(ClusterConfig config, ReplicaServerOptions options)
 ReplicaServer::~ReplicaServer() { Shutdown(); }
 
 Status ReplicaServer::Start() {
-  if (config_.TokensOf(options_.listen).empty()) {
+  if (config_.CountOf(options_.listen) == 0) {
     return Status::FailedPrecondition(
         "--listen " + options_.listen + " is not named in " + config_.source +
         " as the writer or a reader of any token; nodes in the file: " + [&] {

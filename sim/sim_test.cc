@@ -98,8 +98,12 @@ TEST(Simulation, ClusterYamlIsAValidSchemeForEverySize) {
     StatusOr<ClusterConfig> cfg = ParseClusterConfig(ClusterYaml(replicas), "sim.yaml");
     ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
     EXPECT_EQ(cfg->Nodes().size(), static_cast<size_t>(replicas));
-    EXPECT_EQ(cfg->tokens.size(), static_cast<size_t>(replicas + 1));
-    EXPECT_FALSE(cfg->tokens[3].IsReader(cfg->tokens[3].writer)) << "a writer that is no reader";
+    EXPECT_EQ(cfg->size(), static_cast<size_t>(replicas + 1));
+    const std::vector<std::string> ids = cfg->FirstIds(4);
+    ASSERT_EQ(ids.size(), 4u);
+    const std::optional<TokenReplication> fourth = cfg->Find(ids[3]);
+    ASSERT_TRUE(fourth);
+    EXPECT_FALSE(fourth->IsReader(fourth->writer())) << "a writer that is no reader";
   }
   EXPECT_EQ(ValidateOptions(SimOptions{}), "");
   SimOptions four;

@@ -153,10 +153,11 @@ Simulation::Simulation(const SimOptions& options)
     : options_(options), rng_(options.seed), net_(options.seed * 0x9e3779b97f4a7c15ull + 1) {
   StatusOr<ClusterConfig> cfg = ParseClusterConfig(ClusterYaml(options_.replicas), "sim.yaml");
   config_ = std::move(cfg).value();  // ClusterYaml is valid by construction (sim_test)
-  for (const TokenReplication& t : config_.tokens) {
+  config_.ForEach([this](const TokenReplication& t) {
     tokens_.push_back(t.id);
     replicas_[t.id] = t.Replicas();
-  }
+    return true;
+  });
   // Faults of the network, fixed for the run.
   net_.SetDelay(50us, 2000us);
   net_.SetSlowTail(0.05, 30ms);
@@ -283,11 +284,11 @@ std::shared_ptr<ClientOp> Simulation::NewOp(const std::string& client) {
   auto op = std::make_shared<ClientOp>();
   op->client = client;
   op->args.id = tokens_[Rand(tokens_.size())];
-  const TokenReplication& t = *config_.Find(op->args.id);
+  const TokenReplication t = *config_.Find(op->args.id);
   const uint64_t r = Rand(100);
   op->kind = r < 50 ? OpKind::kRead : r < 88 ? OpKind::kWrite : r < 95 ? OpKind::kCreate
                                                                         : OpKind::kDrop;
-  op->node = op->kind == OpKind::kRead ? t.readers[Rand(t.readers.size())] : t.writer;
+  op->node = op->kind == OpKind::kRead ? t.readers()[Rand(t.readers().size())] : t.writer();
   if (op->kind == OpKind::kWrite) {
     op->args.name = "w" + std::to_string(++seq_);
     op->args.low = Rand(4);
