@@ -28,15 +28,21 @@
 #include <string>
 #include <string_view>
 
-#include "client.grpc.pb.h"
-#include "client/channel.h"
-#include "client/node_transport.h"
 #include "common/mutex.h"
 #include "common/status.h"
 #include "config/cluster_config.h"
 #include "proto/security.h"
 
+// Declared only: the generated protobuf code (proto/client.proto) and the transports stay out
+// of this header, so a program using the library needs neither.
+namespace tokenstore::v1 {
+class SessionOp;
+class SessionResult;
+}  // namespace tokenstore::v1
+
 namespace tokenstore {
+
+class NodeTransport;
 
 struct ClientOptions {
   // Bound on a whole operation, failovers included.
@@ -127,9 +133,6 @@ class TokenClient {
   Mutex rng_mu_;
   std::mt19937_64 rng_ GUARDED_BY(rng_mu_);
 };
-
-// The read result carried by a ReadResponse; `node` is the reader that sent it.
-ReadResult ReadResultFromProto(const v1::ReadResponse& resp, const std::string& node);
 
 // How long a read leaves a reader alone after its `failures`-th attempt that failed fast
 // (refused, unreachable, busy): 100 ms, doubled per failure, at most 1 s, so that a cluster
