@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "client.grpc.pb.h"
+#include "client/channel.h"
+#include "client/node_transport.h"
+
 namespace tokenstore {
 namespace {
 
@@ -52,14 +56,7 @@ bool IsRetryableReadFailure(const grpc::Status& st) {
          st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
 }
 
-}  // namespace
-
-std::chrono::milliseconds ReadRetryPause(int failures) {
-  std::chrono::milliseconds pause = kFirstRetryPause;
-  for (int i = 1; i < failures && pause < kMaxRetryPause; ++i) pause *= 2;
-  return std::min(pause, kMaxRetryPause);
-}
-
+// The read result carried by a ReadResponse; `node` is the reader that sent it.
 ReadResult ReadResultFromProto(const v1::ReadResponse& resp, const std::string& node) {
   ReadResult r;
   r.id = resp.id();
@@ -81,6 +78,14 @@ ReadResult ReadResultFromProto(const v1::ReadResponse& resp, const std::string& 
     r.final_x = resp.final_x();
   }
   return r;
+}
+
+}  // namespace
+
+std::chrono::milliseconds ReadRetryPause(int failures) {
+  std::chrono::milliseconds pause = kFirstRetryPause;
+  for (int i = 1; i < failures && pause < kMaxRetryPause; ++i) pause *= 2;
+  return std::min(pause, kMaxRetryPause);
 }
 
 TokenClient::TokenClient(const ClusterConfig& config, ClientOptions options)

@@ -13,10 +13,67 @@
 // A token that is not in the configuration is NOT_FOUND before any network call. Every
 // error names the token, the node(s) and what to do.
 //
+// Installed (`cmake --install`): #include <tokenstore/client/token_client.h> and link
+// tokenstore::client (find_package(tokenstore)) or `pkg-config --cflags --libs tokenstore`;
+// C++20. examples/client is a whole program.
+//
+//   StatusOr<ClusterConfig> config = LoadClusterConfig("cluster.yaml");  // the nodes' file
+//   TokenClient client(*config, ClientOptions{});
+//   StatusOr<WriteResult> w = client.Write("1", "abc", 5, 25, 100);
+//   StatusOr<ReadResult> r = client.Read("1");
+//   if (!r.ok()) { ... r.status().code() ... }
+//
 // Thread-safety: a TokenClient is safe for concurrent use from many threads; its channels
-// (and, with ClientOptions::Transport::kSession, its streams) are shared between calls. Each
-// operation blocks the calling thread until it has an outcome or its timeout passes; with the
-// session transport, operations of many threads are in flight at once on one stream per node.
+// (and, with ClientOptions::Transport::kSession, its streams) are shared between calls, and
+// every member function may be called at once from any number of threads. Only the
+// destructor must not run while an operation is still in progress on another thread. The
+// result types and ClientOptions are plain values.
+//
+// What blocks, and for how long:
+//   - The constructor does no network I/O and returns at once: channels connect on the
+//     first operation that needs them (and reconnect on their own after a failure).
+//   - Write, Create, Drop and Read block the calling thread until the operation has an
+//     outcome, at most ClientOptions::timeout (default 10 s) and a few milliseconds more to
+//     stop what is still running. A token that is not configured fails at once; so does an
+//     operation at a node that refuses the connection, except a read without a pinned node,
+//     which tries the other readers and then the failed ones again (pausing 100 ms, doubling
+//     to 1 s, between tries of one reader) until the timeout. A node caps an operation's deadline at its
+//     --max-op-seconds (default 60 s) whatever the client's timeout.
+//   - With the session transport, operations of many threads are in flight at once on one
+//     stream per node; each call still blocks only its own thread.
+//   - The destructor of a client with the session transport waits until its streams have
+//     ended (it cancels them first; this is quick).
+//
+// Errors: each operation returns its result or a Status whose code says what happened. The
+// message names the token, the node(s) and what to do; it is for people, so decide on code():
+//   NOT_FOUND           the token is not in this client's configuration (no network call)
+//                       or not in the node's, or it was dropped (Create it before writing or
+//                       reading it).
+//   INVALID_ARGUMENT    the node refused the request: empty or too long id or name,
+//                       low > mid, mid >= high, high - low above the node's --max-range.
+//   FAILED_PRECONDITION the pinned node (ClientOptions::node) is not the token's writer (write,
+//                       create, drop) or one of its readers (read); or this client's
+//                       configuration gives the token other replicas than the node's ("the
+//                       client's configuration differs"), or the token's replicas disagree:
+//                       every node and client must use the same file.
+//   DEADLINE_EXCEEDED   no outcome within ClientOptions::timeout: the writer, the readers or
+//                       too many of the token's replicas are down, slow or crash-stopped for
+//                       this token. A write, create or drop may still take effect.
+//   UNAVAILABLE         the node(s) refused the connection or could not be reached, or the TLS
+//                       handshake failed (for a read: every reader tried, until the timeout);
+//                       or a node "does not serve ... yet": it is starting or rebuilding. Retry
+//                       later. A write sent before its stream broke may still take effect.
+//   RESOURCE_EXHAUSTED  the node runs as many operations as its --max-inflight (or per-token)
+//                       limit allows, or the request exceeds its --max-message-bytes (a read
+//                       asks another reader first); retry later.
+//   UNAUTHENTICATED,    (TLS) this client presented no certificate with a tokenstore identity
+//   PERMISSION_DENIED   / its certificate may not make this call.
+//   CANCELLED           the call was cancelled, e.g. by a node that was shutting down.
+//   INTERNAL, DATA_LOSS, UNKNOWN   a fault on the node (e.g. its store); see the node's log.
+// A write whose outcome is unknown (DEADLINE_EXCEEDED, UNAVAILABLE) is not retried by the
+// library: read the token to see whether it took effect before writing it again.
+// token-client maps these to exit codes (client/exit_codes.h): 3 NOT_FOUND, 4
+// DEADLINE_EXCEEDED or UNAVAILABLE, 1 the others.
 #pragma once
 
 #include <chrono>
@@ -28,15 +85,21 @@
 #include <string>
 #include <string_view>
 
-#include "client.grpc.pb.h"
-#include "client/channel.h"
-#include "client/node_transport.h"
 #include "common/mutex.h"
 #include "common/status.h"
 #include "config/cluster_config.h"
 #include "proto/security.h"
 
+// Declared only: the generated protobuf code (proto/client.proto) and the transports stay out
+// of this header, so a program using the library needs neither.
+namespace tokenstore::v1 {
+class SessionOp;
+class SessionResult;
+}  // namespace tokenstore::v1
+
 namespace tokenstore {
+
+class NodeTransport;
 
 struct ClientOptions {
   // Bound on a whole operation, failovers included.
@@ -127,9 +190,6 @@ class TokenClient {
   Mutex rng_mu_;
   std::mt19937_64 rng_ GUARDED_BY(rng_mu_);
 };
-
-// The read result carried by a ReadResponse; `node` is the reader that sent it.
-ReadResult ReadResultFromProto(const v1::ReadResponse& resp, const std::string& node);
 
 // How long a read leaves a reader alone after its `failures`-th attempt that failed fast
 // (refused, unreachable, busy): 100 ms, doubled per failure, at most 1 s, so that a cluster

@@ -137,7 +137,9 @@ class ClusterConfig {
   bool ForEachIn(const Entry& entry, const std::function<bool(const TokenReplication&)>& fn) const;
 };
 
-// Reads and validates the file at `path`.
+// Reads and validates the file at `path`; blocks only to read it. Errors: NOT_FOUND (no such
+// file), PERMISSION_DENIED (not readable), INVALID_ARGUMENT (any other read error, and every
+// problem in its content, as above).
 StatusOr<ClusterConfig> LoadClusterConfig(const std::string& path);
 // Validates YAML text; `source` names it in messages (a path, or "<inline>"). A file naming
 // more than `max_token_ids` ids in all is refused (tests and the fuzzer pass a smaller limit).

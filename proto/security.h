@@ -61,9 +61,10 @@ class Security {
   // Plaintext.
   Security() = default;
 
-  // Mutual TLS from the three files, or plaintext when none is given; an error names the
-  // file and what is wrong with it (one missing, unreadable, not PEM, key does not match the
-  // certificate, not issued by the CA, unknown common name).
+  // Mutual TLS from the three files, or plaintext when none is given; blocks only to read
+  // them. An error (INVALID_ARGUMENT) names the file and what is wrong with it (one missing,
+  // unreadable, not PEM, key does not match the certificate, not issued by the CA, unknown
+  // common name).
   static StatusOr<Security> FromFiles(const TlsFiles& files);
 
   bool tls() const { return tls_ != nullptr; }

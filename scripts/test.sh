@@ -6,6 +6,10 @@
 #          but the runs that must catch a deliberate bug (label catch: wall-clock runs whose
 #          catch depends on timing; the simulated-network tests gate each bug instead). By
 #          hand: ctest --test-dir build/dev -L catch
+#   install scripts/install-check.sh: cmake --install of the dev build into a temporary
+#          prefix; examples/client built against that prefix only (CMake package, then
+#          pkg-config) and run against three token-replica from the prefix's bin/ (about
+#          20 s; no build of its own)
 #   sim    scripts/sim.sh: token-sim (the deterministic simulator) over a fixed range of seeds
 #          (about a minute), then over a fresh range whose first seed it prints
 #   model  scripts/model.sh: SPIN checks the Promela model of the protocol (model/register.pml,
@@ -25,6 +29,7 @@
 #   scripts/test.sh -R config                     # extra arguments go to the dev stage's ctest
 #   TOKENSTORE_SKIP_SANITIZERS=1 scripts/test.sh  # without the asan and tsan stages
 #   TOKENSTORE_FUZZ_SECONDS=0 scripts/test.sh     # without the fuzz stage
+#   TOKENSTORE_SKIP_INSTALL=1 scripts/test.sh     # without the install stage
 #   TOKENSTORE_SKIP_SIM=1 scripts/test.sh         # without the sim stage
 #   TOKENSTORE_SKIP_MODEL=1 scripts/test.sh       # without the model stage
 #   TOKENSTORE_SKIP_TSA=1 scripts/test.sh         # without the tsa stage
@@ -62,7 +67,7 @@ stage() {
   local took=$((SECONDS - start)) result=ok
   ((rc == 0)) || result="FAILED (exit $rc)"
   echo "=== stage $name: $result after $(minutes "$took")"
-  summary+=("$(printf '%-5s %8s  %s' "$name" "$(minutes "$took")" "$result")")
+  summary+=("$(printf '%-7s %8s  %s' "$name" "$(minutes "$took")" "$result")")
   if ((rc != 0)); then
     print_summary
     exit "$rc"
@@ -95,6 +100,11 @@ elif [[ -n "${PRESET:-}" ]]; then
 fi
 
 stage dev build_and_test dev "$@"
+if [[ "${TOKENSTORE_SKIP_INSTALL:-0}" == 1 ]]; then
+  summary+=("install: skipped (TOKENSTORE_SKIP_INSTALL=1)")
+else
+  stage install scripts/install-check.sh
+fi
 if [[ "${TOKENSTORE_SKIP_SIM:-0}" == 1 ]]; then
   summary+=("sim: skipped (TOKENSTORE_SKIP_SIM=1)")
 else
