@@ -45,7 +45,9 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   app.add_flag("--json", cmd.json, "print one JSON object per line");
   AddTlsOptions(app, cmd.tls);
   app.add_option("--timeout", timeout_s,
-                 "seconds to wait for the node (backup, restore: for each token operation)")
+                 "how long to wait for the node (backup, restore: for each token operation): a "
+                 "duration (500ms, 5s, 1m; a bare number is seconds)")
+      ->transform(DurationSeconds())->type_name("DURATION")
       ->capture_default_str();
 
   std::string node;

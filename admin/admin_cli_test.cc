@@ -50,6 +50,13 @@ TEST(AdminCli, CrashAndRevive) {
   EXPECT_EQ(r.op, AdminOp::kRevive);
   EXPECT_EQ(r.config_path, "c.yaml");
   EXPECT_EQ(r.options.timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(ParseOk({"--timeout", "1m", "dump", "--node", "127.0.0.1:1"}).options.timeout,
+            std::chrono::minutes(1));
+  EXPECT_EQ(ParseOk({"dump", "--node", "127.0.0.1:1", "--timeout", "250ms"}).options.timeout,
+            std::chrono::milliseconds(250));
+  EXPECT_NE(UsageError({"--timeout", "5x", "dump", "--node", "127.0.0.1:1"})
+                .find("--timeout: \"5x\" is not a duration"),
+            std::string::npos);
 }
 
 TEST(AdminCli, DumpLiveOrOffline) {

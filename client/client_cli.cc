@@ -3,11 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <cmath>
-#include <sstream>
 #include <tuple>
 
 #include "client/exit_codes.h"
 #include "common/cli.h"
+#include "common/duration.h"
 #include "config/cluster_config.h"
 #include "proto/security_cli.h"
 
@@ -36,10 +36,8 @@ StatusOr<uint64_t> ParseUint64(std::string_view flag, std::string_view text) {
 StatusOr<std::chrono::milliseconds> SecondsOption(std::string_view flag, double seconds) {
   constexpr double kMaxSeconds = 24 * 3600;
   if (!std::isfinite(seconds) || seconds <= 0 || seconds > kMaxSeconds) {
-    std::ostringstream msg;
-    msg << flag << " must be a number of seconds above 0 and at most " << kMaxSeconds << " (got "
-        << seconds << ")";
-    return Status::InvalidArgument(msg.str());
+    return Status::InvalidArgument(std::string(flag) + " must be a duration above 0 and at most 24h (got " +
+                                   FormatDurationSeconds(seconds) + ")");
   }
   // Round up so that a tiny positive value never becomes a zero timeout.
   return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000)));
@@ -64,10 +62,14 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
                      "write/create/drop, a random reader for read");
   app.add_flag("--json", cmd.json, "print one JSON object per result");
   AddTlsOptions(app, cmd.tls);
-  app.add_option("--timeout", timeout_s, "bound on the whole operation, in seconds")
+  app.add_option("--timeout", timeout_s,
+                 "bound on the whole operation: a duration (500ms, 5s, 1m; a bare number is "
+                 "seconds)")
+      ->transform(DurationSeconds())->type_name("DURATION")
       ->capture_default_str();
   app.add_option("--attempt-timeout", attempt_timeout_s,
-                 "seconds a read waits for one reader before it asks another")
+                 "how long a read waits for one reader before it asks another (a duration)")
+      ->transform(DurationSeconds())->type_name("DURATION")
       ->capture_default_str();
 
   CLI::App* write = app.add_subcommand("write", "write a token at its writer; prints partial");

@@ -1,7 +1,7 @@
 // The command line of token-client, parsed and validated without side effects, so that
 // tests cover it and main() only runs what it returns.
 //
-//   token-client --config FILE [--node ADDR] [--json] [--timeout S] [--attempt-timeout S]
+//   token-client [--config FILE] [--node ADDR] [--json] [--timeout D] [--attempt-timeout D]
 //                (write --id ID --name NAME --low L --mid M --high H | read --id ID |
 //                 create --id ID | drop --id ID | batch [--parallel N])
 // Global options may also follow the subcommand ("read --id 1 --node ADDR").
@@ -52,8 +52,8 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
 // (token-client's --low/--mid/--high and batch's LOW/MID/HIGH.)
 StatusOr<uint64_t> ParseUint64(std::string_view flag, std::string_view text);
 
-// A --timeout style option in seconds as a duration. INVALID_ARGUMENT naming `flag` unless
-// it is positive, finite and at most a day (a typo like 1e9 would otherwise overflow gRPC's
+// A --timeout style option, already parsed to seconds (common/cli.h DurationSeconds), as
+// milliseconds. INVALID_ARGUMENT naming `flag` unless it is above 0 and at most a day (a typo like 1e9 would otherwise overflow gRPC's
 // deadline arithmetic).
 StatusOr<std::chrono::milliseconds> SecondsOption(std::string_view flag, double seconds);
 

@@ -111,14 +111,37 @@ TEST(ClientCli, BadNumbersAreUsageErrors) {
 }
 
 TEST(ClientCli, TimeoutsMustBePositive) {
-  for (const char* bad : {"0", "-1", "nan", "inf", "1e9"}) {
+  for (const char* bad : {"0", "0s", "25h", "86401"}) {
     EXPECT_NE(UsageError({"--config", "c", "--timeout", bad, "read", "--id", "1"})
-                  .find("--timeout must be"),
+                  .find("--timeout must be a duration above 0 and at most 24h"),
               std::string::npos)
         << bad;
   }
   EXPECT_NE(UsageError({"--config", "c", "--attempt-timeout", "0", "read", "--id", "1"})
                 .find("--attempt-timeout must be"),
+            std::string::npos);
+}
+
+TEST(ClientCli, TimeoutsTakeUnits) {
+  ClientCommand cmd = ParseOk(
+      {"--config", "c", "--timeout", "2s", "--attempt-timeout", "500ms", "read", "--id", "1"});
+  EXPECT_EQ(cmd.options.timeout, std::chrono::seconds(2));
+  EXPECT_EQ(cmd.options.attempt_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(ParseOk({"--config", "c", "--timeout", "1m", "read", "--id", "1"}).options.timeout,
+            std::chrono::minutes(1));
+  EXPECT_EQ(ParseOk({"--config", "c", "--timeout", "1.5s", "read", "--id", "1"}).options.timeout,
+            std::chrono::milliseconds(1500));
+  // A bare number keeps meaning seconds.
+  EXPECT_EQ(ParseOk({"--config", "c", "--timeout", "2", "read", "--id", "1"}).options.timeout,
+            std::chrono::seconds(2));
+  // Refused with the flag's name and what is wrong.
+  for (const char* bad : {"5x", "-1s", "-1", "nan", "inf", "1e9", "2 s", ""}) {
+    const std::string err = UsageError({"--config", "c", "--timeout", bad, "read", "--id", "1"});
+    EXPECT_NE(err.find("--timeout"), std::string::npos) << bad << ": " << err;
+    EXPECT_NE(err.find("not a duration"), std::string::npos) << bad << ": " << err;
+  }
+  EXPECT_NE(UsageError({"--config", "c", "--attempt-timeout", "3y", "read", "--id", "1"})
+                .find("--attempt-timeout: \"3y\" is not a duration: unknown unit \"y\""),
             std::string::npos);
 }
 

@@ -1,5 +1,5 @@
-// Command-line parsing shared by the project's tools (token-client, token-admin,
-// token-bench), on CLI11.
+// Command-line parsing shared by the project's tools, on CLI11: the parse itself (token-client,
+// token-admin, token-bench) and the duration transform (every program's duration flags).
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "common/cli_exit.h"
+#include "common/duration.h"
 
 namespace tokenstore {
 
@@ -29,6 +30,21 @@ inline std::optional<CliExit> ParseCommandLine(CLI::App& app, int argc, const ch
     return CliUsageError(program, hint, e.what());
   }
   return std::nullopt;
+}
+
+// A CLI11 transform for a duration option held as seconds (a double): reads "500ms", "5s",
+// "1m", a bare number of seconds (common/duration.h), and hands the option its value in
+// seconds. Bad input is a usage error naming the flag:
+//   --timeout: "5x" is not a duration: unknown unit "x" (use ...)
+inline CLI::Validator DurationSeconds() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        StatusOr<double> seconds = ParseDurationSeconds(text);
+        if (!seconds.ok()) return seconds.status().message();
+        text = SecondsText(*seconds);
+        return std::string();
+      },
+      "");
 }
 
 }  // namespace tokenstore

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "common/cli.h"
 #include "common/log.h"
 #include "config/cluster_config.h"
 #include "proto/security_cli.h"
@@ -39,7 +40,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{1'000'000'000'000}))
       ->capture_default_str();
   app.add_option("--max-op-seconds", max_op_seconds,
-                 "cap on any operation's deadline, also when the client sets none")
+                 "cap on any operation's deadline, also when the client sets none: a duration "
+                 "(500ms, 5s, 1m; a bare number is seconds)")
+      ->transform(DurationSeconds())->type_name("DURATION")
       ->check(CLI::Range(0.001, 86400.0))
       ->capture_default_str();
   // The ranges also catch negative numbers, which CLI11 2.1 wraps around for unsigned options.
