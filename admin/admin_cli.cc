@@ -34,6 +34,7 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   app.name("token-admin");
   app.fallthrough();
   app.require_subcommand(1);
+  AddVersionFlag(app, kProgram);
 
   AdminCommand cmd;
   std::string config_path;

@@ -55,6 +55,7 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
       "synced write and loopback gRPC round trips"};
   app.name("token-bench");
   app.require_subcommand(0, 1);
+  AddVersionFlag(app, kProgram);
 
   LoadOptions load;
   std::string etcd;

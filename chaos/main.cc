@@ -423,6 +423,7 @@ int main(int argc, char** argv) {
       "history for linearizability and the returned hashes. Exit 0 linearizable and "
       "exercised enough, 1 violation, 2 setup error or too little exercised (or a "
       "fault kind that cannot run here), 3 unknown (checker budget)."};
+  tokenstore::AddVersionFlag(app, "token-chaos");
   app.add_option("--replica-bin", a.replica_bin, "path of token-replica")->required();
   app.add_option("--duration", a.duration_s,
                  "workload under faults: a duration (90s, 5m; a bare number is seconds)")

@@ -49,6 +49,7 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
   // Lets global options follow the subcommand: `read --id 1 --node ADDR`.
   app.fallthrough();
   app.require_subcommand(1);
+  AddVersionFlag(app, kProgram);
 
   ClientCommand cmd;
   std::string node;

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/build_info.h"
 #include "common/cli_exit.h"
 #include "common/duration.h"
 
@@ -30,6 +31,13 @@ inline std::optional<CliExit> ParseCommandLine(CLI::App& app, int argc, const ch
     return CliUsageError(program, hint, e.what());
   }
   return std::nullopt;
+}
+
+// --version on `app`: prints VersionLine(program) (common/build_info.h) and exits 0. The
+// program must link tokenstore_build_info.
+inline void AddVersionFlag(CLI::App& app, std::string_view program) {
+  app.set_version_flag("--version", VersionLine(program),
+                       "print the version, git commit and build date, and exit");
 }
 
 // A CLI11 transform for a duration option held as seconds (a double): reads "500ms", "5s",

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   // It reports deadlocks in gRPC's own locking only; turn it off in the server.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"token-replica: a replica server of the replicated token store"};
+  AddVersionFlag(app, "token-replica");
   std::string config_path, listen, data_dir;
   uint64_t max_range = 100'000'000;
   double max_op_seconds = 60;
