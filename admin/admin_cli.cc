@@ -41,8 +41,9 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   double timeout_s = 5;
   CLI::Option* config_opt = app.add_option(
       "--config", config_path,
-      "replication scheme (YAML); when given, --node and --token are checked against it; "
-      "backup and restore need it");
+      "replication scheme (YAML): backup and restore need one, crash, revive and dump --node "
+      "check --node and --token against it; default: $TOKENSTORE_CONFIG, else ./cluster.yaml, "
+      "else /etc/tokenstore/cluster.yaml (dump --data-dir: only --config)");
   app.add_flag("--json", cmd.json, "print one JSON object per line");
   AddTlsOptions(app, cmd.tls);
   app.add_option("--timeout", timeout_s,
@@ -124,10 +125,6 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   }
   if (backup->parsed() || restore->parsed()) {
     cmd.op = backup->parsed() ? AdminOp::kBackup : AdminOp::kRestore;
-    if (config_opt->count() == 0) {
-      return UsageError(std::string(backup->parsed() ? "backup" : "restore") +
-                        " needs --config FILE (the cluster's replication scheme)");
-    }
     if (cmd.file.empty()) return UsageError("the backup file name must not be empty");
     if (cmd.bulk.concurrency < 1 || cmd.bulk.concurrency > kMaxBulkConcurrency) {
       return UsageError("--concurrency must be 1 to " + std::to_string(kMaxBulkConcurrency) +
@@ -149,6 +146,20 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   cmd.options.timeout = *timeout;
   if (config_opt->count() > 0) cmd.config_path = config_path;
   return cmd;
+}
+
+StatusOr<std::optional<ConfigLocation>> AdminConfigLocation(const AdminCommand& cmd,
+                                                             ConfigLookup lookup) {
+  lookup.flag = cmd.config_path;
+  const bool offline_dump = cmd.op == AdminOp::kDump && cmd.node.empty();
+  if (offline_dump && !lookup.flag) return std::optional<ConfigLocation>();
+  StatusOr<ConfigLocation> found = FindConfigFile(lookup);
+  if (found.ok()) return std::optional<ConfigLocation>(*found);
+  if (cmd.op == AdminOp::kBackup || cmd.op == AdminOp::kRestore) {
+    return found.status().WithContext(std::string(cmd.op == AdminOp::kBackup ? "backup" : "restore") +
+                                      " needs the cluster's replication scheme");
+  }
+  return std::optional<ConfigLocation>();  // crash, revive, dump --node: nothing to check
 }
 
 Status CheckAgainstConfig(const AdminCommand& cmd, const ClusterConfig& config) {

@@ -55,8 +55,9 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
   std::string node;
   double timeout_s = 10;
   double attempt_timeout_s = 3;
-  app.add_option("--config", cmd.config_path, "replication scheme (YAML), as the servers use")
-      ->required();
+  app.add_option("--config", cmd.config_path,
+                 "replication scheme (YAML), as the servers use; default: $TOKENSTORE_CONFIG, "
+                 "else ./cluster.yaml, else /etc/tokenstore/cluster.yaml");
   CLI::Option* node_opt =
       app.add_option("--node", node,
                      "send the operation to this node only (ip:port); default: the writer for "

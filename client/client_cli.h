@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -24,7 +25,9 @@ namespace tokenstore {
 
 
 struct ClientCommand {
-  std::string config_path;
+  // --config; when absent main() looks further (config/config_location.h: TOKENSTORE_CONFIG,
+  // ./cluster.yaml, /etc/tokenstore/cluster.yaml).
+  std::optional<std::string> config_path;
   ClientOp op = ClientOp::kRead;
   std::string id;
   // write only

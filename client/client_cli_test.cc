@@ -88,7 +88,8 @@ TEST(ClientCli, TinyTimeoutRoundsUpToOneMillisecond) {
 }
 
 TEST(ClientCli, MissingPiecesAreUsageErrorsNamingThem) {
-  EXPECT_NE(UsageError({"read", "--id", "1"}).find("--config"), std::string::npos);
+  // --config is optional: main() then looks at TOKENSTORE_CONFIG and the default paths.
+  EXPECT_FALSE(ParseOk({"read", "--id", "1"}).config_path.has_value());
   EXPECT_NE(UsageError({"--config", "c.yaml"}).find("subcommand"), std::string::npos);
   EXPECT_NE(UsageError({"--config", "c.yaml", "read"}).find("--id"), std::string::npos);
   EXPECT_NE(UsageError({"--config", "c.yaml", "write", "--id", "1", "--name", "a", "--low", "1",

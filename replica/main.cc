@@ -1,6 +1,7 @@
 // token-replica: one replica server of the token store.
 //
 //   token-replica --config cluster.yaml --listen 127.0.0.1:50051 --data-dir data/n1
+//   TOKENSTORE_CONFIG=cluster.yaml token-replica --listen 127.0.0.1:50051 --data-dir data/n1
 #include <CLI/CLI.hpp>
 #include <absl/synchronization/mutex.h>
 #include <csignal>
@@ -10,6 +11,7 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "config/cluster_config.h"
+#include "config/config_location.h"
 #include "proto/security_cli.h"
 #include "replica/exit_codes.h"
 #include "replica/replica_server.h"
@@ -24,14 +26,17 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"token-replica: a replica server of the replicated token store"};
   AddVersionFlag(app, "token-replica");
-  std::string config_path, listen, data_dir;
+  std::optional<std::string> config_flag;
+  std::string listen, data_dir;
   uint64_t max_range = 100'000'000;
   double max_op_seconds = 60;
   bool no_op_log = false;
   unsigned hash_threads = 0;
   ReplicaServerOptions options;
   TlsFiles tls;
-  app.add_option("--config", config_path, "replication scheme (YAML)")->required();
+  // No default path: a server is told which cluster it serves (config/config_location.h).
+  app.add_option("--config", config_flag,
+                 "replication scheme (YAML); default: $TOKENSTORE_CONFIG (no default path)");
   app.add_option("--listen", listen, "this node's access point, as named in the config")
       ->required();
   app.add_option("--data-dir", data_dir, "RocksDB directory (created on first start)")
@@ -115,6 +120,13 @@ int main(int argc, char** argv) {
   }
   ConfigureLog({*ParseLogLevel(log_level), *ParseLogFormat(log_format), stderr});
 
+  StatusOr<ConfigLocation> where =
+      FindConfigFile(ConfigLookupFromEnvironment(config_flag, /*default_paths=*/false));
+  if (!where.ok()) {
+    LogError("invalid configuration", {{"problem", where.status().message()}});
+    return kExitUsage;
+  }
+  const std::string config_path = where->path;
   StatusOr<ClusterConfig> config = LoadClusterConfig(config_path);
   if (!config.ok()) {
     // One event per problem: the loader reports all of them, one a line.
@@ -129,7 +141,7 @@ int main(int argc, char** argv) {
     }
     return kExitUsage;
   }
-  LogDebug("configuration loaded", {{"config", config_path},
+  LogDebug("configuration loaded", {{"config", Describe(*where)},
                                     {"tokens", config->tokens.size()},
                                     {"nodes", config->Nodes().size()}});
   StatusOr<std::string> self = ParseAccessPoint(listen);
