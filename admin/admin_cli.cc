@@ -56,10 +56,11 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   CLI::App* crash = app.add_subcommand(
       "crash", "make a node crash-stop (answer nothing) for one token; durable until revive");
   crash->add_option("--node", node, "the node (ip:port)")->required();
-  crash->add_option("--token", cmd.token, "the token id")->required();
+  // --token; --id, token-client's other name for it, is an alias.
+  crash->add_option("--token,--id", cmd.token, "the token id (--id is the same)")->required();
   CLI::App* revive = app.add_subcommand("revive", "clear a node's crash-stop mark for a token");
   revive->add_option("--node", node, "the node (ip:port)")->required();
-  revive->add_option("--token", cmd.token, "the token id")->required();
+  revive->add_option("--token,--id", cmd.token, "the token id (--id is the same)")->required();
   CLI::App* dump = app.add_subcommand(
       "dump", "print a node's registers: live with --node, or offline with --data-dir");
   CLI::Option* dump_node = dump->add_option("--node", node, "a running node (ip:port)");

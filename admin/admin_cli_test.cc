@@ -59,6 +59,12 @@ TEST(AdminCli, CrashAndRevive) {
             std::string::npos);
 }
 
+// --id, token-client's other name for the token, is an alias of --token.
+TEST(AdminCli, IdIsAnAliasOfToken) {
+  EXPECT_EQ(ParseOk({"crash", "--node", "127.0.0.1:1", "--id", "9"}).token, "9");
+  EXPECT_EQ(ParseOk({"revive", "--node", "127.0.0.1:1", "--id", "9"}).token, "9");
+}
+
 TEST(AdminCli, DumpLiveOrOffline) {
   AdminCommand live = ParseOk({"dump", "--node", "127.0.0.1:50051", "--json"});
   EXPECT_EQ(live.op, AdminOp::kDump);

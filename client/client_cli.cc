@@ -46,7 +46,7 @@ StatusOr<std::chrono::milliseconds> SecondsOption(std::string_view flag, double 
 std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char* const* argv) {
   CLI::App app{"token-client: reads and writes tokens of the replicated token store"};
   app.name("token-client");
-  // Lets global options follow the subcommand: `read --id 1 --node ADDR`.
+  // Lets global options follow the subcommand: `read --token 1 --node ADDR`.
   app.fallthrough();
   app.require_subcommand(1);
   AddVersionFlag(app, kProgram);
@@ -74,8 +74,11 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
       ->transform(DurationSeconds())->type_name("DURATION")
       ->capture_default_str();
 
+  // --token, as token-admin says; --id, SPEC section 8's name, stays an alias.
+  constexpr char kTokenFlag[] = "--token,--id";
+  constexpr char kTokenHelp[] = "token id (--id is the same)";
   CLI::App* write = app.add_subcommand("write", "write a token at its writer; prints partial");
-  write->add_option("--id", cmd.id, "token id")->required();
+  write->add_option(kTokenFlag, cmd.id, kTokenHelp)->required();
   write->add_option("--name", cmd.name, "the token's name")->required();
   std::string low, mid, high;
   write->add_option("--low", low, "domain start (inclusive)")->required();
@@ -83,12 +86,12 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
   write->add_option("--high", high, "domain end (exclusive)")->required();
   CLI::App* read =
       app.add_subcommand("read", "read a token at a reader (failing over to others); prints final");
-  read->add_option("--id", cmd.id, "token id")->required();
+  read->add_option(kTokenFlag, cmd.id, kTokenHelp)->required();
   CLI::App* create = app.add_subcommand("create", "reset a token to undefined");
-  create->add_option("--id", cmd.id, "token id")->required();
+  create->add_option(kTokenFlag, cmd.id, kTokenHelp)->required();
   CLI::App* drop =
       app.add_subcommand("drop", "write a tombstone: the token answers NOT_FOUND until create");
-  drop->add_option("--id", cmd.id, "token id")->required();
+  drop->add_option(kTokenFlag, cmd.id, kTokenHelp)->required();
   CLI::App* batch = app.add_subcommand(
       "batch",
       "run operations from stdin, one per line (write ID NAME LOW MID HIGH | read ID | create "
@@ -111,7 +114,7 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
     cmd.options.transport = ClientOptions::Transport::kSession;
   }
 
-  if (!cmd.batch && cmd.id.empty()) return UsageError("--id must not be empty");
+  if (!cmd.batch && cmd.id.empty()) return UsageError("--token must not be empty");
   if (cmd.op == ClientOp::kWrite) {
     for (auto [flag, text, out] :
          {std::tuple{"--low", &low, &cmd.low}, std::tuple{"--mid", &mid, &cmd.mid},

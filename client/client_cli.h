@@ -2,9 +2,10 @@
 // tests cover it and main() only runs what it returns.
 //
 //   token-client [--config FILE] [--node ADDR] [--json] [--timeout D] [--attempt-timeout D]
-//                (write --id ID --name NAME --low L --mid M --high H | read --id ID |
-//                 create --id ID | drop --id ID | batch [--parallel N])
-// Global options may also follow the subcommand ("read --id 1 --node ADDR").
+//                (write --token ID --name NAME --low L --mid M --high H | read --token ID |
+//                 create --token ID | drop --token ID | batch [--parallel N])
+// --id is an alias of --token (SPEC section 8 names --id; token-admin says --token).
+// Global options may also follow the subcommand ("read --token 1 --node ADDR").
 //
 // Thread-safety: stateless functions.
 #pragma once

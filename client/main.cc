@@ -1,7 +1,7 @@
 // token-client: the command-line client of the token store (SPEC section 8).
 //
-//   token-client --config cluster.yaml write --id 1 --name abc --low 5 --mid 25 --high 100
-//   token-client --config cluster.yaml read --id 1
+//   token-client --config cluster.yaml write --token 1 --name abc --low 5 --mid 25 --high 100
+//   token-client --config cluster.yaml read --token 1
 //   printf 'read 1\nread 2\n' | token-client --config cluster.yaml batch
 //
 // Exit codes: client/README.md (client/exit_codes.h).

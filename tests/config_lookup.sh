@@ -27,19 +27,19 @@ unset TOKENSTORE_CONFIG
 
 if [ ! -e /etc/tokenstore/cluster.yaml ]; then
   expect 2 "no configuration file: --config not given, TOKENSTORE_CONFIG not set, no cluster.yaml in the current directory, no /etc/tokenstore/cluster.yaml" \
-    "$bin/token-client" read --id a
+    "$bin/token-client" read --token a
   expect 2 "backup needs the cluster's replication scheme: no configuration file" \
     "$bin/token-admin" backup --out "$dir/b.jsonl"
 fi
 expect 2 "$dir/absent.yaml (from TOKENSTORE_CONFIG)" \
-  env TOKENSTORE_CONFIG="$dir/absent.yaml" "$bin/token-client" read --id a
+  env TOKENSTORE_CONFIG="$dir/absent.yaml" "$bin/token-client" read --token a
 
 printf -- '- token: a\n  writer: 127.0.0.1:1\n  readers: [127.0.0.1:1]\n' >"$dir/cwd/cluster.yaml"
 printf -- '- token: b\n  writer: 127.0.0.1:1\n  readers: [127.0.0.1:1]\n' >"$dir/env.yaml"
 # ./cluster.yaml when nothing else is given: it has a, not b.
 expect 3 '"b"' "$bin/token-client" read --id b
 # TOKENSTORE_CONFIG before ./cluster.yaml: env.yaml has b, not a.
-expect 3 '"a"' env TOKENSTORE_CONFIG="$dir/env.yaml" "$bin/token-client" read --id a
+expect 3 '"a"' env TOKENSTORE_CONFIG="$dir/env.yaml" "$bin/token-client" read --token a
 # --config before TOKENSTORE_CONFIG.
 expect 3 '"b"' env TOKENSTORE_CONFIG="$dir/env.yaml" "$bin/token-client" --config cluster.yaml read --id b
 # token-admin checks crash against the file it found.
