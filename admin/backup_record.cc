@@ -17,10 +17,6 @@ constexpr std::array<const char*, 11> kKeys = {
 constexpr std::array<const char*, 8> kValueKeys = {"name",    "low",       "mid",   "high",
                                                    "partial", "partial_x", "final", "final_x"};
 
-JsonObject& AddDecimal(JsonObject& o, std::string_view key, std::optional<uint64_t> v) {
-  return v ? o.Add(key, std::to_string(*v)) : o.AddNull(key);
-}
-
 std::string Found(const JsonValue& v) {
   if (v.kind == JsonValue::Kind::kString) return "\"" + v.string + "\"";
   return checker::JsonKindName(v.kind);
@@ -169,19 +165,19 @@ std::string FormatBackupLine(const BackupRecord& r) {
   auto value = [defined](uint64_t v) { return defined ? std::optional(v) : std::nullopt; };
   JsonObject o;
   o.Add("id", r.id).Add("state", ValueKindName(r.state));
-  AddDecimal(o, "ts", r.ts);
+  o.AddUint64String("ts", r.ts);
   if (defined) {
     o.Add("name", r.name);
   } else {
     o.AddNull("name");
   }
-  AddDecimal(o, "low", value(r.low));
-  AddDecimal(o, "mid", value(r.mid));
-  AddDecimal(o, "high", value(r.high));
-  AddDecimal(o, "partial", defined ? r.partial : std::nullopt);
-  AddDecimal(o, "partial_x", defined && r.partial ? std::optional(r.partial_x) : std::nullopt);
-  AddDecimal(o, "final", defined ? r.final : std::nullopt);
-  AddDecimal(o, "final_x", defined && r.final ? std::optional(r.final_x) : std::nullopt);
+  o.AddUint64String("low", value(r.low));
+  o.AddUint64String("mid", value(r.mid));
+  o.AddUint64String("high", value(r.high));
+  o.AddUint64String("partial", defined ? r.partial : std::nullopt);
+  o.AddUint64String("partial_x", defined && r.partial ? std::optional(r.partial_x) : std::nullopt);
+  o.AddUint64String("final", defined ? r.final : std::nullopt);
+  o.AddUint64String("final_x", defined && r.final ? std::optional(r.final_x) : std::nullopt);
   return o.str();
 }
 

@@ -3,6 +3,7 @@
 #include "checker/history.h"
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -80,7 +81,21 @@ StatusOr<int64_t> AsInt64(const JsonValue& v, std::string_view key) {
   return static_cast<int64_t>(v.magnitude);
 }
 
+// A JSON integer, or a decimal string as protobuf's JSON mapping (and token-client --json)
+// writes 64-bit integers: histories written by other tools, or passed through jq, may hold
+// either.
 StatusOr<uint64_t> AsUint64(const JsonValue& v, std::string_view key) {
+  if (v.kind == JsonValue::Kind::kString) {
+    const std::string& s = v.string;
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size() ||
+        (s.size() > 1 && s[0] == '0')) {
+      return FieldError(key, "expected a non-negative integer (a number or a decimal string), "
+                             "found \"" + s + "\"");
+    }
+    return n;
+  }
   if (v.kind != JsonValue::Kind::kInteger || v.negative) {
     return FieldError(key, std::string("expected a non-negative integer, found ") +
                                (v.kind == JsonValue::Kind::kInteger ? "a negative one" : Found(v)));

@@ -247,6 +247,8 @@ TEST_F(TlsProcessCluster, ToolsWorkWithCertificatesAndOnlyAdminsCrashStop) {
   auto r = Client({"--json", "read", "--token", "1", "--node", nodes_[2]});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(JsonField(r.out, "final"), "60570345165277511");
+  // As a string, all digits kept for JSON readers that hold numbers as doubles (SPEC 8).
+  EXPECT_NE(r.out.find("\"final\":\"60570345165277511\""), std::string::npos) << r.out;
 
   // A client certificate cannot crash-stop a token; nor can a caller without one.
   auto denied = Admin({"crash", "--node", nodes_[1], "--token", "1"}, "client");
