@@ -61,7 +61,7 @@ wait_ready() {  # until the node's dump says it serves, for at most about 20 s
   # (health NOT_SERVING); its dump's header says "(serving; ...)" once it counts in quorums.
   local n=$1 i header
   for i in $(seq 1 200); do
-    header=$("$bin/token-admin" dump --node "$n" --timeout 0.5 2>/dev/null || true)
+    header=$("$bin/token-admin" dump --node "$n" --timeout 500ms 2>/dev/null || true)
     [[ ${header%%$'\n'*} == *"(serving;"* ]] && return 0
     sleep 0.1
   done
@@ -108,14 +108,14 @@ say "Reads and writes of token 1 go on through the other replicas:"
 client write --token 1 --name abc-2 --low 0 --mid 50 --high 200
 client read --token 1 --node 127.0.0.1:50052
 say "A read pinned to 127.0.0.1:50053 gets no answer (it times out after 1 s):"
-client read --token 1 --node 127.0.0.1:50053 --timeout 1 || say "(exit code $?, as expected)"
+client read --token 1 --node 127.0.0.1:50053 --timeout 1s || say "(exit code $?, as expected)"
 say "Token 3 on the same node is unaffected:"
 client write --token 3 --name three --low 1 --mid 2 --high 50
 client read --token 3 --node 127.0.0.1:50053
 
 step "Token 1's writer (127.0.0.1:50051) crash-stopped too: writes time out, reads go on"
 admin crash --node 127.0.0.1:50051 --token 1
-client write --token 1 --name never --low 0 --mid 1 --high 2 --timeout 2 || say "(exit code $?, as expected)"
+client write --token 1 --name never --low 0 --mid 1 --high 2 --timeout 2s || say "(exit code $?, as expected)"
 client read --token 1 --node 127.0.0.1:50054
 say "Reviving both:"
 admin revive --node 127.0.0.1:50051 --token 1
@@ -129,7 +129,7 @@ run kill -9 "${pid[127.0.0.1:50054]}"
 wait "${pid[127.0.0.1:50054]}" 2>/dev/null || true
 unset 'pid[127.0.0.1:50054]'
 say "While it is down, token alpha (writer 50054) cannot be written, but the others go on:"
-client write --token alpha --name down --low 0 --mid 1 --high 2 --timeout 1 || say "(exit code $?, as expected)"
+client write --token alpha --name down --low 0 --mid 1 --high 2 --timeout 1s || say "(exit code $?, as expected)"
 client read --token 2 --node 127.0.0.1:50053
 say "An offline dump of its data directory:"
 admin dump --data-dir "$work/data-50054"
