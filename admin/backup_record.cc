@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 
 #include "checker/json_parser.h"
 #include "common/json.h"
@@ -33,14 +32,12 @@ StatusOr<uint64_t> Decimal(const JsonValue& obj, std::string_view key) {
     return FieldError(key, "must be a decimal string (64-bit integers are JSON strings), found " +
                                (v == nullptr ? std::string("nothing") : Found(*v)));
   }
-  const std::string& s = v->string;
-  uint64_t n = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size() ||
-      (s.size() > 1 && s[0] == '0')) {
-    return FieldError(key, "must be a decimal integer from 0 to 2^64-1, found \"" + s + "\"");
+  std::optional<uint64_t> n = checker::ParseDecimalString(v->string);
+  if (!n) {
+    return FieldError(key,
+                      "must be a decimal integer from 0 to 2^64-1, found \"" + v->string + "\"");
   }
-  return n;
+  return *n;
 }
 
 StatusOr<std::optional<uint64_t>> OptionalDecimal(const JsonValue& obj, std::string_view key) {

@@ -3,7 +3,6 @@
 #include "checker/history.h"
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -86,15 +85,12 @@ StatusOr<int64_t> AsInt64(const JsonValue& v, std::string_view key) {
 // either.
 StatusOr<uint64_t> AsUint64(const JsonValue& v, std::string_view key) {
   if (v.kind == JsonValue::Kind::kString) {
-    const std::string& s = v.string;
-    uint64_t n = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (s.empty() || ec != std::errc() || end != s.data() + s.size() ||
-        (s.size() > 1 && s[0] == '0')) {
+    std::optional<uint64_t> n = ParseDecimalString(v.string);
+    if (!n) {
       return FieldError(key, "expected a non-negative integer (a number or a decimal string), "
-                             "found \"" + s + "\"");
+                             "found \"" + v.string + "\"");
     }
-    return n;
+    return *n;
   }
   if (v.kind != JsonValue::Kind::kInteger || v.negative) {
     return FieldError(key, std::string("expected a non-negative integer, found ") +
