@@ -49,7 +49,8 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   app.add_option("--timeout", timeout_s,
                  "how long to wait for the node (backup, restore: for each token operation): a "
                  "duration (500ms, 5s, 1m; a bare number is seconds)")
-      ->transform(DurationSeconds())->type_name("DURATION")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
 
   std::string node;
@@ -150,15 +151,16 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
 }
 
 StatusOr<std::optional<ConfigLocation>> AdminConfigLocation(const AdminCommand& cmd,
-                                                             ConfigLookup lookup) {
+                                                            ConfigLookup lookup) {
   lookup.flag = cmd.config_path;
   const bool offline_dump = cmd.op == AdminOp::kDump && cmd.node.empty();
   if (offline_dump && !lookup.flag) return std::optional<ConfigLocation>();
   StatusOr<ConfigLocation> found = FindConfigFile(lookup);
   if (found.ok()) return std::optional<ConfigLocation>(*found);
   if (cmd.op == AdminOp::kBackup || cmd.op == AdminOp::kRestore) {
-    return found.status().WithContext(std::string(cmd.op == AdminOp::kBackup ? "backup" : "restore") +
-                                      " needs the cluster's replication scheme");
+    return found.status().WithContext(
+        std::string(cmd.op == AdminOp::kBackup ? "backup" : "restore") +
+        " needs the cluster's replication scheme");
   }
   return std::optional<ConfigLocation>();  // crash, revive, dump --node: nothing to check
 }

@@ -54,7 +54,7 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
 // where it looked otherwise); crash, revive and dump --node use one when found; dump
 // --data-dir only an explicit --config. nullopt: none.
 StatusOr<std::optional<ConfigLocation>> AdminConfigLocation(const AdminCommand& cmd,
-                                                             ConfigLookup lookup);
+                                                            ConfigLookup lookup);
 
 // With a configuration: --node must be one of its nodes and, for crash and revive, the token
 // must be one that node keeps. INVALID_ARGUMENT naming the node's tokens otherwise, because

@@ -81,13 +81,15 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
       app.add_option("--duration", load.duration_s,
                      "time measured (after the warm-up): a duration (500ms, 5s, 1m; a bare "
                      "number is seconds)")
-          ->transform(DurationSeconds())->type_name("DURATION")
+          ->transform(DurationSeconds())
+          ->type_name("DURATION")
           ->capture_default_str();
   CLI::Option* ops_opt =
       app.add_option("--ops", load.ops, "measure this many operations instead of a duration");
   duration_opt->excludes(ops_opt);
   app.add_option("--warmup", load.warmup_s, "load before measuring (a duration); 0: none")
-      ->transform(DurationSeconds())->type_name("DURATION")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
   app.add_option("--workload", workload, "write | read | mixed")->capture_default_str();
   CLI::Option* ratio_opt =
@@ -102,7 +104,8 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
       ->capture_default_str();
   app.add_option("--range", load.range, "high - low of each write")->capture_default_str();
   app.add_option("--timeout", load.timeout_s, "deadline of each operation (a duration)")
-      ->transform(DurationSeconds())->type_name("DURATION")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
   app.add_option("--seed", load.seed, "seed of the random choices; 0: random");
   app.add_flag("--json", load.json, "print one JSON object with the results");
@@ -113,7 +116,8 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
   hash_cmd->add_option("--threads", threads, "thread counts to measure, e.g. 1,2")
       ->capture_default_str();
   hash_cmd->add_option("--seconds", hash.seconds, "time per thread count (a duration)")
-      ->transform(DurationSeconds())->type_name("DURATION")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
   hash_cmd->add_flag("--json", hash.json, "one JSON object per thread count");
 
@@ -123,7 +127,8 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
       "measure a synced RocksDB write and empty gRPC round trips on loopback, and the floor "
       "of a write and of a read they give");
   floor_cmd->add_option("--seconds", floor.seconds, "time measured per measure (a duration)")
-      ->transform(DurationSeconds())->type_name("DURATION")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
   floor_cmd->add_flag("--json", floor.json, "print one JSON object with the results");
 

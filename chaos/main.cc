@@ -427,12 +427,14 @@ int main(int argc, char** argv) {
   app.add_option("--replica-bin", a.replica_bin, "path of token-replica")->required();
   app.add_option("--duration", a.duration_s,
                  "workload under faults: a duration (90s, 5m; a bare number is seconds)")
-      ->transform(tokenstore::DurationSeconds())->type_name("DURATION")
+      ->transform(tokenstore::DurationSeconds())
+      ->type_name("DURATION")
       ->check(CLI::Range(1.0, 86400.0));
   app.add_option("--max-extra", a.max_extra_s,
                  "how long (a duration) the run may go on after --duration while a fault kind was injected "
                  "and healed fewer times than --min-faults-per-kind asks (default: --duration)")
-      ->transform(tokenstore::DurationSeconds())->type_name("DURATION")
+      ->transform(tokenstore::DurationSeconds())
+      ->type_name("DURATION")
       ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--history", a.history, "history file (JSON Lines); default: in the run directory");
   app.add_option("--seed", a.seed, "seed of the workload and the nemesis");

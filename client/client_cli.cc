@@ -36,7 +36,8 @@ StatusOr<uint64_t> ParseUint64(std::string_view flag, std::string_view text) {
 StatusOr<std::chrono::milliseconds> SecondsOption(std::string_view flag, double seconds) {
   constexpr double kMaxSeconds = 24 * 3600;
   if (!std::isfinite(seconds) || seconds <= 0 || seconds > kMaxSeconds) {
-    return Status::InvalidArgument(std::string(flag) + " must be a duration above 0 and at most 24h (got " +
+    return Status::InvalidArgument(std::string(flag) +
+                                   " must be a duration above 0 and at most 24h (got " +
                                    FormatDurationSeconds(seconds) + ")");
   }
   // Round up so that a tiny positive value never becomes a zero timeout.
@@ -67,11 +68,13 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
   app.add_option("--timeout", timeout_s,
                  "bound on the whole operation: a duration (500ms, 5s, 1m; a bare number is "
                  "seconds)")
-      ->transform(DurationSeconds())->type_name("DURATION")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
   app.add_option("--attempt-timeout", attempt_timeout_s,
                  "how long a read waits for one reader before it asks another (a duration)")
-      ->transform(DurationSeconds())->type_name("DURATION")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
 
   // --token, as token-admin says; --id, SPEC section 8's name, stays an alias.

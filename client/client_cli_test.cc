@@ -40,8 +40,8 @@ std::string UsageError(std::vector<std::string> args) {
 }
 
 TEST(ClientCli, WriteTakesEveryFieldAndDefaults) {
-  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--token", "1", "--name", "abc", "--low",
-                               "5", "--mid", "25", "--high", "100"});
+  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--token", "1", "--name", "abc",
+                               "--low", "5", "--mid", "25", "--high", "100"});
   EXPECT_EQ(cmd.config_path, "c.yaml");
   EXPECT_EQ(cmd.op, ClientOp::kWrite);
   EXPECT_EQ(cmd.id, "1");
@@ -72,8 +72,8 @@ TEST(ClientCli, IdIsAnAliasOfToken) {
 }
 
 TEST(ClientCli, FullUint64RangeIsAccepted) {
-  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--token", "1", "--name", "n", "--low",
-                               "0", "--mid", "0", "--high", "18446744073709551615"});
+  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--token", "1", "--name", "n",
+                               "--low", "0", "--mid", "0", "--high", "18446744073709551615"});
   EXPECT_EQ(cmd.high, UINT64_MAX);
 }
 
@@ -112,14 +112,15 @@ TEST(ClientCli, MissingPiecesAreUsageErrorsNamingThem) {
                         "--mid", "2"})
                 .find("--high"),
             std::string::npos);
-  EXPECT_NE(UsageError({"--config", "c.yaml", "read", "--token", ""}).find("--token"), std::string::npos);
+  EXPECT_NE(UsageError({"--config", "c.yaml", "read", "--token", ""}).find("--token"),
+            std::string::npos);
   UsageError({"--config", "c.yaml", "frobnicate", "--token", "1"});
   UsageError({"--config", "c.yaml", "read", "--token", "1", "extra"});
 }
 
 TEST(ClientCli, BadNumbersAreUsageErrors) {
-  const std::vector<std::string> base = {"--config", "c",     "write", "--token",   "1", "--name",
-                                         "a",        "--mid", "2",     "--high", "3", "--low"};
+  const std::vector<std::string> base = {"--config", "c",     "write", "--token", "1", "--name",
+                                         "a",        "--mid", "2",     "--high",  "3", "--low"};
   for (const char* bad : {"-5", "abc", "1.5", "18446744073709551616"}) {
     std::vector<std::string> args = base;
     args.push_back(bad);

@@ -72,10 +72,11 @@ TEST(Output, UndefinedReadIsAllNulls) {
   r.id = "2";
   r.ts = 0;
   r.node = "n:1";
-  EXPECT_EQ(FormatRead(r, true),
-            "{\"op\":\"read\",\"id\":\"2\",\"ts\":\"0\",\"defined\":false,\"name\":null,\"low\":null,"
-            "\"mid\":null,\"high\":null,\"partial\":null,\"partial_x\":null,\"final\":null,"
-            "\"final_x\":null,\"fast_path\":false,\"node\":\"n:1\"}");
+  EXPECT_EQ(
+      FormatRead(r, true),
+      "{\"op\":\"read\",\"id\":\"2\",\"ts\":\"0\",\"defined\":false,\"name\":null,\"low\":null,"
+      "\"mid\":null,\"high\":null,\"partial\":null,\"partial_x\":null,\"final\":null,"
+      "\"final_x\":null,\"fast_path\":false,\"node\":\"n:1\"}");
   EXPECT_EQ(FormatRead(r, false),
             "token 2: undefined (never written, or reset by create) (ts 0, node n:1)");
 }

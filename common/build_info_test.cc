@@ -11,17 +11,17 @@ namespace {
 
 TEST(BuildInfo, VersionIsTheProjectsAndGitAHashOrUnknown) {
   EXPECT_EQ(BuildVersion(), TOKENSTORE_VERSION);  // CMake's project(VERSION)
-  EXPECT_TRUE(std::regex_match(std::string(BuildGit()),
-                               std::regex("[0-9a-f]{4,40}(-dirty)?|unknown")))
+  EXPECT_TRUE(
+      std::regex_match(std::string(BuildGit()), std::regex("[0-9a-f]{4,40}(-dirty)?|unknown")))
       << BuildGit();
   EXPECT_TRUE(std::regex_match(std::string(BuildDate()), std::regex("\\d{4}-\\d{2}-\\d{2}")))
       << BuildDate();
 }
 
 TEST(BuildInfo, VersionLine) {
-  EXPECT_EQ(VersionLine("token-client"),
-            "token-client " + std::string(TOKENSTORE_VERSION) + " (git " +
-                std::string(BuildGit()) + ", built " + std::string(BuildDate()) + ")");
+  EXPECT_EQ(VersionLine("token-client"), "token-client " + std::string(TOKENSTORE_VERSION) +
+                                             " (git " + std::string(BuildGit()) + ", built " +
+                                             std::string(BuildDate()) + ")");
 }
 
 TEST(BuildInfo, VersionFlagPrintsTheLineAndExitsZero) {

@@ -37,9 +37,9 @@ StatusOr<double> ParseDurationSeconds(std::string_view text) {
       digits += i - frac;
     }
     if (digits == 0) {
-      return NotADuration(text, start < text.size()
-                                    ? "expected a number at \"" + std::string(text.substr(start)) + "\""
-                                    : "a unit must follow a number");
+      return NotADuration(text, start < text.size() ? "expected a number at \"" +
+                                                          std::string(text.substr(start)) + "\""
+                                                    : "a unit must follow a number");
     }
     // from_chars takes "5." and ".5" as well as "5.25"; the grammar above checked the form.
     double number = 0;

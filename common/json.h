@@ -33,7 +33,8 @@ class JsonObject {
   // writes uint64: JSON readers that keep numbers as doubles (jq 1.6, JavaScript) round
   // integers above 2^53. For token data (ts, domain bounds, hashes and their x).
   JsonObject& AddUint64String(std::string_view key, uint64_t value);
-  JsonObject& AddUint64String(std::string_view key, const std::optional<uint64_t>& value);  // null if empty
+  JsonObject& AddUint64String(std::string_view key,
+                              const std::optional<uint64_t>& value);  // null if empty
   JsonObject& AddNull(std::string_view key);
   JsonObject& Add(std::string_view key, const JsonObject& nested);
   JsonObject& Add(std::string_view key, const std::vector<std::string>& strings);

@@ -23,12 +23,11 @@ StatusOr<ConfigLocation> FindConfigFile(const ConfigLookup& lookup) {
   for (const std::string& path : lookup.default_paths) {
     std::error_code ec;
     if (std::filesystem::is_regular_file(path, ec)) return ConfigLocation{path, "default path"};
-    looked += path.find('/') == std::string::npos
-                  ? ", no " + path + " in the current directory"
-                  : ", no " + path;
+    looked += path.find('/') == std::string::npos ? ", no " + path + " in the current directory"
+                                                  : ", no " + path;
   }
-  return Status::InvalidArgument("no configuration file: " + looked + " (give --config FILE or set " +
-                                 kConfigEnvVar + "=FILE)");
+  return Status::InvalidArgument("no configuration file: " + looked +
+                                 " (give --config FILE or set " + kConfigEnvVar + "=FILE)");
 }
 
 std::string Describe(const ConfigLocation& location) {

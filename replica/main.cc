@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-op-seconds", max_op_seconds,
                  "cap on any operation's deadline, also when the client sets none: a duration "
                  "(500ms, 5s, 1m; a bare number is seconds)")
-      ->transform(DurationSeconds())->type_name("DURATION")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->check(CLI::Range(0.001, 86400.0))
       ->capture_default_str();
   // The ranges also catch negative numbers, which CLI11 2.1 wraps around for unsigned options.
