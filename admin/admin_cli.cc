@@ -34,28 +34,34 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   app.name("token-admin");
   app.fallthrough();
   app.require_subcommand(1);
+  AddVersionFlag(app, kProgram);
 
   AdminCommand cmd;
   std::string config_path;
   double timeout_s = 5;
   CLI::Option* config_opt = app.add_option(
       "--config", config_path,
-      "replication scheme (YAML); when given, --node and --token are checked against it; "
-      "backup and restore need it");
+      "replication scheme (YAML): backup and restore need one, crash, revive and dump --node "
+      "check --node and --token against it; default: $TOKENSTORE_CONFIG, else ./cluster.yaml, "
+      "else /etc/tokenstore/cluster.yaml (dump --data-dir: only --config)");
   app.add_flag("--json", cmd.json, "print one JSON object per line");
   AddTlsOptions(app, cmd.tls);
   app.add_option("--timeout", timeout_s,
-                 "seconds to wait for the node (backup, restore: for each token operation)")
+                 "how long to wait for the node (backup, restore: for each token operation): a "
+                 "duration (500ms, 5s, 1m; a bare number is seconds)")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
 
   std::string node;
   CLI::App* crash = app.add_subcommand(
       "crash", "make a node crash-stop (answer nothing) for one token; durable until revive");
   crash->add_option("--node", node, "the node (ip:port)")->required();
-  crash->add_option("--token", cmd.token, "the token id")->required();
+  // --token; --id, token-client's other name for it, is an alias.
+  crash->add_option("--token,--id", cmd.token, "the token id (--id is the same)")->required();
   CLI::App* revive = app.add_subcommand("revive", "clear a node's crash-stop mark for a token");
   revive->add_option("--node", node, "the node (ip:port)")->required();
-  revive->add_option("--token", cmd.token, "the token id")->required();
+  revive->add_option("--token,--id", cmd.token, "the token id (--id is the same)")->required();
   CLI::App* dump = app.add_subcommand(
       "dump", "print a node's registers: live with --node, or offline with --data-dir");
   CLI::Option* dump_node = dump->add_option("--node", node, "a running node (ip:port)");
@@ -121,10 +127,6 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   }
   if (backup->parsed() || restore->parsed()) {
     cmd.op = backup->parsed() ? AdminOp::kBackup : AdminOp::kRestore;
-    if (config_opt->count() == 0) {
-      return UsageError(std::string(backup->parsed() ? "backup" : "restore") +
-                        " needs --config FILE (the cluster's replication scheme)");
-    }
     if (cmd.file.empty()) return UsageError("the backup file name must not be empty");
     if (cmd.bulk.concurrency < 1 || cmd.bulk.concurrency > kMaxBulkConcurrency) {
       return UsageError("--concurrency must be 1 to " + std::to_string(kMaxBulkConcurrency) +
@@ -146,6 +148,21 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   cmd.options.timeout = *timeout;
   if (config_opt->count() > 0) cmd.config_path = config_path;
   return cmd;
+}
+
+StatusOr<std::optional<ConfigLocation>> AdminConfigLocation(const AdminCommand& cmd,
+                                                            ConfigLookup lookup) {
+  lookup.flag = cmd.config_path;
+  const bool offline_dump = cmd.op == AdminOp::kDump && cmd.node.empty();
+  if (offline_dump && !lookup.flag) return std::optional<ConfigLocation>();
+  StatusOr<ConfigLocation> found = FindConfigFile(lookup);
+  if (found.ok()) return std::optional<ConfigLocation>(*found);
+  if (cmd.op == AdminOp::kBackup || cmd.op == AdminOp::kRestore) {
+    return found.status().WithContext(
+        std::string(cmd.op == AdminOp::kBackup ? "backup" : "restore") +
+        " needs the cluster's replication scheme");
+  }
+  return std::optional<ConfigLocation>();  // crash, revive, dump --node: nothing to check
 }
 
 Status CheckAgainstConfig(const AdminCommand& cmd, const ClusterConfig& config) {

@@ -6,7 +6,8 @@
 //                dump --node ADDR [--progress-every N] | dump --data-dir DIR |
 //                backup --out FILE.jsonl [--concurrency N] [--progress-every N] |
 //                restore --in FILE.jsonl [--force] [--concurrency N] [--progress-every N])
-// backup and restore need --config.
+// backup and restore need a configuration: --config, TOKENSTORE_CONFIG or a default path
+// (AdminConfigLocation).
 // Global options may also follow the subcommand.
 //
 // Thread-safety: stateless functions.
@@ -21,6 +22,7 @@
 #include "client/client_cli.h"  // CliExit
 #include "common/status.h"
 #include "config/cluster_config.h"
+#include "config/config_location.h"
 
 namespace tokenstore {
 
@@ -39,13 +41,20 @@ struct AdminCommand {
   // dump --node: a progress line on stderr after every N tokens and at the end (0: only at
   // the end). Unset: every kDumpProgressEvery when stderr is a terminal, else none.
   std::optional<size_t> dump_progress_every;
-  std::optional<std::string> config_path;
+  std::optional<std::string> config_path;  // --config (AdminConfigLocation looks further)
   bool json = false;
   AdminOptions options;
   TlsFiles tls;  // main() loads them into options.security
 };
 
 std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* const* argv);
+
+// The configuration file `cmd` uses, found through `lookup` (config/config_location.h) with
+// cmd.config_path as its --config: backup and restore need one (INVALID_ARGUMENT saying
+// where it looked otherwise); crash, revive and dump --node use one when found; dump
+// --data-dir only an explicit --config. nullopt: none.
+StatusOr<std::optional<ConfigLocation>> AdminConfigLocation(const AdminCommand& cmd,
+                                                            ConfigLookup lookup);
 
 // With a configuration: --node must be one of its nodes and, for crash and revive, the token
 // must be one that node keeps. INVALID_ARGUMENT naming the node's tokens otherwise, because

@@ -50,6 +50,19 @@ TEST(AdminCli, CrashAndRevive) {
   EXPECT_EQ(r.op, AdminOp::kRevive);
   EXPECT_EQ(r.config_path, "c.yaml");
   EXPECT_EQ(r.options.timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(ParseOk({"--timeout", "1m", "dump", "--node", "127.0.0.1:1"}).options.timeout,
+            std::chrono::minutes(1));
+  EXPECT_EQ(ParseOk({"dump", "--node", "127.0.0.1:1", "--timeout", "250ms"}).options.timeout,
+            std::chrono::milliseconds(250));
+  EXPECT_NE(UsageError({"--timeout", "5x", "dump", "--node", "127.0.0.1:1"})
+                .find("--timeout: \"5x\" is not a duration"),
+            std::string::npos);
+}
+
+// --id, token-client's other name for the token, is an alias of --token.
+TEST(AdminCli, IdIsAnAliasOfToken) {
+  EXPECT_EQ(ParseOk({"crash", "--node", "127.0.0.1:1", "--id", "9"}).token, "9");
+  EXPECT_EQ(ParseOk({"revive", "--node", "127.0.0.1:1", "--id", "9"}).token, "9");
 }
 
 TEST(AdminCli, DumpLiveOrOffline) {
@@ -162,8 +175,6 @@ TEST(AdminCli, BackupAndRestoreNeedAConfigAndAFile) {
   EXPECT_EQ(r.bulk.progress_every, 0u);
   EXPECT_FALSE(ParseOk({"--config", "c.yaml", "restore", "--in", "t.jsonl"}).force);
 
-  EXPECT_NE(UsageError({"backup", "--out", "t.jsonl"}).find("backup needs --config FILE"),
-            std::string::npos);
   EXPECT_NE(UsageError({"--config", "c.yaml", "restore"}).find("--in"), std::string::npos);
   EXPECT_NE(UsageError({"--config", "c.yaml", "backup", "--out", "t", "--concurrency", "0"})
                 .find("--concurrency must be 1 to 64, got 0"),
@@ -171,6 +182,46 @@ TEST(AdminCli, BackupAndRestoreNeedAConfigAndAFile) {
   EXPECT_NE(UsageError({"--config", "c.yaml", "backup", "--out", "t", "--concurrency", "65"})
                 .find("--concurrency must be 1 to 64"),
             std::string::npos);
+}
+
+// Where token-admin's configuration comes from (config/config_location.h), per subcommand.
+TEST(AdminCli, ConfigFromFlagEnvironmentOrDefaultPath) {
+  ConfigLookup none;  // no TOKENSTORE_CONFIG, no default path that exists
+  none.default_paths = {"/nonexistent/tokenstore/cluster.yaml"};
+  ConfigLookup env = none;
+  env.env = "env.yaml";
+
+  // backup and restore need one, and say where they looked.
+  AdminCommand backup = ParseOk({"backup", "--out", "t.jsonl"});
+  StatusOr<std::optional<ConfigLocation>> where = AdminConfigLocation(backup, none);
+  ASSERT_FALSE(where.ok());
+  EXPECT_EQ(where.status().message(),
+            "backup needs the cluster's replication scheme: no configuration file: --config not "
+            "given, TOKENSTORE_CONFIG not set, no /nonexistent/tokenstore/cluster.yaml (give "
+            "--config FILE or set TOKENSTORE_CONFIG=FILE)");
+  where = AdminConfigLocation(backup, env);
+  ASSERT_TRUE(where.ok() && where->has_value());
+  EXPECT_EQ((*where)->path, "env.yaml");
+  where = AdminConfigLocation(ParseOk({"--config", "c.yaml", "restore", "--in", "t"}), env);
+  ASSERT_TRUE(where.ok() && where->has_value());
+  EXPECT_EQ((*where)->path, "c.yaml");  // --config before TOKENSTORE_CONFIG
+
+  // crash, revive and dump --node use one when there is one.
+  AdminCommand crash = ParseOk({"crash", "--node", "127.0.0.1:1", "--token", "1"});
+  where = AdminConfigLocation(crash, none);
+  ASSERT_TRUE(where.ok());
+  EXPECT_FALSE(where->has_value());
+  where = AdminConfigLocation(crash, env);
+  ASSERT_TRUE(where.ok() && where->has_value());
+  EXPECT_EQ((*where)->source, "TOKENSTORE_CONFIG");
+
+  // dump --data-dir only with an explicit --config.
+  where = AdminConfigLocation(ParseOk({"dump", "--data-dir", "d"}), env);
+  ASSERT_TRUE(where.ok());
+  EXPECT_FALSE(where->has_value());
+  where = AdminConfigLocation(ParseOk({"--config", "c.yaml", "dump", "--data-dir", "d"}), env);
+  ASSERT_TRUE(where.ok() && where->has_value());
+  EXPECT_EQ((*where)->path, "c.yaml");
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 
 #include "checker/json_parser.h"
 #include "common/json.h"
@@ -16,10 +15,6 @@ constexpr std::array<const char*, 11> kKeys = {
     "id", "state", "ts", "name", "low", "mid", "high", "partial", "partial_x", "final", "final_x"};
 constexpr std::array<const char*, 8> kValueKeys = {"name",    "low",       "mid",   "high",
                                                    "partial", "partial_x", "final", "final_x"};
-
-JsonObject& AddDecimal(JsonObject& o, std::string_view key, std::optional<uint64_t> v) {
-  return v ? o.Add(key, std::to_string(*v)) : o.AddNull(key);
-}
 
 std::string Found(const JsonValue& v) {
   if (v.kind == JsonValue::Kind::kString) return "\"" + v.string + "\"";
@@ -37,14 +32,12 @@ StatusOr<uint64_t> Decimal(const JsonValue& obj, std::string_view key) {
     return FieldError(key, "must be a decimal string (64-bit integers are JSON strings), found " +
                                (v == nullptr ? std::string("nothing") : Found(*v)));
   }
-  const std::string& s = v->string;
-  uint64_t n = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size() ||
-      (s.size() > 1 && s[0] == '0')) {
-    return FieldError(key, "must be a decimal integer from 0 to 2^64-1, found \"" + s + "\"");
+  std::optional<uint64_t> n = checker::ParseDecimalString(v->string);
+  if (!n) {
+    return FieldError(key,
+                      "must be a decimal integer from 0 to 2^64-1, found \"" + v->string + "\"");
   }
-  return n;
+  return *n;
 }
 
 StatusOr<std::optional<uint64_t>> OptionalDecimal(const JsonValue& obj, std::string_view key) {
@@ -169,19 +162,19 @@ std::string FormatBackupLine(const BackupRecord& r) {
   auto value = [defined](uint64_t v) { return defined ? std::optional(v) : std::nullopt; };
   JsonObject o;
   o.Add("id", r.id).Add("state", ValueKindName(r.state));
-  AddDecimal(o, "ts", r.ts);
+  o.AddUint64String("ts", r.ts);
   if (defined) {
     o.Add("name", r.name);
   } else {
     o.AddNull("name");
   }
-  AddDecimal(o, "low", value(r.low));
-  AddDecimal(o, "mid", value(r.mid));
-  AddDecimal(o, "high", value(r.high));
-  AddDecimal(o, "partial", defined ? r.partial : std::nullopt);
-  AddDecimal(o, "partial_x", defined && r.partial ? std::optional(r.partial_x) : std::nullopt);
-  AddDecimal(o, "final", defined ? r.final : std::nullopt);
-  AddDecimal(o, "final_x", defined && r.final ? std::optional(r.final_x) : std::nullopt);
+  o.AddUint64String("low", value(r.low));
+  o.AddUint64String("mid", value(r.mid));
+  o.AddUint64String("high", value(r.high));
+  o.AddUint64String("partial", defined ? r.partial : std::nullopt);
+  o.AddUint64String("partial_x", defined && r.partial ? std::optional(r.partial_x) : std::nullopt);
+  o.AddUint64String("final", defined ? r.final : std::nullopt);
+  o.AddUint64String("final_x", defined && r.final ? std::optional(r.final_x) : std::nullopt);
   return o.str();
 }
 

@@ -74,18 +74,21 @@ std::string JsonLine(const NodeDump& dump, const DumpEntry& e) {
   } else {
     o.Add("data_dir", dump.data_dir);
   }
-  o.Add("token", e.token).Add("ts", e.reg.ts).Add("kind", ValueKindName(v.kind));
+  o.Add("token", e.token).AddUint64String("ts", e.reg.ts).Add("kind", ValueKindName(v.kind));
   if (defined) {
-    o.Add("name", v.name).Add("low", v.low).Add("mid", v.mid).Add("high", v.high);
+    o.Add("name", v.name)
+        .AddUint64String("low", v.low)
+        .AddUint64String("mid", v.mid)
+        .AddUint64String("high", v.high);
   } else {
     o.AddNull("name").AddNull("low").AddNull("mid").AddNull("high");
   }
   if (defined && v.has_partial) {
-    o.Add("partial", v.partial).Add("partial_x", v.partial_x);
+    o.AddUint64String("partial", v.partial).AddUint64String("partial_x", v.partial_x);
   } else {
     o.AddNull("partial").AddNull("partial_x");
   }
-  o.Add("crashed", e.crashed).Add("reserved_ts", e.reserved_ts);
+  o.Add("crashed", e.crashed).AddUint64String("reserved_ts", e.reserved_ts);
   if (e.role.empty()) {
     o.AddNull("role");
   } else {

@@ -2,7 +2,8 @@
 //
 // JSON fields per line: node (live) or data_dir (offline), token, ts, kind, name, low, mid,
 // high, partial, partial_x, crashed, reserved_ts, role (null offline). Values a register
-// does not hold (undefined or dropped) are null.
+// does not hold (undefined or dropped) are null; 64-bit integers (ts, low, mid, high, partial,
+// partial_x, reserved_ts) are decimal strings (common/json.h AddUint64String).
 //
 // Thread-safety: the functions are stateless; a DumpPrinter is used by one thread.
 #pragma once

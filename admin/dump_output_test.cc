@@ -61,14 +61,14 @@ TEST(DumpOutput, JsonOneObjectPerRegister) {
   std::vector<std::string> lines = FormatDumpJson(d);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0],
-            "{\"node\":\"127.0.0.1:50051\",\"token\":\"1\",\"ts\":3,\"kind\":\"defined\","
-            "\"name\":\"q\\\"n\\n\",\"low\":5,\"mid\":25,\"high\":100,"
-            "\"partial\":902613196918738813,\"partial_x\":15,\"crashed\":false,"
-            "\"reserved_ts\":64,\"role\":\"writer+reader\"}");
+            "{\"node\":\"127.0.0.1:50051\",\"token\":\"1\",\"ts\":\"3\",\"kind\":\"defined\","
+            "\"name\":\"q\\\"n\\n\",\"low\":\"5\",\"mid\":\"25\",\"high\":\"100\","
+            "\"partial\":\"902613196918738813\",\"partial_x\":\"15\",\"crashed\":false,"
+            "\"reserved_ts\":\"64\",\"role\":\"writer+reader\"}");
   EXPECT_EQ(lines[1],
-            "{\"node\":\"127.0.0.1:50051\",\"token\":\"3\",\"ts\":0,\"kind\":\"undefined\","
+            "{\"node\":\"127.0.0.1:50051\",\"token\":\"3\",\"ts\":\"0\",\"kind\":\"undefined\","
             "\"name\":null,\"low\":null,\"mid\":null,\"high\":null,\"partial\":null,"
-            "\"partial_x\":null,\"crashed\":true,\"reserved_ts\":0,\"role\":\"reader\"}");
+            "\"partial_x\":null,\"crashed\":true,\"reserved_ts\":\"0\",\"role\":\"reader\"}");
   d.node.clear();
   d.data_dir = "dir";
   d.entries[1].role.clear();

@@ -160,9 +160,17 @@ int Run(int argc, char** argv) {
   }
   AdminCommand& cmd = std::get<AdminCommand>(parsed);
   std::optional<ClusterConfig> config;
-  if (cmd.config_path) {
-    StatusOr<ClusterConfig> loaded = LoadClusterConfig(*cmd.config_path);
-    if (!loaded.ok()) return Fail(loaded.status(), kExitUsage);
+  StatusOr<std::optional<ConfigLocation>> where =
+      AdminConfigLocation(cmd, ConfigLookupFromEnvironment(std::nullopt));
+  if (!where.ok()) return Fail(where.status(), kExitUsage);
+  if (*where) {
+    StatusOr<ClusterConfig> loaded = LoadClusterConfig((*where)->path);
+    if (!loaded.ok()) {
+      return Fail((*where)->source == "--config"
+                      ? loaded.status()
+                      : loaded.status().WithContext("configuration " + Describe(**where)),
+                  kExitUsage);
+    }
     if (Status st = CheckAgainstConfig(cmd, *loaded); !st.ok()) return Fail(st, kExitUsage);
     config = std::move(loaded).value();
   }

@@ -55,6 +55,7 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
       "synced write and loopback gRPC round trips"};
   app.name("token-bench");
   app.require_subcommand(0, 1);
+  AddVersionFlag(app, kProgram);
 
   LoadOptions load;
   std::string etcd;
@@ -77,12 +78,18 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
                      "library's session streams, one per node and connection)")
           ->capture_default_str();
   CLI::Option* duration_opt =
-      app.add_option("--duration", load.duration_s, "seconds measured (after the warm-up)")
+      app.add_option("--duration", load.duration_s,
+                     "time measured (after the warm-up): a duration (500ms, 5s, 1m; a bare "
+                     "number is seconds)")
+          ->transform(DurationSeconds())
+          ->type_name("DURATION")
           ->capture_default_str();
   CLI::Option* ops_opt =
       app.add_option("--ops", load.ops, "measure this many operations instead of a duration");
   duration_opt->excludes(ops_opt);
-  app.add_option("--warmup", load.warmup_s, "seconds of load before measuring; 0: none")
+  app.add_option("--warmup", load.warmup_s, "load before measuring (a duration); 0: none")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
   app.add_option("--workload", workload, "write | read | mixed")->capture_default_str();
   CLI::Option* ratio_opt =
@@ -96,7 +103,9 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
                  "since; writes only of the others. 0: every token read and written")
       ->capture_default_str();
   app.add_option("--range", load.range, "high - low of each write")->capture_default_str();
-  app.add_option("--timeout", load.timeout_s, "deadline of each operation, seconds")
+  app.add_option("--timeout", load.timeout_s, "deadline of each operation (a duration)")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
   app.add_option("--seed", load.seed, "seed of the random choices; 0: random");
   app.add_flag("--json", load.json, "print one JSON object with the results");
@@ -106,7 +115,9 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
   CLI::App* hash_cmd = app.add_subcommand("hash", "measure the hash engine (MinHash) alone");
   hash_cmd->add_option("--threads", threads, "thread counts to measure, e.g. 1,2")
       ->capture_default_str();
-  hash_cmd->add_option("--seconds", hash.seconds, "seconds per thread count")
+  hash_cmd->add_option("--seconds", hash.seconds, "time per thread count (a duration)")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
   hash_cmd->add_flag("--json", hash.json, "one JSON object per thread count");
 
@@ -115,7 +126,9 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
       "floor",
       "measure a synced RocksDB write and empty gRPC round trips on loopback, and the floor "
       "of a write and of a read they give");
-  floor_cmd->add_option("--seconds", floor.seconds, "seconds measured per measure")
+  floor_cmd->add_option("--seconds", floor.seconds, "time measured per measure (a duration)")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
   floor_cmd->add_flag("--json", floor.json, "print one JSON object with the results");
 
@@ -143,7 +156,7 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
 
   if (floor_cmd->parsed()) {
     if (!PositiveSeconds(floor.seconds) || floor.seconds > 600) {
-      return UsageError("--seconds must be above 0 and at most 600");
+      return UsageError("--seconds must be above 0 and at most 10m");
     }
     return floor;
   }
@@ -193,11 +206,11 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
     return UsageError("--api applies to the token store (--config) only");
   }
   if (ops_opt->count() == 0 && !PositiveSeconds(load.duration_s)) {
-    return UsageError("--duration must be a number of seconds above 0");
+    return UsageError("--duration must be above 0");
   }
   if (ops_opt->count() > 0 && load.ops == 0) return UsageError("--ops must be above 0");
   if (!(std::isfinite(load.warmup_s) && load.warmup_s >= 0 && load.warmup_s <= 3600)) {
-    return UsageError("--warmup must be from 0 to 3600 seconds");
+    return UsageError("--warmup must be from 0 to 1h");
   }
   if (load.range < 1) return UsageError("--range must be at least 1");
   if (!PositiveSeconds(load.timeout_s)) return UsageError("--timeout must be above 0");

@@ -59,6 +59,18 @@ TEST(BenchOptionsTest, FullLoadCommand) {
   EXPECT_TRUE(o.json);
 }
 
+TEST(BenchOptionsTest, DurationsTakeUnits) {
+  BenchCommand cmd = Parse({"--config", "c", "--duration", "1m", "--warmup", "500ms",
+                            "--timeout", "2s"});
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(cmd)) << UsageErrorOf(cmd);
+  EXPECT_DOUBLE_EQ(std::get<LoadOptions>(cmd).duration_s, 60);
+  EXPECT_DOUBLE_EQ(std::get<LoadOptions>(cmd).warmup_s, 0.5);
+  EXPECT_DOUBLE_EQ(std::get<LoadOptions>(cmd).timeout_s, 2);
+  cmd = Parse({"hash", "--seconds", "250ms"});
+  ASSERT_TRUE(std::holds_alternative<HashOptions>(cmd)) << UsageErrorOf(cmd);
+  EXPECT_DOUBLE_EQ(std::get<HashOptions>(cmd).seconds, 0.25);
+}
+
 TEST(BenchOptionsTest, EtcdDefaultsToSixteenKeys) {
   BenchCommand cmd = Parse({"--etcd", "127.0.0.1:2379"});
   ASSERT_TRUE(std::holds_alternative<LoadOptions>(cmd));
@@ -137,6 +149,10 @@ TEST(BenchOptionsTest, Errors) {
             "");
   EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--clients", "0"})), "");
   EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--duration", "0"})), "");
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--duration", "5x"})).find("--duration"),
+            std::string::npos);
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--warmup", "-1s"})).find("--warmup"),
+            std::string::npos);
   EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--duration", "5", "--ops", "10"})), "");
   EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--range", "0"})), "");
   EXPECT_NE(UsageErrorOf(Parse({"--etcd", "localhost"})).find("host:port"), std::string::npos);

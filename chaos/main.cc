@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "chaos/exercise.h"
+#include "common/cli.h"
 #include "chaos/fault_model.h"
 #include "chaos/nemesis.h"
 #include "chaos/netns.h"
@@ -422,12 +423,18 @@ int main(int argc, char** argv) {
       "history for linearizability and the returned hashes. Exit 0 linearizable and "
       "exercised enough, 1 violation, 2 setup error or too little exercised (or a "
       "fault kind that cannot run here), 3 unknown (checker budget)."};
+  tokenstore::AddVersionFlag(app, "token-chaos");
   app.add_option("--replica-bin", a.replica_bin, "path of token-replica")->required();
-  app.add_option("--duration", a.duration_s, "seconds of workload under faults")
+  app.add_option("--duration", a.duration_s,
+                 "workload under faults: a duration (90s, 5m; a bare number is seconds)")
+      ->transform(tokenstore::DurationSeconds())
+      ->type_name("DURATION")
       ->check(CLI::Range(1.0, 86400.0));
   app.add_option("--max-extra", a.max_extra_s,
-                 "seconds the run may go on after --duration while a fault kind was injected "
+                 "how long (a duration) the run may go on after --duration while a fault kind was injected "
                  "and healed fewer times than --min-faults-per-kind asks (default: --duration)")
+      ->transform(tokenstore::DurationSeconds())
+      ->type_name("DURATION")
       ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--history", a.history, "history file (JSON Lines); default: in the run directory");
   app.add_option("--seed", a.seed, "seed of the workload and the nemesis");

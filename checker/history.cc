@@ -80,7 +80,18 @@ StatusOr<int64_t> AsInt64(const JsonValue& v, std::string_view key) {
   return static_cast<int64_t>(v.magnitude);
 }
 
+// A JSON integer, or a decimal string as protobuf's JSON mapping (and token-client --json)
+// writes 64-bit integers: histories written by other tools, or passed through jq, may hold
+// either.
 StatusOr<uint64_t> AsUint64(const JsonValue& v, std::string_view key) {
+  if (v.kind == JsonValue::Kind::kString) {
+    std::optional<uint64_t> n = ParseDecimalString(v.string);
+    if (!n) {
+      return FieldError(key, "expected a non-negative integer (a number or a decimal string), "
+                             "found \"" + v.string + "\"");
+    }
+    return *n;
+  }
   if (v.kind != JsonValue::Kind::kInteger || v.negative) {
     return FieldError(key, std::string("expected a non-negative integer, found ") +
                                (v.kind == JsonValue::Kind::kInteger ? "a negative one" : Found(v)));

@@ -12,6 +12,10 @@
 // does so that checker/value_check.h can check the hashes: a write's `partial` (null when
 // low == mid) in its value, a read's `low`, `mid`, `high` and `partial` next to its name.
 //
+// The reader takes low, mid, high, partial and final as JSON integers or as decimal strings
+// ("60570345165277511", protobuf's JSON mapping of 64-bit integers); the writer writes
+// integers.
+//
 // type: invoke | ok | fail (certainly did not take effect) | info (unknown: may take effect
 // at any later time, or never; the process id is never used again). time: nanoseconds,
 // monotonic within one history. Written names are unique per history; a read of an

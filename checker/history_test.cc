@@ -135,6 +135,36 @@ TEST(HistoryJsonTest, AcceptsSpecSpellingWithSpacesEscapesAndUnknownKeys) {
                   .ok());
 }
 
+// 64-bit values as decimal strings, as token-client --json and protobuf's JSON mapping write
+// them (a history passed through jq keeps every digit that way).
+TEST(HistoryJsonTest, AcceptsSixtyFourBitIntegersAsDecimalStrings) {
+  auto r = ParseJsonLine(
+      R"({"process":4,"type":"ok","f":"read","token":"1","value":{"name":"abc",)"
+      R"("final":"60570345165277511","low":"5","mid":"25","high":"100",)"
+      R"("partial":"902613196918738813"},"time":9})",
+      1);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->final_value, 60570345165277511u);
+  EXPECT_EQ(r->low, 5u);
+  EXPECT_EQ(r->high, 100u);
+  EXPECT_EQ(r->partial_value, 902613196918738813u);
+  auto w = ParseJsonLine(
+      R"({"process":1,"type":"invoke","f":"write","token":"1","value":{"name":"a","low":"0",)"
+      R"("mid":5,"high":"18446744073709551615"},"time":1})",
+      1);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->high, UINT64_MAX);
+  for (const char* bad : {"\"\"", "\"-1\"", "\"007\"", "\"1.5\"", "\"18446744073709551616\"",
+                          "\" 1\""}) {
+    auto e = ParseJsonLine(std::string(R"({"process":4,"type":"ok","f":"read","token":"1",)") +
+                               R"("value":{"name":"a","final":)" + bad + R"(},"time":9})",
+                           1);
+    EXPECT_FALSE(e.ok()) << bad;
+    EXPECT_NE(e.status().message().find("value.final"), std::string::npos)
+        << e.status().message();
+  }
+}
+
 TEST(HistoryJsonTest, RejectsMalformedLinesNamingLineAndProblem) {
   const std::string read_ok = R"("type":"ok","f":"read","token":"1",)";
   const struct {

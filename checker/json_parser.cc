@@ -1,6 +1,7 @@
 // Recursive descent over one line; positions are kept so every error names its column.
 #include "checker/json_parser.h"
 
+#include <charconv>
 #include <cstdio>
 #include <tuple>
 
@@ -19,6 +20,16 @@ const JsonValue* JsonValue::Find(std::string_view key) const {
     if (k == key) return &v;
   }
   return nullptr;
+}
+
+std::optional<uint64_t> ParseDecimalString(std::string_view s) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size() ||
+      (s.size() > 1 && s[0] == '0')) {
+    return std::nullopt;
+  }
+  return n;
 }
 
 const char* JsonKindName(JsonValue::Kind kind) {

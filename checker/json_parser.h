@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,6 +45,11 @@ struct JsonValue {
 
 // "null", "an integer", ...: for messages that say what was found instead.
 const char* JsonKindName(JsonValue::Kind kind);
+
+// A 64-bit unsigned integer written as a JSON string, as protobuf's JSON mapping writes them:
+// "0" or decimal digits without a leading zero, at most 2^64-1. nullopt for anything else
+// ("", "-1", "007", "1.5", " 1", "18446744073709551616").
+std::optional<uint64_t> ParseDecimalString(std::string_view s);
 
 // Parses `text` as exactly one JSON object (surrounding whitespace allowed). `max_depth` is
 // the deepest object nesting accepted (1: no nested objects). INVALID_ARGUMENT with

@@ -15,6 +15,7 @@
 
 #include "checker/history.h"
 #include "checker/linearizability.h"
+#include "common/cli.h"
 #include "common/json.h"
 
 using namespace tokenstore;
@@ -107,6 +108,7 @@ int Run(const std::string& path, bool json, const CheckOptions& options) {
 
 int main(int argc, char** argv) {
   CLI::App app{"token-check: is a fault-test history (JSON Lines, SPEC section 9) atomic?"};
+  AddVersionFlag(app, "token-check");
   std::string path;
   bool json = false;
   app.add_option("history", path, "history file, one JSON event per line")->required();

@@ -3,11 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <cmath>
-#include <sstream>
 #include <tuple>
 
 #include "client/exit_codes.h"
 #include "common/cli.h"
+#include "common/duration.h"
 #include "config/cluster_config.h"
 #include "proto/security_cli.h"
 
@@ -36,10 +36,9 @@ StatusOr<uint64_t> ParseUint64(std::string_view flag, std::string_view text) {
 StatusOr<std::chrono::milliseconds> SecondsOption(std::string_view flag, double seconds) {
   constexpr double kMaxSeconds = 24 * 3600;
   if (!std::isfinite(seconds) || seconds <= 0 || seconds > kMaxSeconds) {
-    std::ostringstream msg;
-    msg << flag << " must be a number of seconds above 0 and at most " << kMaxSeconds << " (got "
-        << seconds << ")";
-    return Status::InvalidArgument(msg.str());
+    return Status::InvalidArgument(std::string(flag) +
+                                   " must be a duration above 0 and at most 24h (got " +
+                                   FormatDurationSeconds(seconds) + ")");
   }
   // Round up so that a tiny positive value never becomes a zero timeout.
   return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000)));
@@ -48,30 +47,41 @@ StatusOr<std::chrono::milliseconds> SecondsOption(std::string_view flag, double 
 std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char* const* argv) {
   CLI::App app{"token-client: reads and writes tokens of the replicated token store"};
   app.name("token-client");
-  // Lets global options follow the subcommand: `read --id 1 --node ADDR`.
+  // Lets global options follow the subcommand: `read --token 1 --node ADDR`.
   app.fallthrough();
   app.require_subcommand(1);
+  AddVersionFlag(app, kProgram);
 
   ClientCommand cmd;
   std::string node;
   double timeout_s = 10;
   double attempt_timeout_s = 3;
-  app.add_option("--config", cmd.config_path, "replication scheme (YAML), as the servers use")
-      ->required();
+  app.add_option("--config", cmd.config_path,
+                 "replication scheme (YAML), as the servers use; default: $TOKENSTORE_CONFIG, "
+                 "else ./cluster.yaml, else /etc/tokenstore/cluster.yaml");
   CLI::Option* node_opt =
       app.add_option("--node", node,
                      "send the operation to this node only (ip:port); default: the writer for "
                      "write/create/drop, a random reader for read");
   app.add_flag("--json", cmd.json, "print one JSON object per result");
   AddTlsOptions(app, cmd.tls);
-  app.add_option("--timeout", timeout_s, "bound on the whole operation, in seconds")
+  app.add_option("--timeout", timeout_s,
+                 "bound on the whole operation: a duration (500ms, 5s, 1m; a bare number is "
+                 "seconds)")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
   app.add_option("--attempt-timeout", attempt_timeout_s,
-                 "seconds a read waits for one reader before it asks another")
+                 "how long a read waits for one reader before it asks another (a duration)")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->capture_default_str();
 
+  // --token, as token-admin says; --id, SPEC section 8's name, stays an alias.
+  constexpr char kTokenFlag[] = "--token,--id";
+  constexpr char kTokenHelp[] = "token id (--id is the same)";
   CLI::App* write = app.add_subcommand("write", "write a token at its writer; prints partial");
-  write->add_option("--id", cmd.id, "token id")->required();
+  write->add_option(kTokenFlag, cmd.id, kTokenHelp)->required();
   write->add_option("--name", cmd.name, "the token's name")->required();
   std::string low, mid, high;
   write->add_option("--low", low, "domain start (inclusive)")->required();
@@ -79,12 +89,12 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
   write->add_option("--high", high, "domain end (exclusive)")->required();
   CLI::App* read =
       app.add_subcommand("read", "read a token at a reader (failing over to others); prints final");
-  read->add_option("--id", cmd.id, "token id")->required();
+  read->add_option(kTokenFlag, cmd.id, kTokenHelp)->required();
   CLI::App* create = app.add_subcommand("create", "reset a token to undefined");
-  create->add_option("--id", cmd.id, "token id")->required();
+  create->add_option(kTokenFlag, cmd.id, kTokenHelp)->required();
   CLI::App* drop =
       app.add_subcommand("drop", "write a tombstone: the token answers NOT_FOUND until create");
-  drop->add_option("--id", cmd.id, "token id")->required();
+  drop->add_option(kTokenFlag, cmd.id, kTokenHelp)->required();
   CLI::App* batch = app.add_subcommand(
       "batch",
       "run operations from stdin, one per line (write ID NAME LOW MID HIGH | read ID | create "
@@ -107,7 +117,7 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
     cmd.options.transport = ClientOptions::Transport::kSession;
   }
 
-  if (!cmd.batch && cmd.id.empty()) return UsageError("--id must not be empty");
+  if (!cmd.batch && cmd.id.empty()) return UsageError("--token must not be empty");
   if (cmd.op == ClientOp::kWrite) {
     for (auto [flag, text, out] :
          {std::tuple{"--low", &low, &cmd.low}, std::tuple{"--mid", &mid, &cmd.mid},

@@ -1,16 +1,18 @@
 // The command line of token-client, parsed and validated without side effects, so that
 // tests cover it and main() only runs what it returns.
 //
-//   token-client --config FILE [--node ADDR] [--json] [--timeout S] [--attempt-timeout S]
-//                (write --id ID --name NAME --low L --mid M --high H | read --id ID |
-//                 create --id ID | drop --id ID | batch [--parallel N])
-// Global options may also follow the subcommand ("read --id 1 --node ADDR").
+//   token-client [--config FILE] [--node ADDR] [--json] [--timeout D] [--attempt-timeout D]
+//                (write --token ID --name NAME --low L --mid M --high H | read --token ID |
+//                 create --token ID | drop --token ID | batch [--parallel N])
+// --id is an alias of --token (SPEC section 8 names --id; token-admin says --token).
+// Global options may also follow the subcommand ("read --token 1 --node ADDR").
 //
 // Thread-safety: stateless functions.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -24,7 +26,9 @@ namespace tokenstore {
 
 
 struct ClientCommand {
-  std::string config_path;
+  // --config; when absent main() looks further (config/config_location.h: TOKENSTORE_CONFIG,
+  // ./cluster.yaml, /etc/tokenstore/cluster.yaml).
+  std::optional<std::string> config_path;
   ClientOp op = ClientOp::kRead;
   std::string id;
   // write only
@@ -52,8 +56,8 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
 // (token-client's --low/--mid/--high and batch's LOW/MID/HIGH.)
 StatusOr<uint64_t> ParseUint64(std::string_view flag, std::string_view text);
 
-// A --timeout style option in seconds as a duration. INVALID_ARGUMENT naming `flag` unless
-// it is positive, finite and at most a day (a typo like 1e9 would otherwise overflow gRPC's
+// A --timeout style option, already parsed to seconds (common/cli.h DurationSeconds), as
+// milliseconds. INVALID_ARGUMENT naming `flag` unless it is above 0 and at most a day (a typo like 1e9 would otherwise overflow gRPC's
 // deadline arithmetic).
 StatusOr<std::chrono::milliseconds> SecondsOption(std::string_view flag, double seconds);
 

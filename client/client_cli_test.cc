@@ -40,8 +40,8 @@ std::string UsageError(std::vector<std::string> args) {
 }
 
 TEST(ClientCli, WriteTakesEveryFieldAndDefaults) {
-  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--id", "1", "--name", "abc", "--low",
-                               "5", "--mid", "25", "--high", "100"});
+  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--token", "1", "--name", "abc",
+                               "--low", "5", "--mid", "25", "--high", "100"});
   EXPECT_EQ(cmd.config_path, "c.yaml");
   EXPECT_EQ(cmd.op, ClientOp::kWrite);
   EXPECT_EQ(cmd.id, "1");
@@ -55,15 +55,31 @@ TEST(ClientCli, WriteTakesEveryFieldAndDefaults) {
   EXPECT_EQ(cmd.options.attempt_timeout, std::chrono::seconds(3));
 }
 
+// --token is the documented name (as in token-admin); --id, SPEC section 8's, is an alias.
+TEST(ClientCli, IdIsAnAliasOfToken) {
+  for (const char* flag : {"--token", "--id"}) {
+    EXPECT_EQ(ParseOk({"--config", "c", "read", flag, "7"}).id, "7") << flag;
+    EXPECT_EQ(ParseOk({"--config", "c", "create", flag, "7"}).id, "7") << flag;
+    EXPECT_EQ(ParseOk({"--config", "c", "drop", flag, "7"}).id, "7") << flag;
+    ClientCommand w = ParseOk({"--config", "c", "write", flag, "7", "--name", "n", "--low", "0",
+                               "--mid", "1", "--high", "2"});
+    EXPECT_EQ(w.id, "7") << flag;
+  }
+  auto help = Parse({"read", "--help"});
+  ASSERT_TRUE(std::holds_alternative<CliExit>(help));
+  EXPECT_NE(std::get<CliExit>(help).out.find("--token,--id"), std::string::npos)
+      << std::get<CliExit>(help).out;
+}
+
 TEST(ClientCli, FullUint64RangeIsAccepted) {
-  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--id", "1", "--name", "n", "--low",
-                               "0", "--mid", "0", "--high", "18446744073709551615"});
+  ClientCommand cmd = ParseOk({"--config", "c.yaml", "write", "--token", "1", "--name", "n",
+                               "--low", "0", "--mid", "0", "--high", "18446744073709551615"});
   EXPECT_EQ(cmd.high, UINT64_MAX);
 }
 
 TEST(ClientCli, GlobalOptionsMayFollowTheSubcommand) {
   ClientCommand cmd =
-      ParseOk({"--config", "c.yaml", "read", "--id", "7", "--node", "127.0.0.1:50052", "--json",
+      ParseOk({"--config", "c.yaml", "read", "--token", "7", "--node", "127.0.0.1:50052", "--json",
                "--timeout", "0.5", "--attempt-timeout", "0.25"});
   EXPECT_EQ(cmd.op, ClientOp::kRead);
   EXPECT_EQ(cmd.id, "7");
@@ -75,34 +91,36 @@ TEST(ClientCli, GlobalOptionsMayFollowTheSubcommand) {
 
 TEST(ClientCli, GlobalOptionsBeforeTheSubcommand) {
   ClientCommand cmd =
-      ParseOk({"--json", "--node", "127.0.0.1:1", "--config", "c.yaml", "drop", "--id", "x"});
+      ParseOk({"--json", "--node", "127.0.0.1:1", "--config", "c.yaml", "drop", "--token", "x"});
   EXPECT_EQ(cmd.op, ClientOp::kDrop);
   EXPECT_TRUE(cmd.json);
   EXPECT_EQ(cmd.options.node, "127.0.0.1:1");
-  EXPECT_EQ(ParseOk({"--config", "c.yaml", "create", "--id", "x"}).op, ClientOp::kCreate);
+  EXPECT_EQ(ParseOk({"--config", "c.yaml", "create", "--token", "x"}).op, ClientOp::kCreate);
 }
 
 TEST(ClientCli, TinyTimeoutRoundsUpToOneMillisecond) {
-  ClientCommand cmd = ParseOk({"--config", "c", "--timeout", "0.0001", "read", "--id", "1"});
+  ClientCommand cmd = ParseOk({"--config", "c", "--timeout", "0.0001", "read", "--token", "1"});
   EXPECT_EQ(cmd.options.timeout, std::chrono::milliseconds(1));
 }
 
 TEST(ClientCli, MissingPiecesAreUsageErrorsNamingThem) {
-  EXPECT_NE(UsageError({"read", "--id", "1"}).find("--config"), std::string::npos);
+  // --config is optional: main() then looks at TOKENSTORE_CONFIG and the default paths.
+  EXPECT_FALSE(ParseOk({"read", "--token", "1"}).config_path.has_value());
   EXPECT_NE(UsageError({"--config", "c.yaml"}).find("subcommand"), std::string::npos);
-  EXPECT_NE(UsageError({"--config", "c.yaml", "read"}).find("--id"), std::string::npos);
-  EXPECT_NE(UsageError({"--config", "c.yaml", "write", "--id", "1", "--name", "a", "--low", "1",
+  EXPECT_NE(UsageError({"--config", "c.yaml", "read"}).find("--token"), std::string::npos);
+  EXPECT_NE(UsageError({"--config", "c.yaml", "write", "--token", "1", "--name", "a", "--low", "1",
                         "--mid", "2"})
                 .find("--high"),
             std::string::npos);
-  EXPECT_NE(UsageError({"--config", "c.yaml", "read", "--id", ""}).find("--id"), std::string::npos);
-  UsageError({"--config", "c.yaml", "frobnicate", "--id", "1"});
-  UsageError({"--config", "c.yaml", "read", "--id", "1", "extra"});
+  EXPECT_NE(UsageError({"--config", "c.yaml", "read", "--token", ""}).find("--token"),
+            std::string::npos);
+  UsageError({"--config", "c.yaml", "frobnicate", "--token", "1"});
+  UsageError({"--config", "c.yaml", "read", "--token", "1", "extra"});
 }
 
 TEST(ClientCli, BadNumbersAreUsageErrors) {
-  const std::vector<std::string> base = {"--config", "c",     "write", "--id",   "1", "--name",
-                                         "a",        "--mid", "2",     "--high", "3", "--low"};
+  const std::vector<std::string> base = {"--config", "c",     "write", "--token", "1", "--name",
+                                         "a",        "--mid", "2",     "--high",  "3", "--low"};
   for (const char* bad : {"-5", "abc", "1.5", "18446744073709551616"}) {
     std::vector<std::string> args = base;
     args.push_back(bad);
@@ -111,20 +129,43 @@ TEST(ClientCli, BadNumbersAreUsageErrors) {
 }
 
 TEST(ClientCli, TimeoutsMustBePositive) {
-  for (const char* bad : {"0", "-1", "nan", "inf", "1e9"}) {
-    EXPECT_NE(UsageError({"--config", "c", "--timeout", bad, "read", "--id", "1"})
-                  .find("--timeout must be"),
+  for (const char* bad : {"0", "0s", "25h", "86401"}) {
+    EXPECT_NE(UsageError({"--config", "c", "--timeout", bad, "read", "--token", "1"})
+                  .find("--timeout must be a duration above 0 and at most 24h"),
               std::string::npos)
         << bad;
   }
-  EXPECT_NE(UsageError({"--config", "c", "--attempt-timeout", "0", "read", "--id", "1"})
+  EXPECT_NE(UsageError({"--config", "c", "--attempt-timeout", "0", "read", "--token", "1"})
                 .find("--attempt-timeout must be"),
+            std::string::npos);
+}
+
+TEST(ClientCli, TimeoutsTakeUnits) {
+  ClientCommand cmd = ParseOk(
+      {"--config", "c", "--timeout", "2s", "--attempt-timeout", "500ms", "read", "--token", "1"});
+  EXPECT_EQ(cmd.options.timeout, std::chrono::seconds(2));
+  EXPECT_EQ(cmd.options.attempt_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(ParseOk({"--config", "c", "--timeout", "1m", "read", "--token", "1"}).options.timeout,
+            std::chrono::minutes(1));
+  EXPECT_EQ(ParseOk({"--config", "c", "--timeout", "1.5s", "read", "--token", "1"}).options.timeout,
+            std::chrono::milliseconds(1500));
+  // A bare number keeps meaning seconds.
+  EXPECT_EQ(ParseOk({"--config", "c", "--timeout", "2", "read", "--token", "1"}).options.timeout,
+            std::chrono::seconds(2));
+  // Refused with the flag's name and what is wrong.
+  for (const char* bad : {"5x", "-1s", "-1", "nan", "inf", "1e9", "2 s", ""}) {
+    const std::string err = UsageError({"--config", "c", "--timeout", bad, "read", "--token", "1"});
+    EXPECT_NE(err.find("--timeout"), std::string::npos) << bad << ": " << err;
+    EXPECT_NE(err.find("not a duration"), std::string::npos) << bad << ": " << err;
+  }
+  EXPECT_NE(UsageError({"--config", "c", "--attempt-timeout", "3y", "read", "--token", "1"})
+                .find("--attempt-timeout: \"3y\" is not a duration: unknown unit \"y\""),
             std::string::npos);
 }
 
 TEST(ClientCli, NodeMustBeAnAccessPoint) {
   for (const char* bad : {"localhost", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", ""}) {
-    EXPECT_NE(UsageError({"--config", "c", "--node", bad, "read", "--id", "1"}).find("--node"),
+    EXPECT_NE(UsageError({"--config", "c", "--node", bad, "read", "--token", "1"}).find("--node"),
               std::string::npos)
         << bad;
   }
@@ -161,7 +202,7 @@ TEST(ClientCli, BatchTakesNoIdAndUsesSessions) {
   EXPECT_EQ(cmd.parallel, 4);
   EXPECT_EQ(cmd.options.transport, ClientOptions::Transport::kSession);
   EXPECT_EQ(ParseOk({"--config", "c.yaml", "batch"}).parallel, 16);
-  EXPECT_FALSE(ParseOk({"--config", "c.yaml", "read", "--id", "1"}).batch);
+  EXPECT_FALSE(ParseOk({"--config", "c.yaml", "read", "--token", "1"}).batch);
   EXPECT_NE(UsageError({"--config", "c.yaml", "batch", "--parallel", "0"}).find("--parallel"),
             std::string::npos);
 }

@@ -1,7 +1,7 @@
 // token-client: the command-line client of the token store (SPEC section 8).
 //
-//   token-client --config cluster.yaml write --id 1 --name abc --low 5 --mid 25 --high 100
-//   token-client --config cluster.yaml read --id 1
+//   token-client --config cluster.yaml write --token 1 --name abc --low 5 --mid 25 --high 100
+//   token-client --config cluster.yaml read --token 1
 //   printf 'read 1\nread 2\n' | token-client --config cluster.yaml batch
 //
 // Exit codes: client/README.md (client/exit_codes.h).
@@ -18,6 +18,7 @@
 #include "client/output.h"
 #include "client/token_client.h"
 #include "config/cluster_config.h"
+#include "config/config_location.h"
 
 using namespace tokenstore;
 
@@ -37,8 +38,13 @@ int Run(int argc, char** argv) {
   }
   ClientCommand& cmd = std::get<ClientCommand>(parsed);
 
-  StatusOr<ClusterConfig> config = LoadClusterConfig(cmd.config_path);
-  if (!config.ok()) return Fail(config.status(), kExitUsage);
+  StatusOr<ConfigLocation> where = FindConfigFile(ConfigLookupFromEnvironment(cmd.config_path));
+  if (!where.ok()) return Fail(where.status(), kExitUsage);
+  StatusOr<ClusterConfig> config = LoadClusterConfig(where->path);
+  if (!config.ok()) {
+    if (where->source == "--config") return Fail(config.status(), kExitUsage);
+    return Fail(config.status().WithContext("configuration " + Describe(*where)), kExitUsage);
+  }
   StatusOr<Security> security = Security::FromFiles(cmd.tls);
   if (!security.ok()) return Fail(security.status(), kExitUsage);
   cmd.options.security = *security;

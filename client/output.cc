@@ -26,9 +26,9 @@ std::string FormatWrite(const WriteResult& r, bool json) {
     JsonObject o;
     o.Add("op", "write")
         .Add("id", r.id)
-        .Add("ts", r.ts)
-        .Add("partial", r.partial)
-        .Add("partial_x", XOf(r.partial, r.partial_x))
+        .AddUint64String("ts", r.ts)
+        .AddUint64String("partial", r.partial)
+        .AddUint64String("partial_x", XOf(r.partial, r.partial_x))
         .Add("node", r.node);
     return o.str();
   }
@@ -40,16 +40,19 @@ std::string FormatWrite(const WriteResult& r, bool json) {
 std::string FormatRead(const ReadResult& r, bool json) {
   if (json) {
     JsonObject o;
-    o.Add("op", "read").Add("id", r.id).Add("ts", r.ts).Add("defined", r.defined);
+    o.Add("op", "read").Add("id", r.id).AddUint64String("ts", r.ts).Add("defined", r.defined);
     if (r.defined) {
-      o.Add("name", r.name).Add("low", r.low).Add("mid", r.mid).Add("high", r.high);
+      o.Add("name", r.name)
+          .AddUint64String("low", r.low)
+          .AddUint64String("mid", r.mid)
+          .AddUint64String("high", r.high);
     } else {
       o.AddNull("name").AddNull("low").AddNull("mid").AddNull("high");
     }
-    o.Add("partial", r.partial)
-        .Add("partial_x", XOf(r.partial, r.partial_x))
-        .Add("final", r.final)
-        .Add("final_x", XOf(r.final, r.final_x))
+    o.AddUint64String("partial", r.partial)
+        .AddUint64String("partial_x", XOf(r.partial, r.partial_x))
+        .AddUint64String("final", r.final)
+        .AddUint64String("final_x", XOf(r.final, r.final_x))
         .Add("fast_path", r.fast_path)
         .Add("node", r.node);
     return o.str();
@@ -69,7 +72,7 @@ std::string FormatRead(const ReadResult& r, bool json) {
 std::string FormatAck(const std::string& op, const AckResult& r, bool json) {
   if (json) {
     JsonObject o;
-    o.Add("op", op).Add("id", r.id).Add("ts", r.ts).Add("node", r.node);
+    o.Add("op", op).Add("id", r.id).AddUint64String("ts", r.ts).Add("node", r.node);
     return o.str();
   }
   const char* what = op == "create" ? "created (reset to undefined)"

@@ -33,24 +33,29 @@ TEST(Output, WritePlainAndJson) {
   EXPECT_EQ(FormatWrite(w, false),
             "token 1: partial 902613196918738813 at x=15 (ts 3, node 127.0.0.1:50051)");
   EXPECT_EQ(FormatWrite(w, true),
-            "{\"op\":\"write\",\"id\":\"1\",\"ts\":3,\"partial\":902613196918738813,"
-            "\"partial_x\":15,\"node\":\"127.0.0.1:50051\"}");
+            "{\"op\":\"write\",\"id\":\"1\",\"ts\":\"3\",\"partial\":\"902613196918738813\","
+            "\"partial_x\":\"15\",\"node\":\"127.0.0.1:50051\"}");
 }
 
 TEST(Output, WriteWithEmptyPartialRangeIsNull) {
   WriteResult w{"1", 4, std::nullopt, 0, "n:1"};
   EXPECT_EQ(FormatWrite(w, true),
-            "{\"op\":\"write\",\"id\":\"1\",\"ts\":4,\"partial\":null,\"partial_x\":null,"
+            "{\"op\":\"write\",\"id\":\"1\",\"ts\":\"4\",\"partial\":null,\"partial_x\":null,"
             "\"node\":\"n:1\"}");
   EXPECT_NE(FormatWrite(w, false).find("partial undefined"), std::string::npos);
 }
 
-TEST(Output, ReadJsonHasEveryField) {
+// 64-bit integers are decimal strings (SPEC section 8, protobuf's JSON mapping): jq 1.6 reads
+// the number 60570345165277511 as 60570345165277510.
+TEST(Output, ReadJsonHasEveryFieldWithSixtyFourBitIntegersAsStrings) {
   EXPECT_EQ(FormatRead(ReferenceRead(), true),
-            "{\"op\":\"read\",\"id\":\"1\",\"ts\":3,\"defined\":true,\"name\":\"abc\",\"low\":5,"
-            "\"mid\":25,\"high\":100,\"partial\":902613196918738813,\"partial_x\":15,"
-            "\"final\":60570345165277511,\"final_x\":70,\"fast_path\":true,"
-            "\"node\":\"127.0.0.1:50052\"}");
+            "{\"op\":\"read\",\"id\":\"1\",\"ts\":\"3\",\"defined\":true,\"name\":\"abc\","
+            "\"low\":\"5\",\"mid\":\"25\",\"high\":\"100\",\"partial\":\"902613196918738813\","
+            "\"partial_x\":\"15\",\"final\":\"60570345165277511\",\"final_x\":\"70\","
+            "\"fast_path\":true,\"node\":\"127.0.0.1:50052\"}");
+  ReadResult max = ReferenceRead();
+  max.high = UINT64_MAX;
+  EXPECT_NE(FormatRead(max, true).find("\"high\":\"18446744073709551615\""), std::string::npos);
 }
 
 TEST(Output, ReadPlainShowsNameDomainPartialFinal) {
@@ -67,10 +72,11 @@ TEST(Output, UndefinedReadIsAllNulls) {
   r.id = "2";
   r.ts = 0;
   r.node = "n:1";
-  EXPECT_EQ(FormatRead(r, true),
-            "{\"op\":\"read\",\"id\":\"2\",\"ts\":0,\"defined\":false,\"name\":null,\"low\":null,"
-            "\"mid\":null,\"high\":null,\"partial\":null,\"partial_x\":null,\"final\":null,"
-            "\"final_x\":null,\"fast_path\":false,\"node\":\"n:1\"}");
+  EXPECT_EQ(
+      FormatRead(r, true),
+      "{\"op\":\"read\",\"id\":\"2\",\"ts\":\"0\",\"defined\":false,\"name\":null,\"low\":null,"
+      "\"mid\":null,\"high\":null,\"partial\":null,\"partial_x\":null,\"final\":null,"
+      "\"final_x\":null,\"fast_path\":false,\"node\":\"n:1\"}");
   EXPECT_EQ(FormatRead(r, false),
             "token 2: undefined (never written, or reset by create) (ts 0, node n:1)");
 }
@@ -89,7 +95,7 @@ TEST(Output, NamesAndIdsAreEscapedInJsonAndPlain) {
 TEST(Output, CreateAndDrop) {
   AckResult a{"1", 9, "127.0.0.1:50051"};
   EXPECT_EQ(FormatAck("create", a, true),
-            "{\"op\":\"create\",\"id\":\"1\",\"ts\":9,\"node\":\"127.0.0.1:50051\"}");
+            "{\"op\":\"create\",\"id\":\"1\",\"ts\":\"9\",\"node\":\"127.0.0.1:50051\"}");
   EXPECT_EQ(FormatAck("create", a, false),
             "token 1: created (reset to undefined) (ts 9, node 127.0.0.1:50051)");
   EXPECT_NE(FormatAck("drop", a, false).find("dropped"), std::string::npos);

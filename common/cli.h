@@ -1,5 +1,5 @@
-// Command-line parsing shared by the project's tools (token-client, token-admin,
-// token-bench), on CLI11.
+// Command-line parsing shared by the project's tools, on CLI11: the parse itself (token-client,
+// token-admin, token-bench) and the duration transform (every program's duration flags).
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -10,7 +10,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/build_info.h"
 #include "common/cli_exit.h"
+#include "common/duration.h"
 
 namespace tokenstore {
 
@@ -29,6 +31,28 @@ inline std::optional<CliExit> ParseCommandLine(CLI::App& app, int argc, const ch
     return CliUsageError(program, hint, e.what());
   }
   return std::nullopt;
+}
+
+// --version on `app`: prints VersionLine(program) (common/build_info.h) and exits 0. The
+// program must link tokenstore_build_info.
+inline void AddVersionFlag(CLI::App& app, std::string_view program) {
+  app.set_version_flag("--version", VersionLine(program),
+                       "print the version, git commit and build date, and exit");
+}
+
+// A CLI11 transform for a duration option held as seconds (a double): reads "500ms", "5s",
+// "1m", a bare number of seconds (common/duration.h), and hands the option its value in
+// seconds. Bad input is a usage error naming the flag:
+//   --timeout: "5x" is not a duration: unknown unit "x" (use ...)
+inline CLI::Validator DurationSeconds() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        StatusOr<double> seconds = ParseDurationSeconds(text);
+        if (!seconds.ok()) return seconds.status().message();
+        text = SecondsText(*seconds);
+        return std::string();
+      },
+      "");
 }
 
 }  // namespace tokenstore

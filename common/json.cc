@@ -59,6 +59,13 @@ JsonObject& JsonObject::Add(std::string_view key, double value) {
 JsonObject& JsonObject::Add(std::string_view key, const std::optional<uint64_t>& value) {
   return value ? Add(key, *value) : AddNull(key);
 }
+JsonObject& JsonObject::AddUint64String(std::string_view key, uint64_t value) {
+  return Raw(key, "\"" + std::to_string(value) + "\"");
+}
+JsonObject& JsonObject::AddUint64String(std::string_view key,
+                                        const std::optional<uint64_t>& value) {
+  return value ? AddUint64String(key, *value) : AddNull(key);
+}
 JsonObject& JsonObject::AddNull(std::string_view key) { return Raw(key, "null"); }
 JsonObject& JsonObject::Add(std::string_view key, const JsonObject& nested) {
   return Raw(key, nested.str());

@@ -29,11 +29,17 @@ class JsonObject {
   JsonObject& Add(std::string_view key, bool value);
   JsonObject& Add(std::string_view key, double value);
   JsonObject& Add(std::string_view key, const std::optional<uint64_t>& value);  // null if empty
+  // A 64-bit integer as a decimal string, "60570345165277511", as protobuf's JSON mapping
+  // writes uint64: JSON readers that keep numbers as doubles (jq 1.6, JavaScript) round
+  // integers above 2^53. For token data (ts, domain bounds, hashes and their x).
+  JsonObject& AddUint64String(std::string_view key, uint64_t value);
+  JsonObject& AddUint64String(std::string_view key,
+                              const std::optional<uint64_t>& value);  // null if empty
   JsonObject& AddNull(std::string_view key);
   JsonObject& Add(std::string_view key, const JsonObject& nested);
   JsonObject& Add(std::string_view key, const std::vector<std::string>& strings);
 
-  // The object as one line, e.g. {"id":"1","final":60570345165277511}.
+  // The object as one line, e.g. {"id":"1","final":"60570345165277511","millis":0.9}.
   std::string str() const { return "{" + body_ + "}"; }
 
  private:

@@ -29,5 +29,17 @@ TEST(JsonObject, BuildsOneLineInInsertionOrder) {
             "\"partial\":null,\"state\":{\"ts\":3,\"final\":null},\"tokens\":[\"1\",\"2\"]}");
 }
 
+TEST(JsonObject, Uint64AsStringKeepsEveryDigit) {
+  JsonObject o;
+  o.AddUint64String("final", uint64_t{60570345165277511})
+      .AddUint64String("max", UINT64_MAX)
+      .AddUint64String("zero", uint64_t{0})
+      .AddUint64String("some", std::optional<uint64_t>(7))
+      .AddUint64String("none", std::optional<uint64_t>());
+  EXPECT_EQ(o.str(),
+            "{\"final\":\"60570345165277511\",\"max\":\"18446744073709551615\","
+            "\"zero\":\"0\",\"some\":\"7\",\"none\":null}");
+}
+
 }  // namespace
 }  // namespace tokenstore

@@ -1,14 +1,17 @@
 // token-replica: one replica server of the token store.
 //
 //   token-replica --config cluster.yaml --listen 127.0.0.1:50051 --data-dir data/n1
+//   TOKENSTORE_CONFIG=cluster.yaml token-replica --listen 127.0.0.1:50051 --data-dir data/n1
 #include <CLI/CLI.hpp>
 #include <absl/synchronization/mutex.h>
 #include <csignal>
 #include <signal.h>
 #include <unistd.h>
 
+#include "common/cli.h"
 #include "common/log.h"
 #include "config/cluster_config.h"
+#include "config/config_location.h"
 #include "proto/security_cli.h"
 #include "replica/exit_codes.h"
 #include "replica/replica_server.h"
@@ -22,14 +25,18 @@ int main(int argc, char** argv) {
   // It reports deadlocks in gRPC's own locking only; turn it off in the server.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"token-replica: a replica server of the replicated token store"};
-  std::string config_path, listen, data_dir;
+  AddVersionFlag(app, "token-replica");
+  std::optional<std::string> config_flag;
+  std::string listen, data_dir;
   uint64_t max_range = 100'000'000;
   double max_op_seconds = 60;
   bool no_op_log = false;
   unsigned hash_threads = 0;
   ReplicaServerOptions options;
   TlsFiles tls;
-  app.add_option("--config", config_path, "replication scheme (YAML)")->required();
+  // No default path: a server is told which cluster it serves (config/config_location.h).
+  app.add_option("--config", config_flag,
+                 "replication scheme (YAML); default: $TOKENSTORE_CONFIG (no default path)");
   app.add_option("--listen", listen, "this node's access point, as named in the config")
       ->required();
   app.add_option("--data-dir", data_dir, "RocksDB directory (created on first start)")
@@ -39,7 +46,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{1'000'000'000'000}))
       ->capture_default_str();
   app.add_option("--max-op-seconds", max_op_seconds,
-                 "cap on any operation's deadline, also when the client sets none")
+                 "cap on any operation's deadline, also when the client sets none: a duration "
+                 "(500ms, 5s, 1m; a bare number is seconds)")
+      ->transform(DurationSeconds())
+      ->type_name("DURATION")
       ->check(CLI::Range(0.001, 86400.0))
       ->capture_default_str();
   // The ranges also catch negative numbers, which CLI11 2.1 wraps around for unsigned options.
@@ -111,6 +121,13 @@ int main(int argc, char** argv) {
   }
   ConfigureLog({*ParseLogLevel(log_level), *ParseLogFormat(log_format), stderr});
 
+  StatusOr<ConfigLocation> where =
+      FindConfigFile(ConfigLookupFromEnvironment(config_flag, /*default_paths=*/false));
+  if (!where.ok()) {
+    LogError("invalid configuration", {{"problem", where.status().message()}});
+    return kExitUsage;
+  }
+  const std::string config_path = where->path;
   StatusOr<ClusterConfig> config = LoadClusterConfig(config_path);
   if (!config.ok()) {
     // One event per problem: the loader reports all of them, one a line.
@@ -125,7 +142,7 @@ int main(int argc, char** argv) {
     }
     return kExitUsage;
   }
-  LogDebug("configuration loaded", {{"config", config_path},
+  LogDebug("configuration loaded", {{"config", Describe(*where)},
                                     {"tokens", config->size()},
                                     {"nodes", config->Nodes().size()}});
   StatusOr<std::string> self = ParseAccessPoint(listen);

@@ -14,6 +14,8 @@
 #include <thread>
 #include <utility>
 
+#include "common/build_info.h"
+
 namespace tokenstore {
 namespace {
 
@@ -84,6 +86,14 @@ MetricFamily Single(std::string name, std::string help, MetricType type, double 
 
 std::vector<MetricFamily> MetricsExporter::Collect() const {
   std::vector<MetricFamily> out;
+  // Which build runs (common/build_info.h): the labels say, the value is always 1.
+  MetricFamily build = Family("tokenstore_build_info",
+                              "Always 1; the labels name the running build: version and git "
+                              "commit (as token-replica --version prints them)",
+                              MetricType::Gauge);
+  AddGauge(build, 1,
+           {{"version", std::string(BuildVersion())}, {"git", std::string(BuildGit())}});
+  out.push_back(std::move(build));
   const ReplicaCounters& c = sources_.core->counters();
   const CallStats& calls = *sources_.calls;
 

@@ -25,20 +25,25 @@ void OpLog::Record(const OpRecord& r) {
   line.Add("millis", r.millis);
   if (r.status.ok()) {
     JsonObject state;
-    state.Add("ts", r.ts);
+    state.AddUint64String("ts", r.ts);
     if (r.value) {
       const TokenValue& v = *r.value;
       state.Add("kind", ValueKindName(v.kind));
       if (v.kind == ValueKind::kDefined) {
-        state.Add("name", v.name).Add("low", v.low).Add("mid", v.mid).Add("high", v.high);
+        state.Add("name", v.name)
+            .AddUint64String("low", v.low)
+            .AddUint64String("mid", v.mid)
+            .AddUint64String("high", v.high);
         if (v.has_partial) {
-          state.Add("partial", v.partial).Add("partial_x", v.partial_x);
+          state.AddUint64String("partial", v.partial).AddUint64String("partial_x", v.partial_x);
         } else {
           state.AddNull("partial");
         }
       }
     }
-    if (r.final_min) state.Add("final", r.final_min->value).Add("final_x", r.final_min->x);
+    if (r.final_min) {
+      state.AddUint64String("final", r.final_min->value).AddUint64String("final_x", r.final_min->x);
+    }
     if (r.op == "read") state.Add("fast_path", r.fast_path);
     line.Add("state", state);
   }

@@ -1,7 +1,9 @@
 // The structured line a replica prints after each completed client operation (SPEC section
 // 3): the operation, its outcome, the token's full state as this node now knows it, and the
 // number of tokens the node keeps ("tokens":N; not their ids, so the line stays short on a
-// node with a million tokens). One JSON object per line on stdout.
+// node with a million tokens). One JSON object per line on stdout. The token's 64-bit
+// integers (ts, low, mid, high, partial, partial_x, final, final_x) are decimal strings, as in
+// token-client --json; time_ms, millis and tokens stay numbers (far below 2^53).
 //
 // Thread-safety: safe for concurrent use; lines never interleave.
 #pragma once

@@ -51,10 +51,11 @@ TEST(OpLogTest, LineHasTheTokensStateAndTheNodesTokenCount) {
   std::fclose(file);
   EXPECT_TRUE(line.starts_with("{\"time_ms\":")) << line;
   EXPECT_NE(line.find(",\"event\":\"op\",\"node\":\"127.0.0.1:50052\",\"op\":\"read\",\"token\":"
-                      "\"t7\",\"status\":\"OK\",\"millis\":0.5,\"state\":{\"ts\":3,\"kind\":"
-                      "\"defined\",\"name\":\"abc\",\"low\":5,\"mid\":25,\"high\":100,\"partial\":"
-                      "902613196918738813,\"partial_x\":15,\"final\":60570345165277511,"
-                      "\"final_x\":70,\"fast_path\":true},\"tokens\":1000000}\n"),
+                      "\"t7\",\"status\":\"OK\",\"millis\":0.5,\"state\":{\"ts\":\"3\",\"kind\":"
+                      "\"defined\",\"name\":\"abc\",\"low\":\"5\",\"mid\":\"25\",\"high\":\"100\","
+                      "\"partial\":\"902613196918738813\",\"partial_x\":\"15\","
+                      "\"final\":\"60570345165277511\",\"final_x\":\"70\",\"fast_path\":true},"
+                      "\"tokens\":1000000}\n"),
             std::string::npos)
       << line;
   EXPECT_EQ(line.find('['), std::string::npos) << line;

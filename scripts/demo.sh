@@ -123,7 +123,7 @@ wait_ready() {  # until the node's dump says it serves, for at most about 20 s
   # (health NOT_SERVING); its dump's header says "(serving; ...)" once it counts in quorums.
   local n=$1 i header
   for i in $(seq 1 200); do
-    header=$("$bin/token-admin" dump --node "$n" --timeout 0.5 2>/dev/null || true)
+    header=$("$bin/token-admin" dump --node "$n" --timeout 500ms 2>/dev/null || true)
     [[ ${header%%$'\n'*} == *"(serving;"* ]] && return 0
     sleep 0.1
   done
@@ -137,18 +137,18 @@ for n in "${nodes[@]}"; do start_node "$n"; done
 for n in "${nodes[@]}"; do wait_ready "$n"; say "$n up (pid ${pid[$n]})"; done
 
 step "Writes go to each token's writer and return the partial value"
-client write --id 1 --name abc --low 5 --mid 25 --high 100
-client write --id 2 --name demo --low 0 --mid 1000 --high 5000
-client write --id alpha --name greek --low 10 --mid 20 --high 30
+client write --token 1 --name abc --low 5 --mid 25 --high 100
+client write --token 2 --name demo --low 0 --mid 1000 --high 5000
+client write --token alpha --name greek --low 10 --mid 20 --high 30
 
 step "Reads of token 1 at three different readers agree on the final value"
-for n in 127.0.0.1:50052 127.0.0.1:50053 127.0.0.1:50055; do client read --id 1 --node "$n"; done
+for n in 127.0.0.1:50052 127.0.0.1:50053 127.0.0.1:50055; do client read --token 1 --node "$n"; done
 say "A reader chosen at random, as JSON:"
-client --json read --id 1
+client --json read --token 1
 
 step "Many tokens in one entry: r0 ... r9 share one writer and readers (tokens: {prefix: r, from: 0, to: 9})"
-client write --id r7 --name ranged --low 0 --mid 10 --high 40
-client read --id r7 --node 127.0.0.1:50051
+client write --token r7 --name ranged --low 0 --mid 10 --high 40
+client read --token r7 --node 127.0.0.1:50051
 
 step "Many operations from one process: token-client batch (one stream per node, many in flight)"
 say "Writes of r0 ... r4 and reads of them, one operation per line on stdin, one JSON line out each:"
@@ -167,23 +167,23 @@ say "$(wc -l <"$work/reads.jsonl") results in $((($(date +%s%N) - batch_start) /
 step "Token 1 crash-stopped on 127.0.0.1:50053: it answers nothing about token 1 from now on"
 admin crash --node 127.0.0.1:50053 --token 1
 say "Reads and writes of token 1 go on through the other replicas:"
-client write --id 1 --name abc-2 --low 0 --mid 50 --high 200
-client read --id 1 --node 127.0.0.1:50052
+client write --token 1 --name abc-2 --low 0 --mid 50 --high 200
+client read --token 1 --node 127.0.0.1:50052
 say "A read pinned to 127.0.0.1:50053 gets no answer (it times out after 1 s):"
-client read --id 1 --node 127.0.0.1:50053 --timeout 1 || say "(exit code $?, as expected)"
+client read --token 1 --node 127.0.0.1:50053 --timeout 1s || say "(exit code $?, as expected)"
 say "Token 3 on the same node is unaffected:"
-client write --id 3 --name three --low 1 --mid 2 --high 50
-client read --id 3 --node 127.0.0.1:50053
+client write --token 3 --name three --low 1 --mid 2 --high 50
+client read --token 3 --node 127.0.0.1:50053
 
 step "Token 1's writer (127.0.0.1:50051) crash-stopped too: writes time out, reads go on"
 admin crash --node 127.0.0.1:50051 --token 1
-client write --id 1 --name never --low 0 --mid 1 --high 2 --timeout 2 || say "(exit code $?, as expected)"
-client read --id 1 --node 127.0.0.1:50054
+client write --token 1 --name never --low 0 --mid 1 --high 2 --timeout 2s || say "(exit code $?, as expected)"
+client read --token 1 --node 127.0.0.1:50054
 say "Reviving both:"
 admin revive --node 127.0.0.1:50051 --token 1
 admin revive --node 127.0.0.1:50053 --token 1
-client write --id 1 --name abc-3 --low 5 --mid 25 --high 100
-client read --id 1 --node 127.0.0.1:50053
+client write --token 1 --name abc-3 --low 5 --mid 25 --high 100
+client read --token 1 --node 127.0.0.1:50053
 
 step "kill -9 of 127.0.0.1:50054, then a restart: its registers are intact"
 admin dump --node 127.0.0.1:50054 | tee "$work/before.txt"
@@ -191,8 +191,8 @@ run kill -9 "${pid[127.0.0.1:50054]}"
 wait "${pid[127.0.0.1:50054]}" 2>/dev/null || true
 unset 'pid[127.0.0.1:50054]'
 say "While it is down, token alpha (writer 50054) cannot be written, but the others go on:"
-client write --id alpha --name down --low 0 --mid 1 --high 2 --timeout 1 || say "(exit code $?, as expected)"
-client read --id 2 --node 127.0.0.1:50053
+client write --token alpha --name down --low 0 --mid 1 --high 2 --timeout 1s || say "(exit code $?, as expected)"
+client read --token 2 --node 127.0.0.1:50053
 say "An offline dump of its data directory:"
 admin dump --data-dir "$work/data-50054"
 start_node 127.0.0.1:50054
@@ -207,7 +207,7 @@ else
   say "Its registers differ from before kill -9 (registers may only move forward):"
   diff <(registers "$work/before.txt") <(registers "$work/after.txt") || true
 fi
-client read --id alpha --node 127.0.0.1:50054
+client read --token alpha --node 127.0.0.1:50054
 
 step "A replaced disk: 127.0.0.1:50055 killed, its data dir removed, restarted as usual"
 run kill -9 "${pid[127.0.0.1:50055]}"
@@ -215,7 +215,7 @@ wait "${pid[127.0.0.1:50055]}" 2>/dev/null || true
 unset 'pid[127.0.0.1:50055]'
 run rm -rf "$work/data-50055"
 say "While it is down, token 1 gets a new value (held only by the other replicas):"
-client write --id 1 --name abc-4 --low 5 --mid 25 --high 100
+client write --token 1 --name abc-4 --low 5 --mid 25 --high 100
 start_node 127.0.0.1:50055
 wait_ready 127.0.0.1:50055
 say "Restarted with the usual command line (pid ${pid[127.0.0.1:50055]}). Its log: it saw that the"
@@ -223,7 +223,7 @@ say "cluster holds data, so it rebuilt every token from the other replicas befor
 grep -E 'msg="(the data dir|rebuilt|serving")' "$work/log-50055.err" | tail -n 3 | sed 's/^/   /'
 admin dump --node 127.0.0.1:50055
 say "A read at it returns the latest value of token 1 (abc-4):"
-client read --id 1 --node 127.0.0.1:50055
+client read --token 1 --node 127.0.0.1:50055
 
 step "Backup and restore: every token read atomically into a JSON Lines file"
 admin backup --config "$config" --out "$work/backup.jsonl"
@@ -231,10 +231,10 @@ say "Its first two lines:"
 head -n 2 "$work/backup.jsonl" | sed 's/^/   /'
 say "Token 3 reset to undefined; a restore writes it back (tokens defined now are skipped; the"
 say "never-written range tokens, undefined in the backup and now, are created again):"
-client create --id 3
+client create --token 3
 admin restore --config "$config" --in "$work/backup.jsonl"
 say "Token 3 has its value again, under a new timestamp (timestamps are not restored):"
-client read --id 3
+client read --token 3
 
 step "An offline dump refuses politely while the replica holds its directory"
 admin dump --data-dir "$work/data-50051" || say "(exit code $?, as expected)"

@@ -143,6 +143,7 @@ int main(int argc, char** argv) {
   CLI::App app{"token-sim: the real replica core in a deterministic simulation of a whole "
                "cluster (network, disks, clients, faults), one seed per run; every history is "
                "checked for linearizability. Exit 0 clean, 1 violation, 3 checker budget out."};
+  AddVersionFlag(app, "token-sim");
   app.add_option("--seeds", a.seeds, "number of seeds to run")->required()->check(CLI::Range(1ull, 1ull << 40));
   app.add_option("--first-seed", a.first_seed, "the first seed")->capture_default_str();
   app.add_option("--replicas", a.replicas, "nodes in the cluster")

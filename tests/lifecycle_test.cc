@@ -44,13 +44,13 @@ class Lifecycle : public testing::ProcessCluster {
 
   // Writes Value(version) to token 1 (through its writer A).
   CommandResult Write(int version, std::chrono::seconds timeout = 10s) {
-    return Client({"--json", "--timeout", Seconds(timeout), "write", "--id", "1", "--name",
+    return Client({"--json", "--timeout", Seconds(timeout), "write", "--token", "1", "--name",
                    Value(version), "--low", "0", "--mid", "5", "--high", "9"});
   }
   // Reads token 1 at node `i` only.
   CommandResult Read(size_t i, std::chrono::seconds timeout = 10s) {
     return Client(
-        {"--json", "--timeout", Seconds(timeout), "read", "--id", "1", "--node", nodes_[i]});
+        {"--json", "--timeout", Seconds(timeout), "read", "--token", "1", "--node", nodes_[i]});
   }
   // The name a successful read returned ("" when it failed).
   static std::string NameRead(const CommandResult& r) {
@@ -225,7 +225,7 @@ TEST_F(Lifecycle, MismatchedReplicaSetsAreRefusedNamingTokenAndNodes) {
   const std::regex names_token1(R"(token "?1\b)");
   auto started = std::chrono::steady_clock::now();
   auto r =
-      ClientWithConfig(edited, {"--json", "--timeout", "20", "read", "--id", "1", "--node", c});
+      ClientWithConfig(edited, {"--json", "--timeout", "20", "read", "--token", "1", "--node", c});
   auto took = std::chrono::steady_clock::now() - started;
   EXPECT_NE(r.exit_code, 0) << "read at C succeeded with a majority of {A, C}: " << r.out;
   EXPECT_NE(r.err.find("FAILED_PRECONDITION"), std::string::npos) << r.err;
@@ -243,8 +243,8 @@ TEST_F(Lifecycle, MismatchedReplicaSetsAreRefusedNamingTokenAndNodes) {
   testing::WriteFile(
       other, "- token: 1\n  writer: " + a + "\n  readers: [" + a + ", " + nodes_[kB] + "]\n");
   for (const std::vector<std::string>& op :
-       {std::vector<std::string>{"read", "--id", "1", "--node", a},
-        std::vector<std::string>{"write", "--id", "1", "--name", Value(2), "--low", "0", "--mid",
+       {std::vector<std::string>{"read", "--token", "1", "--node", a},
+        std::vector<std::string>{"write", "--token", "1", "--name", Value(2), "--low", "0", "--mid",
                                  "5", "--high", "9"}}) {
     std::vector<std::string> args = {"--timeout", "20"};
     args.insert(args.end(), op.begin(), op.end());

@@ -9,6 +9,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/build_info.h"
 #include "admin.grpc.pb.h"
 #include "client.grpc.pb.h"
 #include "ops_probe.pb.h"
@@ -237,6 +238,10 @@ TEST_F(OpsTest, MetricsMoveAfterAWriteAndReads) {
   EXPECT_EQ(Metric(hits), 0);
   EXPECT_EQ(Metric(write_latency), 0);
   EXPECT_EQ(Metric("tokenstore_tokens"), 2);
+  // Which build runs: the labels are what --version prints (common/build_info.h).
+  EXPECT_EQ(Metric("tokenstore_build_info{version=\"" + std::string(BuildVersion()) +
+                   "\",git=\"" + std::string(BuildGit()) + "\"}"),
+            1);
   // The node serves: its lifecycle says so, and every token counts in quorums.
   EXPECT_EQ(Metric(R"(tokenstore_node_state{state="serving"})"), 1);
   EXPECT_EQ(Metric(R"(tokenstore_node_state{state="rebuilding"})"), 0);

@@ -30,6 +30,7 @@ const std::string kBin = TOKENSTORE_BIN_DIR;
 TEST_F(ProcessCluster, EveryAcknowledgedWriteSurvivesKillNineOfEveryReplica) {
   std::string last1, last3;
   for (int i = 0; i < 8; ++i) {
+    // --id: SPEC section 8's name for --token, kept as an alias.
     last1 = "one-" + std::to_string(i);
     auto w = Client({"write", "--id", "1", "--name", last1, "--low", "0", "--mid", "5", "--high", "9"});
     ASSERT_EQ(w.exit_code, 0) << w.err;
@@ -42,31 +43,31 @@ TEST_F(ProcessCluster, EveryAcknowledgedWriteSurvivesKillNineOfEveryReplica) {
   for (size_t i = 0; i < 3; ++i) Start(i);
   for (size_t i = 0; i < 3; ++i) WaitReady(i);
   for (const auto& node : nodes_) {
-    auto r = Client({"--json", "read", "--id", "1", "--node", node});
+    auto r = Client({"--json", "read", "--token", "1", "--node", node});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(JsonField(r.out, "name"), last1) << r.out;
-    r = Client({"--json", "read", "--id", "3", "--node", node});
+    r = Client({"--json", "read", "--token", "3", "--node", node});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(JsonField(r.out, "name"), last3) << r.out;
   }
 }
 
 TEST_F(ProcessCluster, WriterCrashStoppedWritesEndWithDeadlineReadsContinue) {
-  ASSERT_EQ(Client({"write", "--id", "1", "--name", "kept", "--low", "1", "--mid", "2", "--high", "3"})
+  ASSERT_EQ(Client({"write", "--token", "1", "--name", "kept", "--low", "1", "--mid", "2", "--high", "3"})
                 .exit_code,
             0);
   auto c = Admin({"crash", "--node", nodes_[0], "--token", "1"});
   ASSERT_EQ(c.exit_code, 0) << c.err;
-  auto w = Client({"--timeout", "1", "write", "--id", "1", "--name", "lost", "--low", "1",
+  auto w = Client({"--timeout", "1", "write", "--token", "1", "--name", "lost", "--low", "1",
                    "--mid", "2", "--high", "3"});
   EXPECT_NE(w.exit_code, 0);
   EXPECT_NE(w.err.find("DEADLINE_EXCEEDED"), std::string::npos) << w.err;
-  auto r = Client({"--json", "read", "--id", "1", "--node", nodes_[1]});
+  auto r = Client({"--json", "read", "--token", "1", "--node", nodes_[1]});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(JsonField(r.out, "name"), "kept");
   // Reads not pinned to a node fail over away from the silent one.
   for (int i = 0; i < 5; ++i) {
-    r = Client({"--json", "--attempt-timeout", "0.5", "read", "--id", "1"});
+    r = Client({"--json", "--attempt-timeout", "0.5", "read", "--token", "1"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 }
@@ -74,15 +75,15 @@ TEST_F(ProcessCluster, WriterCrashStoppedWritesEndWithDeadlineReadsContinue) {
 TEST_F(ProcessCluster, MinorityCrashStoppedTokenIsStillReadAndWritten) {
   auto c = Admin({"crash", "--node", nodes_[1], "--token", "1"});
   ASSERT_EQ(c.exit_code, 0) << c.err;
-  auto w = Client({"write", "--id", "1", "--name", "through", "--low", "1", "--mid", "2", "--high", "3"});
+  auto w = Client({"write", "--token", "1", "--name", "through", "--low", "1", "--mid", "2", "--high", "3"});
   ASSERT_EQ(w.exit_code, 0) << w.err;
   for (size_t i : {0, 2}) {
-    auto r = Client({"--json", "read", "--id", "1", "--node", nodes_[i]});
+    auto r = Client({"--json", "read", "--token", "1", "--node", nodes_[i]});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(JsonField(r.out, "name"), "through");
   }
   // The crash-stopped node still serves token 3.
-  auto r = Client({"--json", "read", "--id", "3", "--node", nodes_[1]});
+  auto r = Client({"--json", "read", "--token", "3", "--node", nodes_[1]});
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -90,7 +91,7 @@ TEST_F(ProcessCluster, ReplicaThatWasKilledCatchesUpThroughReadWriteBack) {
   procs_[1]->Signal(SIGKILL);
   ASSERT_TRUE(procs_[1]->Wait(10s).has_value());
   for (int i = 0; i < 3; ++i) {
-    auto w = Client({"write", "--id", "1", "--name", "while-down-" + std::to_string(i), "--low",
+    auto w = Client({"write", "--token", "1", "--name", "while-down-" + std::to_string(i), "--low",
                      "1", "--mid", "2", "--high", "3"});
     ASSERT_EQ(w.exit_code, 0) << w.err;
   }
@@ -99,7 +100,7 @@ TEST_F(ProcessCluster, ReplicaThatWasKilledCatchesUpThroughReadWriteBack) {
   auto before = Admin({"--json", "dump", "--node", nodes_[1]});
   ASSERT_EQ(before.exit_code, 0) << before.err;
   EXPECT_EQ(before.out.find("while-down-2"), std::string::npos) << before.out;
-  auto r = Client({"--json", "read", "--id", "1", "--node", nodes_[1]});
+  auto r = Client({"--json", "read", "--token", "1", "--node", nodes_[1]});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(JsonField(r.out, "name"), "while-down-2");
   EXPECT_EQ(JsonField(r.out, "fast_path"), "false");  // it imposed the newer value
@@ -123,7 +124,7 @@ TEST_F(ProcessCluster, SigtermStopsCleanlyWithExitZero) {
 }
 
 TEST_F(ProcessCluster, OfflineDumpRefusesWhileTheReplicaRunsAndWorksAfter) {
-  ASSERT_EQ(Client({"write", "--id", "3", "--name", "dumped", "--low", "1", "--mid", "2", "--high", "3"})
+  ASSERT_EQ(Client({"write", "--token", "3", "--name", "dumped", "--low", "1", "--mid", "2", "--high", "3"})
                 .exit_code,
             0);
   auto d = Admin({"dump", "--data-dir", DataDir(2)});
@@ -142,7 +143,7 @@ TEST_F(ProcessCluster, OfflineDumpRefusesWhileTheReplicaRunsAndWorksAfter) {
 // its 20 s timeout, exit_code -1) instead of exiting at once. It exits with its own code, so
 // that a harness which chose the port can tell to choose another (issue 11, item 4).
 TEST_F(ProcessCluster, SecondReplicaOnAServedAddressExitsAtOnceNamingIt) {
-  ASSERT_EQ(Client({"write", "--id", "1", "--name", "first", "--low", "1", "--mid", "2", "--high",
+  ASSERT_EQ(Client({"write", "--token", "1", "--name", "first", "--low", "1", "--mid", "2", "--high",
                     "3"})
                 .exit_code,
             0);
@@ -160,7 +161,7 @@ TEST_F(ProcessCluster, SecondReplicaOnAServedAddressExitsAtOnceNamingIt) {
   EXPECT_FALSE(std::filesystem::exists(other_dir)) << "refused before its data dir was touched";
   // The first replica still serves.
   ASSERT_FALSE(procs_[0]->Wait(0ms).has_value()) << "the first replica still runs";
-  auto r = Client({"--json", "read", "--id", "1", "--node", nodes_[0]});
+  auto r = Client({"--json", "read", "--token", "1", "--node", nodes_[0]});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(JsonField(r.out, "name"), "first");
 }
@@ -192,10 +193,10 @@ TEST_F(ProcessClusterOnATakenPort, StartsAgainOnNewAddressesWithARewrittenYaml) 
     EXPECT_NE(yaml.find(node), std::string::npos) << node << " not in\n" << yaml;
   }
   auto w =
-      Client({"write", "--id", "1", "--name", "moved", "--low", "1", "--mid", "2", "--high", "3"});
+      Client({"write", "--token", "1", "--name", "moved", "--low", "1", "--mid", "2", "--high", "3"});
   ASSERT_EQ(w.exit_code, 0) << w.err;
   for (const std::string& node : nodes_) {
-    auto r = Client({"--json", "read", "--id", "1", "--node", node});
+    auto r = Client({"--json", "read", "--token", "1", "--node", node});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(JsonField(r.out, "name"), "moved");
   }
@@ -240,12 +241,14 @@ class TlsProcessCluster : public ProcessCluster {
 
 TEST_F(TlsProcessCluster, ToolsWorkWithCertificatesAndOnlyAdminsCrashStop) {
   EXPECT_EQ(testing::ReadFile(dir_.File("err0")).find("plaintext without"), std::string::npos);
-  auto w = Client({"--json", "write", "--id", "1", "--name", "abc", "--low", "5", "--mid", "25",
+  auto w = Client({"--json", "write", "--token", "1", "--name", "abc", "--low", "5", "--mid", "25",
                    "--high", "100"});
   ASSERT_EQ(w.exit_code, 0) << w.err;
-  auto r = Client({"--json", "read", "--id", "1", "--node", nodes_[2]});
+  auto r = Client({"--json", "read", "--token", "1", "--node", nodes_[2]});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(JsonField(r.out, "final"), "60570345165277511");
+  // As a string, all digits kept for JSON readers that hold numbers as doubles (SPEC 8).
+  EXPECT_NE(r.out.find("\"final\":\"60570345165277511\""), std::string::npos) << r.out;
 
   // A client certificate cannot crash-stop a token; nor can a caller without one.
   auto denied = Admin({"crash", "--node", nodes_[1], "--token", "1"}, "client");
@@ -260,7 +263,7 @@ TEST_F(TlsProcessCluster, ToolsWorkWithCertificatesAndOnlyAdminsCrashStop) {
   EXPECT_EQ(JsonField(dump.out, "crashed"), "false");
   // A plaintext client gets nothing either.
   auto plain_read = RunCommand({kBin + "/token-client", "--config", config_, "--timeout", "2",
-                                "read", "--id", "1"},
+                                "read", "--token", "1"},
                                60s);
   EXPECT_EQ(plain_read.exit_code, 4) << plain_read.err;
 
@@ -273,7 +276,7 @@ TEST_F(TlsProcessCluster, ToolsWorkWithCertificatesAndOnlyAdminsCrashStop) {
 
 TEST_F(TlsProcessCluster, BadCertificateFlagsAreUsageErrors) {
   auto r = RunCommand({kBin + "/token-client", "--config", config_, "--tls-ca",
-                       Certs() + "/ca.pem", "read", "--id", "1"},
+                       Certs() + "/ca.pem", "read", "--token", "1"},
                       60s);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("go together"), std::string::npos) << r.err;
@@ -365,7 +368,7 @@ TEST_F(ProcessOps, MetricsEndpointIsScrapedAndMovesWithAWrite) {
   Start(/*metrics=*/true, {});
   const std::string write_ok = R"(tokenstore_operations_total{op="write",code="OK"})";
   EXPECT_EQ(testing::MetricValue(WaitForMetrics(), write_ok), 0);
-  auto w = RunCommand({kBin + "/token-client", "--config", config_, "write", "--id", "1",
+  auto w = RunCommand({kBin + "/token-client", "--config", config_, "write", "--token", "1",
                        "--name", "scraped", "--low", "0", "--mid", "5", "--high", "9"},
                       60s);
   ASSERT_EQ(w.exit_code, 0) << w.err;
@@ -404,7 +407,7 @@ TEST_F(ProcessOps, JsonLogAtDebugLevel) {
   // Ready when a client operation succeeds.
   CommandResult r;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    r = RunCommand({kBin + "/token-client", "--config", config_, "--timeout", "1", "read", "--id", "1"});
+    r = RunCommand({kBin + "/token-client", "--config", config_, "--timeout", "1", "read", "--token", "1"});
     if (r.exit_code == 0) break;
     std::this_thread::sleep_for(100ms);
   }
