@@ -1,0 +1,101 @@
+#include "replica/peer_stats.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+
+namespace tokenstore {
+
+PeerStats::Evidence PeerStats::Classify(StatusCode code, bool channel_connected) {
+  switch (code) {
+    case StatusCode::kCancelled:         // we gave up on it
+    case StatusCode::kDeadlineExceeded:  // slow, paused, or a crash-stopped token
+      return Evidence::kNone;
+    case StatusCode::kUnavailable:
+      // Over a connected channel UNAVAILABLE is the peer's own answer ("is starting",
+      // "does not serve"); otherwise gRPC could not reach it.
+      return channel_connected ? Evidence::kAnswered : Evidence::kUnreachable;
+    default:
+      return Evidence::kAnswered;
+  }
+}
+
+PeerStats::Peer& PeerStats::PeerLocked(const std::string& peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) it = peers_.emplace(peer, std::make_unique<Peer>()).first;
+  return *it->second;
+}
+
+void PeerStats::RecordRpc(const std::string& peer, const Status& status, bool channel_connected,
+                          std::chrono::nanoseconds rtt) {
+  const Evidence evidence = Classify(status.code(), channel_connected);
+  const Clock::time_point now = Clock::now();
+  enum { kNoChange, kWentDown, kCameBack } change = kNoChange;
+  double down_seconds = 0;
+  uint64_t failed = 0;
+  {
+    MutexLock lock(&mu_);
+    Peer& p = PeerLocked(peer);
+    const int code = static_cast<int>(status.code());
+    if (!status.ok() && code >= 0 && code < kCodes) ++p.errors[code];
+    if (evidence == Evidence::kAnswered) {
+      p.rtt.Record(rtt);
+      if (!p.up) {
+        p.up = true;
+        change = kCameBack;
+        down_seconds = std::chrono::duration<double>(now - p.down_since).count();
+        failed = p.failed_while_down;
+      }
+    } else if (evidence == Evidence::kUnreachable) {
+      if (p.up) {
+        p.up = false;
+        p.down_since = now;
+        p.failed_while_down = 0;
+        ++p.unreachable_events;
+        change = kWentDown;
+      }
+      ++p.failed_while_down;
+    }
+  }
+  // Logged outside the lock; two transitions of one peer racing may log in either order,
+  // but each is logged once.
+  if (change == kWentDown) {
+    LogWarn("peer unreachable", {{"peer", peer},
+                                 {"code", StatusCodeName(status.code())},
+                                 {"error", status.message()}});
+  } else if (change == kCameBack) {
+    LogInfo("peer reachable again",
+            {{"peer", peer}, {"down_seconds", down_seconds}, {"failed_rpcs", failed}});
+  }
+}
+
+void PeerStats::RecordBatch(const std::string& peer, size_t entries) {
+  const auto bucket = static_cast<size_t>(
+      std::lower_bound(kBatchBounds.begin(), kBatchBounds.end(), static_cast<double>(entries)) -
+      kBatchBounds.begin());
+  MutexLock lock(&mu_);
+  Peer& p = PeerLocked(peer);
+  ++p.batch[bucket];
+  ++p.batch_count;
+  p.batch_entries += entries;
+}
+
+std::vector<PeerStats::PeerSnapshot> PeerStats::Snapshot() const {
+  std::vector<PeerSnapshot> out;
+  MutexLock lock(&mu_);
+  for (const auto& [name, p] : peers_) {
+    PeerSnapshot s;
+    s.peer = name;
+    s.up = p->up;
+    s.errors = p->errors;
+    s.rtt = p->rtt.Read();
+    s.batch = p->batch;
+    s.batch_count = p->batch_count;
+    s.batch_entries = p->batch_entries;
+    s.unreachable_events = p->unreachable_events;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace tokenstore
