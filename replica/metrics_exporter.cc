@@ -100,7 +100,8 @@ void AppendPeerMetrics(const PeerStats& stats, std::vector<MetricFamily>& out) {
                             "and the unary calls of a start)",
                             MetricType::Histogram);
   MetricFamily errors = Family("tokenstore_peer_rpc_errors_total",
-                               "RPCs to the peer that failed, by gRPC status code",
+                               "RPCs to the peer that failed, by gRPC status code (not "
+                               "CANCELLED: calls a quorum did not need are cancelled)",
                                MetricType::Counter);
   MetricFamily batch = Family("tokenstore_peer_batch_entries",
                               "Calls carried by each Batch RPC to the peer", MetricType::Histogram);

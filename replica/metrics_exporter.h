@@ -4,7 +4,7 @@
 // them (and /proc/self, replica/process_metrics.h) and builds the metric families, and
 // MetricsEndpoint serves them over HTTP at /metrics, with /healthz and /readyz beside them.
 //
-// The metric names and their meaning are listed in docs/operations.md.
+// The metric names and their meaning are listed in README.md, section "Operations".
 //
 // Thread-safety: Collect() runs on the HTTP server's threads, concurrently with the replica;
 // it only reads atomics and takes the core's crash-mark lock and the peer statistics' lock

@@ -37,7 +37,11 @@ void PeerStats::RecordRpc(const std::string& peer, const Status& status, bool ch
     MutexLock lock(&mu_);
     Peer& p = PeerLocked(peer);
     const int code = static_cast<int>(status.code());
-    if (!status.ok() && code >= 0 && code < kCodes) ++p.errors[code];
+    // CANCELLED is this node's own doing (a quorum was reached without the peer, or every
+    // call of a batch gave up): not an error of the peer's.
+    if (!status.ok() && status.code() != StatusCode::kCancelled && code >= 0 && code < kCodes) {
+      ++p.errors[code];
+    }
     if (evidence == Evidence::kAnswered) {
       p.rtt.Record(rtt);
       if (!p.up) {

@@ -1,6 +1,7 @@
 // What a node sees of the RPCs it makes to its peers (GrpcPeerTransport reports each one):
 // per peer, the round-trip time of the RPCs the peer answered, the RPCs that failed by gRPC
-// status code, the number of calls each Batch RPC carried, and whether the peer is reachable.
+// status code (not counting CANCELLED: the node cancels the calls a quorum did not need), the
+// number of calls each Batch RPC carried, and whether the peer is reachable.
 //
 // Reachability is edge-triggered: a peer is unreachable from the first RPC that could not
 // reach it (Classify: UNAVAILABLE while the channel to it is not connected) until the next
@@ -58,7 +59,7 @@ class PeerStats {
   struct PeerSnapshot {
     std::string peer;
     bool up = true;
-    std::array<uint64_t, kCodes> errors{};                  // failed RPCs by code (OK: 0)
+    std::array<uint64_t, kCodes> errors{};  // failed RPCs by code (OK and CANCELLED: 0)
     LatencyHistogram::Snapshot rtt;                         // RPCs the peer answered
     std::array<uint64_t, kBatchBounds.size() + 1> batch{};  // per bucket, not cumulative
     uint64_t batch_count = 0;
