@@ -464,6 +464,22 @@ TEST(ProcessOpsFlags, BadLogLevelAndMetricsAddressAreUsageErrors) {
   EXPECT_FALSE(std::filesystem::exists(dir.File("data")));
 }
 
+// --bind is what the server binds, not --listen: a taken --bind address is refused naming
+// --bind (exit 4), while the --listen address (the identity) is free.
+TEST(ProcessOpsFlags, TakenBindAddressIsRefusedNamingBind) {
+  TempDir dir("tokenstore-bindflag");
+  testing::HeldLoopbackPort held(testing::HeldLoopbackPort::Mode::kRefusing);
+  const std::string identity = testing::CandidateLoopbackAddresses(1)[0];
+  const std::string cfg = dir.File("c.yaml");
+  testing::WriteFile(cfg, "- token: 1\n  writer: " + identity + "\n  readers: [" + identity + "]\n");
+  auto r = RunCommand({kBin + "/token-replica", "--config", cfg, "--listen", identity,
+                       "--bind", held.address(), "--data-dir", dir.File("data")});
+  EXPECT_EQ(r.exit_code, kReplicaExitAddressInUse) << r.err;
+  EXPECT_NE(r.err.find("cannot listen on " + held.address()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("pick another --bind"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("data")));
+}
+
 // Three replicas serving metrics, /healthz and /readyz; node 0 names its bound address with
 // --bind (the same as its --listen identity: tests bind loopback only).
 class WatchedProcessCluster : public ProcessCluster {
@@ -558,6 +574,24 @@ TEST_F(WatchedProcessCluster, PeerLossAndReturnAreLoggedOnceAndMeasured) {
   EXPECT_GT(testing::MetricValue(text, "process_open_fds").value_or(0), 3) << text;
   EXPECT_GT(testing::MetricValue(text, "process_threads").value_or(0), 2) << text;
   EXPECT_GT(testing::MetricValue(text, "process_start_time_seconds").value_or(0), 1.7e9) << text;
+
+  // Every metric the Grafana dashboard queries is one a node serves.
+  const std::string dashboard = testing::ReadFile(testing::kSourceDir + "/docs/grafana-dashboard.json");
+  const std::regex name("(tokenstore|process)_[a-z_]+");
+  size_t names = 0;
+  for (auto it = std::sregex_iterator(dashboard.begin(), dashboard.end(), name);
+       it != std::sregex_iterator(); ++it) {
+    std::string metric = it->str();
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      if (metric.ends_with(suffix) && !metric.ends_with("_total")) {
+        metric.resize(metric.size() - std::string(suffix).size());
+        break;
+      }
+    }
+    ++names;
+    EXPECT_NE(text.find("# TYPE " + metric + " "), std::string::npos) << metric;
+  }
+  EXPECT_GE(names, 10u);
 }
 
 TEST_F(WatchedProcessCluster, ReadyzIs503WithTheStateUntilTheNodeServes) {
