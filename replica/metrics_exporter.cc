@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -48,20 +49,27 @@ void AddGauge(MetricFamily& f, double value, Labels labels = {}) {
   f.metric.push_back(std::move(m));
 }
 
-void AddHistogram(MetricFamily& f, const LatencyHistogram::Snapshot& s, Labels labels = {}) {
+// A histogram sample from per-bucket (not cumulative) `counts`: one per bound in `bounds`,
+// then one above the last.
+template <size_t N>
+void AddBuckets(MetricFamily& f, Labels labels, uint64_t count, double sum,
+                const std::array<uint64_t, N + 1>& counts, const std::array<double, N>& bounds) {
   ClientMetric m;
   m.label = std::move(labels);
-  m.histogram.sample_count = s.count;
-  m.histogram.sample_sum = s.sum_seconds;
+  m.histogram.sample_count = count;
+  m.histogram.sample_sum = sum;
   uint64_t cumulative = 0;
-  for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
-    cumulative += s.counts[i];
-    const double bound = i < LatencyHistogram::kBoundsSeconds.size()
-                             ? LatencyHistogram::kBoundsSeconds[i]
-                             : std::numeric_limits<double>::infinity();
-    m.histogram.bucket.push_back({cumulative, bound});
+  for (size_t i = 0; i < counts.size(); ++i) {
+    cumulative += counts[i];
+    m.histogram.bucket.push_back(
+        {cumulative, i < N ? bounds[i] : std::numeric_limits<double>::infinity()});
   }
   f.metric.push_back(std::move(m));
+}
+
+void AddHistogram(MetricFamily& f, const LatencyHistogram::Snapshot& s, Labels labels = {}) {
+  AddBuckets(f, std::move(labels), s.count, s.sum_seconds, s.counts,
+             LatencyHistogram::kBoundsSeconds);
 }
 
 void AddHistogram(MetricFamily& f, const LatencyHistogram& h, Labels labels = {}) {
@@ -115,19 +123,8 @@ void AppendPeerMetrics(const PeerStats& stats, std::vector<MetricFamily>& out) {
       AddCounter(errors, static_cast<double>(p.errors[code]),
                  {{"peer", p.peer}, {"code", StatusCodeName(static_cast<StatusCode>(code))}});
     }
-    ClientMetric m;
-    m.label = peer;
-    m.histogram.sample_count = p.batch_count;
-    m.histogram.sample_sum = static_cast<double>(p.batch_entries);
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < p.batch.size(); ++i) {
-      cumulative += p.batch[i];
-      const double bound = i < PeerStats::kBatchBounds.size()
-                               ? PeerStats::kBatchBounds[i]
-                               : std::numeric_limits<double>::infinity();
-      m.histogram.bucket.push_back({cumulative, bound});
-    }
-    batch.metric.push_back(std::move(m));
+    AddBuckets(batch, peer, p.batch_count, static_cast<double>(p.batch_entries), p.batch,
+               PeerStats::kBatchBounds);
   }
   for (MetricFamily* f : {&up, &downs, &rtt, &errors, &batch}) out.push_back(std::move(*f));
 }

@@ -4,11 +4,10 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <string>
 #include <thread>
 
-#include "common/log.h"
+#include "common/log_capture.h"
 
 namespace tokenstore {
 namespace {
@@ -29,30 +28,13 @@ TEST(PeerStatsClassify, OnlyUnavailableOverADisconnectedChannelMeansUnreachable)
 
 class PeerStatsLog : public ::testing::Test {
  protected:
-  void SetUp() override {
-    file_ = std::tmpfile();
-    ASSERT_NE(file_, nullptr);
-    ConfigureLog({LogLevel::kInfo, LogFormat::kLogfmt, file_});
-  }
-  void TearDown() override {
-    ConfigureLog(LogOptions{});
-    std::fclose(file_);
-  }
-  std::string Written() {
-    std::fflush(file_);
-    std::rewind(file_);
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, file_)) > 0) out.append(buf, n);
-    return out;
-  }
+  std::string Written() { return log_.Written(); }
   static size_t Count(const std::string& text, const std::string& what) {
     size_t n = 0;
     for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
     return n;
   }
-  std::FILE* file_ = nullptr;
+  LogCapture log_;
   PeerStats stats_;
 };
 
