@@ -632,6 +632,16 @@ TEST_F(WatchedProcessCluster, CrashStopAndReviveAreLoggedWithTheCaller) {
   ASSERT_NE(revived, std::string::npos) << log;
   EXPECT_LT(crashed, revived);
   EXPECT_EQ(Count(log, " client_cn=none\n"), 2u) << log;  // plaintext: no certificate
+
+  // A crash-stop that fails is logged too, with its code.
+  auto unknown = Admin({"crash", "--node", nodes_[1], "--token", "no-such-token"});
+  EXPECT_NE(unknown.exit_code, 0) << unknown.out;
+  const std::string after = Log(1);
+  EXPECT_NE(after.find("level=warn msg=\"admin call failed\" call=crash-stop "
+                       "token=no-such-token peer=ipv4:127.0.0.1:"),
+            std::string::npos)
+      << after;
+  EXPECT_NE(after.find("client_cn=none code=NOT_FOUND error="), std::string::npos) << after;
 }
 
 }  // namespace
