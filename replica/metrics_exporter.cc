@@ -102,7 +102,7 @@ void AppendPeerMetrics(const PeerStats& stats, std::vector<MetricFamily>& out) {
                            "it until the next one it answers",
                            MetricType::Gauge);
   MetricFamily downs = Family("tokenstore_peer_unreachable_total",
-                              "Times the peer became unreachable", MetricType::Counter);
+                              "Times the peer, once reached, became unreachable", MetricType::Counter);
   MetricFamily rtt = Family("tokenstore_peer_rtt_seconds",
                             "Round-trip time of the RPCs to the peer that it answered (Batch, "
                             "and the unary calls of a start)",

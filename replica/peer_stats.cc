@@ -30,7 +30,7 @@ void PeerStats::RecordRpc(const std::string& peer, const Status& status, bool ch
                           std::chrono::nanoseconds rtt) {
   const Evidence evidence = Classify(status.code(), channel_connected);
   const Clock::time_point now = Clock::now();
-  enum { kNoChange, kWentDown, kCameBack } change = kNoChange;
+  enum { kNoChange, kNotYet, kFirstReached, kWentDown, kCameBack } change = kNoChange;
   double down_seconds = 0;
   uint64_t failed = 0;
   {
@@ -46,30 +46,50 @@ void PeerStats::RecordRpc(const std::string& peer, const Status& status, bool ch
       p.rtt.Record(rtt);
       if (!p.up) {
         p.up = true;
-        change = kCameBack;
+        change = p.reached ? kCameBack : kFirstReached;
         down_seconds = std::chrono::duration<double>(now - p.down_since).count();
         failed = p.failed_while_down;
       }
+      p.reached = true;
     } else if (evidence == Evidence::kUnreachable) {
       if (p.up) {
         p.up = false;
         p.down_since = now;
         p.failed_while_down = 0;
-        ++p.unreachable_events;
-        change = kWentDown;
+        if (p.reached) {
+          ++p.unreachable_events;
+          change = kWentDown;
+        } else {
+          change = kNotYet;
+        }
       }
       ++p.failed_while_down;
     }
   }
   // Logged outside the lock; two transitions of one peer racing may log in either order,
   // but each is logged once.
-  if (change == kWentDown) {
-    LogWarn("peer unreachable", {{"peer", peer},
-                                 {"code", StatusCodeName(status.code())},
-                                 {"error", status.message()}});
-  } else if (change == kCameBack) {
-    LogInfo("peer reachable again",
-            {{"peer", peer}, {"down_seconds", down_seconds}, {"failed_rpcs", failed}});
+  switch (change) {
+    case kNoChange:
+      break;
+    case kNotYet:
+      LogInfo("peer not reachable yet", {{"peer", peer},
+                                         {"code", StatusCodeName(status.code())},
+                                         {"error", status.message()}});
+      break;
+    case kFirstReached:
+      LogInfo("peer reachable", {{"peer", peer},
+                                 {"after_seconds", down_seconds},
+                                 {"failed_rpcs", failed}});
+      break;
+    case kWentDown:
+      LogWarn("peer unreachable", {{"peer", peer},
+                                   {"code", StatusCodeName(status.code())},
+                                   {"error", status.message()}});
+      break;
+    case kCameBack:
+      LogInfo("peer reachable again",
+              {{"peer", peer}, {"down_seconds", down_seconds}, {"failed_rpcs", failed}});
+      break;
   }
 }
 

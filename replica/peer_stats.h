@@ -11,6 +11,10 @@
 //   level=warn msg="peer unreachable" peer=127.0.0.1:50052 code=UNAVAILABLE error="..."
 //   level=info msg="peer reachable again" peer=127.0.0.1:50052 down_seconds=4.2 failed_rpcs=17
 //
+// A peer never reached yet (this node's start, the peer not listening yet: every cold start
+// of a cluster has some) is reported at info level only, as "peer not reachable yet" and then
+// "peer reachable" (after_seconds, failed_rpcs), and not counted as a loss.
+//
 // A peer is taken as reachable until an RPC says otherwise; RPCs that end without evidence
 // either way (CANCELLED, DEADLINE_EXCEEDED: a crash-stopped token, a slow or paused peer)
 // change nothing. A node makes RPCs only while it has work, so an idle node notices a peer's
@@ -64,7 +68,7 @@ class PeerStats {
     std::array<uint64_t, kBatchBounds.size() + 1> batch{};  // per bucket, not cumulative
     uint64_t batch_count = 0;
     uint64_t batch_entries = 0;
-    uint64_t unreachable_events = 0;  // transitions to unreachable so far
+    uint64_t unreachable_events = 0;  // losses so far (after it had been reached)
   };
   // Every peer an RPC was reported for, by address.
   std::vector<PeerSnapshot> Snapshot() const;
@@ -72,6 +76,7 @@ class PeerStats {
  private:
   struct Peer {
     bool up = true;
+    bool reached = false;  // it answered an RPC once
     Clock::time_point down_since;
     uint64_t failed_while_down = 0;
     std::array<uint64_t, kCodes> errors{};

@@ -68,6 +68,34 @@ TEST_F(PeerStatsLog, OneEventPerTransitionWithErrorAndDowntime) {
   EXPECT_LT(out.find("peer unreachable"), out.find("peer reachable again"));
 }
 
+TEST_F(PeerStatsLog, APeerNotReachedYetIsInfoAndNoLoss) {
+  const std::string peer = "127.0.0.1:50053";
+  stats_.RecordRpc(peer, Status::Unavailable("connection refused"), false, 1ms);
+  stats_.RecordRpc(peer, Status::Unavailable("connection refused"), false, 1ms);
+  EXPECT_FALSE(stats_.Snapshot()[0].up);
+  stats_.RecordRpc(peer, Status::Ok(), true, 1ms);
+  std::string out = Written();
+  EXPECT_NE(out.find("level=info msg=\"peer not reachable yet\" peer=127.0.0.1:50053 "
+                     "code=UNAVAILABLE error=\"connection refused\"\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("level=info msg=\"peer reachable\" peer=127.0.0.1:50053 after_seconds="),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find(" failed_rpcs=2\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("level=warn"), std::string::npos) << out;
+  EXPECT_EQ(stats_.Snapshot()[0].unreachable_events, 0u);
+  EXPECT_TRUE(stats_.Snapshot()[0].up);
+
+  // Once reached, a loss is a warning and counts.
+  stats_.RecordRpc(peer, Status::Unavailable("connection refused"), false, 1ms);
+  out = Written();
+  EXPECT_NE(out.find("level=warn msg=\"peer unreachable\" peer=127.0.0.1:50053"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(stats_.Snapshot()[0].unreachable_events, 1u);
+}
+
 TEST_F(PeerStatsLog, SnapshotCountsErrorsRttBatchesAndTransitions) {
   stats_.RecordRpc("a:1", Status::Ok(), true, 1ms);
   stats_.RecordRpc("a:1", Status::Unavailable("is starting"), true, 1ms);  // the peer's answer
@@ -91,12 +119,12 @@ TEST_F(PeerStatsLog, SnapshotCountsErrorsRttBatchesAndTransitions) {
   EXPECT_EQ(s[1].peer, "b:2");
   EXPECT_FALSE(s[1].up);
   EXPECT_EQ(s[1].rtt.count, 0u);
-  EXPECT_EQ(s[1].unreachable_events, 1u);
+  EXPECT_EQ(s[1].unreachable_events, 0u);  // never reached: not a loss
   EXPECT_EQ(s[1].errors[static_cast<int>(StatusCode::kUnavailable)], 1u);
   // The node's own cancellations are not the peer's errors.
   EXPECT_EQ(s[1].errors[static_cast<int>(StatusCode::kCancelled)], 0u);
   const std::string out = Written();
-  EXPECT_EQ(Count(out, "peer unreachable"), 1u) << out;
+  EXPECT_EQ(Count(out, "peer not reachable yet"), 1u) << out;
   EXPECT_NE(out.find("peer=b:2"), std::string::npos) << out;
   EXPECT_EQ(out.find("peer=a:1"), std::string::npos) << out;
 }
