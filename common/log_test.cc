@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/log_capture.h"
+
 #include <cstdio>
 #include <string>
 
@@ -53,25 +55,12 @@ TEST(LogLevels, NamesParseBackAndUnknownOnesAreRefused) {
 
 class LogToFile : public ::testing::Test {
  protected:
-  void SetUp() override { file_ = std::tmpfile(); ASSERT_NE(file_, nullptr); }
-  void TearDown() override {
-    ConfigureLog(LogOptions{});  // back to info, logfmt, stderr
-    std::fclose(file_);
-  }
-  std::string Written() {
-    std::fflush(file_);
-    std::rewind(file_);
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, file_)) > 0) out.append(buf, n);
-    return out;
-  }
-  std::FILE* file_ = nullptr;
+  std::string Written() { return log_.Written(); }
+  LogCapture log_;
 };
 
 TEST_F(LogToFile, LevelsBelowTheConfiguredOneAreDropped) {
-  ConfigureLog({LogLevel::kWarn, LogFormat::kLogfmt, file_});
+  log_.Configure(LogLevel::kWarn, LogFormat::kLogfmt);
   EXPECT_FALSE(LogEnabled(LogLevel::kInfo));
   EXPECT_TRUE(LogEnabled(LogLevel::kWarn));
   LogDebug("d");
@@ -86,7 +75,7 @@ TEST_F(LogToFile, LevelsBelowTheConfiguredOneAreDropped) {
 }
 
 TEST_F(LogToFile, DebugLetsEverythingThroughInJsonWhenAsked) {
-  ConfigureLog({LogLevel::kDebug, LogFormat::kJson, file_});
+  log_.Configure(LogLevel::kDebug, LogFormat::kJson);
   LogDebug("d", {{"n", 2}});
   const std::string out = Written();
   EXPECT_NE(out.find("\"level\":\"debug\",\"msg\":\"d\",\"n\":2}\n"), std::string::npos) << out;

@@ -46,12 +46,14 @@ GrpcPeerTransport::Peer* GrpcPeerTransport::PeerFor(const std::string& node) {
   auto it = peers_.find(node);
   if (it != peers_.end()) return it->second.get();
   auto peer = std::make_unique<Peer>();
-  peer->stub = v1::ReplicaService::NewStub(security_.NewNodeChannel(node));
+  peer->channel = security_.NewNodeChannel(node);
+  peer->stub = v1::ReplicaService::NewStub(peer->channel);
   if (options_.batch) {
-    auto send = [this, stub = peer->stub.get()](
+    // The Peer lives as long as the transport (peers_ only grows).
+    auto send = [this, node, raw = peer.get()](
                     v1::BatchRequest request, Clock::time_point deadline,
                     std::function<void(Status, const v1::BatchResponse&)> done) {
-      return SendBatch(stub, std::move(request), deadline, std::move(done));
+      return SendBatch(node, raw, std::move(request), deadline, std::move(done));
     };
     peer->gets = PeerBatcher::Create(node, send, watch_, options_.batcher);
     peer->stores = PeerBatcher::Create(node, send, watch_, options_.batcher);
@@ -70,6 +72,15 @@ void GrpcPeerTransport::Untrack(CallBase* call) {
   MutexLock lock(&mu_);
   in_flight_.erase(call);
   if (in_flight_.empty()) idle_.SignalAll();
+}
+
+void GrpcPeerTransport::Record(const std::string& node, grpc::Channel* channel,
+                               const Status& status, Clock::time_point sent) {
+  // Asked only after a failure: whether the channel is connected tells the peer's own
+  // UNAVAILABLE from gRPC's (PeerStats::Classify).
+  const bool connected =
+      status.ok() || channel->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY;
+  stats_.RecordRpc(node, status, connected, Clock::now() - sent);
 }
 
 void GrpcPeerTransport::Shutdown() {
@@ -174,8 +185,8 @@ CancelFn GrpcPeerTransport::Hello(const std::string& node, const HelloArgs& args
       std::move(done));
 }
 
-CancelFn GrpcPeerTransport::SendBatch(v1::ReplicaService::Stub* stub, v1::BatchRequest request,
-                                      Clock::time_point deadline,
+CancelFn GrpcPeerTransport::SendBatch(const std::string& node, Peer* peer,
+                                      v1::BatchRequest request, Clock::time_point deadline,
                                       std::function<void(Status, const v1::BatchResponse&)> done) {
   using C = Call<v1::BatchRequest, v1::BatchResponse>;
   auto call = std::make_shared<C>();
@@ -186,11 +197,15 @@ CancelFn GrpcPeerTransport::SendBatch(v1::ReplicaService::Stub* stub, v1::BatchR
   call->context.set_deadline(ToSystem(deadline));
   call->request = std::move(request);
   call->request.set_from(options_.self);
-  stub->async()->Batch(&call->context, &call->request, &call->response,
-                       [this, call, done = std::move(done)](grpc::Status st) {
-                         done(FromGrpc(st), call->response);
-                         Untrack(call.get());
-                       });
+  stats_.RecordBatch(node, static_cast<size_t>(call->request.entries_size()));
+  peer->stub->async()->Batch(&call->context, &call->request, &call->response,
+                             [this, call, node, channel = peer->channel.get(),
+                              sent = Clock::now(), done = std::move(done)](grpc::Status st) {
+                               const Status status = FromGrpc(st);
+                               Record(node, channel, status, sent);
+                               done(status, call->response);
+                               Untrack(call.get());
+                             });
   // The batcher cancels the RPC once none of its calls waits for the answer any more.
   std::shared_ptr<grpc::ClientContext> ctx(call, &call->context);
   return CancelOf(ctx);
@@ -214,8 +229,10 @@ CancelFn GrpcPeerTransport::Unary(
   call->request = std::move(request);
   // The call keeps itself alive until its callback ran; the cancel function only observes.
   (peer->stub->async()->*rpc)(&call->context, &call->request, &call->response,
-                              [this, call, convert = std::move(convert),
+                              [this, call, node, channel = peer->channel.get(),
+                               sent = Clock::now(), convert = std::move(convert),
                                done = std::move(done)](grpc::Status st) {
+                                Record(node, channel, FromGrpc(st), sent);
                                 if (st.ok()) {
                                   done(convert(call->response));
                                 } else {

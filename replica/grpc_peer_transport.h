@@ -23,6 +23,7 @@
 #include "proto/security.h"
 #include "replica/deadline_watch.h"
 #include "replica/peer_batcher.h"
+#include "replica/peer_stats.h"
 #include "replica/peer_transport.h"
 #include "replication.grpc.pb.h"
 
@@ -54,11 +55,15 @@ class GrpcPeerTransport final : public PeerTransport {
 
   void Shutdown();
 
+  // Round-trip times, errors, batch sizes and reachability of every peer called so far.
+  const PeerStats& peer_stats() const { return stats_; }
+
  private:
   struct CallBase;
   template <typename Req, typename Resp>
   struct Call;
   struct Peer {
+    std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<v1::ReplicaService::Stub> stub;
     std::shared_ptr<PeerBatcher> gets;    // GetRegister lane
     std::shared_ptr<PeerBatcher> stores;  // Store lane
@@ -66,7 +71,7 @@ class GrpcPeerTransport final : public PeerTransport {
 
   // The peer's stub and batchers, made on first use; nullptr after Shutdown().
   Peer* PeerFor(const std::string& node);
-  CancelFn SendBatch(v1::ReplicaService::Stub* stub, v1::BatchRequest request,
+  CancelFn SendBatch(const std::string& node, Peer* peer, v1::BatchRequest request,
                      Clock::time_point deadline,
                      std::function<void(Status, const v1::BatchResponse&)> done);
   // One unary RPC of `rpc` with `request`; `done` gets `convert(response)` or the error.
@@ -79,10 +84,14 @@ class GrpcPeerTransport final : public PeerTransport {
   // Registers a call as in flight; false after Shutdown().
   bool Track(const std::shared_ptr<CallBase>& call);
   void Untrack(CallBase* call);
+  // Reports a finished RPC to `node` to stats_.
+  void Record(const std::string& node, grpc::Channel* channel, const Status& status,
+              Clock::time_point sent);
 
   const Security security_;
   const GrpcPeerTransportOptions options_;
   DeadlineWatch watch_;
+  PeerStats stats_;
   Mutex mu_;
   CondVar idle_;
   std::map<std::string, std::unique_ptr<Peer>, std::less<>> peers_ GUARDED_BY(mu_);

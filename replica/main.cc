@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
                  "replication scheme (YAML); default: $TOKENSTORE_CONFIG (no default path)");
   app.add_option("--listen", listen, "this node's access point, as named in the config")
       ->required();
+  std::string bind;
+  app.add_option("--bind", bind,
+                 "address to bind, <ip>:<port> (e.g. 0.0.0.0:50051) when it differs from the "
+                 "--listen address that peers and clients use (default: --listen)");
   app.add_option("--data-dir", data_dir, "RocksDB directory (created on first start)")
       ->required();
   app.add_option("--max-range", max_range,
@@ -150,6 +154,11 @@ int main(int argc, char** argv) {
     LogError("invalid --listen", {{"error", self.status().message()}});
     return kExitUsage;
   }
+  StatusOr<std::string> bind_address = BindAddressFor(*self, bind);
+  if (!bind_address.ok()) {
+    LogError("invalid --bind", {{"error", bind_address.status().message()}});
+    return kExitUsage;
+  }
   std::string metrics;
   if (!metrics_listen.empty()) {
     StatusOr<std::string> parsed = ParseAccessPoint(metrics_listen);
@@ -174,6 +183,7 @@ int main(int argc, char** argv) {
   }
   options.security = *security;
   options.listen = *self;
+  if (!bind.empty()) options.bind = *bind_address;
   options.data_dir = data_dir;
   options.core.limits.max_range = max_range;
   options.core.max_op_time = std::chrono::duration_cast<Clock::duration>(
@@ -202,12 +212,22 @@ int main(int argc, char** argv) {
     LogError("cannot start", {{"code", StatusCodeName(st.code())}, {"error", st.message()}});
     return ReplicaExitCodeForStart(st);
   }
-  LogInfo(server.core().lifecycle().state() == NodeState::kServing ? "serving"
-                                                                     : "listening, not serving yet",
-          {{"listen", options.listen},
+  const char* started = server.core().lifecycle().state() == NodeState::kServing
+                            ? "serving"
+                            : "listening, not serving yet";
+  const std::string metrics_url = metrics.empty() ? "off" : "http://" + metrics + "/metrics";
+  if (options.bind.empty()) {
+    LogInfo(started, {{"listen", options.listen},
                       {"tokens", server.core().token_ids().size()},
                       {"data_dir", data_dir},
-                      {"metrics", metrics.empty() ? "off" : "http://" + metrics + "/metrics"}});
+                      {"metrics", metrics_url}});
+  } else {
+    LogInfo(started, {{"listen", options.listen},
+                      {"bind", options.bind},
+                      {"tokens", server.core().token_ids().size()},
+                      {"data_dir", data_dir},
+                      {"metrics", metrics_url}});
+  }
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

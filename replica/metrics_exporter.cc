@@ -1,12 +1,15 @@
 #include "replica/metrics_exporter.h"
 
-#include <prometheus/exposer.h>
+#include <CivetServer.h>
+#include <civetweb.h>
+#include <prometheus/text_serializer.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -15,6 +18,7 @@
 #include <utility>
 
 #include "common/build_info.h"
+#include "replica/process_metrics.h"
 
 namespace tokenstore {
 namespace {
@@ -46,21 +50,31 @@ void AddGauge(MetricFamily& f, double value, Labels labels = {}) {
   f.metric.push_back(std::move(m));
 }
 
-void AddHistogram(MetricFamily& f, const LatencyHistogram& h, Labels labels = {}) {
-  const LatencyHistogram::Snapshot s = h.Read();
+// A histogram sample from per-bucket (not cumulative) `counts`: one per bound in `bounds`,
+// then one above the last.
+template <size_t N>
+void AddBuckets(MetricFamily& f, Labels labels, uint64_t count, double sum,
+                const std::array<uint64_t, N + 1>& counts, const std::array<double, N>& bounds) {
   ClientMetric m;
   m.label = std::move(labels);
-  m.histogram.sample_count = s.count;
-  m.histogram.sample_sum = s.sum_seconds;
+  m.histogram.sample_count = count;
+  m.histogram.sample_sum = sum;
   uint64_t cumulative = 0;
-  for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
-    cumulative += s.counts[i];
-    const double bound = i < LatencyHistogram::kBoundsSeconds.size()
-                             ? LatencyHistogram::kBoundsSeconds[i]
-                             : std::numeric_limits<double>::infinity();
-    m.histogram.bucket.push_back({cumulative, bound});
+  for (size_t i = 0; i < counts.size(); ++i) {
+    cumulative += counts[i];
+    m.histogram.bucket.push_back(
+        {cumulative, i < N ? bounds[i] : std::numeric_limits<double>::infinity()});
   }
   f.metric.push_back(std::move(m));
+}
+
+void AddHistogram(MetricFamily& f, const LatencyHistogram::Snapshot& s, Labels labels = {}) {
+  AddBuckets(f, std::move(labels), s.count, s.sum_seconds, s.counts,
+             LatencyHistogram::kBoundsSeconds);
+}
+
+void AddHistogram(MetricFamily& f, const LatencyHistogram& h, Labels labels = {}) {
+  AddHistogram(f, h.Read(), std::move(labels));
 }
 
 double Load(const std::atomic<uint64_t>& a) {
@@ -80,6 +94,63 @@ MetricFamily Single(std::string name, std::string help, MetricType type, double 
   MetricFamily f = Family(std::move(name), std::move(help), type);
   (type == MetricType::Counter ? AddCounter : AddGauge)(f, value, {});
   return f;
+}
+
+// Per peer (PeerStats): reachability, round-trip time, failed RPCs, batch sizes.
+void AppendPeerMetrics(const PeerStats& stats, std::vector<MetricFamily>& out) {
+  MetricFamily up = Family("tokenstore_peer_up",
+                           "1 while the peer is reachable, 0 from an RPC that could not reach "
+                           "it until the next one it answers",
+                           MetricType::Gauge);
+  MetricFamily downs = Family("tokenstore_peer_unreachable_total",
+                              "Times the peer, once reached, became unreachable", MetricType::Counter);
+  MetricFamily rtt = Family("tokenstore_peer_rtt_seconds",
+                            "Round-trip time of the RPCs to the peer that it answered (Batch, "
+                            "and the unary calls of a start)",
+                            MetricType::Histogram);
+  MetricFamily errors = Family("tokenstore_peer_rpc_errors_total",
+                               "RPCs to the peer that failed, by gRPC status code (not "
+                               "CANCELLED: calls a quorum did not need are cancelled)",
+                               MetricType::Counter);
+  MetricFamily batch = Family("tokenstore_peer_batch_entries",
+                              "Calls carried by each Batch RPC to the peer", MetricType::Histogram);
+  for (const PeerStats::PeerSnapshot& p : stats.Snapshot()) {
+    const Labels peer = {{"peer", p.peer}};
+    AddGauge(up, p.up ? 1 : 0, peer);
+    AddCounter(downs, static_cast<double>(p.unreachable_events), peer);
+    AddHistogram(rtt, p.rtt, peer);
+    for (int code = 1; code < PeerStats::kCodes; ++code) {
+      if (p.errors[code] == 0) continue;
+      AddCounter(errors, static_cast<double>(p.errors[code]),
+                 {{"peer", p.peer}, {"code", StatusCodeName(static_cast<StatusCode>(code))}});
+    }
+    AddBuckets(batch, peer, p.batch_count, static_cast<double>(p.batch_entries), p.batch,
+               PeerStats::kBatchBounds);
+  }
+  for (MetricFamily* f : {&up, &downs, &rtt, &errors, &batch}) out.push_back(std::move(*f));
+}
+
+// The names every Prometheus client library uses for its process.
+void AppendProcessMetrics(std::vector<MetricFamily>& out) {
+  const std::optional<ProcessStats> p = ReadProcessStats();
+  if (!p) return;
+  out.push_back(Single("process_cpu_seconds_total", "Total user and system CPU time spent in seconds",
+                       MetricType::Counter, p->cpu_seconds));
+  out.push_back(Single("process_resident_memory_bytes", "Resident memory size in bytes",
+                       MetricType::Gauge, p->resident_bytes));
+  out.push_back(Single("process_virtual_memory_bytes", "Virtual memory size in bytes",
+                       MetricType::Gauge, p->virtual_bytes));
+  out.push_back(Single("process_start_time_seconds",
+                       "Start time of the process since unix epoch in seconds", MetricType::Gauge,
+                       p->start_time_seconds));
+  out.push_back(Single("process_open_fds", "Number of open file descriptors", MetricType::Gauge,
+                       p->open_fds));
+  if (p->max_fds > 0) {
+    out.push_back(Single("process_max_fds", "Maximum number of open file descriptors",
+                         MetricType::Gauge, p->max_fds));
+  }
+  out.push_back(Single("process_threads", "Number of OS threads in the process",
+                       MetricType::Gauge, p->threads));
 }
 
 }  // namespace
@@ -181,11 +252,40 @@ std::vector<MetricFamily> MetricsExporter::Collect() const {
     AddHistogram(sync, *sources_.storage_sync);
     out.push_back(std::move(sync));
   }
+  if (sources_.peers != nullptr) AppendPeerMetrics(*sources_.peers, out);
+  if (sources_.process) AppendProcessMetrics(out);
   return out;
 }
 
+namespace {
+
+void Respond(mg_connection* conn, int code, const char* reason, const char* type,
+             const std::string& body) {
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "Cache-Control: no-store\r\n\r\n",
+            code, reason, type, body.size());
+  mg_write(conn, body.data(), body.size());
+}
+
+// One path of the endpoint: GET answered by `answer`, which calls Respond.
+class GetHandler final : public CivetHandler {
+ public:
+  explicit GetHandler(std::function<void(mg_connection*)> answer) : answer_(std::move(answer)) {}
+  bool handleGet(CivetServer*, mg_connection* conn) override {
+    answer_(conn);
+    return true;
+  }
+
+ private:
+  std::function<void(mg_connection*)> answer_;
+};
+
+}  // namespace
+
 StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
-    const std::string& listen, std::shared_ptr<prometheus::Collectable> collectable) {
+    const std::string& listen, std::shared_ptr<prometheus::Collectable> collectable,
+    std::function<Readiness()> readiness) {
   if (listen.starts_with("[")) {
     return Status::InvalidArgument("cannot serve metrics on " + listen +
                                    ": the HTTP server (Debian's civetweb) is built without IPv6; "
@@ -194,16 +294,40 @@ StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   std::unique_ptr<MetricsEndpoint> endpoint(new MetricsEndpoint());
   endpoint->listen_ = listen;
   endpoint->collectable_ = std::move(collectable);
+  endpoint->readiness_ = std::move(readiness);
+  MetricsEndpoint* e = endpoint.get();
+  auto add = [&](std::function<void(mg_connection*)> answer) {
+    endpoint->handlers_.push_back(std::make_unique<GetHandler>(std::move(answer)));
+    return endpoint->handlers_.back().get();
+  };
+  CivetHandler* metrics = add([e](mg_connection* conn) {
+    Respond(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+            prometheus::TextSerializer().Serialize(e->collectable_->Collect()));
+  });
+  CivetHandler* healthz = add([](mg_connection* conn) {
+    Respond(conn, 200, "OK", "text/plain; charset=utf-8", "ok\n");
+  });
+  CivetHandler* readyz = add([e](mg_connection* conn) {
+    const Readiness r = e->readiness_ ? e->readiness_() : Readiness{true, "serving"};
+    if (r.ready) {
+      Respond(conn, 200, "OK", "text/plain; charset=utf-8", "ready: " + r.state + "\n");
+    } else {
+      Respond(conn, 503, "Service Unavailable", "text/plain; charset=utf-8",
+              "not ready: " + r.state + "\n");
+    }
+  });
   try {
-    // civetweb's options: listen exactly there; two threads answer scrapes.
-    endpoint->exposer_ = std::make_unique<prometheus::Exposer>(
+    // civetweb's options: listen exactly there; two threads answer requests.
+    endpoint->server_ = std::make_unique<CivetServer>(
         std::vector<std::string>{"listening_ports", listen, "num_threads", "2"});
-  } catch (const std::exception& e) {
-    return Status::Unavailable("cannot serve metrics on " + listen + ": " + e.what() +
+  } catch (const std::exception& ex) {
+    return Status::Unavailable("cannot serve metrics on " + listen + ": " + ex.what() +
                                " (the address is in use or not local to this machine?)");
   }
-  endpoint->exposer_->RegisterCollectable(endpoint->collectable_);
-  const std::vector<int> ports = endpoint->exposer_->GetListeningPorts();
+  endpoint->server_->addHandler("/metrics", metrics);
+  endpoint->server_->addHandler("/healthz", healthz);
+  endpoint->server_->addHandler("/readyz", readyz);
+  const std::vector<int> ports = endpoint->server_->getListeningPorts();
   endpoint->port_ = ports.empty() ? 0 : ports.front();
   return endpoint;
 }
@@ -229,7 +353,7 @@ void Knock(const std::string& listen, int port) {
 }  // namespace
 
 MetricsEndpoint::~MetricsEndpoint() {
-  if (!exposer_) return;
+  if (!server_) return;
   // civetweb notices that it is being stopped only when its listening poll wakes up, which
   // it does every 2 s; a connection wakes it at once.
   std::atomic<bool> stopped{false};
@@ -239,7 +363,7 @@ MetricsEndpoint::~MetricsEndpoint() {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   });
-  exposer_.reset();
+  server_.reset();
   stopped = true;
   waker.join();
 }

@@ -82,6 +82,16 @@ Status CannotListen(const std::string& listen, int error, const char* flag) {
 
 }  // namespace
 
+StatusOr<std::string> BindAddressFor(const std::string& listen, std::string_view bind) {
+  if (bind.empty()) return listen;
+  StatusOr<std::string> parsed = ParseAccessPoint(bind);
+  if (!parsed.ok()) {
+    return Status::InvalidArgument("--bind " + parsed.status().message() +
+                                   " (expected <ip>:<port>, e.g. 0.0.0.0:50051)");
+  }
+  return parsed;
+}
+
 ReplicaServer::ReplicaServer(ClusterConfig config, ReplicaServerOptions options)
     : config_(std::move(config)), options_(std::move(options)) {
   options_.core.self = options_.listen;
@@ -108,9 +118,9 @@ Status ReplicaServer::Start() {
   }
   // Refuse a taken address before the data dir is touched (the binds below still decide:
   // another process may take the address in between).
-  if (int error = BindErrno(options_.listen); error != 0) {
-    return CannotListen(options_.listen, error, "--listen");
-  }
+  const std::string bind = options_.bind.empty() ? options_.listen : options_.bind;
+  const char* bind_flag = options_.bind.empty() ? "--listen" : "--bind";
+  if (int error = BindErrno(bind); error != 0) return CannotListen(bind, error, bind_flag);
   if (int error = options_.metrics_listen.empty() ? 0 : BindErrno(options_.metrics_listen);
       error != 0) {
     return CannotListen(options_.metrics_listen, error, "--metrics-listen");
@@ -154,7 +164,7 @@ Status ReplicaServer::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(options_.listen, options_.security.ServerCredentials(), &bound_port);
+  builder.AddListeningPort(bind, options_.security.ServerCredentials(), &bound_port);
   // gRPC sets SO_REUSEPORT by default on Linux: a second replica started on this address
   // would listen next to this one, and clients would reach either. One process per address.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -169,7 +179,7 @@ Status ReplicaServer::Start() {
   if (!server_ || bound_port == 0) {
     server_.reset();
     Shutdown();
-    return CannotListen(options_.listen, BindErrno(options_.listen), "--listen");
+    return CannotListen(bind, BindErrno(bind), bind_flag);
   }
   // The server as a whole (service "") and each of our services answer SERVING once the
   // lifecycle allows; until then NOT_SERVING, and a thread drives the lifecycle.
@@ -194,10 +204,11 @@ Status ReplicaServer::Start() {
   }
 
   if (!options_.metrics_listen.empty()) {
-    auto exporter = std::make_shared<MetricsExporter>(
-        MetricsSources{core_.get(), &call_stats_, storage_sync_});
-    StatusOr<std::unique_ptr<MetricsEndpoint>> metrics =
-        MetricsEndpoint::Start(options_.metrics_listen, std::move(exporter));
+    MetricsSources sources{core_.get(), &call_stats_, storage_sync_};
+    sources.peers = &transport_->peer_stats();
+    auto exporter = std::make_shared<MetricsExporter>(sources);
+    StatusOr<std::unique_ptr<MetricsEndpoint>> metrics = MetricsEndpoint::Start(
+        options_.metrics_listen, std::move(exporter), [this] { return ReadinessNow(); });
     if (!metrics.ok()) {
       Shutdown();
       // Taken since the check above: the same refusal as a taken gRPC address.
@@ -213,15 +224,43 @@ Status ReplicaServer::Start() {
 
 int ReplicaServer::metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
+Readiness ReplicaServer::ReadinessNow() const {
+  {
+    MutexLock lock(&lifecycle_mu_);
+    if (stopping_) return {false, "stopping"};
+    if (!fatal_.ok()) return {false, "refused: " + fatal_.message()};
+  }
+  const NodeState state = core_->lifecycle().state();
+  return {state == NodeState::kServing, NodeStateName(state)};
+}
+
 void ReplicaServer::DriveLifecycle() {
   NodeLifecycle& lifecycle = core_->lifecycle();
   std::string last_wait, last_event;
   size_t last_ready = 0;
+  // The rebuild's start and end are events of their own (with its duration), whatever
+  // the lifecycle's own event text says.
+  NodeState last_state = lifecycle.state();
+  Clock::time_point rebuild_start = Clock::now();
+  auto rebuild_seconds = [&] {
+    return std::chrono::duration<double>(Clock::now() - rebuild_start).count();
+  };
   for (;;) {
     std::promise<LifecycleProgress> promise;
     std::future<LifecycleProgress> future = promise.get_future();
     lifecycle.Advance([&promise](LifecycleProgress p) { promise.set_value(std::move(p)); });
     LifecycleProgress p = future.get();  // every call of a step is bounded by its deadline
+    if (p.state == NodeState::kRebuilding && last_state != NodeState::kRebuilding) {
+      rebuild_start = Clock::now();
+      LogInfo("rebuild started", {{"tokens", p.tokens}, {"tokens_ready", p.tokens_ready}});
+    } else if (p.state == NodeState::kServing && last_state == NodeState::kRebuilding) {
+      LogInfo("rebuild finished", {{"tokens", p.tokens}, {"seconds", rebuild_seconds()}});
+    } else if (!p.fatal.ok() && last_state == NodeState::kRebuilding) {
+      LogError("rebuild failed", {{"tokens_ready", p.tokens_ready},
+                                  {"tokens", p.tokens},
+                                  {"seconds", rebuild_seconds()}});
+    }
+    last_state = p.state;
     if (!p.event.empty() && p.event != last_event) {  // a refusal repeats every round
       last_event = p.event;
       LogInfo(p.event, {{"state", NodeStateName(p.state)},

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "common/mutex.h"
@@ -23,6 +24,7 @@ namespace tokenstore {
 
 class GrpcPeerTransport;
 class MetricsEndpoint;
+struct Readiness;
 class OpLog;
 class RegisterStore;
 class ThreadPool;
@@ -30,8 +32,17 @@ class TokenServiceImpl;
 class ReplicaServiceImpl;
 class AdminServiceImpl;
 
+// The address a node binds: `bind` ("<ip>:<port>", e.g. 0.0.0.0:50051) in canonical form,
+// or `listen` (its identity in the configuration) when `bind` is empty. INVALID_ARGUMENT
+// names --bind when it is not an access point.
+StatusOr<std::string> BindAddressFor(const std::string& listen, std::string_view bind);
+
 struct ReplicaServerOptions {
-  std::string listen;    // canonical access point, as in the configuration
+  std::string listen;    // canonical access point, as in the configuration: the identity
+  // The address the gRPC server binds (canonical); empty: `listen`. It may differ from
+  // `listen` (a wildcard, or the machine's own address behind a forwarded one); peers and
+  // clients still reach the node at `listen`.
+  std::string bind;
   std::string data_dir;  // RocksDB directory; created on first start
   ReplicaOptions core;   // core.self is set from `listen`
   bool op_log = true;    // one JSON line per completed client operation on stdout
@@ -58,7 +69,8 @@ class ReplicaServer {
   ReplicaServer(ClusterConfig config, ReplicaServerOptions options);
   ~ReplicaServer();
 
-  // Opens the data directory, starts serving on options.listen (with gRPC health checking
+  // Opens the data directory, starts serving on options.bind, or options.listen when that is
+  // empty (with gRPC health checking
   // and server reflection) and, when asked, metrics on options.metrics_listen. On error
   // nothing is left running and the message says what and where; ALREADY_EXISTS means
   // another socket holds options.listen or options.metrics_listen (never shared: port reuse
@@ -80,6 +92,9 @@ class ReplicaServer {
   const CallStats& call_stats() const { return call_stats_; }
   // The port metrics are served on; 0 when there is no metrics endpoint.
   int metrics_port() const;
+  // What the metrics endpoint's /readyz says: ready while the node serves (not starting,
+  // rebuilding, refused or stopping).
+  struct Readiness ReadinessNow() const;
 
  private:
   ClusterConfig config_;

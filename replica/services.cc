@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "common/log.h"
 #include "proto/convert.h"
 #include "replica/batch_handler.h"
 #include "replica/server_call.h"
@@ -51,6 +52,24 @@ Status AllowNode(const Authorizer& auth, const std::optional<PeerIdentity>& call
     return auth.AllowPeer(caller, "");  // not a node at all
   }
   return CheckFrom(auth, caller, from);
+}
+
+// Who made an admin call, for its audit event: the gRPC peer ("ipv4:127.0.0.1:41234") and
+// the common name of its client certificate ("none" without TLS).
+struct AdminCaller {
+  std::string peer;
+  std::string cn = "none";
+};
+
+AdminCaller AdminCallerOf(grpc::CallbackServerContext* ctx) {
+  AdminCaller caller;
+  caller.peer = ctx->peer();
+  if (std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
+      auth && auth->IsPeerAuthenticated()) {
+    std::vector<grpc::string_ref> cn = auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
+    if (!cn.empty()) caller.cn.assign(cn[0].data(), cn[0].size());
+  }
+  return caller;
 }
 
 double MillisSince(Clock::time_point start) {
@@ -543,12 +562,36 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetMark(grpc::CallbackServerContext*
                                                     const std::string& token, bool crashed,
                                                     Response* resp) {
   auto* call = new ServerCall();
+  // Every crash-stop and revive is logged with who asked (an audit trail), refusals too.
+  const char* what = crashed ? "crash-stop" : "revive";
+  AdminCaller caller = AdminCallerOf(ctx);
   if (Status st = auth_.AllowAdmin(CallerOf(auth_, ctx)); !st.ok()) {
+    LogWarn("admin call refused", {{"call", what},
+                                   {"token", token},
+                                   {"peer", caller.peer},
+                                   {"client_cn", caller.cn},
+                                   {"error", st.message()}});
     return call->FinishNow(ToGrpc(st));
   }
   Handle handle = call->handle();
-  storage_executor_.Submit([this, handle, resp, token, crashed] {
+  storage_executor_.Submit([this, handle, resp, token, crashed, what,
+                            caller = std::move(caller)] {
     StatusOr<bool> was = core_.SetCrashed(token, crashed);
+    if (was.ok()) {
+      Log(crashed ? LogLevel::kWarn : LogLevel::kInfo,
+          crashed ? "token crash-stopped" : "token revived",
+              {{"token", token},
+               {"was_crashed", *was},
+               {"peer", caller.peer},
+               {"client_cn", caller.cn}});
+    } else {
+      LogWarn("admin call failed", {{"call", what},
+                                    {"token", token},
+                                    {"peer", caller.peer},
+                                    {"client_cn", caller.cn},
+                                    {"code", StatusCodeName(was.status().code())},
+                                    {"error", was.status().message()}});
+    }
     if (ServerCall* c = handle->Claim()) {
       if (was.ok()) resp->set_was_crashed(*was);
       c->Finish(ToGrpc(was.status()));

@@ -116,6 +116,11 @@ TEST_F(Lifecycle, ReaderWithReplacedDiskNeverLetsAStaleValueBeRead) {
   ASSERT_NO_FATAL_FAILURE(ReplaceDisk(kB));
   Start(kB);
   ASSERT_NO_FATAL_FAILURE(WaitServing(kB));
+  // The rebuild's start and end are events of their own.
+  const std::string log = Log(kB);
+  EXPECT_NE(log.find("level=info msg=\"rebuild started\" tokens="), std::string::npos) << log;
+  EXPECT_NE(log.find("level=info msg=\"rebuild finished\" tokens="), std::string::npos) << log;
+  EXPECT_LT(log.find("rebuild started"), log.find("rebuild finished")) << log;
   ASSERT_NO_FATAL_FAILURE(Pause(kA));
   auto r = Read(kC);
   EXPECT_NE(NameRead(r), Value(1)) << "stale read after " << Value(3) << " was acknowledged";

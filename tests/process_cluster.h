@@ -46,6 +46,9 @@ class ProcessCluster : public ::testing::Test {
         3, [this](const std::vector<std::string>& n) { return StartAll(n); }, propose_);
   }
 
+  // Flags added to node `i`'s command line (none by default).
+  virtual std::vector<std::string> ExtraFlags(size_t /*i*/) const { return {}; }
+
   std::string DataDir(size_t i) { return dir_.File("data" + std::to_string(i)); }
   std::string Certs() { return dir_.File("certs"); }
   // What node `i` wrote to stderr (its log) so far, across its restarts.
@@ -74,6 +77,7 @@ class ProcessCluster : public ::testing::Test {
                                   "--data-dir",
                                   DataDir(i)};
     for (const std::string& flag : TlsFlags(NodeCert(nodes_[i]))) argv.push_back(flag);
+    for (const std::string& flag : ExtraFlags(i)) argv.push_back(flag);
     procs_[i] = std::make_unique<ChildProcess>(argv, dir_.File("out" + std::to_string(i)),
                                                dir_.File("err" + std::to_string(i)));
   }

@@ -272,6 +272,19 @@ TEST_F(TlsProcessCluster, ToolsWorkWithCertificatesAndOnlyAdminsCrashStop) {
   EXPECT_EQ(crash.exit_code, 0) << crash.err;
   dump = Admin({"--json", "dump", "--node", nodes_[1]});
   EXPECT_EQ(JsonField(dump.out, "crashed"), "true");
+
+  // Both attempts that reached the node are in its log, with the caller's certificate.
+  const std::string log = Log(1);
+  EXPECT_NE(log.find("level=warn msg=\"admin call refused\" call=crash-stop token=1 "
+                     "peer=ipv4:127.0.0.1:"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("client_cn=client:cli error="), std::string::npos) << log;
+  EXPECT_NE(log.find("level=warn msg=\"token crash-stopped\" token=1 was_crashed=false "
+                     "peer=ipv4:127.0.0.1:"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find(" client_cn=admin:operator\n"), std::string::npos) << log;
 }
 
 TEST_F(TlsProcessCluster, BadCertificateFlagsAreUsageErrors) {
@@ -437,6 +450,14 @@ TEST(ProcessOpsFlags, BadLogLevelAndMetricsAddressAreUsageErrors) {
     return RunCommand(argv);
   };
   EXPECT_EQ(with({"--log-level", "verbose"}).exit_code, 2);
+  // --bind takes an access point, as --listen does.
+  for (const char* bad : {"50051", "0.0.0.0", "localhost:50051"}) {
+    auto bind = with({"--bind", bad});
+    EXPECT_EQ(bind.exit_code, 2) << bad;
+    EXPECT_NE(bind.err.find("level=error msg=\"invalid --bind\" error=\"--bind "),
+              std::string::npos)
+        << bind.err;
+  }
   EXPECT_EQ(with({"--log-format", "xml"}).exit_code, 2);
   // Only "<ip>:<port>": a bare port would make civetweb listen on every interface.
   auto bare = with({"--metrics-listen", "9100"});
@@ -444,6 +465,191 @@ TEST(ProcessOpsFlags, BadLogLevelAndMetricsAddressAreUsageErrors) {
   EXPECT_NE(bare.err.find("level=error msg=\"invalid --metrics-listen\""), std::string::npos)
       << bare.err;
   EXPECT_FALSE(std::filesystem::exists(dir.File("data")));
+}
+
+// --bind is what the server binds, not --listen: a taken --bind address is refused naming
+// --bind (exit 4), while the --listen address (the identity) is free.
+TEST(ProcessOpsFlags, TakenBindAddressIsRefusedNamingBind) {
+  TempDir dir("tokenstore-bindflag");
+  testing::HeldLoopbackPort held(testing::HeldLoopbackPort::Mode::kRefusing);
+  const std::string identity = testing::CandidateLoopbackAddresses(1)[0];
+  const std::string cfg = dir.File("c.yaml");
+  testing::WriteFile(cfg, "- token: 1\n  writer: " + identity + "\n  readers: [" + identity + "]\n");
+  auto r = RunCommand({kBin + "/token-replica", "--config", cfg, "--listen", identity,
+                       "--bind", held.address(), "--data-dir", dir.File("data")});
+  EXPECT_EQ(r.exit_code, kReplicaExitAddressInUse) << r.err;
+  EXPECT_NE(r.err.find("cannot listen on " + held.address()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("pick another --bind"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("data")));
+}
+
+// Three replicas serving metrics, /healthz and /readyz; node 0 names its bound address with
+// --bind (the same as its --listen identity: tests bind loopback only).
+class WatchedProcessCluster : public ProcessCluster {
+ protected:
+  WatchedProcessCluster() : metrics_(testing::CandidateLoopbackAddresses(3)) {}
+  std::vector<std::string> ExtraFlags(size_t i) const override {
+    std::vector<std::string> flags = {"--metrics-listen", metrics_[i]};
+    if (i == 0) flags.insert(flags.end(), {"--bind", nodes_[0]});
+    return flags;
+  }
+  std::optional<testing::HttpResponse> Get(size_t i, const std::string& path) {
+    return testing::HttpGet(metrics_[i], path, 2s);
+  }
+  std::string Metrics(size_t i) {
+    auto r = Get(i, "/metrics");
+    return r && r->status == 200 ? r->body : "";
+  }
+  std::optional<double> Metric(size_t i, const std::string& series) {
+    return testing::MetricValue(Metrics(i), series);
+  }
+  CommandResult Write(int version) {
+    return Client({"write", "--id", "1", "--name", "v" + std::to_string(version), "--low", "1",
+                   "--mid", "2", "--high", "3"});
+  }
+  static size_t Count(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  }
+  std::vector<std::string> metrics_;
+};
+
+TEST_F(WatchedProcessCluster, PeerLossAndReturnAreLoggedOnceAndMeasured) {
+  auto health = Get(0, "/healthz");
+  ASSERT_TRUE(health.has_value());
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->body, "ok\n");
+  auto ready = Get(0, "/readyz");
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_EQ(ready->body, "ready: serving\n");
+  EXPECT_NE(Log(0).find(" bind=" + nodes_[0] + " "), std::string::npos) << Log(0);
+
+  const std::string down = "msg=\"peer unreachable\" peer=" + nodes_[2] + " ";
+  const std::string back = "msg=\"peer reachable again\" peer=" + nodes_[2] + " ";
+  const std::string peer2 = "{peer=\"" + nodes_[2] + "\"}";
+  EXPECT_EQ(Metric(0, "tokenstore_peer_up" + peer2), 1);
+  // A peer not listening yet when node 0 started is no loss: at most an info line.
+  EXPECT_EQ(Log(0).find("level=warn msg=\"peer unreachable\""), std::string::npos) << Log(0);
+  EXPECT_EQ(Metric(0, "tokenstore_peer_unreachable_total" + peer2), 0);
+  ASSERT_NO_FATAL_FAILURE(Kill(2));
+  int version = 0;
+  // Node 0 writes token 1 to all three; a majority is left, so every write succeeds.
+  for (int attempt = 0; attempt < 50 && Log(0).find(down) == std::string::npos; ++attempt) {
+    auto w = Write(++version);
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    std::this_thread::sleep_for(100ms);
+  }
+  std::string log = Log(0);
+  ASSERT_NE(log.find("level=warn " + down + "code=UNAVAILABLE error="), std::string::npos) << log;
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(Write(++version).exit_code, 0);  // still down
+  std::string text = Metrics(0);
+  EXPECT_EQ(testing::MetricValue(text, "tokenstore_peer_up" + peer2), 0) << text;
+  EXPECT_EQ(testing::MetricValue(text, "tokenstore_peer_unreachable_total" + peer2), 1) << text;
+  EXPECT_GE(testing::MetricValue(text, "tokenstore_peer_rpc_errors_total{peer=\"" + nodes_[2] +
+                                           "\",code=\"UNAVAILABLE\"}")
+                .value_or(0),
+            1)
+      << text;
+  EXPECT_EQ(testing::MetricValue(text, "tokenstore_peer_up{peer=\"" + nodes_[1] + "\"}"), 1)
+      << text;
+  EXPECT_FALSE(Get(2, "/healthz").has_value());  // the process is gone
+
+  Start(2);
+  ASSERT_NO_FATAL_FAILURE(WaitReady(2));
+  const size_t down_at = Log(0).find(down);  // "reachable again" is looked for after it
+  for (int attempt = 0; attempt < 50 && Log(0).find(back, down_at) == std::string::npos;
+       ++attempt) {
+    auto w = Write(++version);
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    std::this_thread::sleep_for(100ms);
+  }
+  log = Log(0);
+  ASSERT_NE(log.find("level=info " + back + "down_seconds="), std::string::npos) << log;
+  EXPECT_LT(log.find(down), log.find(back));
+  EXPECT_EQ(Count(log, down), 1u) << log;  // edge-triggered: one line per transition
+  EXPECT_EQ(Count(log, back), 1u) << log;
+  text = Metrics(0);
+  EXPECT_EQ(testing::MetricValue(text, "tokenstore_peer_up" + peer2), 1) << text;
+  EXPECT_GT(testing::MetricValue(text, "tokenstore_peer_rtt_seconds_count" + peer2).value_or(0), 0)
+      << text;
+  EXPECT_GT(
+      testing::MetricValue(text, "tokenstore_peer_batch_entries_count" + peer2).value_or(0), 0)
+      << text;
+  EXPECT_GT(testing::MetricValue(text, "process_resident_memory_bytes").value_or(0), 1 << 20)
+      << text;
+  EXPECT_GT(testing::MetricValue(text, "process_open_fds").value_or(0), 3) << text;
+  EXPECT_GT(testing::MetricValue(text, "process_threads").value_or(0), 2) << text;
+  EXPECT_GT(testing::MetricValue(text, "process_start_time_seconds").value_or(0), 1.7e9) << text;
+
+  // Every metric the Grafana dashboard queries is one a node serves.
+  const std::string dashboard = testing::ReadFile(testing::kSourceDir + "/docs/grafana-dashboard.json");
+  const std::regex name("(tokenstore|process)_[a-z_]+");
+  size_t names = 0;
+  for (auto it = std::sregex_iterator(dashboard.begin(), dashboard.end(), name);
+       it != std::sregex_iterator(); ++it) {
+    std::string metric = it->str();
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      if (metric.ends_with(suffix) && !metric.ends_with("_total")) {
+        metric.resize(metric.size() - std::string(suffix).size());
+        break;
+      }
+    }
+    ++names;
+    EXPECT_NE(text.find("# TYPE " + metric + " "), std::string::npos) << metric;
+  }
+  EXPECT_GE(names, 10u);
+}
+
+TEST_F(WatchedProcessCluster, ReadyzIs503WithTheStateUntilTheNodeServes) {
+  ASSERT_NO_FATAL_FAILURE(Kill(1));
+  ASSERT_NO_FATAL_FAILURE(Kill(2));
+  Start(2);  // a current data dir whose peers are all gone: it waits for them
+  std::optional<testing::HttpResponse> health;
+  for (int attempt = 0; attempt < 100 && !(health = Get(2, "/healthz")); ++attempt) {
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(health.has_value()) << Log(2);
+  EXPECT_EQ(health->status, 200);  // alive, though not ready
+  auto ready = Get(2, "/readyz");
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_EQ(ready->body, "not ready: starting\n");
+
+  Start(1);
+  ASSERT_NO_FATAL_FAILURE(WaitReady(2));
+  ready = Get(2, "/readyz");
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_EQ(ready->body, "ready: serving\n");
+}
+
+TEST_F(WatchedProcessCluster, CrashStopAndReviveAreLoggedWithTheCaller) {
+  auto crash = Admin({"crash", "--node", nodes_[1], "--token", "1"});
+  ASSERT_EQ(crash.exit_code, 0) << crash.err;
+  auto revive = Admin({"revive", "--node", nodes_[1], "--token", "1"});
+  ASSERT_EQ(revive.exit_code, 0) << revive.err;
+  const std::string log = Log(1);
+  const size_t crashed =
+      log.find("level=warn msg=\"token crash-stopped\" token=1 was_crashed=false "
+               "peer=ipv4:127.0.0.1:");
+  const size_t revived = log.find("level=info msg=\"token revived\" token=1 was_crashed=true "
+                                  "peer=ipv4:127.0.0.1:");
+  ASSERT_NE(crashed, std::string::npos) << log;
+  ASSERT_NE(revived, std::string::npos) << log;
+  EXPECT_LT(crashed, revived);
+  EXPECT_EQ(Count(log, " client_cn=none\n"), 2u) << log;  // plaintext: no certificate
+
+  // A crash-stop that fails is logged too, with its code.
+  auto unknown = Admin({"crash", "--node", nodes_[1], "--token", "no-such-token"});
+  EXPECT_NE(unknown.exit_code, 0) << unknown.out;
+  const std::string after = Log(1);
+  EXPECT_NE(after.find("level=warn msg=\"admin call failed\" call=crash-stop "
+                       "token=no-such-token peer=ipv4:127.0.0.1:"),
+            std::string::npos)
+      << after;
+  EXPECT_NE(after.find("client_cn=none code=NOT_FOUND error="), std::string::npos) << after;
 }
 
 }  // namespace
