@@ -31,7 +31,7 @@ _tokenstore_words() {
     "token-admin backup") echo "--help --out --concurrency --progress-every" ;;
     "token-admin restore") echo "--help --in --force --concurrency --progress-every" ;;
     "token-replica ")
-      echo "--help --version --config --listen --data-dir --max-range --max-op-seconds" \
+      echo "--help --version --config --listen --bind --data-dir --max-range --max-op-seconds" \
            "--hash-threads --no-op-log --metrics-listen --log-level --log-format --rebuild" \
            "--new-cluster --accept-data-loss $tls --max-inflight --max-inflight-per-token" \
            "--max-name-bytes --max-message-bytes" ;;
@@ -86,7 +86,7 @@ _tokenstore_complete() {
     --data-dir)
       COMPREPLY=($(compgen -d -- "$cur"))
       return ;;
-    --node | --listen)
+    --node | --listen | --bind)
       COMPREPLY=($(compgen -W "$(_tokenstore_nodes)" -- "$cur"))
       return ;;
     --log-level)
