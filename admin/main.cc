@@ -27,6 +27,7 @@
 #include "client/exit_codes.h"
 #include "common/json.h"
 #include "config/cluster_config.h"
+#include "config/config_cache.h"
 
 using namespace tokenstore;
 
@@ -164,7 +165,8 @@ int Run(int argc, char** argv) {
       AdminConfigLocation(cmd, ConfigLookupFromEnvironment(std::nullopt));
   if (!where.ok()) return Fail(where.status(), kExitUsage);
   if (*where) {
-    StatusOr<ClusterConfig> loaded = LoadClusterConfig((*where)->path);
+    StatusOr<ClusterConfig> loaded =
+        LoadClusterConfigCached((*where)->path, ConfigCacheOptions{DefaultConfigCacheDir()});
     if (!loaded.ok()) {
       return Fail((*where)->source == "--config"
                       ? loaded.status()

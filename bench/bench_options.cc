@@ -102,6 +102,12 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
                  "reads only of the last C tokens, written once before the warm-up and never "
                  "since; writes only of the others. 0: every token read and written")
       ->capture_default_str();
+  CLI::Option* zipf_opt =
+      app.add_option("--zipf", load.zipf,
+                     "choose tokens by a Zipfian law of this exponent (0 < THETA < 1, e.g. 0.99 "
+                     "as YCSB; the hot tokens spread over the config) instead of uniformly");
+  app.add_flag("--no-initial-writes{false}", load.initial_writes,
+               "do not write every token once before the warm-up (the cluster is filled already)");
   app.add_option("--range", load.range, "high - low of each write")->capture_default_str();
   app.add_option("--timeout", load.timeout_s, "deadline of each operation (a duration)")
       ->transform(DurationSeconds())
@@ -215,6 +221,12 @@ BenchCommand ParseBenchCommandLine(int argc, const char* const* argv) {
   if (load.range < 1) return UsageError("--range must be at least 1");
   if (!PositiveSeconds(load.timeout_s)) return UsageError("--timeout must be above 0");
   if (load.etcd() && load.tokens == 0) load.tokens = 16;
+  if (zipf_opt->count() > 0 && !(load.zipf > 0 && load.zipf < 1)) {
+    return UsageError("--zipf must be between 0 and 1 (exclusive), e.g. 0.99");
+  }
+  if (load.zipf > 0 && load.cold_tokens > 0) {
+    return UsageError("--zipf and --cold-tokens do not go together");
+  }
   if (load.cold_tokens > 0) {
     if (load.workload == Workload::kWrite) {
       return UsageError("--cold-tokens needs reads: --workload read or mixed");

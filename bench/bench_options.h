@@ -3,7 +3,8 @@
 //
 //   token-bench (--config FILE | --etcd HOST:PORT[,HOST:PORT...]) [--clients N] [--conns C]
 //               [--duration S | --ops N] [--warmup S] [--workload write|read|mixed]
-//               [--read-ratio F] [--tokens K] [--cold-tokens C] [--range R] [--timeout S]
+//               [--read-ratio F] [--tokens K] [--cold-tokens C | --zipf THETA]
+//               [--no-initial-writes] [--range R] [--timeout S]
 //               [--seed N] [--json]
 //   token-bench hash [--threads 1,2] [--seconds S] [--json]
 //   token-bench floor [--seconds S] [--json]
@@ -38,6 +39,12 @@ struct LoadOptions {
   // warm-up, and never since) and the others only written, so every read finds a value
   // written long ago. 0: every token both read and written.
   size_t cold_tokens = 0;
+  // > 0: tokens chosen by a Zipfian law of this exponent (bench/zipf.h, e.g. 0.99 as YCSB)
+  // instead of uniformly. Not with cold_tokens.
+  double zipf = 0;
+  // false: no write of every token before the warm-up (the cluster was filled already, e.g.
+  // by scripts/scale.sh: a million initial writes one at a time would take minutes).
+  bool initial_writes = true;
   uint64_t range = 16;      // high - low of each write
   double timeout_s = 10;    // deadline of each operation
   uint64_t seed = 0;        // 0: random

@@ -86,6 +86,24 @@ TEST(BenchOptionsTest, ReadWorkloadAndRatio) {
   EXPECT_DOUBLE_EQ(std::get<LoadOptions>(mixed).read_ratio, 0.5);
 }
 
+TEST(BenchOptionsTest, ZipfAndInitialWrites) {
+  BenchCommand cmd = Parse({"--config", "c", "--zipf", "0.99", "--no-initial-writes"});
+  ASSERT_TRUE(std::holds_alternative<LoadOptions>(cmd)) << UsageErrorOf(cmd);
+  EXPECT_DOUBLE_EQ(std::get<LoadOptions>(cmd).zipf, 0.99);
+  EXPECT_FALSE(std::get<LoadOptions>(cmd).initial_writes);
+  EXPECT_TRUE(std::get<LoadOptions>(Parse({"--config", "c"})).initial_writes);
+  EXPECT_DOUBLE_EQ(std::get<LoadOptions>(Parse({"--config", "c"})).zipf, 0);
+  for (const char* bad : {"0", "1", "1.5", "-0.5"}) {
+    EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--zipf", bad})).find("--zipf must be"),
+              std::string::npos)
+        << bad;
+  }
+  EXPECT_NE(UsageErrorOf(Parse({"--config", "c", "--zipf", "0.5", "--cold-tokens", "2",
+                                "--workload", "read"}))
+                .find("do not go together"),
+            std::string::npos);
+}
+
 TEST(BenchOptionsTest, ColdTokens) {
   BenchCommand cmd = Parse({"--etcd", "h:1", "--cold-tokens", "8"});
   ASSERT_TRUE(std::holds_alternative<LoadOptions>(cmd)) << UsageErrorOf(cmd);

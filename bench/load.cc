@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/zipf.h"
 #include "client.grpc.pb.h"
 #include "client/token_client.h"
 #include "config/cluster_config.h"
@@ -287,7 +288,7 @@ StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   const uint64_t half = opt.range / 2;
 
   // Every token written once, so that reads find a value; also checks the cluster answers.
-  for (size_t t = 0; t < opt.tokens; ++t) {
+  for (size_t t = 0; opt.initial_writes && t < opt.tokens; ++t) {
     const std::string name = std::string("b") + run_id + "-init-" + std::to_string(t);
     grpc::Status st = drivers[0]->Write(t, name, 0, half, opt.range);
     if (!st.ok()) {
@@ -296,6 +297,9 @@ StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
                     "initial write of " + what + " failed: " + st.error_message());
     }
   }
+
+  std::optional<ZipfianChooser> zipf;
+  if (opt.zipf > 0) zipf.emplace(opt.tokens, opt.zipf);
 
   std::atomic<bool> measuring{false};
   std::atomic<bool> stop{false};
@@ -315,13 +319,17 @@ StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
       std::uniform_int_distribution<size_t> pick_read(opt.cold_tokens > 0 ? hot : 0,
                                                       opt.tokens - 1);
       std::uniform_real_distribution<double> coin(0, 1);
+      const auto pick = [&](bool read) -> size_t {
+        if (zipf) return zipf->Next(rng);
+        return read ? pick_read(rng) : pick_written(rng);
+      };
       const std::string prefix = std::string("b") + run_id + "-" + std::to_string(c) + "-";
       uint64_t seq = 0;
       while (!stop.load(std::memory_order_relaxed)) {
         const bool measured = measuring.load(std::memory_order_acquire);
         if (measured && by_ops && issued.fetch_add(1) >= opt.ops) break;
         const bool read = opt.read_ratio >= 1 || (opt.read_ratio > 0 && coin(rng) < opt.read_ratio);
-        const size_t token = read ? pick_read(rng) : pick_written(rng);
+        const size_t token = pick(read);
         grpc::Status st;
         const Clock::time_point t0 = Clock::now();
         if (read) {
@@ -374,6 +382,7 @@ std::string FormatLoadResult(const LoadResult& r) {
   if (o.workload == Workload::kMixed) out << " (read ratio " << o.read_ratio << ")";
   out << ", " << o.clients << " clients, " << o.conns << " connections per node, " << o.tokens
       << " tokens";
+  if (o.zipf > 0) out << " (Zipfian, theta " << o.zipf << ")";
   if (o.cold_tokens > 0) {
     out << " (reads of the last " << o.cold_tokens << ", written once before the warm-up; "
         << "writes of the others)";
@@ -413,6 +422,7 @@ JsonObject LoadResultJson(const LoadResult& r) {
   j.Add("conns_per_node", o.conns);
   j.Add("tokens", static_cast<uint64_t>(o.tokens));
   j.Add("cold_tokens", static_cast<uint64_t>(o.cold_tokens));
+  j.Add("zipf", o.zipf);
   j.Add("range", o.range);
   j.Add("warmup_s", o.warmup_s);
   j.Add("seconds", r.seconds);

@@ -18,6 +18,7 @@
 #include "client/output.h"
 #include "client/token_client.h"
 #include "config/cluster_config.h"
+#include "config/config_cache.h"
 #include "config/config_location.h"
 
 using namespace tokenstore;
@@ -40,7 +41,8 @@ int Run(int argc, char** argv) {
 
   StatusOr<ConfigLocation> where = FindConfigFile(ConfigLookupFromEnvironment(cmd.config_path));
   if (!where.ok()) return Fail(where.status(), kExitUsage);
-  StatusOr<ClusterConfig> config = LoadClusterConfig(where->path);
+  StatusOr<ClusterConfig> config =
+      LoadClusterConfigCached(where->path, ConfigCacheOptions{DefaultConfigCacheDir()});
   if (!config.ok()) {
     if (where->source == "--config") return Fail(config.status(), kExitUsage);
     return Fail(config.status().WithContext("configuration " + Describe(*where)), kExitUsage);

@@ -1203,12 +1203,179 @@ std::vector<const ReplicaSet*> ClusterConfig::ReplicaSets() const {
   return sets;
 }
 
+namespace {
+
+constexpr std::string_view kEncodingMagic = "tokenstore-config/1\n";
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+void PutString(std::string* out, std::string_view s) {
+  PutVarint(out, s.size());
+  out->append(s);
+}
+
+uint64_t Fnv1a64(std::string_view bytes) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// Reads what Put* wrote; every read checks the bounds and clears ok() past them.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool ok() const { return ok_; }
+  bool done() const { return in_.empty(); }
+  std::string_view rest() const { return in_; }
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (in_.empty()) return Fail();
+      const auto byte = static_cast<unsigned char>(in_.front());
+      in_.remove_prefix(1);
+      if (shift == 63 && byte > 1) return Fail();  // bits past the 64th: not what Put wrote
+      v |= uint64_t{byte & 0x7fu} << shift;
+      if ((byte & 0x80) == 0) return v;
+    }
+    return Fail();
+  }
+  std::string String(size_t limit) {
+    const uint64_t n = Varint();
+    if (!ok_ || n > limit || n > in_.size()) {
+      Fail();
+      return "";
+    }
+    std::string s(in_.substr(0, n));
+    in_.remove_prefix(n);
+    return s;
+  }
+
+ private:
+  uint64_t Fail() {
+    ok_ = false;
+    in_ = {};
+    return 0;
+  }
+  std::string_view in_;
+  bool ok_ = true;
+};
+
+constexpr size_t kMaxEncodedAccessPoint = 64;
+
+}  // namespace
+
+std::string EncodeClusterConfig(const ClusterConfig& config) {
+  std::string body;
+  PutVarint(&body, config.size_);
+  PutVarint(&body, config.entries_.size());
+  for (const ClusterConfig::Entry& e : config.entries_) {
+    PutString(&body, e.set.writer);
+    PutVarint(&body, e.set.readers.size());
+    for (const std::string& r : e.set.readers) PutString(&body, r);
+    PutVarint(&body, static_cast<uint64_t>(e.set.line));
+    PutVarint(&body, e.set.fingerprint);
+    PutVarint(&body, e.is_range ? 1 : 0);
+    if (e.is_range) {
+      PutString(&body, e.prefix);
+      PutVarint(&body, e.from);
+      PutVarint(&body, e.to);
+    } else {
+      PutVarint(&body, e.end_id - e.first_id);
+      for (size_t i = e.first_id; i < e.end_id; ++i) PutString(&body, config.ids_[i]);
+    }
+  }
+  std::string out(kEncodingMagic);
+  PutVarint(&out, body.size());
+  PutVarint(&out, Fnv1a64(body));
+  return out + body;
+}
+
+StatusOr<ClusterConfig> DecodeClusterConfig(std::string_view bytes, const std::string& source) {
+  const auto damaged = [&source](const std::string& what) {
+    return Status::InvalidArgument("cached form of " + source + " is damaged: " + what);
+  };
+  if (!bytes.starts_with(kEncodingMagic)) return damaged("unknown format");
+  Reader header(bytes.substr(kEncodingMagic.size()));
+  const uint64_t body_size = header.Varint();
+  const uint64_t checksum = header.Varint();
+  if (!header.ok()) return damaged("truncated header");
+  const std::string_view rest = header.rest();
+  if (rest.size() != body_size) return damaged("truncated");
+  if (Fnv1a64(rest) != checksum) return damaged("checksum mismatch");
+
+  Reader in(rest);
+  ClusterConfig config;
+  config.source = source;
+  const uint64_t size = in.Varint();
+  const uint64_t entries = in.Varint();
+  if (!in.ok() || entries == 0 || entries > kMaxTokenIdsPerFile || size > kMaxTokenIdsPerFile) {
+    return damaged("bad counts");
+  }
+  config.entries_.reserve(entries);
+  uint64_t counted = 0;
+  for (uint64_t k = 0; k < entries && in.ok(); ++k) {
+    const auto index = static_cast<uint32_t>(config.entries_.size());
+    ClusterConfig::Entry& e = config.entries_.emplace_back();
+    e.set.writer = in.String(kMaxEncodedAccessPoint);
+    const uint64_t readers = in.Varint();
+    if (readers == 0 || readers > 1024) return damaged("bad reader count");
+    for (uint64_t r = 0; r < readers && in.ok(); ++r) {
+      e.set.readers.push_back(in.String(kMaxEncodedAccessPoint));
+    }
+    e.set.line = static_cast<int>(in.Varint());
+    e.set.fingerprint = in.Varint();
+    if (in.ok() && e.set.fingerprint != e.set.ComputeFingerprint()) {
+      return damaged("fingerprint of entry " + std::to_string(k + 1));
+    }
+    e.is_range = in.Varint() == 1;
+    if (e.is_range) {
+      e.prefix = in.String(kMaxTokenIdBytes);
+      e.from = in.Varint();
+      e.to = in.Varint();
+      if (e.from > e.to || e.to - e.from >= kMaxTokenIdsPerFile) return damaged("bad range");
+      counted += e.to - e.from + 1;
+      config.ranges_by_prefix_[e.prefix].push_back(index);
+    } else {
+      const uint64_t ids = in.Varint();
+      if (ids > kMaxTokenIdsPerFile) return damaged("bad id count");
+      e.first_id = config.ids_.size();
+      for (uint64_t i = 0; i < ids && in.ok(); ++i) {
+        config.ids_.push_back(in.String(kMaxTokenIdBytes));
+        config.id_entry_.push_back(index);
+      }
+      e.end_id = config.ids_.size();
+      counted += ids;
+    }
+  }
+  if (!in.ok() || !in.done() || counted != size) return damaged("entries do not match");
+  for (auto& [prefix, list] : config.ranges_by_prefix_) {
+    std::sort(list.begin(), list.end(), [&config](uint32_t a, uint32_t b) {
+      return config.entries_[a].from < config.entries_[b].from;
+    });
+  }
+  config.id_order_.resize(config.ids_.size());
+  for (size_t i = 0; i < config.id_order_.size(); ++i) config.id_order_[i] = static_cast<uint32_t>(i);
+  std::sort(config.id_order_.begin(), config.id_order_.end(),
+            [&config](uint32_t a, uint32_t b) { return config.ids_[a] < config.ids_[b]; });
+  config.size_ = size;
+  return config;
+}
+
 StatusOr<ClusterConfig> ParseClusterConfig(std::string_view yaml, const std::string& source,
                                            uint64_t max_token_ids) {
   return Parser(yaml, source, max_token_ids).Run();
 }
 
-StatusOr<ClusterConfig> LoadClusterConfig(const std::string& path) {
+StatusOr<std::string> ReadClusterConfigFile(const std::string& path) {
   const auto failure = [&path](int error, const char* action) {
     const std::string message = "cannot " + std::string(action) + " cluster config " + Quote(path) +
                                 ": " + std::error_code(error, std::generic_category()).message();
@@ -1235,7 +1402,13 @@ StatusOr<ClusterConfig> LoadClusterConfig(const std::string& path) {
   const int read_error = std::ferror(file) ? (errno != 0 ? errno : EIO) : 0;
   std::fclose(file);
   if (read_error != 0) return failure(read_error, "read");
-  return ParseClusterConfig(text, path);
+  return text;
+}
+
+StatusOr<ClusterConfig> LoadClusterConfig(const std::string& path) {
+  StatusOr<std::string> text = ReadClusterConfigFile(path);
+  if (!text.ok()) return text.status();
+  return ParseClusterConfig(*text, path);
 }
 
 }  // namespace tokenstore

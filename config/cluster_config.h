@@ -113,6 +113,9 @@ class ClusterConfig {
 
  private:
   friend class ConfigBuilder;
+  friend std::string EncodeClusterConfig(const ClusterConfig& config);
+  friend StatusOr<ClusterConfig> DecodeClusterConfig(std::string_view bytes,
+                                                     const std::string& source);
 
   struct Entry {
     ReplicaSet set;
@@ -137,6 +140,15 @@ class ClusterConfig {
   bool ForEachIn(const Entry& entry, const std::function<bool(const TokenReplication&)>& fn) const;
 };
 
+// A compact binary form of a loaded config, for a cache of parsed files (config/config_cache.h):
+// the entries and the ids named one by one, versioned and checksummed. Decoding checks every
+// bound and the checksum: damaged bytes give INVALID_ARGUMENT, never a wrong config.
+// `source` becomes the decoded config's source.
+std::string EncodeClusterConfig(const ClusterConfig& config);
+StatusOr<ClusterConfig> DecodeClusterConfig(std::string_view bytes, const std::string& source);
+
+// The bytes of the file at `path`; errors as LoadClusterConfig's when it cannot be read.
+StatusOr<std::string> ReadClusterConfigFile(const std::string& path);
 // Reads and validates the file at `path`; blocks only to read it. Errors: NOT_FOUND (no such
 // file), PERMISSION_DENIED (not readable), INVALID_ARGUMENT (any other read error, and every
 // problem in its content, as above).

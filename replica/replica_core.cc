@@ -194,9 +194,7 @@ Status ReplicaCore::StopStatus(const OpContext& ctx) const {
 
 ReplicaCore::WriterState& ReplicaCore::WriterStateOf(const std::string& token) {
   MutexLock lock(&writers_mu_);
-  auto& slot = writers_[token];
-  if (!slot) slot = std::make_unique<WriterState>();
-  return *slot;
+  return writers_.try_emplace(token).first->second;
 }
 
 // ---- quorum rounds ----

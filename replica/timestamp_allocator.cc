@@ -12,10 +12,8 @@ TimestampAllocator::TimestampAllocator(RegisterStore& store, uint64_t block, boo
 TimestampAllocator::TokenState& TimestampAllocator::StateOf(std::string_view token) {
   MutexLock lock(&mu_);
   auto it = states_.find(token);
-  if (it == states_.end()) {
-    it = states_.emplace(std::string(token), std::make_unique<TokenState>()).first;
-  }
-  return *it->second;
+  if (it == states_.end()) it = states_.try_emplace(std::string(token)).first;
+  return it->second;
 }
 
 Status TimestampAllocator::LoadLocked(std::string_view token, TokenState& state) {
