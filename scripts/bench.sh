@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The token store and etcd side by side, on this machine, over loopback.
 #
-#   scripts/bench.sh [--quick] [--out DIR] [--no-docs]
+#   scripts/bench.sh [--quick] [--out DIR] [--no-docs] [--scale]
 #
 # Installs what is missing (scripts/bootstrap.sh; etcd-server and gnuplot-nox if absent),
 # builds token-replica and token-bench with the release preset, measures the machine's floor
@@ -31,6 +31,10 @@
 # gnuplot is available). DIR defaults to build/bench. Unless --no-docs, also updates
 # docs/bench-results.json, docs/benchmarks.png and the generated section of docs/benchmarks.md.
 #
+# --scale: then the same mixed workload over a million tokens, uniform and Zipfian, next to
+# 16 tokens in the same run, with memory, start and restart times (scripts/scale.sh, about 15
+# more minutes: every token is written once first); its table goes to DIR/scale.md.
+#
 # BENCH_SECONDS and BENCH_CLIENTS ("1 16 64") override the measured seconds and the client
 # counts, BENCH_FLOOR_SECONDS (2) the seconds per floor measure, for a smoke test of the script.
 #
@@ -44,6 +48,7 @@ root=$(pwd)
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 quick=0
+scale=0
 out="$root/build/bench"
 docs=1
 while (($#)); do
@@ -52,6 +57,7 @@ while (($#)); do
     --out) [[ $# -ge 2 ]] || { echo "bench: --out needs a directory" >&2; exit 2; }; out=$2; shift ;;
     --out=*) out=${1#--out=} ;;
     --no-docs) docs=0 ;;
+    --scale) scale=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench: unknown argument $1 (see scripts/bench.sh --help)" >&2; exit 2 ;;
   esac
@@ -415,3 +421,8 @@ PY
 fi
 echo "bench: results in $out (results.json, table.md$([[ -f $out/benchmarks.png ]] && echo ', benchmarks.png'))"
 cat "$out/table.md"
+if ((scale)); then
+  echo "bench: a million tokens (scripts/scale.sh)"
+  scripts/scale.sh | tee "$out/scale.log"
+  sed -n '/^| measure/,$p' "$out/scale.log" >"$out/scale.md"
+fi

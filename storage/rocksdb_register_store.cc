@@ -355,6 +355,7 @@ Status RocksDbRegisterStore::Load() {
   }
   if (!it->status().ok()) return FromRocks(it->status(), dir_, "cannot read the registers");
 
+  std::map<std::string, uint64_t, std::less<>> reserved;
   std::set<std::string, std::less<>> crashed;
   std::map<std::string, std::string, std::less<>> node_records;
   it.reset(db_->NewIterator(ro, meta_cf_));
@@ -368,8 +369,7 @@ Status RocksDbRegisterStore::Load() {
         return Status::DataLoss(dir_ + ": meta key '" + Printable(key) +
                                 "': " + upto.status().message());
       }
-      // Checked here, read from RocksDB when asked: kept in memory, the reservations of a
-      // writer of a million tokens would cost about 80 bytes each.
+      reserved.emplace(std::string(key.substr(kReservedPrefix.size())), *upto);
     } else if (key.starts_with(kCrashedPrefix)) {
       if (!value.empty()) {
         return Status::DataLoss(dir_ + ": meta key '" + Printable(key) + "' holds " +
@@ -388,6 +388,7 @@ Status RocksDbRegisterStore::Load() {
 
   WriterMutexLock lock(&mu_);
   registers_ = std::move(registers);
+  reserved_ = std::move(reserved);
   crashed_ = std::move(crashed);
   node_records_ = std::move(node_records);
   return Status::Ok();
@@ -556,49 +557,32 @@ StatusOr<std::vector<std::pair<std::string, Register>>> RocksDbRegisterStore::Sc
 }
 
 StatusOr<uint64_t> RocksDbRegisterStore::GetReservedTimestamp(std::string_view token) {
-  rocksdb::ReadOptions ro;
-  ro.verify_checksums = true;
-  std::string value;
-  const rocksdb::Status s = db_->Get(ro, meta_cf_, ReservedKey(token), &value);
-  if (s.IsNotFound()) return uint64_t{0};
-  if (!s.ok()) return FromRocks(s, dir_, "cannot read the reservation of a token");
-  StatusOr<uint64_t> upto = DecodeReservation(value);
-  if (!upto.ok()) {
-    return Status::DataLoss(dir_ + ": meta key '" + Printable(ReservedKey(token)) +
-                            "': " + upto.status().message());
-  }
-  return *upto;
+  ReaderMutexLock lock(&mu_);
+  auto it = reserved_.find(token);
+  return it == reserved_.end() ? uint64_t{0} : it->second;
 }
 
 StatusOr<std::vector<std::pair<std::string, uint64_t>>> RocksDbRegisterStore::ScanReservations() {
-  rocksdb::ReadOptions ro;
-  ro.verify_checksums = true;
-  ro.fill_cache = false;
-  std::vector<std::pair<std::string, uint64_t>> all;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, meta_cf_));
-  for (it->Seek(rocksdb::Slice(kReservedPrefix.data(), kReservedPrefix.size()));
-       it->Valid() && it->key().ToStringView().starts_with(kReservedPrefix); it->Next()) {
-    StatusOr<uint64_t> upto = DecodeReservation(it->value().ToStringView());
-    if (!upto.ok()) {
-      return Status::DataLoss(dir_ + ": meta key '" + Printable(it->key().ToStringView()) +
-                              "': " + upto.status().message());
-    }
-    all.emplace_back(std::string(it->key().ToStringView().substr(kReservedPrefix.size())), *upto);
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), dir_, "cannot read the reservations");
-  return all;
+  ReaderMutexLock lock(&mu_);
+  return std::vector<std::pair<std::string, uint64_t>>(reserved_.begin(), reserved_.end());
 }
 
 // Same locking as StoreIfNewer, for the same reason: the reservation never goes down.
 Status RocksDbRegisterStore::ReserveTimestamps(std::string_view token, uint64_t upto) {
   std::lock_guard<std::mutex> stripe(StripeOf(token));
-  StatusOr<uint64_t> held = GetReservedTimestamp(token);
-  if (!held.ok()) return held.status();
-  if (upto <= *held) return Status::Ok();
+  {
+    ReaderMutexLock lock(&mu_);
+    auto it = reserved_.find(token);
+    if (upto <= (it == reserved_.end() ? 0 : it->second)) return Status::Ok();
+  }
   TOKENSTORE_RETURN_IF_ERROR(CheckWritable());
   rocksdb::WriteBatch batch;
   batch.Put(meta_cf_, ReservedKey(token), EncodeReservation(upto));
-  return Write(&batch);
+  TOKENSTORE_RETURN_IF_ERROR(Write(&batch));
+
+  WriterMutexLock lock(&mu_);
+  reserved_.insert_or_assign(std::string(token), upto);
+  return Status::Ok();
 }
 
 // The stripe keeps memory and disk in the same order when a set and a clear race.

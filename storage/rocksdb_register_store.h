@@ -10,10 +10,8 @@
 // Every write is a synced WriteBatch (WriteOptions::sync), so a call that returns OK has
 // reached the fsync'ed write-ahead log and survives kill -9 of the process.
 //
-// The registers, crash-stop marks and node records are loaded into memory at Open and kept
-// in step with the disk, so reading a register never touches RocksDB. The writer's timestamp
-// reservations are checked at Open but read from RocksDB when asked (once per token and
-// incarnation, by the allocator), so a writer of many tokens does not hold them twice. A failed write
+// All of the database is loaded into memory at Open (it is small: one register per
+// token) and kept in step with the disk, so reads never touch RocksDB. A failed write
 // leaves the disk state uncertain; the store then refuses further writes until it is
 // reopened, which reloads the truth from disk.
 //
@@ -145,6 +143,7 @@ class RocksDbRegisterStore final : public RegisterStore {
   // Guards the in-memory copy of the database. Held only briefly, never across I/O.
   mutable SharedMutex mu_;
   std::map<std::string, Register, std::less<>> registers_ GUARDED_BY(mu_);
+  std::map<std::string, uint64_t, std::less<>> reserved_ GUARDED_BY(mu_);
   std::set<std::string, std::less<>> crashed_ GUARDED_BY(mu_);
   std::map<std::string, std::string, std::less<>> node_records_ GUARDED_BY(mu_);
   Status write_error_ GUARDED_BY(mu_);
