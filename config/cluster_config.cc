@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -1077,7 +1078,6 @@ void ConfigBuilder::Build(std::vector<PendingEntry>& pending, const std::vector<
   config->ids_.reserve(explicit_count);
   config->id_entry_.reserve(explicit_count);
   for (PendingEntry& p : pending) {
-    const auto index = static_cast<uint32_t>(config->entries_.size());
     ClusterConfig::Entry& entry = config->entries_.emplace_back();
     entry.set = std::move(p.shape);
     if (p.range) {
@@ -1086,26 +1086,34 @@ void ConfigBuilder::Build(std::vector<PendingEntry>& pending, const std::vector<
       entry.prefix = range.prefix;
       entry.from = range.from;
       entry.to = range.to;
-      config->ranges_by_prefix_[range.prefix].push_back(index);
     } else {
       entry.first_id = config->ids_.size();
-      for (std::string& id : p.ids) {
-        config->ids_.push_back(std::move(id));
-        config->id_entry_.push_back(index);
-      }
+      for (std::string& id : p.ids) config->ids_.push_back(std::move(id));
       entry.end_id = config->ids_.size();
     }
   }
-  for (auto& [prefix, list] : config->ranges_by_prefix_) {
-    std::sort(list.begin(), list.end(), [config](uint32_t a, uint32_t b) {
-      return config->entries_[a].from < config->entries_[b].from;
-    });
+  config->BuildIndex();
+  assert(config->size_ == ids_named);
+}
+
+void ClusterConfig::BuildIndex() {
+  ranges_by_prefix_.clear();
+  id_entry_.assign(ids_.size(), 0);
+  size_ = 0;
+  for (size_t index = 0; index < entries_.size(); ++index) {
+    const Entry& e = entries_[index];
+    if (e.is_range) ranges_by_prefix_[e.prefix].push_back(static_cast<uint32_t>(index));
+    for (size_t i = e.first_id; i < e.end_id; ++i) id_entry_[i] = static_cast<uint32_t>(index);
+    size_ += e.count();
   }
-  config->id_order_.resize(config->ids_.size());
-  for (size_t i = 0; i < config->id_order_.size(); ++i) config->id_order_[i] = static_cast<uint32_t>(i);
-  std::sort(config->id_order_.begin(), config->id_order_.end(),
-            [config](uint32_t a, uint32_t b) { return config->ids_[a] < config->ids_[b]; });
-  config->size_ = ids_named;
+  for (auto& [prefix, list] : ranges_by_prefix_) {
+    std::sort(list.begin(), list.end(),
+              [this](uint32_t a, uint32_t b) { return entries_[a].from < entries_[b].from; });
+  }
+  id_order_.resize(ids_.size());
+  for (size_t i = 0; i < id_order_.size(); ++i) id_order_[i] = static_cast<uint32_t>(i);
+  std::sort(id_order_.begin(), id_order_.end(),
+            [this](uint32_t a, uint32_t b) { return ids_[a] < ids_[b]; });
 }
 
 std::optional<TokenReplication> ClusterConfig::Find(std::string_view id) const {
@@ -1321,9 +1329,7 @@ StatusOr<ClusterConfig> DecodeClusterConfig(std::string_view bytes, const std::s
     return damaged("bad counts");
   }
   config.entries_.reserve(entries);
-  uint64_t counted = 0;
   for (uint64_t k = 0; k < entries && in.ok(); ++k) {
-    const auto index = static_cast<uint32_t>(config.entries_.size());
     ClusterConfig::Entry& e = config.entries_.emplace_back();
     e.set.writer = in.String(kMaxEncodedAccessPoint);
     const uint64_t readers = in.Varint();
@@ -1342,31 +1348,17 @@ StatusOr<ClusterConfig> DecodeClusterConfig(std::string_view bytes, const std::s
       e.from = in.Varint();
       e.to = in.Varint();
       if (e.from > e.to || e.to - e.from >= kMaxTokenIdsPerFile) return damaged("bad range");
-      counted += e.to - e.from + 1;
-      config.ranges_by_prefix_[e.prefix].push_back(index);
     } else {
       const uint64_t ids = in.Varint();
       if (ids > kMaxTokenIdsPerFile) return damaged("bad id count");
       e.first_id = config.ids_.size();
-      for (uint64_t i = 0; i < ids && in.ok(); ++i) {
-        config.ids_.push_back(in.String(kMaxTokenIdBytes));
-        config.id_entry_.push_back(index);
-      }
+      for (uint64_t i = 0; i < ids && in.ok(); ++i) config.ids_.push_back(in.String(kMaxTokenIdBytes));
       e.end_id = config.ids_.size();
-      counted += ids;
     }
   }
-  if (!in.ok() || !in.done() || counted != size) return damaged("entries do not match");
-  for (auto& [prefix, list] : config.ranges_by_prefix_) {
-    std::sort(list.begin(), list.end(), [&config](uint32_t a, uint32_t b) {
-      return config.entries_[a].from < config.entries_[b].from;
-    });
-  }
-  config.id_order_.resize(config.ids_.size());
-  for (size_t i = 0; i < config.id_order_.size(); ++i) config.id_order_[i] = static_cast<uint32_t>(i);
-  std::sort(config.id_order_.begin(), config.id_order_.end(),
-            [&config](uint32_t a, uint32_t b) { return config.ids_[a] < config.ids_[b]; });
-  config.size_ = size;
+  if (!in.ok() || !in.done()) return damaged("entries do not match");
+  config.BuildIndex();
+  if (config.size() != size) return damaged("the entries name another number of ids");
   return config;
 }
 

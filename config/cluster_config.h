@@ -137,6 +137,8 @@ class ClusterConfig {
   // Range entries by prefix, each list sorted by `from` (ranges of one prefix never overlap).
   std::map<std::string, std::vector<uint32_t>, std::less<>> ranges_by_prefix_;
   uint64_t size_ = 0;
+  // Derives ranges_by_prefix_, id_entry_, id_order_ and size_ from entries_ and ids_.
+  void BuildIndex();
   bool ForEachIn(const Entry& entry, const std::function<bool(const TokenReplication&)>& fn) const;
 };
 
