@@ -36,12 +36,16 @@ struct TokenValue {
   friend bool operator==(const TokenValue&, const TokenValue&) = default;
 };
 
-// The order of registers: a writer-assigned counter, then the writer incarnation that issued
-// it. `origin` is a random non-zero number drawn for each incarnation of a writer (a new data
-// dir, a rebuild, another node taking the writer's place), so two incarnations that issue the
-// same counter still give two different stamps: no two different values ever share a stamp,
-// whatever disks were lost or writers moved. {0, 0} is the initial register's stamp.
+// The order of registers: the configuration epoch of the writer that issued it, then a
+// writer-assigned counter, then the writer incarnation that issued it. `origin` is a random
+// non-zero number drawn for each incarnation of a writer (a new data dir, a rebuild, another
+// node taking the writer's place), so two incarnations that issue the same counter still give
+// two different stamps: no two different values ever share a stamp, whatever disks were lost
+// or writers moved. The epoch comes first so that a value written after an online
+// reconfiguration is newer than anything the writer of an earlier epoch issued, whatever its
+// counter reached (docs/reconfiguration.md). {0, 0, 0} is the initial register's stamp.
 struct Stamp {
+  uint64_t epoch = 0;
   uint64_t ts = 0;
   uint64_t origin = 0;
 
@@ -57,8 +61,9 @@ struct Register {
   uint64_t ts = 0;
   TokenValue value;
   uint64_t origin = 0;  // the issuing writer incarnation; see Stamp
+  uint64_t epoch = 0;   // the configuration epoch of the issuing writer; see Stamp
 
-  Stamp stamp() const { return Stamp{ts, origin}; }
+  Stamp stamp() const { return Stamp{epoch, ts, origin}; }
   friend bool operator==(const Register&, const Register&) = default;
 };
 

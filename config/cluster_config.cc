@@ -51,8 +51,9 @@ namespace {
 
 // Longer values are cut in messages so one absurd line cannot flood an operator's terminal.
 constexpr size_t kMaxQuotedBytes = 80;
-constexpr std::array<std::string_view, 4> kKnownKeys = {"token", "tokens", "writer", "readers"};
-constexpr char kKnownKeyList[] = "token (or tokens), writer, readers";
+constexpr std::array<std::string_view, 5> kKnownKeys = {"token", "tokens", "writer", "readers",
+                                                        "epoch"};
+constexpr char kKnownKeyList[] = "token (or tokens), writer, readers, epoch";
 constexpr std::array<std::string_view, 3> kRangeKeys = {"prefix", "from", "to"};
 constexpr char kRangeKeyList[] = "prefix, from, to";
 constexpr char kAccessPointExample[] = "127.0.0.1:50051";
@@ -495,10 +496,11 @@ class Parser {
     Field tokens;
     Field writer;
     Field readers;
+    Field epoch;
     std::vector<YAML::Node> unknown_keys;
     std::vector<std::pair<int, std::string>> key_errors;  // reported once the label is known
     CollectFields(entry, {{"token", &token}, {"tokens", &tokens}, {"writer", &writer},
-                          {"readers", &readers}},
+                          {"readers", &readers}, {"epoch", &epoch}},
                   kKnownKeyList, &unknown_keys, &key_errors);
 
     // The token comes first so that every other message can name it.
@@ -547,6 +549,8 @@ class Parser {
     } else if (!ParseReaders(readers, label, &pending.shape.readers)) {
       valid = false;
     }
+
+    if (epoch.present && !ParseEpoch(epoch, label, &pending.shape.epoch)) valid = false;
 
     if (valid) {
       pending.shape.fingerprint = pending.shape.ComputeFingerprint();
@@ -858,6 +862,19 @@ class Parser {
     return id;
   }
 
+  // `epoch: N`: the configuration's epoch (docs/reconfiguration.md), a plain decimal number.
+  bool ParseEpoch(const Field& field, const std::string& label, uint64_t* epoch) {
+    if (!CheckScalar(field, label, "a number, e.g. epoch: 1")) return false;
+    uint64_t value = 0;
+    if (std::optional<std::string> problem = CheckRangeNumber(field.value.Scalar(), &value)) {
+      AddError(LineOf(field.value), label + ": epoch " + Quote(field.value.Scalar()) + " " +
+                                        *problem);
+      return false;
+    }
+    *epoch = value;
+    return true;
+  }
+
   bool ParseWriter(const Field& field, const std::string& label, std::string* writer) {
     if (!CheckScalar(field, label,
                      std::string("one access point, e.g. writer: ") + kAccessPointExample)) {
@@ -1042,6 +1059,8 @@ uint64_t ReplicaSet::ComputeFingerprint() const {
   };
   mix(writer);
   for (const std::string& r : Sorted(readers)) mix(r);
+  // Epoch 0 (never reconfigured) leaves the fingerprint as it was before epochs existed.
+  if (epoch != 0) mix("epoch " + std::to_string(epoch));
   return h == 0 ? 1 : h;
 }
 
@@ -1052,7 +1071,9 @@ std::string ReplicaSet::ViewString() const {
     out += (first ? "" : ", ") + r;
     first = false;
   }
-  return out + "]";
+  out += "]";
+  if (epoch != 0) out += " at epoch " + std::to_string(epoch);
+  return out;
 }
 
 bool ReplicaSet::IsReader(std::string_view node) const {
@@ -1213,7 +1234,7 @@ std::vector<const ReplicaSet*> ClusterConfig::ReplicaSets() const {
 
 namespace {
 
-constexpr std::string_view kEncodingMagic = "tokenstore-config/1\n";
+constexpr std::string_view kEncodingMagic = "tokenstore-config/2\n";
 
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -1290,6 +1311,7 @@ std::string EncodeClusterConfig(const ClusterConfig& config) {
     PutVarint(&body, e.set.readers.size());
     for (const std::string& r : e.set.readers) PutString(&body, r);
     PutVarint(&body, static_cast<uint64_t>(e.set.line));
+    PutVarint(&body, e.set.epoch);
     PutVarint(&body, e.set.fingerprint);
     PutVarint(&body, e.is_range ? 1 : 0);
     if (e.is_range) {
@@ -1338,6 +1360,7 @@ StatusOr<ClusterConfig> DecodeClusterConfig(std::string_view bytes, const std::s
       e.set.readers.push_back(in.String(kMaxEncodedAccessPoint));
     }
     e.set.line = static_cast<int>(in.Varint());
+    e.set.epoch = in.Varint();
     e.set.fingerprint = in.Varint();
     if (in.ok() && e.set.fingerprint != e.set.ComputeFingerprint()) {
       return damaged("fingerprint of entry " + std::to_string(k + 1));

@@ -49,6 +49,9 @@ struct ReplicaSet {
   std::string writer;                // canonical access point
   std::vector<std::string> readers;  // canonical, in file order, no duplicates
   int line = 0;                      // line of the entry in the file (1-based)
+  // The configuration's epoch (`epoch:` in the file, 0 when absent): raised by each online
+  // reconfiguration of the entry's tokens (docs/reconfiguration.md).
+  uint64_t epoch = 0;
   uint64_t fingerprint = 0;          // ComputeFingerprint(), filled by the loader
 
   // {writer} ∪ readers, writer first, then readers in file order.
@@ -58,8 +61,8 @@ struct ReplicaSet {
   bool IsReader(std::string_view node) const;
   Role RoleOf(std::string_view node) const;
   // What nodes compare to tell whether they agree on a token's replication: a 64-bit FNV-1a
-  // hash of the writer and the sorted readers (the readers' order in the file does not
-  // matter). Never 0, which on the wire means "not checked".
+  // hash of the writer, the sorted readers (the readers' order in the file does not
+  // matter) and the epoch when it is not 0. Never 0, which on the wire means "not checked".
   uint64_t ComputeFingerprint() const;
   // The loader's cached value, or ComputeFingerprint() for a set built by hand.
   uint64_t Fingerprint() const { return fingerprint != 0 ? fingerprint : ComputeFingerprint(); }

@@ -1,5 +1,7 @@
 #include "proto/convert.h"
 
+#include <algorithm>
+
 namespace tokenstore {
 
 void ToProto(const TokenValue& in, v1::TokenValue* out) {
@@ -23,6 +25,7 @@ void ToProto(const TokenValue& in, v1::TokenValue* out) {
 void ToProto(const Register& in, v1::Register* out) {
   out->set_ts(in.ts);
   out->set_origin(in.origin);
+  out->set_epoch(in.epoch);
   ToProto(in.value, out->mutable_value());
 }
 
@@ -52,7 +55,7 @@ StatusOr<TokenValue> FromProto(const v1::TokenValue& in) {
 StatusOr<Register> FromProto(const v1::Register& in) {
   StatusOr<TokenValue> v = FromProto(in.value());
   if (!v.ok()) return v.status();
-  return Register{in.ts(), std::move(v).value(), in.origin()};
+  return Register{in.ts(), std::move(v).value(), in.origin(), in.epoch()};
 }
 
 v1::HelloResponse::State ToProto(NodeState in) {
@@ -99,6 +102,36 @@ StatusOr<HelloReply> FromProto(const v1::HelloResponse& in) {
 HelloArgs FromProto(const v1::HelloRequest& in) {
   return HelloArgs{in.cluster_id(),    in.incarnation(),  in.boot(), in.previous_boot(),
                    in.run(),           in.previous_run(), in.version()};
+}
+
+void ToProto(std::string_view token, const ReplicaSet& in, v1::TokenConfig* out) {
+  out->set_token(std::string(token));
+  out->set_epoch(in.epoch);
+  out->set_writer(in.writer);
+  out->clear_readers();
+  for (const std::string& r : in.readers) out->add_readers(r);
+}
+
+StatusOr<ReplicaSet> FromProto(const v1::TokenConfig& in, std::string_view what) {
+  const auto bad = [what](const std::string& problem) {
+    return Status::InvalidArgument(std::string(what) + ": " + problem);
+  };
+  ReplicaSet out;
+  out.epoch = in.epoch();
+  StatusOr<std::string> writer = ParseAccessPoint(in.writer());
+  if (!writer.ok()) return bad("writer: " + writer.status().message());
+  out.writer = *std::move(writer);
+  if (in.readers().empty()) return bad("no readers");
+  for (const std::string& r : in.readers()) {
+    StatusOr<std::string> canonical = ParseAccessPoint(r);
+    if (!canonical.ok()) return bad("reader: " + canonical.status().message());
+    if (std::find(out.readers.begin(), out.readers.end(), *canonical) != out.readers.end()) {
+      return bad("reader " + *canonical + " is named twice");
+    }
+    out.readers.push_back(*std::move(canonical));
+  }
+  out.fingerprint = out.ComputeFingerprint();
+  return out;
 }
 
 grpc::Status ToGrpc(const Status& st) {

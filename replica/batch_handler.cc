@@ -34,7 +34,7 @@ void AnswerBatch(ReplicaCore& core, const v1::BatchRequest& request,
     if (st.ok() && e.call_case() == v1::BatchEntry::kStore) {
       StatusOr<Register> reg = FromProto(e.store());
       if (reg.ok()) {
-        stores.push_back(StoreItem{e.token(), std::move(reg).value()});
+        stores.push_back(StoreItem{e.token(), std::move(reg).value(), e.config_fingerprint()});
         store_ids.push_back(e.id());
         continue;
       }
@@ -46,7 +46,7 @@ void AnswerBatch(ReplicaCore& core, const v1::BatchRequest& request,
       SetResultStatus(r, st);
       continue;
     }
-    StatusOr<Register> reg = core.HandleGetRegister(e.token());
+    StatusOr<Register> reg = core.HandleGetRegister(e.token(), e.config_fingerprint());
     if (reg.ok()) {
       ToProto(*reg, r->mutable_reg());
     } else {
@@ -70,6 +70,7 @@ void AnswerBatch(ReplicaCore& core, const v1::BatchRequest& request,
           if (held[i].ok()) {
             r->set_stored_ts(held[i]->ts);
             r->set_stored_origin(held[i]->origin);
+            r->set_stored_epoch(held[i]->epoch);
           } else {
             SetResultStatus(r, held[i].status());
           }

@@ -144,7 +144,7 @@ CancelFn GrpcPeerTransport::Store(const std::string& node, const std::string& to
   return Unary<v1::StoreRequest, v1::StoreResponse, Stamp>(
       node, std::move(req), deadline, &v1::ReplicaService::StubInterface::async_interface::Store,
       [](const v1::StoreResponse& r) -> StatusOr<Stamp> {
-        return Stamp{r.stored_ts(), r.stored_origin()};
+        return Stamp{r.stored_epoch(), r.stored_ts(), r.stored_origin()};
       },
       std::move(done));
 }

@@ -242,7 +242,7 @@ void PeerBatcher::Deliver(Finished& finished) {
       if (!st.ok()) {
         o.call.on_store(std::move(st));
       } else {
-        o.call.on_store(Stamp{o.result->stored_ts(), o.result->stored_origin()});
+        o.call.on_store(Stamp{o.result->stored_epoch(), o.result->stored_ts(), o.result->stored_origin()});
       }
     } else {
       if (!st.ok()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/log.h"
 #include "replica/quorum_round.h"
 
 namespace tokenstore {
@@ -73,11 +74,14 @@ ReplicaCore::ReplicaCore(const ClusterConfig& config, ReplicaOptions options,
       admission_(options_.admission),
       lifecycle_(config, options_.self, token_ids_, store, transport, LifecycleOf(options_),
                  clock),
+      records_(store),
       committer_(storage_executor,
                  [this](std::span<const StoreItem> items) { return HandleStoreBatch(items); }) {}
 
 Status ReplicaCore::Start() {
   TOKENSTORE_RETURN_IF_ERROR(lifecycle_.Open());
+  TOKENSTORE_RETURN_IF_ERROR(records_.Load());
+  TOKENSTORE_RETURN_IF_ERROR(CheckRecordsAgainstFile());
   StatusOr<std::vector<std::string>> marks = store_.CrashedTokens();
   if (!marks.ok()) return marks.status().WithContext("loading crash-stop marks");
   WriterMutexLock lock(&crashed_mu_);
@@ -88,13 +92,36 @@ Status ReplicaCore::Start() {
 
 // ---- validation ----
 
+StatusOr<TokenReplication> ReplicaCore::ActiveConfig(std::string_view id) const {
+  std::optional<TokenReplication> yaml = config_.Find(id);
+  const std::optional<TokenConfigRecord> rec = records_.Find(id);
+  // A record decides unless the file is newer (written after a reconfiguration this node
+  // missed): docs/reconfiguration.md, "Configurations have epochs".
+  if (rec && (!yaml || rec->epoch() >= yaml->set->epoch)) {
+    switch (rec->state) {
+      case TokenConfigState::kSealed:
+        return Status::Unavailable(options_.self + " is sealed for " + Quoted(id) +
+                                   ": it is being reconfigured from " +
+                                   rec->current->ViewString() + " to " +
+                                   rec->target->ViewString() +
+                                   "; retry shortly (token-admin reconfigure completes it)");
+      case TokenConfigState::kRetired:
+        return Status::FailedPrecondition(options_.self + " no longer keeps " + Quoted(id) +
+                                          ": it moved to " + rec->target->ViewString());
+      case TokenConfigState::kActive:
+        return TokenReplication{std::string(id), rec->current};
+    }
+  }
+  if (!yaml) {
+    return Status::NotFound(Quoted(id) + " is not in the replication scheme " + config_.source);
+  }
+  return *std::move(yaml);
+}
+
 Status ReplicaCore::CheckKeeps(std::string_view token) const {
   TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("token", token, options_.limits));
-  const std::optional<TokenReplication> t = config_.Find(token);
-  if (!t) {
-    return Status::NotFound(Quoted(token) + " is not in the replication scheme " +
-                            config_.source);
-  }
+  StatusOr<TokenReplication> t = ActiveConfig(token);
+  if (!t.ok()) return t.status();
   if (t->RoleOf(options_.self) == Role::kNone) {
     return Status::NotFound(options_.self + " does not keep " + Quoted(token) +
                             "; its replicas are " + JoinNodes(t->Replicas()));
@@ -102,17 +129,30 @@ Status ReplicaCore::CheckKeeps(std::string_view token) const {
   return Status::Ok();
 }
 
-StatusOr<TokenReplication> ReplicaCore::CheckWriter(std::string_view id) const {
+StatusOr<TokenReplication> ReplicaCore::CheckWriter(std::string_view id,
+                                                    const OpContext& ctx) const {
   TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("id", id, options_.limits));
-  std::optional<TokenReplication> t = config_.Find(id);
-  if (!t) {
-    return Status::NotFound(Quoted(id) + " is not in the replication scheme " + config_.source);
-  }
+  StatusOr<TokenReplication> t = ActiveConfig(id);
+  if (!t.ok()) return t.status();
+  TOKENSTORE_RETURN_IF_ERROR(CheckServes(*t, ctx));
   if (t->writer() != options_.self) {
     return Status::FailedPrecondition(options_.self + " is not the writer of " + Quoted(id) +
                                       "; send writes to " + t->writer());
   }
-  return *std::move(t);
+  return t;
+}
+
+StatusOr<TokenReplication> ReplicaCore::CheckReader(std::string_view id,
+                                                    const OpContext& ctx) const {
+  TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("id", id, options_.limits));
+  StatusOr<TokenReplication> t = ActiveConfig(id);
+  if (!t.ok()) return t.status();
+  TOKENSTORE_RETURN_IF_ERROR(CheckServes(*t, ctx));
+  if (!t->IsReader(options_.self)) {
+    return Status::FailedPrecondition(options_.self + " is not a reader of " + Quoted(id) +
+                                      "; its readers are " + JoinNodes(t->readers()));
+  }
+  return t;
 }
 
 Status ReplicaCore::CheckServes(const TokenReplication& token, const OpContext& ctx) const {
@@ -121,7 +161,8 @@ Status ReplicaCore::CheckServes(const TokenReplication& token, const OpContext& 
         Quoted(token.id) + ": the client's configuration differs from " + options_.self +
         "'s: the node has " + token.ViewString() + " (fingerprint " + Hex(token.Fingerprint()) +
         "), the client's file gives another view (fingerprint " + Hex(ctx.config_fingerprint) +
-        "); every node and client must use the same file");
+        "); every node and client must use the same file, or the one token-admin reconfigure "
+        "wrote");
   }
   if (!lifecycle_.Serves(token.id)) {
     return Status::Unavailable(options_.self + " does not serve " + Quoted(token.id) +
@@ -134,7 +175,8 @@ Status ReplicaCore::CheckServes(const TokenReplication& token, const OpContext& 
 Status ReplicaCore::CheckPeerCall(std::string_view token, std::string_view from,
                                   uint64_t fingerprint) const {
   TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token));
-  const std::optional<TokenReplication> t = config_.Find(token);
+  const StatusOr<TokenReplication> t = ActiveConfig(token);
+  if (!t.ok()) return t.status();
   if (fingerprint != 0 && fingerprint != t->Fingerprint()) {
     return Status::FailedPrecondition(
         Quoted(token) + ": " + options_.self + " and " + std::string(from) +
@@ -146,23 +188,21 @@ Status ReplicaCore::CheckPeerCall(std::string_view token, std::string_view from,
   return Status::Ok();
 }
 
+Status ReplicaCore::CheckView(std::string_view token, uint64_t fingerprint) const {
+  if (fingerprint == 0) return Status::Ok();
+  const StatusOr<TokenReplication> t = ActiveConfig(token);
+  if (!t.ok()) return t.status();
+  if (fingerprint == t->Fingerprint()) return Status::Ok();
+  return Status::FailedPrecondition(Quoted(token) + ": the call was made for another "
+                                    "configuration than " + options_.self + "'s, " +
+                                    t->ViewString() + " (fingerprint " + Hex(t->Fingerprint()) +
+                                    ")");
+}
+
 Status ReplicaCore::RoundError(const TokenReplication& token, const Status& st) const {
   if (st.code() != StatusCode::kFailedPrecondition) return st;
   return Status(st.code(), st.message() + "; " + options_.self + " has " + token.ViewString() +
                                " (fingerprint " + Hex(token.Fingerprint()) + ")");
-}
-
-StatusOr<TokenReplication> ReplicaCore::CheckReader(std::string_view id) const {
-  TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("id", id, options_.limits));
-  std::optional<TokenReplication> t = config_.Find(id);
-  if (!t) {
-    return Status::NotFound(Quoted(id) + " is not in the replication scheme " + config_.source);
-  }
-  if (!t->IsReader(options_.self)) {
-    return Status::FailedPrecondition(options_.self + " is not a reader of " + Quoted(id) +
-                                      "; its readers are " + JoinNodes(t->readers()));
-  }
-  return *std::move(t);
 }
 
 template <typename T>
@@ -218,7 +258,7 @@ void ReplicaCore::GetRound(const TokenReplication& token, const OpContext& ctx,
   // majority, so a reader whose register lags always imposes the newer one on itself too
   // (otherwise two fast peers could decide the round before it is even asked).
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (nodes[i] == options_.self) round->OnReply(i, HandleGetRegister(token.id));
+    if (nodes[i] == options_.self) round->OnReply(i, HandleGetRegister(token.id, token.Fingerprint()));
   }
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i] == options_.self) continue;
@@ -270,7 +310,8 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
   // write-back only needs the replica to hold at least what it imposes.
   const Stamp issued = reg.stamp();
   auto reply = [round, superseded, issued, writer_issue](size_t i, StatusOr<Stamp> held) {
-    if (writer_issue && held.ok() && *held != issued && held->origin != issued.origin) {
+    if (writer_issue && held.ok() && *held != issued &&
+        (held->origin != issued.origin || held->epoch != issued.epoch)) {
       {
         MutexLock lock(&superseded->mu);
         if (!superseded->by || *superseded->by < *held) superseded->by = *held;
@@ -284,7 +325,7 @@ void ReplicaCore::StoreRound(const TokenReplication& token, const Register& reg,
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i] == options_.self) {
       std::vector<StoreItem> items;
-      items.push_back(StoreItem{token.id, reg});
+      items.push_back(StoreItem{token.id, reg, token.Fingerprint()});
       committer_.Submit(std::move(items), [reply, i](std::vector<StatusOr<Stamp>> held) {
         reply(i, std::move(held[0]));
       });
@@ -335,9 +376,8 @@ void ReplicaCore::QuorumRead(const TokenReplication& token, const OpContext& ctx
 
 void ReplicaCore::Read(const std::string& id, const OpContext& in_ctx,
                        std::function<void(StatusOr<CoreReadResult>)> done) {
-  StatusOr<TokenReplication> token = CheckReader(id);
+  StatusOr<TokenReplication> token = CheckReader(id, in_ctx);
   if (!token.ok()) return done(token.status());
-  if (Status st = CheckServes(*token, in_ctx); !st.ok()) return done(st);
   if (!Admit(id, done)) return;
   const TokenReplication& t = *token;
   OpContext ctx = Bounded(in_ctx);
@@ -386,9 +426,8 @@ void ReplicaCore::FinishRead(const TokenReplication& token, QuorumReadOutcome ou
 
 void ReplicaCore::Write(const WriteArgs& args, const OpContext& in_ctx,
                         std::function<void(StatusOr<CoreWriteResult>)> done) {
-  StatusOr<TokenReplication> token = CheckWriter(args.id);
+  StatusOr<TokenReplication> token = CheckWriter(args.id, in_ctx);
   if (!token.ok()) return done(token.status());
-  if (Status st = CheckServes(*token, in_ctx); !st.ok()) return done(st);
   if (Status st = ValidateWriteArgs(args, options_.limits); !st.ok()) return done(st);
   if (!Admit(args.id, done)) return;
   const TokenReplication& t = *token;
@@ -427,9 +466,8 @@ void ReplicaCore::Write(const WriteArgs& args, const OpContext& in_ctx,
 
 void ReplicaCore::Create(const std::string& id, const OpContext& in_ctx,
                          std::function<void(StatusOr<uint64_t>)> done) {
-  StatusOr<TokenReplication> token = CheckWriter(id);
+  StatusOr<TokenReplication> token = CheckWriter(id, in_ctx);
   if (!token.ok()) return done(token.status());
-  if (Status st = CheckServes(*token, in_ctx); !st.ok()) return done(st);
   if (!Admit(id, done)) return;
   const TokenReplication& t = *token;
   OpContext ctx = Bounded(in_ctx);
@@ -445,9 +483,8 @@ void ReplicaCore::Create(const std::string& id, const OpContext& in_ctx,
 
 void ReplicaCore::Drop(const std::string& id, const OpContext& in_ctx,
                        std::function<void(StatusOr<uint64_t>)> done) {
-  StatusOr<TokenReplication> token = CheckWriter(id);
+  StatusOr<TokenReplication> token = CheckWriter(id, in_ctx);
   if (!token.ok()) return done(token.status());
-  if (Status st = CheckServes(*token, in_ctx); !st.ok()) return done(st);
   if (!Admit(id, done)) return;
   const TokenReplication& t = *token;
   OpContext ctx = Bounded(in_ctx);
@@ -465,14 +502,17 @@ void ReplicaCore::Drop(const std::string& id, const OpContext& in_ctx,
 void ReplicaCore::EnsureWriterInitialized(const TokenReplication& token, const OpContext& ctx,
                                           std::function<void(Status)> then) {
   WriterState& state = WriterStateOf(token.id);
+  const uint64_t epoch = token.set->epoch;
   bool initialized;
   {
     MutexLock lock(&state.mu);
-    initialized = state.initialized;
+    initialized = state.initialized && state.epoch == epoch;
   }
   if (initialized) return then(Status::Ok());
-  // First operation since start: learn the token's current value from a majority. The
-  // writer's own register may lag (its local store need not be part of the majority).
+  // First operation since start, or since this node became the writer at a new epoch (an
+  // online reconfiguration): learn the token's current value from a majority of its
+  // replicas at this epoch, and issue above it. The writer's own register may lag (its
+  // local store need not be part of the majority).
   QuorumRead(token, ctx, [this, token, &state, then = std::move(then)](
                              StatusOr<QuorumReadOutcome> outcome) mutable {
     if (!outcome.ok()) {
@@ -486,8 +526,9 @@ void ReplicaCore::EnsureWriterInitialized(const TokenReplication& token, const O
       if (Status st = allocator_.Observe(token.id, reg.ts); !st.ok()) return then(st);
       {
         MutexLock lock(&state.mu);
-        if (!state.initialized) {
+        if (!state.initialized || state.epoch != token.set->epoch) {
           state.initialized = true;
+          state.epoch = token.set->epoch;
           state.last_kind = reg.value.kind;
         }
       }
@@ -514,13 +555,14 @@ void ReplicaCore::IssueValue(const TokenReplication& token, TokenValue value,
     reg.ts = *ts;
   }
   reg.origin = lifecycle_.origin();
+  reg.epoch = token.set->epoch;
   reg.value = std::move(value);
   if (reg.value.kind == ValueKind::kDefined) {
     return IssueAttempt(token, std::move(reg), ctx, options_.max_issue_attempts, std::move(done));
   }
   // Create and drop: on this node's disk first (see the header), then everywhere.
   std::vector<StoreItem> items;
-  items.push_back(StoreItem{token.id, reg});
+  items.push_back(StoreItem{token.id, reg, token.Fingerprint()});
   committer_.Submit(std::move(items), [this, token, reg, ctx, done = std::move(done)](
                                           std::vector<StatusOr<Stamp>> held) mutable {
     if (!held[0].ok()) return done(held[0].status().WithContext("storing at the writer"));
@@ -554,8 +596,9 @@ void ReplicaCore::IssueAttempt(const TokenReplication& token, Register reg, cons
 
 // ---- replica side ----
 
-StatusOr<Register> ReplicaCore::HandleGetRegister(std::string_view token) {
+StatusOr<Register> ReplicaCore::HandleGetRegister(std::string_view token, uint64_t fingerprint) {
   TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token));
+  TOKENSTORE_RETURN_IF_ERROR(CheckView(token, fingerprint));
   if (!lifecycle_.Serves(token)) {
     return Status::Unavailable(options_.self + " is " + NodeStateName(lifecycle_.state()) +
                                ": its register of " + Quoted(token) + " does not count yet");
@@ -570,13 +613,17 @@ StatusOr<ProbeReply> ReplicaCore::HandleProbe(std::string_view token) {
   return ProbeReply{std::move(reg).value(), lifecycle_.Serves(token), lifecycle_.state()};
 }
 
-StatusOr<Stamp> ReplicaCore::HandleStore(std::string_view token, const Register& reg) {
+StatusOr<Stamp> ReplicaCore::HandleStore(std::string_view token, const Register& reg,
+                                         uint64_t fingerprint) {
   std::vector<StoreItem> items;
-  items.push_back(StoreItem{std::string(token), reg});
+  items.push_back(StoreItem{std::string(token), reg, fingerprint});
   return std::move(HandleStoreBatch(items)[0]);
 }
 
 std::vector<StatusOr<Stamp>> ReplicaCore::HandleStoreBatch(std::span<const StoreItem> items) {
+  // From the check that the node keeps each token (not sealed) to the answer: a seal waits
+  // for this batch, and its register then includes what the batch acknowledges.
+  ReaderMutexLock seal(&seal_mu_);
   std::vector<StatusOr<Stamp>> results;
   std::vector<size_t> kept;  // indexes of the valid items about tokens this node keeps
   kept.reserve(items.size());
@@ -590,6 +637,7 @@ std::vector<StatusOr<Stamp>> ReplicaCore::HandleStoreBatch(std::span<const Store
   const bool acknowledges = lifecycle_.Acknowledges();
   for (size_t i = 0; i < items.size(); ++i) {
     Status st = CheckKeeps(items[i].token);
+    if (st.ok()) st = CheckView(items[i].token, items[i].config_fingerprint);
     if (st.ok()) st = ValidateRegister(items[i].reg, options_.limits);
     if (st.ok() && fresh) {
       st = Status::Unavailable(options_.self + " is starting on an empty data dir and "
@@ -627,6 +675,253 @@ std::vector<StatusOr<Stamp>> ReplicaCore::HandleStoreBatch(std::span<const Store
 
 void ReplicaCore::StoreBatchAsync(std::vector<StoreItem> items, StoreCommitter::Done done) {
   committer_.Submit(std::move(items), std::move(done));
+}
+
+// ---- online reconfiguration ----
+
+namespace {
+
+bool SameConfig(const ReplicaSet& a, const ReplicaSet& b) {
+  return a.epoch == b.epoch && a.Fingerprint() == b.Fingerprint();
+}
+
+std::string EpochView(const ReplicaSet& s) {
+  return s.epoch == 0 ? s.ViewString() + " at epoch 0" : s.ViewString();
+}
+
+}  // namespace
+
+StatusOr<ReconfigAnswer> ReplicaCore::StateOf(std::string_view token) const {
+  ReconfigAnswer a;
+  std::optional<TokenReplication> yaml = config_.Find(token);
+  const std::optional<TokenConfigRecord> rec = records_.Find(token);
+  if (rec && (!yaml || rec->epoch() >= yaml->set->epoch)) {
+    a.state = rec->state;
+    a.current = *rec->current;
+    if (rec->target != nullptr) a.target = *rec->target;
+  } else if (yaml) {
+    a.current = *yaml->set;
+  } else {
+    return Status::NotFound(Quoted(token) + " is not in the replication scheme " +
+                            config_.source + " and no reconfiguration brought it here");
+  }
+  return a;
+}
+
+Status ReplicaCore::CheckRecordsAgainstFile() {
+  size_t older = 0;
+  size_t newer = 0;
+  std::string older_example;
+  for (const auto& [token, rec] : records_.All()) {
+    const std::optional<TokenReplication> yaml = config_.Find(token);
+    if (!yaml) continue;  // a token the file does not name: the record alone knows it
+    const uint64_t file_epoch = yaml->set->epoch;
+    if (file_epoch == rec.epoch()) {
+      const ReplicaSet& stored =
+          rec.state == TokenConfigState::kRetired ? *rec.target : *rec.current;
+      if (!SameConfig(stored, *yaml->set)) {
+        return Status::FailedPrecondition(
+            config_.source + " line " + std::to_string(yaml->line()) + ": " + Quoted(token) +
+            " is " + EpochView(*yaml->set) + " in the file, but this node stored " +
+            EpochView(stored) + " at the same epoch (" + RecordString(rec) +
+            "); a configuration never changes without a new epoch: use the file token-admin "
+            "reconfigure wrote");
+      }
+    } else if (file_epoch < rec.epoch()) {
+      if (older++ == 0) {
+        older_example = Quoted(token) + " is at epoch " + std::to_string(file_epoch) +
+                        " in the file and " + RecordString(rec) + " here";
+      }
+    } else {
+      newer++;
+    }
+  }
+  if (older > 0) {
+    LogWarn(config_.source + " is older than what this node stored for " +
+                std::to_string(older) + " token(s) (" + older_example +
+                "); the stored configurations hold. Distribute the file token-admin reconfigure "
+                "wrote.",
+            {{"tokens", std::to_string(older)}});
+  }
+  if (newer > 0) {
+    LogInfo(config_.source + " is newer than what this node stored for " +
+                std::to_string(newer) + " token(s); the file's configurations hold",
+            {{"tokens", std::to_string(newer)}});
+  }
+  return Status::Ok();
+}
+
+StatusOr<ReconfigAnswer> ReplicaCore::HandleSeal(std::string_view token, const ReplicaSet& from,
+                                                 const ReplicaSet& to) {
+  TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("token", token, options_.limits));
+  if (to.epoch != from.epoch + 1) {
+    return Status::InvalidArgument("seal of " + Quoted(token) + ": the target's epoch " +
+                                   std::to_string(to.epoch) + " is not the current epoch " +
+                                   std::to_string(from.epoch) + " plus one");
+  }
+  MutexLock serial(&reconfig_mu_);
+  StatusOr<ReconfigAnswer> state = StateOf(token);
+  if (!state.ok()) return state.status();
+  ReconfigAnswer a = *std::move(state);
+  if (!a.state || *a.state == TokenConfigState::kActive) {
+    if (SameConfig(a.current, to)) {
+      // Activated already (a run that is being completed): nothing to seal.
+    } else if (!SameConfig(a.current, from)) {
+      return Status::FailedPrecondition(
+          options_.self + " has " + Quoted(token) + " at " + EpochView(a.current) +
+          ", not at " + EpochView(from) + " where the reconfiguration starts; run "
+          "token-admin with the file the cluster uses now (--config)");
+    } else if (from.RoleOf(options_.self) == Role::kNone) {
+      return Status::FailedPrecondition(options_.self + " is not a replica of " +
+                                        Quoted(token) + " at " + EpochView(from));
+    } else {
+      TokenConfigRecord rec{TokenConfigState::kSealed, records_.Intern(from),
+                            records_.Intern(to)};
+      // Every Store that passed its check before this point is over once the lock is ours;
+      // every later one finds the record and is refused.
+      WriterMutexLock seal(&seal_mu_);
+      TOKENSTORE_RETURN_IF_ERROR(records_.Put(token, rec));
+      a.state = TokenConfigState::kSealed;
+      a.target = to;
+      LogInfo("sealed " + Quoted(token) + " for a reconfiguration",
+              {{"token", std::string(token)}, {"from", EpochView(from)}, {"to", EpochView(to)}});
+    }
+  } else if (*a.state == TokenConfigState::kSealed) {
+    if (!SameConfig(*a.target, to) || !SameConfig(a.current, from)) {
+      return Status::FailedPrecondition(
+          options_.self + " is sealed for " + Quoted(token) + " by another reconfiguration, "
+          "from " + EpochView(a.current) + " to " + EpochView(*a.target) +
+          ": complete that one first (token-admin reconfigure --to its file)");
+    }
+  } else if (!SameConfig(*a.target, to)) {  // retired
+    return Status::FailedPrecondition(options_.self + " left " + Quoted(token) + " when it moved to " +
+                                      EpochView(*a.target) + ", not " + EpochView(to));
+  }
+  StatusOr<Register> reg = store_.Get(token);
+  if (!reg.ok()) return reg.status();
+  a.reg = *std::move(reg);
+  return a;
+}
+
+StatusOr<ReconfigAnswer> ReplicaCore::HandleInstall(std::string_view token, const ReplicaSet& to,
+                                                    const Register& reg) {
+  TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("token", token, options_.limits));
+  TOKENSTORE_RETURN_IF_ERROR(ValidateRegister(reg, options_.limits));
+  if (to.RoleOf(options_.self) == Role::kNone) {
+    return Status::InvalidArgument(options_.self + " is not a replica of " + Quoted(token) +
+                                   " at " + EpochView(to) + ": nothing to install here");
+  }
+  if (reg.epoch >= to.epoch) {
+    return Status::InvalidArgument("install of " + Quoted(token) + ": the register's epoch " +
+                                   std::to_string(reg.epoch) + " is not below the target's " +
+                                   std::to_string(to.epoch));
+  }
+  MutexLock serial(&reconfig_mu_);
+  StatusOr<ReconfigAnswer> state = StateOf(token);
+  ReconfigAnswer a;
+  if (state.ok()) {
+    a = *std::move(state);
+  } else if (state.status().code() == StatusCode::kNotFound) {
+    a.current = to;  // a new replica whose file does not name the token yet
+  } else {
+    return state.status();
+  }
+  if (a.current.epoch > to.epoch ||
+      (a.current.epoch == to.epoch && !SameConfig(a.current, to))) {
+    return Status::FailedPrecondition(options_.self + " has " + Quoted(token) + " at " +
+                                      EpochView(a.current) + ", past or beside " +
+                                      EpochView(to));
+  }
+  if (lifecycle_.state() == NodeState::kFresh || !lifecycle_.Acknowledges()) {
+    return Status::Unavailable(options_.self + " is " + NodeStateName(lifecycle_.state()) +
+                               " and acknowledges no Store yet; run the reconfiguration again "
+                               "once it serves");
+  }
+  StatusOr<Stamp> held = store_.StoreIfNewer(token, reg);
+  if (!held.ok()) return held.status().WithContext("installing the register of " + Quoted(token));
+  if (*held == reg.stamp()) lifecycle_.NoteStored(reg);
+  StatusOr<Register> now = store_.Get(token);
+  if (!now.ok()) return now.status();
+  a.reg = *std::move(now);
+  return a;
+}
+
+StatusOr<ReconfigAnswer> ReplicaCore::HandleActivate(std::string_view token,
+                                                     const ReplicaSet& to) {
+  TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("token", token, options_.limits));
+  MutexLock serial(&reconfig_mu_);
+  // As for a seal: no Store is between its check and its answer while the record changes.
+  WriterMutexLock seal(&seal_mu_);
+  StatusOr<ReconfigAnswer> state = StateOf(token);
+  const bool member = to.RoleOf(options_.self) != Role::kNone;
+  ReconfigAnswer a;
+  if (state.ok()) {
+    a = *std::move(state);
+  } else if (state.status().code() == StatusCode::kNotFound && member) {
+    a.current = to;
+  } else {
+    return state.status();
+  }
+  const bool sealed = a.state == TokenConfigState::kSealed;
+  const bool retired = a.state == TokenConfigState::kRetired;
+  if ((sealed || retired) && !SameConfig(*a.target, to)) {
+    return Status::FailedPrecondition(options_.self + " is " +
+                                      TokenConfigStateName(*a.state) + " for " + Quoted(token) +
+                                      " towards " + EpochView(*a.target) + ", not " +
+                                      EpochView(to));
+  }
+  if (retired) {
+    // done before
+  } else if (!sealed && SameConfig(a.current, to)) {
+    if (!a.state && member) {
+      // The file already says `to` (a node restarted with the new file): record it, so an
+      // older file given later does not take the token back.
+      TOKENSTORE_RETURN_IF_ERROR(
+          records_.Put(token, TokenConfigRecord{TokenConfigState::kActive, records_.Intern(to)}));
+      a.state = TokenConfigState::kActive;
+    }
+  } else if (a.current.epoch >= to.epoch) {
+    return Status::FailedPrecondition(options_.self + " has " + Quoted(token) + " at " +
+                                      EpochView(a.current) + ", past or beside " +
+                                      EpochView(to));
+  } else if (member) {
+    TOKENSTORE_RETURN_IF_ERROR(
+        records_.Put(token, TokenConfigRecord{TokenConfigState::kActive, records_.Intern(to)}));
+    a.state = TokenConfigState::kActive;
+    a.current = to;
+    a.target.reset();
+    LogInfo("activated " + Quoted(token) + " at its new configuration",
+            {{"token", std::string(token)}, {"config", EpochView(to)}});
+  } else {
+    TOKENSTORE_RETURN_IF_ERROR(records_.Put(
+        token, TokenConfigRecord{TokenConfigState::kRetired, records_.Intern(a.current),
+                                 records_.Intern(to)}));
+    a.state = TokenConfigState::kRetired;
+    a.target = to;
+    LogInfo("retired from " + Quoted(token) + ": it moved to other replicas",
+            {{"token", std::string(token)}, {"config", EpochView(to)}});
+  }
+  StatusOr<Register> reg = store_.Get(token);
+  if (!reg.ok()) return reg.status();
+  a.reg = *std::move(reg);
+  return a;
+}
+
+StatusOr<ReconfigAnswer> ReplicaCore::HandleTokenState(std::string_view token) {
+  TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("token", token, options_.limits));
+  StatusOr<ReconfigAnswer> a = StateOf(token);
+  if (!a.ok()) return a.status();
+  StatusOr<Register> reg = store_.Get(token);
+  if (!reg.ok()) return reg.status();
+  a->reg = *std::move(reg);
+  return a;
+}
+
+std::optional<ReplicaSet> ReplicaCore::ConfigToAttach(std::string_view token) const {
+  StatusOr<ReconfigAnswer> a = StateOf(token);
+  if (!a.ok() || a->state == TokenConfigState::kSealed) return std::nullopt;
+  if (a->state == TokenConfigState::kRetired) return a->target;
+  return a->current;
 }
 
 // ---- fail-silent ----

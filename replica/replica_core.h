@@ -32,6 +32,7 @@
 #include "config/cluster_config.h"
 #include "hash/token_hash.h"
 #include "replica/admission.h"
+#include "replica/config_records.h"
 #include "replica/executor.h"
 #include "replica/final_cache.h"
 #include "replica/node_lifecycle.h"
@@ -84,6 +85,15 @@ struct CoreReadResult {
   TokenValue value;                  // kind is kDefined or kUndefined (dropped is NOT_FOUND)
   std::optional<HashMin> final_min;  // set when defined
   bool fast_path = false;            // the majority agreed; no write-back was needed
+};
+
+// What a reconfiguration call (docs/reconfiguration.md) answers: the token's state at this
+// node, its configuration (the YAML's when no record decides) and its register.
+struct ReconfigAnswer {
+  std::optional<TokenConfigState> state;  // nullopt: no record decides, the YAML's holds
+  ReplicaSet current;                     // the configuration the node is (or was) at
+  std::optional<ReplicaSet> target;       // sealed: where it moves; retired: where it went
+  Register reg;
 };
 
 struct ReplicaCounters {
@@ -147,12 +157,15 @@ class ReplicaCore {
   // FAILED_PRECONDITION naming the token, both nodes and both views otherwise.
   Status CheckPeerCall(std::string_view token, std::string_view from, uint64_t fingerprint) const;
   // Cheap; never blocks on disk. UNAVAILABLE while this node does not serve the token.
-  StatusOr<Register> HandleGetRegister(std::string_view token);
+  // `fingerprint` is the caller's view (0: not checked), compared with the node's as the
+  // answer is taken, also for the node's own coordinator, whose view is the one it began with.
+  StatusOr<Register> HandleGetRegister(std::string_view token, uint64_t fingerprint = 0);
   // A rebuilding peer's probe: answered in every state.
   StatusOr<ProbeReply> HandleProbe(std::string_view token);
   // Blocks until the register is synced: run it on a storage executor. UNAVAILABLE while the
   // node has no identity yet (kFresh), where it acknowledges nothing.
-  StatusOr<Stamp> HandleStore(std::string_view token, const Register& reg);
+  StatusOr<Stamp> HandleStore(std::string_view token, const Register& reg,
+                              uint64_t fingerprint = 0);
   // HandleStore of every item, synced together (RegisterStore::StoreIfNewerBatch); result i
   // answers items[i]. Blocks: run it on a storage executor.
   std::vector<StatusOr<Stamp>> HandleStoreBatch(std::span<const StoreItem> items);
@@ -175,14 +188,38 @@ class ReplicaCore {
   // NOT_FOUND when this node does not keep `token`.
   StatusOr<bool> SetCrashed(std::string_view token, bool crashed);
 
+  // ---- Online reconfiguration (docs/reconfiguration.md). Each blocks on a disk sync when
+  // it changes something: run it on a storage executor. ----
+  // Seal the token at `from` towards `to` (`to`'s epoch is `from`'s plus one): from then on
+  // this node answers nothing about it until Activate. Answers the register held once every
+  // Store that began before the seal is over. FAILED_PRECONDITION when the node is sealed
+  // towards another target or at another configuration than `from`.
+  StatusOr<ReconfigAnswer> HandleSeal(std::string_view token, const ReplicaSet& from,
+                                      const ReplicaSet& to);
+  // The transfer: stores `reg` if newer. This node must be a replica of `to`.
+  StatusOr<ReconfigAnswer> HandleInstall(std::string_view token, const ReplicaSet& to,
+                                         const Register& reg);
+  // Takes `to` as the token's configuration, or retires from the token when `to` does not
+  // name this node.
+  StatusOr<ReconfigAnswer> HandleActivate(std::string_view token, const ReplicaSet& to);
+  // The token's state here, changing nothing.
+  StatusOr<ReconfigAnswer> HandleTokenState(std::string_view token);
+  // The configuration a refusal of a client's call about `token` attaches, for the client to
+  // compare with its own: the node's (where the token went, once retired). nullopt while
+  // sealed, or when the node knows no configuration of the token.
+  std::optional<ReplicaSet> ConfigToAttach(std::string_view token) const;
+  const ConfigRecords& config_records() const { return records_; }
+
   // ---- Validation shared with the adapters. ----
-  // OK when `token` is configured and this node keeps it; NOT_FOUND otherwise.
+  // OK when `token` is configured and this node keeps it at its current configuration;
+  // NOT_FOUND otherwise, UNAVAILABLE while it is sealed, FAILED_PRECONDITION once retired.
   Status CheckKeeps(std::string_view token) const;
 
  private:
   struct WriterState {
     Mutex mu;
     bool initialized GUARDED_BY(mu) = false;                     // learned from a quorum read
+    uint64_t epoch GUARDED_BY(mu) = 0;  // the configuration epoch it was learned at
     ValueKind last_kind GUARDED_BY(mu) = ValueKind::kUndefined;  // kind of the last issued value
   };
   struct QuorumReadOutcome {
@@ -190,8 +227,19 @@ class ReplicaCore {
     bool fast_path = false;
   };
 
-  StatusOr<TokenReplication> CheckWriter(std::string_view id) const;
-  StatusOr<TokenReplication> CheckReader(std::string_view id) const;
+  // The token's configuration at this node: its record's when the record's epoch is at least
+  // the YAML's, else the YAML's. UNAVAILABLE while sealed, FAILED_PRECONDITION once retired,
+  // NOT_FOUND when neither knows the token.
+  StatusOr<TokenReplication> ActiveConfig(std::string_view id) const;
+  // Client operations: the client's view must be the node's, then the role must fit.
+  StatusOr<TokenReplication> CheckWriter(std::string_view id, const OpContext& ctx) const;
+  StatusOr<TokenReplication> CheckReader(std::string_view id, const OpContext& ctx) const;
+  // What the reconfiguration calls answer about `token` (ReconfigAnswer without the register).
+  StatusOr<ReconfigAnswer> StateOf(std::string_view token) const;
+  // At start: a record whose epoch equals its token's epoch in the file must be the same
+  // configuration (else the start is refused, naming both); one older than the file gives
+  // way to the file; one newer than the file decides, and the log says the file is older.
+  Status CheckRecordsAgainstFile();
   // Takes a place for one client operation on `id` (admission control) and makes `done` give
   // it back just before it runs, so the caller may start its next operation as soon as it
   // has the answer. False, after answering `done` with the refusal, when there is no place.
@@ -226,6 +274,8 @@ class ReplicaCore {
   void StoreRound(const TokenReplication& token, const Register& reg, const OpContext& ctx,
                   bool writer_issue, std::function<void(Status, std::optional<Stamp>)> done);
   // A round's error, with this node's own view added when a replica disagreed on it.
+  // FAILED_PRECONDITION when `fingerprint` (not 0) is not the node's view of `token` now.
+  Status CheckView(std::string_view token, uint64_t fingerprint) const;
   Status RoundError(const TokenReplication& token, const Status& st) const;
   // Read-impose: the highest register of a majority, written back unless they all agreed.
   void QuorumRead(const TokenReplication& token, const OpContext& ctx,
@@ -246,7 +296,14 @@ class ReplicaCore {
   std::vector<std::string> token_ids_;
   Admission admission_;
   NodeLifecycle lifecycle_;  // after token_ids_
+  ConfigRecords records_;    // before committer_, whose Stores consult it
   StoreCommitter committer_;
+
+  // Held shared by every Store (from the check that the node keeps the token to the answer)
+  // and exclusively by a seal, so that a seal's register includes every Store acknowledged
+  // before it and none is acknowledged after it.
+  SharedMutex seal_mu_;
+  Mutex reconfig_mu_;  // one reconfiguration call at a time
 
   mutable SharedMutex crashed_mu_;
   std::set<std::string, std::less<>> crashed_ GUARDED_BY(crashed_mu_);

@@ -78,13 +78,23 @@ double MillisSince(Clock::time_point start) {
 
 // Finishes `handle` with `st` after `fill` — unless the core withholds answers about the
 // token now (ReplicaCore::MayAnswer); the call then stays parked until its caller gives up.
+// A refusal for a view that differs (FAILED_PRECONDITION) carries the node's configuration of
+// the token in the trailing metadata, for a client with an older epoch to adopt
+// (docs/reconfiguration.md). `ctx` is valid here: the call is claimed and not yet finished.
 template <typename Fill>
-void Answer(ReplicaCore& core, const std::string& token, const Handle& handle, const Status& st,
-            Fill fill) {
+void Answer(ReplicaCore& core, const std::string& token, grpc::CallbackServerContext* ctx,
+            const Handle& handle, const Status& st, Fill fill) {
   if (!core.MayAnswer(token)) return;
   ServerCall* call = handle->Claim();
   if (call == nullptr) return;  // the caller already gave up
   if (st.ok()) fill();
+  if (ctx != nullptr && st.code() == StatusCode::kFailedPrecondition) {
+    if (std::optional<ReplicaSet> c = core.ConfigToAttach(token)) {
+      v1::TokenConfig config;
+      ToProto(token, *c, &config);
+      ctx->AddTrailingMetadata(kConfigMetadataKey, config.SerializeAsString());
+    }
+  }
   call->Finish(ToGrpc(st));
 }
 
@@ -197,8 +207,8 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Write(grpc::CallbackServerContext* c
   if (!core_.MayAnswer(req->id())) return call;  // fail-silent: parked
   Handle handle = call->handle();
   RunWrite(*req, ContextOf(core_, ctx, handle, req->config_fingerprint()),
-           [this, handle, resp, id = req->id()](const Status& st, v1::WriteResponse r) {
-             Answer(core_, id, handle, st, [&] { *resp = std::move(r); });
+           [this, ctx, handle, resp, id = req->id()](const Status& st, v1::WriteResponse r) {
+             Answer(core_, id, ctx, handle, st, [&] { *resp = std::move(r); });
            });
   return call;
 }
@@ -213,8 +223,8 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Read(grpc::CallbackServerContext* ct
   if (!core_.MayAnswer(req->id())) return call;
   Handle handle = call->handle();
   RunRead(req->id(), ContextOf(core_, ctx, handle, req->config_fingerprint()),
-          [this, handle, resp, id = req->id()](const Status& st, v1::ReadResponse r) {
-            Answer(core_, id, handle, st, [&] { *resp = std::move(r); });
+          [this, ctx, handle, resp, id = req->id()](const Status& st, v1::ReadResponse r) {
+            Answer(core_, id, ctx, handle, st, [&] { *resp = std::move(r); });
           });
   return call;
 }
@@ -230,8 +240,8 @@ grpc::ServerUnaryReactor* TokenServiceImpl::Reset(grpc::CallbackServerContext* c
   if (!core_.MayAnswer(id)) return call;
   Handle handle = call->handle();
   RunReset(id, kind, ContextOf(core_, ctx, handle, fingerprint),
-           [this, handle, resp, id](const Status& st, uint64_t ts) {
-             Answer(core_, id, handle, st, [&] {
+           [this, ctx, handle, resp, id](const Status& st, uint64_t ts) {
+             Answer(core_, id, ctx, handle, st, [&] {
                resp->set_id(id);
                resp->set_ts(ts);
              });
@@ -332,6 +342,11 @@ class TokenServiceImpl::SessionReactor final
         } else {
           r.set_code(static_cast<int>(st.code()));
           r.set_message(st.message());
+          if (st.code() == StatusCode::kFailedPrecondition) {
+            if (std::optional<ReplicaSet> c = service_.core_.ConfigToAttach(token)) {
+              ToProto(token, *c, r.mutable_config());
+            }
+          }
         }
         Finished(token, std::move(r));
       };
@@ -481,7 +496,7 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::GetRegister(grpc::CallbackServerCo
     }
     st = probe.status();
   } else if (st.ok()) {
-    StatusOr<Register> reg = core_.HandleGetRegister(req->token());
+    StatusOr<Register> reg = core_.HandleGetRegister(req->token(), req->config_fingerprint());
     if (reg.ok()) ToProto(*reg, resp->mutable_reg());
     st = reg.status();
   }
@@ -502,12 +517,14 @@ grpc::ServerUnaryReactor* ReplicaServiceImpl::Store(grpc::CallbackServerContext*
   StatusOr<Register> reg = FromProto(req->reg());
   if (!reg.ok()) return call->FinishNow(ToGrpc(reg.status()));
   Handle handle = call->handle();
-  storage_executor_.Submit([this, handle, resp, token = req->token(), reg = *reg] {
+  storage_executor_.Submit([this, handle, resp, token = req->token(), reg = *reg,
+                            fingerprint = req->config_fingerprint()] {
     if (handle->cancelled()->load()) return;  // the caller is gone; OnCancel answered it
-    StatusOr<Stamp> held = core_.HandleStore(token, reg);
-    Answer(core_, token, handle, held.status(), [&] {
+    StatusOr<Stamp> held = core_.HandleStore(token, reg, fingerprint);
+    Answer(core_, token, nullptr, handle, held.status(), [&] {
       resp->set_stored_ts(held->ts);
       resp->set_stored_origin(held->origin);
+      resp->set_stored_epoch(held->epoch);
     });
   });
   return call;
@@ -610,6 +627,120 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Revive(grpc::CallbackServerContext* 
                                                    const v1::ReviveRequest* req,
                                                    v1::ReviveResponse* resp) {
   return SetMark(ctx, req->token(), false, resp);
+}
+
+namespace {
+
+v1::ReconfigReply::State ToProto(std::optional<TokenConfigState> s) {
+  if (!s) return v1::ReconfigReply::YAML;
+  switch (*s) {
+    case TokenConfigState::kSealed:
+      return v1::ReconfigReply::SEALED;
+    case TokenConfigState::kActive:
+      return v1::ReconfigReply::ACTIVE;
+    case TokenConfigState::kRetired:
+      return v1::ReconfigReply::RETIRED;
+  }
+  return v1::ReconfigReply::YAML;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AdminServiceImpl::Reconfig(
+    grpc::CallbackServerContext* ctx, const char* what, std::string token,
+    std::function<StatusOr<ReconfigAnswer>()> run, v1::ReconfigReply* resp) {
+  auto* call = new ServerCall();
+  AdminCaller caller = AdminCallerOf(ctx);
+  if (Status st = auth_.AllowAdmin(CallerOf(auth_, ctx)); !st.ok()) {
+    LogWarn("admin call refused", {{"call", what},
+                                   {"token", token},
+                                   {"peer", caller.peer},
+                                   {"client_cn", caller.cn},
+                                   {"error", st.message()}});
+    return call->FinishNow(ToGrpc(st));
+  }
+  Handle handle = call->handle();
+  storage_executor_.Submit([handle, resp, what, token = std::move(token), run = std::move(run),
+                            caller = std::move(caller)] {
+    StatusOr<ReconfigAnswer> a = run();
+    if (!a.ok() && a.status().code() != StatusCode::kFailedPrecondition) {
+      LogWarn("admin call failed", {{"call", what},
+                                    {"token", token},
+                                    {"peer", caller.peer},
+                                    {"client_cn", caller.cn},
+                                    {"code", StatusCodeName(a.status().code())},
+                                    {"error", a.status().message()}});
+    }
+    if (ServerCall* c = handle->Claim()) {
+      if (a.ok()) {
+        resp->set_state(ToProto(a->state));
+        ToProto(token, a->current, resp->mutable_current());
+        if (a->target) ToProto(token, *a->target, resp->mutable_target());
+        ToProto(a->reg, resp->mutable_reg());
+      }
+      c->Finish(ToGrpc(a.status()));
+    }
+  });
+  return call;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::Seal(grpc::CallbackServerContext* ctx,
+                                                 const v1::SealRequest* req,
+                                                 v1::ReconfigReply* resp) {
+  StatusOr<ReplicaSet> from = FromProto(req->from(), "the seal's current configuration");
+  StatusOr<ReplicaSet> to = FromProto(req->to(), "the seal's target");
+  const std::string token = req->to().token();
+  if (!from.ok() || !to.ok() || req->from().token() != token) {
+    auto* call = new ServerCall();
+    return call->FinishNow(ToGrpc(!from.ok() ? from.status()
+                                  : !to.ok() ? to.status()
+                                             : Status::InvalidArgument(
+                                                   "the seal names two tokens")));
+  }
+  return Reconfig(ctx, "seal", token,
+                  [this, token, from = *std::move(from), to = *std::move(to)] {
+                    return core_.HandleSeal(token, from, to);
+                  },
+                  resp);
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::Install(grpc::CallbackServerContext* ctx,
+                                                    const v1::InstallRequest* req,
+                                                    v1::ReconfigReply* resp) {
+  StatusOr<ReplicaSet> to = FromProto(req->to(), "the install's target");
+  StatusOr<Register> reg = FromProto(req->reg());
+  if (!to.ok() || !reg.ok()) {
+    auto* call = new ServerCall();
+    return call->FinishNow(ToGrpc(!to.ok() ? to.status() : reg.status()));
+  }
+  const std::string token = req->to().token();
+  return Reconfig(ctx, "install", token,
+                  [this, token, to = *std::move(to), reg = *std::move(reg)] {
+                    return core_.HandleInstall(token, to, reg);
+                  },
+                  resp);
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::Activate(grpc::CallbackServerContext* ctx,
+                                                     const v1::ActivateRequest* req,
+                                                     v1::ReconfigReply* resp) {
+  StatusOr<ReplicaSet> to = FromProto(req->to(), "the activation's target");
+  if (!to.ok()) {
+    auto* call = new ServerCall();
+    return call->FinishNow(ToGrpc(to.status()));
+  }
+  const std::string token = req->to().token();
+  return Reconfig(ctx, "activate", token,
+                  [this, token, to = *std::move(to)] { return core_.HandleActivate(token, to); },
+                  resp);
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::TokenState(grpc::CallbackServerContext* ctx,
+                                                       const v1::TokenStateRequest* req,
+                                                       v1::ReconfigReply* resp) {
+  const std::string token = req->token();
+  return Reconfig(ctx, "token-state", token, [this, token] { return core_.HandleTokenState(token); },
+                  resp);
 }
 
 Status AdminServiceImpl::FillDumpEntry(const std::string& id, v1::DumpEntry* e) {

@@ -112,6 +112,21 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerWriteReactor<v1::DumpChunk>* DumpStream(grpc::CallbackServerContext* ctx,
                                                       const v1::DumpRequest* req) override;
 
+  // Online reconfiguration (docs/reconfiguration.md): ReplicaCore::HandleSeal, HandleInstall,
+  // HandleActivate and HandleTokenState on the storage executor; each is logged with the
+  // caller, as crash-stop is.
+  grpc::ServerUnaryReactor* Seal(grpc::CallbackServerContext* ctx, const v1::SealRequest* req,
+                                 v1::ReconfigReply* resp) override;
+  grpc::ServerUnaryReactor* Install(grpc::CallbackServerContext* ctx,
+                                    const v1::InstallRequest* req,
+                                    v1::ReconfigReply* resp) override;
+  grpc::ServerUnaryReactor* Activate(grpc::CallbackServerContext* ctx,
+                                     const v1::ActivateRequest* req,
+                                     v1::ReconfigReply* resp) override;
+  grpc::ServerUnaryReactor* TokenState(grpc::CallbackServerContext* ctx,
+                                       const v1::TokenStateRequest* req,
+                                       v1::ReconfigReply* resp) override;
+
   static constexpr size_t kDumpChunkEntries = 1000;
   // A chunk also ends once its entries pass this size (names make entries large).
   static constexpr size_t kDumpChunkBytes = 512 << 10;
@@ -120,6 +135,12 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   class DumpStreamReactor;
   // Fills `e` with what this node holds about token `id`. Runs on the storage executor.
   Status FillDumpEntry(const std::string& id, v1::DumpEntry* e);
+
+  // Runs `handle` (a reconfiguration call of the core) on the storage executor and answers.
+  grpc::ServerUnaryReactor* Reconfig(grpc::CallbackServerContext* ctx, const char* what,
+                                     std::string token,
+                                     std::function<StatusOr<ReconfigAnswer>()> handle,
+                                     v1::ReconfigReply* resp);
 
   template <typename Response>
   grpc::ServerUnaryReactor* SetMark(grpc::CallbackServerContext* ctx, const std::string& token,

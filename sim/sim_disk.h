@@ -54,6 +54,10 @@ class SimDisk final : public RegisterStore {
   Status PutNodeRecord(std::string_view name, std::string_view bytes) override {
     return contents_->PutNodeRecord(name, bytes);
   }
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ScanNodeRecords(
+      std::string_view prefix) override {
+    return contents_->ScanNodeRecords(prefix);
+  }
 
  private:
   const std::string node_;

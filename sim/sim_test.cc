@@ -40,12 +40,12 @@ TEST(Invariants, TwoValuesAtOneStampAreReportedWithTheirTime) {
 TEST(Invariants, AStoredStampGoesBackOnlyAfterTheDiskWasLost) {
   SimNetwork clock(1);
   Invariants inv(clock);
-  inv.OnHeld("n1", "t", Stamp{5, 1});
-  inv.OnHeld("n2", "t", Stamp{2, 1});  // another node: its own history
+  inv.OnHeld("n1", "t", Stamp{0, 5, 1});
+  inv.OnHeld("n2", "t", Stamp{0, 2, 1});  // another node: its own history
   inv.ForgetNode("n1");
-  inv.OnHeld("n1", "t", Stamp{0, 0});  // wiped
+  inv.OnHeld("n1", "t", Stamp{0, 0, 0});  // wiped
   EXPECT_FALSE(inv.violated());
-  inv.OnHeld("n2", "t", Stamp{1, 9});
+  inv.OnHeld("n2", "t", Stamp{0, 1, 9});
   ASSERT_TRUE(inv.violated());
   EXPECT_NE(inv.first()->find("n2 held token t at 2/"), std::string::npos) << *inv.first();
 }
@@ -71,10 +71,10 @@ TEST(HistoryRecorder, CreatesAreNamedByTheStampTheyIssuedAndUnknownStampsAreUnkn
   const int64_t named = h.InvokeRead("t");
   const int64_t anonymous = h.InvokeRead("t");
   const int64_t initial = h.InvokeRead("t");
-  h.ReadUndefined(named, Stamp{4, 9});
-  h.ReadUndefined(anonymous, Stamp{5, 9});
-  h.ReadUndefined(initial, Stamp{0, 0});
-  h.NameStamp("t", Stamp{4, 9}, "create-1");  // the create's answer may come after the read
+  h.ReadUndefined(named, Stamp{0, 4, 9});
+  h.ReadUndefined(anonymous, Stamp{0, 5, 9});
+  h.ReadUndefined(initial, Stamp{0, 0, 0});
+  h.NameStamp("t", Stamp{0, 4, 9}, "create-1");  // the create's answer may come after the read
   h.WriteOk(create);
   std::vector<checker::Event> events = h.Finish();
   ASSERT_EQ(events.size(), 8u);

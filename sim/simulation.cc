@@ -355,7 +355,7 @@ void Simulation::Dispatch(const std::shared_ptr<ClientOp>& op, ReplicaCore& core
     case OpKind::kDrop: {
       auto done = [this, op, c](StatusOr<uint64_t> ts) {
         // Ground truth, whatever the client hears: the value at this stamp is this one.
-        if (ts.ok()) history_.NameStamp(op->args.id, Stamp{*ts, c->lifecycle().origin()}, op->args.name);
+        if (ts.ok()) history_.NameStamp(op->args.id, Stamp{0, *ts, c->lifecycle().origin()}, op->args.name);
         if (!Answered(*op, *c)) return;
         const bool ok = ts.ok();
         Reply(op, [this, op, ok] {
@@ -398,7 +398,7 @@ void Simulation::RecordRead(const ClientOp& op, const StatusOr<CoreReadResult>& 
     if (r->final_min) final_value = r->final_min->value;
     return history_.ReadDefined(op.process, r->value.name, final_value);
   }
-  history_.ReadUndefined(op.process, Stamp{r->ts, r->origin});
+  history_.ReadUndefined(op.process, Stamp{0, r->ts, r->origin});
 }
 
 // ---- nemesis ----

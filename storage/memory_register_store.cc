@@ -123,4 +123,15 @@ Status MemoryRegisterStore::PutNodeRecord(std::string_view name, std::string_vie
   return Status::Ok();
 }
 
+StatusOr<std::vector<std::pair<std::string, std::string>>> MemoryRegisterStore::ScanNodeRecords(
+    std::string_view prefix) {
+  MutexLock lock(&mu_);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto it = node_records_.lower_bound(prefix);
+       it != node_records_.end() && it->first.starts_with(prefix); ++it) {
+    out.emplace_back(it->first, it->second);
+  }
+  return out;
+}
+
 }  // namespace tokenstore

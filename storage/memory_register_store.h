@@ -47,6 +47,8 @@ class MemoryRegisterStore final : public RegisterStore {
   StatusOr<std::vector<std::string>> CrashedTokens() override;
   StatusOr<std::optional<std::string>> GetNodeRecord(std::string_view name) override;
   Status PutNodeRecord(std::string_view name, std::string_view bytes) override;
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ScanNodeRecords(
+      std::string_view prefix) override;
 
  private:
   Mutex mu_;

@@ -126,9 +126,13 @@ Status CheckEncodable(const Register& reg) {
 
 void AppendRegister(std::string* dst, const Register& reg) {
   const TokenValue& v = reg.value;
-  dst->push_back(static_cast<char>(reg.origin == 0 ? kRegisterFormatV1 : kRegisterFormatV2));
+  const uint8_t format = reg.epoch != 0   ? kRegisterFormatV3
+                         : reg.origin == 0 ? kRegisterFormatV1
+                                           : kRegisterFormatV2;
+  dst->push_back(static_cast<char>(format));
+  if (format == kRegisterFormatV3) PutVarint64(dst, reg.epoch);
   PutVarint64(dst, reg.ts);
-  if (reg.origin != 0) PutVarint64(dst, reg.origin);
+  if (format != kRegisterFormatV1) PutVarint64(dst, reg.origin);
   dst->push_back(static_cast<char>(v.kind));
   if (v.kind != ValueKind::kDefined) return;
   PutVarint64(dst, v.name.size());
@@ -156,13 +160,22 @@ StatusOr<Register> DecodeRegister(std::string_view bytes) {
 
   uint8_t format = 0;
   TOKENSTORE_RETURN_IF_ERROR(r.Byte("format version", &format));
-  if (format != kRegisterFormatV1 && format != kRegisterFormatV2) {
+  if (format != kRegisterFormatV1 && format != kRegisterFormatV2 &&
+      format != kRegisterFormatV3) {
     return Status::DataLoss("register record: unknown format version " + std::to_string(format) +
                             " (this build reads versions " + std::to_string(kRegisterFormatV1) +
-                            " and " + std::to_string(kRegisterFormatV2) + ")");
+                            " to " + std::to_string(kRegisterFormatV3) + ")");
+  }
+  if (format == kRegisterFormatV3) {
+    const size_t epoch_at = r.offset();
+    TOKENSTORE_RETURN_IF_ERROR(r.Varint64("epoch", &reg.epoch));
+    // Keeps the encoding canonical: epoch 0 is written as version 1 or 2.
+    if (reg.epoch == 0) return Reader::Bad(epoch_at, "epoch 0 in a version 3 record");
   }
   TOKENSTORE_RETURN_IF_ERROR(r.Varint64("ts", &reg.ts));
-  if (format == kRegisterFormatV2) {
+  if (format == kRegisterFormatV3) {
+    TOKENSTORE_RETURN_IF_ERROR(r.Varint64("origin", &reg.origin));
+  } else if (format == kRegisterFormatV2) {
     const size_t origin_at = r.offset();
     TOKENSTORE_RETURN_IF_ERROR(r.Varint64("origin", &reg.origin));
     // Keeps the encoding canonical: origin 0 has exactly one form, version 1.

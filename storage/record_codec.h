@@ -1,12 +1,15 @@
 // The disk form of the register store's values: a Register and a timestamp reservation
 // to and from bytes.
 //
-// Register record, format version 1 or 2 (all varints are unsigned LEB128, minimal length):
+// Register record, format version 1, 2 or 3 (all varints are unsigned LEB128, minimal length):
 //
-//   u8      format version: kRegisterFormatV1 when origin is 0, else kRegisterFormatV2
+//   u8      format version: kRegisterFormatV3 when the epoch is not 0, else kRegisterFormatV1
+//           when origin is 0, else kRegisterFormatV2
+//   -- only in version 3:
+//   varint  epoch (never 0: a register of epoch 0 is written as version 1 or 2)
 //   varint  ts
-//   -- only in version 2:
-//   varint  origin (never 0: a register of origin 0 is written as version 1)
+//   -- only in versions 2 and 3:
+//   varint  origin (never 0 in version 2: a register of origin 0 is written as version 1)
 //   u8      kind: 0 undefined, 1 defined, 2 dropped
 //   -- only when kind == defined:
 //   varint  name length, then that many bytes of name
@@ -39,6 +42,7 @@ namespace tokenstore {
 
 inline constexpr uint8_t kRegisterFormatV1 = 1;  // before stamps had an origin
 inline constexpr uint8_t kRegisterFormatV2 = 2;
+inline constexpr uint8_t kRegisterFormatV3 = 3;  // a register written after a reconfiguration
 
 // `reg` with the fields that are meaningless for its kind reset to their defaults: what
 // the stores keep, so that a register reads back the same from memory and from disk.

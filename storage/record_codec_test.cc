@@ -132,11 +132,41 @@ TEST(RecordCodecTest, RejectsTrailingBytes) {
 
 TEST(RecordCodecTest, RejectsOtherFormatVersions) {
   std::string bytes = EncodeRegister(Samples()[4]);
-  for (int version : {0, 3, 255}) {
+  for (int version : {0, 4, 255}) {
     bytes[0] = static_cast<char>(version);
     ExpectDataLoss(bytes, "unknown format version " + std::to_string(version) +
-                              " (this build reads versions 1 and 2)");
+                              " (this build reads versions 1 to 3)");
   }
+}
+
+// A stamp's epoch (docs/reconfiguration.md) is stored in format 3, only when it is not 0: the
+// registers of tokens never reconfigured keep formats 1 and 2.
+TEST(RecordCodecTest, EpochUsesFormat3AndOnlyWhenNotZero) {
+  for (Register reg : Samples()) {
+    for (uint64_t origin : {0ull, 0x9e3779b97f4a7c15ull}) {
+      reg.origin = origin;
+      reg.epoch = 0;
+      EXPECT_NE(EncodeRegister(reg)[0], static_cast<char>(kRegisterFormatV3));
+      reg.epoch = 7;
+      const std::string v3 = EncodeRegister(reg);
+      EXPECT_EQ(v3[0], static_cast<char>(kRegisterFormatV3));
+      StatusOr<Register> back = DecodeRegister(v3);
+      ASSERT_TRUE(back.ok()) << back.status().ToString();
+      EXPECT_EQ(*back, CanonicalRegister(reg));
+      EXPECT_EQ(back->stamp(), (Stamp{7, reg.ts, origin}));
+      EXPECT_EQ(EncodeRegister(*back), v3);
+    }
+  }
+  ExpectDataLoss(std::string("\x03\x00\x05\x01\x00", 5), "epoch 0 in a version 3 record at byte 1");
+  ExpectDataLoss(std::string("\x03\x02\x05", 3), "truncated at byte 3 (3 bytes) reading origin");
+}
+
+// The epoch is the most significant part of a stamp: any register of a later epoch is newer,
+// whatever ts the writer of an earlier epoch reached (docs/reconfiguration.md).
+TEST(RecordCodecTest, StampsOrderByEpochFirst) {
+  EXPECT_LT((Stamp{0, 1000, 9}), (Stamp{1, 1, 1}));
+  EXPECT_LT((Stamp{1, 5, 9}), (Stamp{1, 6, 1}));
+  EXPECT_LT((Stamp{1, 5, 1}), (Stamp{1, 5, 2}));
 }
 
 // A stamp's origin (the writer incarnation) is stored; a register without one keeps the

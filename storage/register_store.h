@@ -27,6 +27,10 @@ namespace tokenstore {
 struct StoreItem {
   std::string token;
   Register reg;
+  // The caller's view of the token's configuration (ReplicaSet::Fingerprint), checked by the
+  // replica core together with the Store (docs/reconfiguration.md); 0: not checked. Stores
+  // ignore it.
+  uint64_t config_fingerprint = 0;
 };
 
 class RegisterStore {
@@ -71,6 +75,9 @@ class RegisterStore {
   virtual StatusOr<std::optional<std::string>> GetNodeRecord(std::string_view name) = 0;
   // Durably sets the record `name` to `bytes`.
   virtual Status PutNodeRecord(std::string_view name, std::string_view bytes) = 0;
+  // Every record whose name starts with `prefix`, sorted by name.
+  virtual StatusOr<std::vector<std::pair<std::string, std::string>>> ScanNodeRecords(
+      std::string_view prefix) = 0;
 };
 
 }  // namespace tokenstore

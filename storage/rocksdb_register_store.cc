@@ -636,4 +636,15 @@ Status RocksDbRegisterStore::PutNodeRecord(std::string_view name, std::string_vi
   return Status::Ok();
 }
 
+StatusOr<std::vector<std::pair<std::string, std::string>>> RocksDbRegisterStore::ScanNodeRecords(
+    std::string_view prefix) {
+  ReaderMutexLock lock(&mu_);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto it = node_records_.lower_bound(prefix);
+       it != node_records_.end() && it->first.starts_with(prefix); ++it) {
+    out.emplace_back(it->first, it->second);
+  }
+  return out;
+}
+
 }  // namespace tokenstore

@@ -104,6 +104,8 @@ class RocksDbRegisterStore final : public RegisterStore {
   StatusOr<std::vector<std::string>> CrashedTokens() override;
   StatusOr<std::optional<std::string>> GetNodeRecord(std::string_view name) override;
   Status PutNodeRecord(std::string_view name, std::string_view bytes) override;
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ScanNodeRecords(
+      std::string_view prefix) override;
 
  private:
   // Power of two; enough that a few dozen concurrently written tokens rarely share one.

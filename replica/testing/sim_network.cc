@@ -22,7 +22,7 @@ class SimNetwork::NodeTransport final : public PeerTransport {
     return Send<Register>(node, token, deadline, std::move(done),
                           [token, fingerprint, from = self_](ReplicaCore& core, auto answer) {
                             Status st = core.CheckPeerCall(token, from, fingerprint);
-                            answer(st.ok() ? core.HandleGetRegister(token) : StatusOr<Register>(st));
+                            answer(st.ok() ? core.HandleGetRegister(token, fingerprint) : StatusOr<Register>(st));
                           });
   }
 
@@ -37,7 +37,7 @@ class SimNetwork::NodeTransport final : public PeerTransport {
                            return answer(st);
                          }
                          std::vector<StoreItem> items;
-                         items.push_back(StoreItem{token, reg});
+                         items.push_back(StoreItem{token, reg, fingerprint});
                          core.StoreBatchAsync(std::move(items),
                                               [answer](std::vector<StatusOr<Stamp>> held) {
                                                 answer(std::move(held[0]));
