@@ -100,7 +100,8 @@ StatusOr<TokenReplication> ReplicaCore::ActiveConfig(std::string_view id) const 
   if (rec && (!yaml || rec->epoch() >= yaml->set->epoch)) {
     switch (rec->state) {
       case TokenConfigState::kSealed:
-        return Status::Unavailable(options_.self + " is sealed for " + Quoted(id) +
+        // ABORTED: nothing was started, so a client may retry the operation as it is.
+        return Status::Aborted(options_.self + " is sealed for " + Quoted(id) +
                                    ": it is being reconfigured from " +
                                    rec->current->ViewString() + " to " +
                                    rec->target->ViewString() +
