@@ -526,11 +526,26 @@ void NodeLifecycle::AdvanceRebuild(std::function<void(LifecycleProgress)> done) 
   const Clock::time_point quiet_until = opened_at_ + options_.rebuild_quiet;
   const bool quiet = clock_.now() < quiet_until;
   std::vector<TokenReplication> pending;
+  std::vector<std::string> no_longer_kept;
   if (!quiet) {
     ReaderMutexLock lock(&mu_);
     for (const std::string& id : token_ids_) {
-      if (!rebuilt_.contains(id)) pending.push_back(*config_.Find(id));
+      if (rebuilt_.contains(id)) continue;
+      if (!lookup_) {
+        pending.push_back(*config_.Find(id));
+        continue;
+      }
+      StatusOr<TokenReplication> t = lookup_(id);
+      if (t.ok() && t->RoleOf(self_) != Role::kNone) {
+        pending.push_back(*std::move(t));
+      } else if (t.ok() || t.status().code() != StatusCode::kAborted) {
+        no_longer_kept.push_back(id);  // retired, or moved away: nothing to rebuild
+      }
     }
+  }
+  if (!no_longer_kept.empty()) {
+    WriterMutexLock lock(&mu_);
+    rebuilt_.insert(no_longer_kept.begin(), no_longer_kept.end());
   }
   auto round = std::make_shared<Round>();
   std::vector<std::string> unregistered;

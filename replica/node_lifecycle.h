@@ -151,6 +151,14 @@ class NodeLifecycle {
   void NoteStored(const Register& reg);
   std::string identity_string() const;
 
+  // How the rebuild finds a token's configuration: by default the file's. ReplicaCore gives
+  // its own (docs/reconfiguration.md: a token's record decides over the file), so a new node
+  // that a reconfiguration activated rebuilds from the new set. ABORTED (the token is sealed
+  // here) waits; any other error means the node no longer keeps the token: nothing to rebuild.
+  void SetConfigLookup(std::function<StatusOr<TokenReplication>(std::string_view)> lookup) {
+    lookup_ = std::move(lookup);
+  }
+
   // One step: Hellos or rebuild probes to the peers, then what follows from the answers.
   // `done` runs once, on any thread, after every call of the step finished.
   void Advance(std::function<void(LifecycleProgress)> done);
@@ -205,6 +213,7 @@ class NodeLifecycle {
   std::string DerivedClusterId() const;
 
   const ClusterConfig& config_;
+  std::function<StatusOr<TokenReplication>(std::string_view)> lookup_;
   const std::string self_;
   const std::vector<std::string> token_ids_;
   RegisterStore& store_;

@@ -192,6 +192,44 @@ TEST(Reconfig, ReplacesADeadNodeWithMajoritiesOnly) {
   EXPECT_TRUE(c.CheckHistory().linearizable) << Explain(c.CheckHistory());
 }
 
+// A node at an address the cluster's file never named, started on an empty disk with the new
+// file, joins: it cannot rebuild the token while its peers still have the old view, takes the
+// transfer and the activation, then rebuilds from the new set and serves. Without the
+// lifecycle's lookup of the token's record (NodeLifecycle::SetConfigLookup) it never serves:
+// its probes keep the file's view, which its peers refuse.
+TEST(Reconfig, ANewNodeAtANewAddressJoinsAndServes) {
+  Cluster c(14);  // tokens 1 and 3 on A B C, token 2 on B C D
+  ASSERT_TRUE(c.Write(kA, WriteArgs{"1", "x", 0, 1, 5}).ok());
+  const ClusterConfig* next = c.ParseOther(R"(
+- token: 1
+  writer: 127.0.0.1:1
+  readers: [127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:5]
+- token: 2
+  writer: 127.0.0.1:2
+  readers: [127.0.0.1:3, 127.0.0.1:4]
+- token: 3
+  writer: 127.0.0.1:1
+  readers: [127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3]
+)");
+  c.net().SetDown(kC, true);  // the node being replaced is dead
+  c.Join(kE, next);
+  for (int i = 0; i < 3; ++i) c.Advance(kE);
+  EXPECT_NE(c.core(kE).lifecycle().state(), NodeState::kServing) << "served before the move";
+  const ReplicaSet to = Set(kA, {kA, kB, kE}, 1);
+  Mover m(c, "1", Initial(), to);
+  m.Install({kA, kB, kE}, m.Seal({kA, kB}));
+  m.Activate({kA, kB, kE});
+  ASSERT_TRUE(c.BringUp()) << "the new node never served after its activation";
+  auto r = c.Read(kE, "1");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->value.name, "x");
+  ASSERT_TRUE(c.Write(kA, WriteArgs{"1", "y", 0, 1, 5}).ok());
+  c.net().SetDown(kB, true);
+  auto r2 = c.Read(kE, "1");
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  EXPECT_EQ(r2->value.name, "y");
+}
+
 // Without epochs in stamps this fails: the old writer's Store of ts 1000, which reached C
 // while C had not heard of the change, would outrank every value the new writer issues, and
 // the read would return it after a newer acknowledged write.

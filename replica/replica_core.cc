@@ -76,7 +76,9 @@ ReplicaCore::ReplicaCore(const ClusterConfig& config, ReplicaOptions options,
                  clock),
       records_(store),
       committer_(storage_executor,
-                 [this](std::span<const StoreItem> items) { return HandleStoreBatch(items); }) {}
+                 [this](std::span<const StoreItem> items) { return HandleStoreBatch(items); }) {
+  lifecycle_.SetConfigLookup([this](std::string_view id) { return ActiveConfig(id); });
+}
 
 Status ReplicaCore::Start() {
   TOKENSTORE_RETURN_IF_ERROR(lifecycle_.Open());

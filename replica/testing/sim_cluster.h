@@ -147,6 +147,16 @@ class Cluster {
     return &others_.back();
   }
 
+  // A node new to the cluster, at an address `config` names (and the cluster's file may not),
+  // started on an empty disk; its lifecycle is stepped by Advance or BringUp.
+  void Join(const std::string& node, const ClusterConfig* config) {
+    stores_[node] = std::make_unique<MemoryRegisterStore>();
+    Setup setup;
+    setup.bring_up = false;
+    setup.config = config;
+    Restart(node, setup);
+  }
+
   // The node's disk is lost: a new empty store, then a restart on it.
   void Wipe(const std::string& node) { Replace(node, std::make_unique<MemoryRegisterStore>()); }
 
