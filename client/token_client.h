@@ -78,12 +78,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/mutex.h"
 #include "common/status.h"
@@ -117,6 +119,13 @@ struct ClientOptions {
   // makes one gRPC call per operation.
   enum class Transport { kUnary, kSession };
   Transport transport = Transport::kUnary;
+  // Called when a node told this client that a token moved to a configuration newer than
+  // the client's (online reconfiguration, docs/reconfiguration.md) and the client adopted it:
+  // once per token and newer epoch adopted, whatever the number of threads that learn it.
+  // `newer` stays valid for the client's life. Runs on the thread of the operation that
+  // learned it (possibly several threads at once for different tokens), outside the client's
+  // locks; it must not block for long. token-client prints that its file is older.
+  std::function<void(const std::string& token, const ReplicaSet& newer)> on_config_change;
 };
 
 struct WriteResult {
@@ -152,6 +161,8 @@ struct AckResult {
 
 class TokenClient {
  public:
+  using Clock = std::chrono::steady_clock;
+
   // Keeps a copy of `config`.
   TokenClient(const ClusterConfig& config, ClientOptions options);
   ~TokenClient();
@@ -171,17 +182,44 @@ class TokenClient {
  private:
   struct ReadRace;
 
-  // The token's replication entry, or NOT_FOUND naming the configuration.
+  // The token's replication: a newer configuration adopted for it (Adopt) if any, else the
+  // entry of the configuration file; NOT_FOUND naming the file when it has none.
   StatusOr<TokenReplication> Lookup(std::string_view id) const;
+  // What a node's refusal said about the token's configuration compared with `token`'s.
+  enum class ViewCheck {
+    kNone,    // no configuration attached, or one that is not the token's or not valid
+    kNewer,   // adopted: `*token` is now the newer configuration
+    kOlder,   // the node is behind (its epoch is lower): `*node_epoch` says which
+    kSameEpoch,  // same epoch, other replicas: the files differ (SPEC section 10)
+  };
+  // Looks at the configuration `result` carries (FAILED_PRECONDITION refusals only). When
+  // its epoch is above `token`'s, installs it as the token's override (unless another
+  // thread installed one at least as new meanwhile, which is then used), reports it through
+  // on_config_change if this call installed it, and points `*token` at it.
+  ViewCheck Adopt(const grpc::Status& st, const v1::SessionResult& result,
+                  TokenReplication* token, uint64_t* node_epoch);
+  // An interned copy of `set`: equal sets share one, which is never freed before the client.
+  const ReplicaSet* Intern(ReplicaSet set) REQUIRES(overrides_mu_);
   // Where writes, creates and drops of `token` go.
   const std::string& WriterOf(const TokenReplication& token) const;
   // Turns a failed writer-side call into a Status a person can act on.
   Status WriterError(std::string_view op, const TokenReplication& token, const std::string& node,
                      const grpc::Status& st) const;
-  StatusOr<ReadResult> ReadPinned(const TokenReplication& token, const std::string& node);
-  StatusOr<ReadResult> ReadWithFailover(const TokenReplication& token);
-  // Runs `op` at `node` until it has an outcome; the deadline is the client's timeout.
-  grpc::Status Call(const std::string& node, v1::SessionOp op, v1::SessionResult* result);
+  // A write, create or drop (`build` fills the request for a token's view) at the writer or
+  // the pinned node, retried only when nothing was started: ABORTED (sealed), or a newer
+  // configuration adopted. `finish` turns the answer into the result.
+  template <typename Result, typename Build, typename Finish>
+  StatusOr<Result> WriterOp(std::string_view op_name, std::string_view id, Build build,
+                            Finish finish);
+  StatusOr<ReadResult> ReadPinned(TokenReplication token, const std::string& node,
+                                  Clock::time_point deadline);
+  // One race among `token`'s readers until `deadline`. When a reader's refusal carried a
+  // newer configuration, it is adopted and `*moved` is set: the caller reads again there.
+  StatusOr<ReadResult> ReadWithFailover(const TokenReplication& token,
+                                        Clock::time_point deadline, bool* moved);
+  // Runs `op` at `node` until it has an outcome, at most until `deadline`.
+  grpc::Status Call(const std::string& node, v1::SessionOp op, Clock::time_point deadline,
+                    v1::SessionResult* result);
 
   const ClusterConfig config_;
   const ClientOptions options_;
@@ -189,6 +227,15 @@ class TokenClient {
 
   Mutex rng_mu_;
   std::mt19937_64 rng_ GUARDED_BY(rng_mu_);
+
+  // Newer configurations learned from nodes, by token. The sets are interned (many tokens
+  // of one entry move together and share one) and live as long as the client: a
+  // TokenReplication handed out by Lookup may point to one while another thread replaces
+  // the token's override.
+  mutable Mutex overrides_mu_;
+  std::map<std::string, const ReplicaSet*, std::less<>> overrides_ GUARDED_BY(overrides_mu_);
+  std::map<uint64_t, std::vector<std::unique_ptr<ReplicaSet>>> interned_
+      GUARDED_BY(overrides_mu_);  // by fingerprint
 };
 
 // How long a read leaves a reader alone after its `failures`-th attempt that failed fast
