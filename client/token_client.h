@@ -1,8 +1,10 @@
 // TokenClient: the client library of the token store (SPEC section 3). It knows the
 // replication scheme and sends each operation where it belongs:
-//   - write, create, drop go to the token's writer (or the pinned node), one attempt with the
-//     overall timeout. They are never retried: a write that timed out may still take effect,
-//     and sending it again could apply it twice, around another client's write.
+//   - write, create, drop go to the token's writer (or the pinned node), with the overall
+//     timeout. A failure whose outcome may be unknown (timeout, broken connection, any error
+//     but the two refusals below) is never retried: a write that timed out may still take
+//     effect, and sending it again could apply it twice, around another client's write,
+//     breaking linearizability.
 //   - read goes to a random reader (or the pinned node). When that reader has not answered
 //     within the per-attempt timeout, refused the connection or was at its concurrency limit
 //     (RESOURCE_EXHAUSTED), another reader not tried yet is asked too, then the ones that
@@ -12,6 +14,22 @@
 //     (not a reader, dropped token, ...) is returned at once.
 // A token that is not in the configuration is NOT_FOUND before any network call. Every
 // error names the token, the node(s) and what to do.
+//
+// Online reconfiguration (docs/reconfiguration.md): two refusals mean the node started
+// nothing for the operation, so it is sent again as it is, for every kind of operation:
+//   - ABORTED: the node is sealed for the token (being reconfigured). Retried at the same
+//     node after 100 ms, doubling to 1 s, until the timeout (a read may ask other readers
+//     meanwhile); ABORTED if the token is still sealed then (nothing was done).
+//   - FAILED_PRECONDITION with the node's configuration of the token attached, at an epoch
+//     above this client's view of the token (the node has a newer one, or left the token for
+//     it): the client adopts it for that token from then on (Lookup consults these overrides
+//     before the file), calls ClientOptions::on_config_change once, and sends the operation
+//     at once to the new writer or readers (the pinned node stays the target); at most 3
+//     moves per operation.
+// An attached configuration at a LOWER epoch is a node that missed the change: a read treats
+// it as a failed reader and asks the others; a write (or pinned read) fails with
+// FAILED_PRECONDITION saying the node has not learned the newer configuration yet. Equal
+// epochs with other replicas are the files disagreeing (SPEC section 10): an error.
 //
 // Installed (`cmake --install`): #include <tokenstore/client/token_client.h> and link
 // tokenstore::client (find_package(tokenstore)) or `pkg-config --cflags --libs tokenstore`;
@@ -55,7 +73,8 @@
 //                       create, drop) or one of its readers (read); or this client's
 //                       configuration gives the token other replicas than the node's ("the
 //                       client's configuration differs"), or the token's replicas disagree:
-//                       every node and client must use the same file.
+//                       every node and client must use the same file; or the node "has not
+//                       learned the newer configuration" of a reconfigured token yet.
 //   DEADLINE_EXCEEDED   no outcome within ClientOptions::timeout: the writer, the readers or
 //                       too many of the token's replicas are down, slow or crash-stopped for
 //                       this token. A write, create or drop may still take effect.
@@ -70,6 +89,8 @@
 //   PERMISSION_DENIED   / its certificate may not make this call.
 //   CANCELLED           the call was cancelled, e.g. by a node that was shutting down.
 //   INTERNAL, DATA_LOSS, UNKNOWN   a fault on the node (e.g. its store); see the node's log.
+//   ABORTED             the token stayed sealed for a reconfiguration until the timeout
+//                       (retried until then); nothing was done: retry later.
 // A write whose outcome is unknown (DEADLINE_EXCEEDED, UNAVAILABLE) is not retried by the
 // library: read the token to see whether it took effect before writing it again.
 // token-client maps these to exit codes (client/exit_codes.h): 3 NOT_FOUND, 4
