@@ -144,8 +144,9 @@ struct ClientOptions {
   // the client's (online reconfiguration, docs/reconfiguration.md) and the client adopted it:
   // once per token and newer epoch adopted, whatever the number of threads that learn it.
   // `newer` stays valid for the client's life. Runs on the thread of the operation that
-  // learned it (possibly several threads at once for different tokens), outside the client's
-  // locks; it must not block for long. token-client prints that its file is older.
+  // learned it (possibly several threads at once for different tokens), holding none of the
+  // locks that guard the client's shared state (a read's own answers wait for it, so it must
+  // not block for long). token-client prints that its file is older.
   std::function<void(const std::string& token, const ReplicaSet& newer)> on_config_change;
 };
 
