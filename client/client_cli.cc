@@ -1,9 +1,14 @@
 #include "client/client_cli.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <tuple>
+#include <vector>
 
 #include "client/exit_codes.h"
 #include "common/cli.h"
@@ -31,6 +36,34 @@ StatusOr<uint64_t> ParseUint64(std::string_view flag, std::string_view text) {
                                    "\")");
   }
   return value;
+}
+
+std::string ConfigChangeNotice(const std::string& token, const ReplicaSet& newer,
+                               const std::string& config_file) {
+  std::vector<std::string> readers = newer.readers;
+  std::sort(readers.begin(), readers.end());
+  std::string view = "writer " + newer.writer + ", readers [";
+  for (size_t i = 0; i < readers.size(); ++i) view += (i ? ", " : "") + readers[i];
+  view += "]";
+  return std::string(kProgram) + ": token " + token + " moved to epoch " +
+         std::to_string(newer.epoch) + " (" + view + "); " +
+         (config_file.empty() ? std::string("the configuration file") : config_file) +
+         " is older: distribute the file token-admin reconfigure wrote";
+}
+
+std::function<void(const std::string& token, const ReplicaSet& newer)> ConfigChangeNotifier(
+    std::string config_file, std::function<void(const std::string& line)> print) {
+  struct Reported {
+    std::mutex mu;
+    std::set<std::string> tokens;  // guarded by mu
+  };
+  auto reported = std::make_shared<Reported>();
+  return [reported, config_file = std::move(config_file), print = std::move(print)](
+             const std::string& token, const ReplicaSet& newer) {
+    std::lock_guard<std::mutex> lock(reported->mu);  // also keeps lines whole
+    if (!reported->tokens.insert(token).second) return;
+    print(ConfigChangeNotice(token, newer, config_file));
+  };
 }
 
 StatusOr<std::chrono::milliseconds> SecondsOption(std::string_view flag, double seconds) {

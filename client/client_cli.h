@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,17 @@ std::variant<ClientCommand, CliExit> ParseClientCommandLine(int argc, const char
 // silently wrapped would hash the wrong range. INVALID_ARGUMENT naming `flag` otherwise.
 // (token-client's --low/--mid/--high and batch's LOW/MID/HIGH.)
 StatusOr<uint64_t> ParseUint64(std::string_view flag, std::string_view text);
+
+// What token-client says when the library followed a token to a configuration newer than
+// its file's (ClientOptions::on_config_change): "token-client: token T moved to epoch E
+// (writer W, readers [R1, R2]); FILE is older: distribute the file token-admin reconfigure
+// wrote".
+std::string ConfigChangeNotice(const std::string& token, const ReplicaSet& newer,
+                               const std::string& config_file);
+// An on_config_change hook that passes ConfigChangeNotice to `print` once per token, whatever
+// the number of threads and moves (batch mode runs many operations at once). Thread-safe.
+std::function<void(const std::string& token, const ReplicaSet& newer)> ConfigChangeNotifier(
+    std::string config_file, std::function<void(const std::string& line)> print);
 
 // A --timeout style option, already parsed to seconds (common/cli.h DurationSeconds), as
 // milliseconds. INVALID_ARGUMENT naming `flag` unless it is above 0 and at most a day (a typo like 1e9 would otherwise overflow gRPC's

@@ -207,5 +207,29 @@ TEST(ClientCli, BatchTakesNoIdAndUsesSessions) {
             std::string::npos);
 }
 
+// token-client says once per token that its file is older than where a token moved (the
+// library may report a token again when it moves once more, and batch mode reports from many
+// threads). Fails without the notifier (it does not exist).
+TEST(ClientCli, ConfigChangeIsReportedOncePerToken) {
+  std::vector<std::string> lines;
+  auto hook = ConfigChangeNotifier("cluster.yaml",
+                                   [&](const std::string& line) { lines.push_back(line); });
+  ReplicaSet newer;
+  newer.writer = "127.0.0.1:50054";
+  newer.readers = {"127.0.0.1:50055", "127.0.0.1:50054"};
+  newer.epoch = 2;
+  hook("1", newer);
+  hook("1", newer);
+  newer.epoch = 3;
+  hook("1", newer);
+  hook("7", newer);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0],
+            "token-client: token 1 moved to epoch 2 (writer 127.0.0.1:50054, readers "
+            "[127.0.0.1:50054, 127.0.0.1:50055]); cluster.yaml is older: distribute the file "
+            "token-admin reconfigure wrote");
+  EXPECT_NE(lines[1].find("token 7 moved to epoch 3"), std::string::npos) << lines[1];
+}
+
 }  // namespace
 }  // namespace tokenstore

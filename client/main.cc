@@ -51,6 +51,13 @@ int Run(int argc, char** argv) {
   if (!security.ok()) return Fail(security.status(), kExitUsage);
   cmd.options.security = *security;
 
+  // A node may tell the client that a token moved to a newer configuration than the file's
+  // (online reconfiguration): the client follows it, and says once per token that the file
+  // is older, in batch mode too.
+  cmd.options.on_config_change =
+      ConfigChangeNotifier(where->path, [](const std::string& line) {
+        std::fprintf(stderr, "%s\n", line.c_str());
+      });
   TokenClient client(*config, cmd.options);
   if (cmd.batch) {
     const BatchCounts counts = RunBatch(client, std::cin, std::cout, cmd.parallel);

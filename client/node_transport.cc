@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/mutex.h"
+#include "proto/convert.h"
 
 namespace tokenstore {
 namespace {
@@ -39,13 +40,29 @@ class UnaryCall final : public NodeCall {
     method(&call->ctx_, &state->first, &state->second,
            [call, state, put, done = std::move(done)](grpc::Status st) {
              v1::SessionResult r;
-             if (st.ok()) put(r, std::move(state->second));
+             if (st.ok()) {
+               put(r, std::move(state->second));
+             } else {
+               call->TakeAttachedConfig(&r);
+             }
              done(st, std::move(r));
            });
     return call;
   }
 
  private:
+  // A refusal's attached configuration (trailing metadata, a serialized TokenConfig) into
+  // `r->config`. Called in the call's callback, once the trailing metadata is in.
+  void TakeAttachedConfig(v1::SessionResult* r) {
+    const auto& trailers = ctx_.GetServerTrailingMetadata();
+    auto it = trailers.find(kConfigMetadataKey);
+    if (it == trailers.end()) return;
+    if (!r->mutable_config()->ParseFromArray(it->second.data(),
+                                             static_cast<int>(it->second.size()))) {
+      r->clear_config();  // damaged: as if none was attached
+    }
+  }
+
   grpc::ClientContext ctx_;
 };
 
@@ -264,7 +281,10 @@ class SessionStream final
       if (r.code() == 0) {
         done(grpc::Status::OK, std::move(r));
       } else {
-        done(grpc::Status(static_cast<grpc::StatusCode>(r.code()), r.message()), {});
+        const grpc::Status st(static_cast<grpc::StatusCode>(r.code()), r.message());
+        v1::SessionResult refusal;  // only what the node attached to its refusal
+        if (r.has_config()) *refusal.mutable_config() = std::move(*r.mutable_config());
+        done(st, std::move(refusal));
       }
     }
   }

@@ -37,8 +37,11 @@ class NodeCall {
   virtual void Cancel() = 0;
 };
 
-// Runs exactly once per started operation, on any thread (possibly inside Start). `result`
-// is meaningful only when `status` is OK.
+// Runs exactly once per started operation, on any thread (possibly inside Start). When
+// `status` is OK, `result` holds the answer. When the node refused the operation, `result`
+// carries only what the node attached to the refusal: `config`, the node's configuration of
+// the token (with FAILED_PRECONDITION, docs/reconfiguration.md), from the trailing metadata
+// kConfigMetadataKey (unary) or the SessionResult (session); otherwise it is empty.
 using NodeCallDone = std::function<void(const grpc::Status& status, v1::SessionResult result)>;
 
 class NodeTransport {

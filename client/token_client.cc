@@ -1,11 +1,13 @@
 #include "client/token_client.h"
 
 #include <algorithm>
+#include <thread>
 #include <vector>
 
 #include "client.grpc.pb.h"
 #include "client/channel.h"
 #include "client/node_transport.h"
+#include "proto/convert.h"
 
 namespace tokenstore {
 namespace {
@@ -49,11 +51,44 @@ std::string NodeMessage(const grpc::Status& st, const TokenReplication& token,
 }
 
 // A reader at its concurrency limit (RESOURCE_EXHAUSTED) is like one that is slow: another
-// reader may have room.
+// reader may have room. One sealed for the token (ABORTED: being reconfigured) started
+// nothing; it or another reader may serve once the reconfiguration is done.
 bool IsRetryableReadFailure(const grpc::Status& st) {
   return st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
          st.error_code() == grpc::StatusCode::UNAVAILABLE ||
-         st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+         st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
+         st.error_code() == grpc::StatusCode::ABORTED;
+}
+
+// How many newer configurations one operation adopts before it gives up: a token moved
+// twice while the client was away is followed; nodes that keep pointing elsewhere are not.
+constexpr int kMaxAdoptions = 3;
+
+// "<node> has not learned ...": a node whose configuration of the token is older than the
+// client's (it missed the reconfiguration).
+std::string BehindMessage(const std::string& node, const TokenReplication& token,
+                          uint64_t node_epoch) {
+  return node + " has not learned the newer configuration of token " + Quote(token.id) +
+         " yet (it is at epoch " + std::to_string(node_epoch) + ", this client at epoch " +
+         std::to_string(token.set->epoch) + "): run `token-admin reconfigure` again, or restart it with the newer file";
+}
+
+// Sleeps the pause after the `retries`-th ABORTED answer; false (without sleeping) when the
+// retry would start at or after `deadline`.
+bool PauseBeforeRetry(int retries, std::chrono::steady_clock::time_point deadline) {
+  const auto at = std::chrono::steady_clock::now() + ReadRetryPause(retries);
+  if (at >= deadline) return false;
+  std::this_thread::sleep_until(at);
+  return true;
+}
+
+// The error of an operation whose node stayed sealed (ABORTED) until its deadline: nothing
+// was done.
+Status StillSealed(const std::string& subject, const std::string& node, const grpc::Status& st,
+                   std::chrono::milliseconds timeout, int attempts) {
+  return Status::Aborted(subject + " at " + node + ": " + st.error_message() + " (still sealed after " +
+                         std::to_string(attempts) + " attempts within " + FormatDuration(timeout) +
+                         "; nothing was done: retry it)");
 }
 
 // The read result carried by a ReadResponse; `node` is the reader that sent it.
@@ -100,6 +135,11 @@ TokenClient::TokenClient(const ClusterConfig& config, ClientOptions options)
 TokenClient::~TokenClient() = default;
 
 StatusOr<TokenReplication> TokenClient::Lookup(std::string_view id) const {
+  {
+    MutexLock lock(&overrides_mu_);
+    auto it = overrides_.find(id);
+    if (it != overrides_.end()) return TokenReplication{std::string(id), it->second};
+  }
   if (std::optional<TokenReplication> t = config_.Find(id)) return *std::move(t);
   std::string known;
   constexpr size_t kMaxListed = 10;
@@ -114,12 +154,51 @@ StatusOr<TokenReplication> TokenClient::Lookup(std::string_view id) const {
                           "); check the id or the --config file");
 }
 
+const ReplicaSet* TokenClient::Intern(ReplicaSet set) {
+  std::vector<std::unique_ptr<ReplicaSet>>& same = interned_[set.Fingerprint()];
+  for (const std::unique_ptr<ReplicaSet>& s : same) {
+    if (s->epoch == set.epoch && s->writer == set.writer && s->readers == set.readers) {
+      return s.get();
+    }
+  }
+  same.push_back(std::make_unique<ReplicaSet>(std::move(set)));
+  return same.back().get();
+}
+
+TokenClient::ViewCheck TokenClient::Adopt(const grpc::Status& st, const v1::SessionResult& result,
+                                          TokenReplication* token, uint64_t* node_epoch) {
+  if (st.error_code() != grpc::StatusCode::FAILED_PRECONDITION || !result.has_config()) {
+    return ViewCheck::kNone;
+  }
+  const v1::TokenConfig& attached = result.config();
+  if (!attached.token().empty() && attached.token() != token->id) return ViewCheck::kNone;
+  StatusOr<ReplicaSet> newer = FromProto(attached, "the node's configuration");
+  if (!newer.ok()) return ViewCheck::kNone;  // a damaged one: the refusal stands as it is
+  *node_epoch = newer->epoch;
+  if (newer->epoch < token->set->epoch) return ViewCheck::kOlder;
+  if (newer->epoch == token->set->epoch) return ViewCheck::kSameEpoch;
+  const ReplicaSet* adopted = nullptr;
+  bool installed = false;
+  {
+    MutexLock lock(&overrides_mu_);
+    const ReplicaSet*& current = overrides_[token->id];
+    if (current == nullptr || current->epoch < newer->epoch) {
+      current = Intern(*std::move(newer));
+      installed = true;
+    }
+    adopted = current;  // another thread's, when it was at least as new
+  }
+  if (installed && options_.on_config_change) options_.on_config_change(token->id, *adopted);
+  token->set = adopted;
+  return ViewCheck::kNewer;
+}
+
 const std::string& TokenClient::WriterOf(const TokenReplication& token) const {
   return options_.node ? *options_.node : token.writer();
 }
 
 grpc::Status TokenClient::Call(const std::string& node, v1::SessionOp op,
-                               v1::SessionResult* result) {
+                               Clock::time_point deadline, v1::SessionResult* result) {
   struct Outcome {
     Mutex mu;
     CondVar cv;
@@ -128,7 +207,7 @@ grpc::Status TokenClient::Call(const std::string& node, v1::SessionOp op,
     v1::SessionResult result GUARDED_BY(mu);
   };
   auto outcome = std::make_shared<Outcome>();
-  transport_->Start(node, std::move(op), Clock::now() + options_.timeout,
+  transport_->Start(node, std::move(op), deadline,
                     [outcome](const grpc::Status& st, v1::SessionResult r) {
                       MutexLock lock(&outcome->mu);
                       outcome->status = st;
@@ -173,77 +252,147 @@ Status TokenClient::WriterError(std::string_view op, const TokenReplication& tok
   }
 }
 
-StatusOr<WriteResult> TokenClient::Write(std::string_view id, std::string_view name, uint64_t low,
-                                         uint64_t mid, uint64_t high) {
+template <typename Result, typename Build, typename Finish>
+StatusOr<Result> TokenClient::WriterOp(std::string_view op_name, std::string_view id, Build build,
+                                       Finish finish) {
   StatusOr<TokenReplication> token = Lookup(id);
   if (!token.ok()) return token.status();
-  const std::string& node = WriterOf(*token);
-  v1::SessionOp op;
-  v1::WriteRequest& req = *op.mutable_write();
-  req.set_id(std::string(id));
-  req.set_config_fingerprint((*token).Fingerprint());
-  req.set_name(std::string(name));
-  req.set_low(low);
-  req.set_mid(mid);
-  req.set_high(high);
-  v1::SessionResult result;
-  grpc::Status st = Call(node, std::move(op), &result);
-  if (!st.ok()) return WriterError("write", *token, node, st);
-  const v1::WriteResponse& resp = result.write();
-  WriteResult r;
-  r.id = resp.id();
-  r.ts = resp.ts();
-  if (resp.has_partial()) {
-    r.partial = resp.partial();
-    r.partial_x = resp.partial_x();
+  const Clock::time_point deadline = Clock::now() + options_.timeout;
+  const std::string subject = std::string(op_name) + " of token " + Quote(id);
+  int adoptions = 0;
+  int sealed = 0;  // ABORTED answers so far
+  while (true) {
+    const std::string node = WriterOf(*token);
+    v1::SessionOp op;
+    build(op, *token);
+    v1::SessionResult result;
+    const grpc::Status st = Call(node, std::move(op), deadline, &result);
+    if (st.ok()) return finish(result, node);
+    // Only refusals that started nothing at the node are retried: the operation as it is
+    // cannot apply twice. Every other failure may have taken effect (or is final).
+    if (st.error_code() == grpc::StatusCode::ABORTED) {
+      // Sealed for a reconfiguration: once it is done, the writer (this one, or the one a
+      // refusal then names) serves again.
+      if (!PauseBeforeRetry(++sealed, deadline)) {
+        return StillSealed(subject, node, st, options_.timeout, sealed);
+      }
+      continue;
+    }
+    uint64_t node_epoch = 0;
+    switch (Adopt(st, result, &*token, &node_epoch)) {
+      case ViewCheck::kNewer:
+        if (++adoptions <= kMaxAdoptions) continue;  // at once, at the new writer
+        break;
+      case ViewCheck::kOlder:
+        return Status::FailedPrecondition(subject + " at " + node + ": " +
+                                          BehindMessage(node, *token, node_epoch) +
+                                          " (server said: " + st.error_message() + ")");
+      case ViewCheck::kNone:
+      case ViewCheck::kSameEpoch:
+        break;
+    }
+    return WriterError(op_name, *token, node, st);
   }
-  r.node = node;
-  return r;
+}
+
+StatusOr<WriteResult> TokenClient::Write(std::string_view id, std::string_view name, uint64_t low,
+                                         uint64_t mid, uint64_t high) {
+  return WriterOp<WriteResult>(
+      "write", id,
+      [&](v1::SessionOp& op, const TokenReplication& token) {
+        v1::WriteRequest& req = *op.mutable_write();
+        req.set_id(std::string(id));
+        req.set_config_fingerprint(token.Fingerprint());
+        req.set_name(std::string(name));
+        req.set_low(low);
+        req.set_mid(mid);
+        req.set_high(high);
+      },
+      [](const v1::SessionResult& result, const std::string& node) {
+        const v1::WriteResponse& resp = result.write();
+        WriteResult r;
+        r.id = resp.id();
+        r.ts = resp.ts();
+        if (resp.has_partial()) {
+          r.partial = resp.partial();
+          r.partial_x = resp.partial_x();
+        }
+        r.node = node;
+        return r;
+      });
 }
 
 StatusOr<AckResult> TokenClient::Create(std::string_view id) {
-  StatusOr<TokenReplication> token = Lookup(id);
-  if (!token.ok()) return token.status();
-  const std::string& node = WriterOf(*token);
-  v1::SessionOp op;
-  op.mutable_create()->set_id(std::string(id));
-  op.mutable_create()->set_config_fingerprint((*token).Fingerprint());
-  v1::SessionResult result;
-  grpc::Status st = Call(node, std::move(op), &result);
-  if (!st.ok()) return WriterError("create", *token, node, st);
-  return AckResult{result.create().id(), result.create().ts(), node};
+  return WriterOp<AckResult>(
+      "create", id,
+      [&](v1::SessionOp& op, const TokenReplication& token) {
+        op.mutable_create()->set_id(std::string(id));
+        op.mutable_create()->set_config_fingerprint(token.Fingerprint());
+      },
+      [](const v1::SessionResult& result, const std::string& node) {
+        return AckResult{result.create().id(), result.create().ts(), node};
+      });
 }
 
 StatusOr<AckResult> TokenClient::Drop(std::string_view id) {
-  StatusOr<TokenReplication> token = Lookup(id);
-  if (!token.ok()) return token.status();
-  const std::string& node = WriterOf(*token);
-  v1::SessionOp op;
-  op.mutable_drop()->set_id(std::string(id));
-  op.mutable_drop()->set_config_fingerprint((*token).Fingerprint());
-  v1::SessionResult result;
-  grpc::Status st = Call(node, std::move(op), &result);
-  if (!st.ok()) return WriterError("drop", *token, node, st);
-  return AckResult{result.drop().id(), result.drop().ts(), node};
+  return WriterOp<AckResult>(
+      "drop", id,
+      [&](v1::SessionOp& op, const TokenReplication& token) {
+        op.mutable_drop()->set_id(std::string(id));
+        op.mutable_drop()->set_config_fingerprint(token.Fingerprint());
+      },
+      [](const v1::SessionResult& result, const std::string& node) {
+        return AckResult{result.drop().id(), result.drop().ts(), node};
+      });
 }
 
 StatusOr<ReadResult> TokenClient::Read(std::string_view id) {
   StatusOr<TokenReplication> token = Lookup(id);
   if (!token.ok()) return token.status();
-  if (options_.node) return ReadPinned(*token, *options_.node);
-  return ReadWithFailover(*token);
+  const Clock::time_point deadline = Clock::now() + options_.timeout;
+  if (options_.node) return ReadPinned(*token, *options_.node, deadline);
+  for (int adoptions = 0;; ++adoptions) {
+    bool moved = false;
+    StatusOr<ReadResult> r = ReadWithFailover(*token, deadline, &moved);
+    // Moved: a reader named a newer configuration, adopted now; read there at once.
+    if (r.ok() || !moved || adoptions == kMaxAdoptions) return r;
+    token = Lookup(id);
+    if (!token.ok()) return token.status();
+  }
 }
 
-StatusOr<ReadResult> TokenClient::ReadPinned(const TokenReplication& token,
-                                             const std::string& node) {
+StatusOr<ReadResult> TokenClient::ReadPinned(TokenReplication token, const std::string& node,
+                                             Clock::time_point deadline) {
   // The user chose the node: there is nobody to fail over to, so it gets the whole timeout.
-  v1::SessionOp op;
-  op.mutable_read()->set_id(token.id);
-  op.mutable_read()->set_config_fingerprint(token.Fingerprint());
-  v1::SessionResult result;
-  grpc::Status st = Call(node, std::move(op), &result);
-  if (st.ok()) return ReadResultFromProto(result.read(), node);
   const std::string subject = "read of token " + Quote(token.id);
+  int adoptions = 0;
+  int sealed = 0;
+  grpc::Status st;
+  while (true) {
+    v1::SessionOp op;
+    op.mutable_read()->set_id(token.id);
+    op.mutable_read()->set_config_fingerprint(token.Fingerprint());
+    v1::SessionResult result;
+    st = Call(node, std::move(op), deadline, &result);
+    if (st.ok()) return ReadResultFromProto(result.read(), node);
+    if (st.error_code() == grpc::StatusCode::ABORTED) {
+      if (!PauseBeforeRetry(++sealed, deadline)) {
+        return StillSealed(subject, node, st, options_.timeout, sealed);
+      }
+      continue;
+    }
+    uint64_t node_epoch = 0;
+    const ViewCheck check = Adopt(st, result, &token, &node_epoch);
+    if (check == ViewCheck::kNewer && ++adoptions <= kMaxAdoptions) continue;
+    if (check == ViewCheck::kOlder) {
+      return Status::FailedPrecondition(subject + " at " + node + ": " +
+                                        BehindMessage(node, token, node_epoch) +
+                                        "; or leave out --node to read at another reader (" +
+                                        JoinNodes(token.readers()) +
+                                        ") (server said: " + st.error_message() + ")");
+    }
+    break;
+  }
   switch (st.error_code()) {
     case grpc::StatusCode::DEADLINE_EXCEEDED: {
       std::string msg = subject + " at " + node + " timed out after " +
@@ -286,9 +435,10 @@ struct TokenClient::ReadRace {
   int outstanding GUARDED_BY(mu) = 0;
 };
 
-StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token) {
+StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token,
+                                                    Clock::time_point deadline, bool* moved) {
   const Clock::time_point start = Clock::now();
-  const Clock::time_point deadline = start + options_.timeout;
+  *moved = false;
 
   std::vector<std::string> order = token.readers();
   {
@@ -300,6 +450,7 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
     int failures = 0;
     std::string last_failure;  // DescribeRpcFailure of the latest failed attempt
     bool only_unavailable = true;
+    bool only_sealed = true;  // every failure was ABORTED (sealed for a reconfiguration)
     Clock::time_point not_before{};  // earliest retry after a failure
   };
   std::vector<ReaderState> readers(order.size());
@@ -322,19 +473,42 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
         r.last_failure =
             IsClientSideDeadline(a->status) ? "no answer" : DescribeRpcFailure(a->status);
         if (a->status.error_code() != grpc::StatusCode::UNAVAILABLE) r.only_unavailable = false;
+        if (a->status.error_code() != grpc::StatusCode::ABORTED) r.only_sealed = false;
         const Clock::time_point now = Clock::now();
         r.not_before = now + ReadRetryPause(r.failures);
         // This reader is out of the race: ask another one now, not after the attempt timeout.
         next_launch = now;
       } else if (!outcome) {
-        outcome =
-            Status(CodeOf(a->status), "read of token " + Quote(token.id) + " at " +
-                                          order[a->reader] + ": " +
-                                          NodeMessage(a->status, token, config_.source));
+        TokenReplication view = token;
+        uint64_t node_epoch = 0;
+        switch (Adopt(a->status, a->result, &view, &node_epoch)) {
+          case ViewCheck::kNewer:
+            // The token moved: the caller reads again at the new readers.
+            *moved = true;
+            break;
+          case ViewCheck::kOlder: {
+            // The reader missed the reconfiguration: it cannot help; the others may.
+            r.failures++;
+            r.last_failure = BehindMessage(order[a->reader], token, node_epoch);
+            r.only_unavailable = false;
+            r.only_sealed = false;
+            const Clock::time_point now = Clock::now();
+            r.not_before = now + ReadRetryPause(r.failures);
+            next_launch = now;
+            break;
+          }
+          case ViewCheck::kNone:
+          case ViewCheck::kSameEpoch:
+            outcome =
+                Status(CodeOf(a->status), "read of token " + Quote(token.id) + " at " +
+                                              order[a->reader] + ": " +
+                                              NodeMessage(a->status, token, config_.source));
+            break;
+        }
       }
     }
     race.finished.clear();
-    if (outcome) break;
+    if (outcome || *moved) break;
 
     const Clock::time_point now = Clock::now();
     if (now >= deadline) break;
@@ -404,10 +578,18 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
     if (!outcome && a->status.ok()) outcome = ReadResultFromProto(a->result.read(), order[a->reader]);
   }
   if (outcome) return *std::move(outcome);
+  if (*moved) {
+    // Only returned when the caller has followed as many moves as it will.
+    return Status::FailedPrecondition(
+        "read of token " + Quote(token.id) + ": its readers kept naming newer configurations (" +
+        std::to_string(kMaxAdoptions) + " followed, the last at epoch " +
+        std::to_string(token.set->epoch) + "); retry the read");
+  }
 
   // The deadline passed: say which readers were tried and how each one failed.
   std::string tried;
   bool all_unavailable = true;
+  bool all_sealed = true;
   for (size_t j = 0; j < order.size(); ++j) {
     const ReaderState& r = readers[j];
     if (r.failures == 0 && !r.in_flight) continue;
@@ -416,11 +598,21 @@ StatusOr<ReadResult> TokenClient::ReadWithFailover(const TokenReplication& token
     if (r.in_flight) {
       tried += "no answer";
       all_unavailable = false;
+      all_sealed = false;
     } else {
       tried += r.last_failure;
       if (!r.only_unavailable) all_unavailable = false;
+      if (!r.only_sealed) all_sealed = false;
     }
     if (r.failures > 1) tried += " (" + std::to_string(r.failures) + " failed attempts)";
+  }
+  if (all_sealed && !tried.empty()) {
+    // Nothing was done anywhere: the token stayed sealed for a reconfiguration.
+    return Status::Aborted("no reader of token " + Quote(token.id) + " served it within " +
+                           FormatDuration(options_.timeout) +
+                           ": it is being reconfigured (tried " + tried +
+                           "); retry the read, or complete the reconfiguration with "
+                           "`token-admin reconfigure`");
   }
   const std::string msg =
       "no reader of token " + Quote(token.id) + " answered within " +

@@ -1,8 +1,10 @@
 // TokenClient: the client library of the token store (SPEC section 3). It knows the
 // replication scheme and sends each operation where it belongs:
-//   - write, create, drop go to the token's writer (or the pinned node), one attempt with the
-//     overall timeout. They are never retried: a write that timed out may still take effect,
-//     and sending it again could apply it twice, around another client's write.
+//   - write, create, drop go to the token's writer (or the pinned node), with the overall
+//     timeout. A failure whose outcome may be unknown (timeout, broken connection, any error
+//     but the two refusals below) is never retried: a write that timed out may still take
+//     effect, and sending it again could apply it twice, around another client's write,
+//     breaking linearizability.
 //   - read goes to a random reader (or the pinned node). When that reader has not answered
 //     within the per-attempt timeout, refused the connection or was at its concurrency limit
 //     (RESOURCE_EXHAUSTED), another reader not tried yet is asked too, then the ones that
@@ -12,6 +14,22 @@
 //     (not a reader, dropped token, ...) is returned at once.
 // A token that is not in the configuration is NOT_FOUND before any network call. Every
 // error names the token, the node(s) and what to do.
+//
+// Online reconfiguration (docs/reconfiguration.md): two refusals mean the node started
+// nothing for the operation, so it is sent again as it is, for every kind of operation:
+//   - ABORTED: the node is sealed for the token (being reconfigured). Retried at the same
+//     node after 100 ms, doubling to 1 s, until the timeout (a read may ask other readers
+//     meanwhile); ABORTED if the token is still sealed then (nothing was done).
+//   - FAILED_PRECONDITION with the node's configuration of the token attached, at an epoch
+//     above this client's view of the token (the node has a newer one, or left the token for
+//     it): the client adopts it for that token from then on (Lookup consults these overrides
+//     before the file), calls ClientOptions::on_config_change once, and sends the operation
+//     at once to the new writer or readers (the pinned node stays the target); at most 3
+//     moves per operation.
+// An attached configuration at a LOWER epoch is a node that missed the change: a read treats
+// it as a failed reader and asks the others; a write (or pinned read) fails with
+// FAILED_PRECONDITION saying the node has not learned the newer configuration yet. Equal
+// epochs with other replicas are the files disagreeing (SPEC section 10): an error.
 //
 // Installed (`cmake --install`): #include <tokenstore/client/token_client.h> and link
 // tokenstore::client (find_package(tokenstore)) or `pkg-config --cflags --libs tokenstore`;
@@ -55,7 +73,8 @@
 //                       create, drop) or one of its readers (read); or this client's
 //                       configuration gives the token other replicas than the node's ("the
 //                       client's configuration differs"), or the token's replicas disagree:
-//                       every node and client must use the same file.
+//                       every node and client must use the same file; or the node "has not
+//                       learned the newer configuration" of a reconfigured token yet.
 //   DEADLINE_EXCEEDED   no outcome within ClientOptions::timeout: the writer, the readers or
 //                       too many of the token's replicas are down, slow or crash-stopped for
 //                       this token. A write, create or drop may still take effect.
@@ -70,6 +89,8 @@
 //   PERMISSION_DENIED   / its certificate may not make this call.
 //   CANCELLED           the call was cancelled, e.g. by a node that was shutting down.
 //   INTERNAL, DATA_LOSS, UNKNOWN   a fault on the node (e.g. its store); see the node's log.
+//   ABORTED             the token stayed sealed for a reconfiguration until the timeout
+//                       (retried until then); nothing was done: retry later.
 // A write whose outcome is unknown (DEADLINE_EXCEEDED, UNAVAILABLE) is not retried by the
 // library: read the token to see whether it took effect before writing it again.
 // token-client maps these to exit codes (client/exit_codes.h): 3 NOT_FOUND, 4
@@ -78,12 +99,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/mutex.h"
 #include "common/status.h"
@@ -117,6 +140,14 @@ struct ClientOptions {
   // makes one gRPC call per operation.
   enum class Transport { kUnary, kSession };
   Transport transport = Transport::kUnary;
+  // Called when a node told this client that a token moved to a configuration newer than
+  // the client's (online reconfiguration, docs/reconfiguration.md) and the client adopted it:
+  // once per token and newer epoch adopted, whatever the number of threads that learn it.
+  // `newer` stays valid for the client's life. Runs on the thread of the operation that
+  // learned it (possibly several threads at once for different tokens), holding none of the
+  // locks that guard the client's shared state (a read's own answers wait for it, so it must
+  // not block for long). token-client prints that its file is older.
+  std::function<void(const std::string& token, const ReplicaSet& newer)> on_config_change;
 };
 
 struct WriteResult {
@@ -152,6 +183,8 @@ struct AckResult {
 
 class TokenClient {
  public:
+  using Clock = std::chrono::steady_clock;
+
   // Keeps a copy of `config`.
   TokenClient(const ClusterConfig& config, ClientOptions options);
   ~TokenClient();
@@ -171,17 +204,44 @@ class TokenClient {
  private:
   struct ReadRace;
 
-  // The token's replication entry, or NOT_FOUND naming the configuration.
+  // The token's replication: a newer configuration adopted for it (Adopt) if any, else the
+  // entry of the configuration file; NOT_FOUND naming the file when it has none.
   StatusOr<TokenReplication> Lookup(std::string_view id) const;
+  // What a node's refusal said about the token's configuration compared with `token`'s.
+  enum class ViewCheck {
+    kNone,    // no configuration attached, or one that is not the token's or not valid
+    kNewer,   // adopted: `*token` is now the newer configuration
+    kOlder,   // the node is behind (its epoch is lower): `*node_epoch` says which
+    kSameEpoch,  // same epoch, other replicas: the files differ (SPEC section 10)
+  };
+  // Looks at the configuration `result` carries (FAILED_PRECONDITION refusals only). When
+  // its epoch is above `token`'s, installs it as the token's override (unless another
+  // thread installed one at least as new meanwhile, which is then used), reports it through
+  // on_config_change if this call installed it, and points `*token` at it.
+  ViewCheck Adopt(const grpc::Status& st, const v1::SessionResult& result,
+                  TokenReplication* token, uint64_t* node_epoch);
+  // An interned copy of `set`: equal sets share one, which is never freed before the client.
+  const ReplicaSet* Intern(ReplicaSet set) REQUIRES(overrides_mu_);
   // Where writes, creates and drops of `token` go.
   const std::string& WriterOf(const TokenReplication& token) const;
   // Turns a failed writer-side call into a Status a person can act on.
   Status WriterError(std::string_view op, const TokenReplication& token, const std::string& node,
                      const grpc::Status& st) const;
-  StatusOr<ReadResult> ReadPinned(const TokenReplication& token, const std::string& node);
-  StatusOr<ReadResult> ReadWithFailover(const TokenReplication& token);
-  // Runs `op` at `node` until it has an outcome; the deadline is the client's timeout.
-  grpc::Status Call(const std::string& node, v1::SessionOp op, v1::SessionResult* result);
+  // A write, create or drop (`build` fills the request for a token's view) at the writer or
+  // the pinned node, retried only when nothing was started: ABORTED (sealed), or a newer
+  // configuration adopted. `finish` turns the answer into the result.
+  template <typename Result, typename Build, typename Finish>
+  StatusOr<Result> WriterOp(std::string_view op_name, std::string_view id, Build build,
+                            Finish finish);
+  StatusOr<ReadResult> ReadPinned(TokenReplication token, const std::string& node,
+                                  Clock::time_point deadline);
+  // One race among `token`'s readers until `deadline`. When a reader's refusal carried a
+  // newer configuration, it is adopted and `*moved` is set: the caller reads again there.
+  StatusOr<ReadResult> ReadWithFailover(const TokenReplication& token,
+                                        Clock::time_point deadline, bool* moved);
+  // Runs `op` at `node` until it has an outcome, at most until `deadline`.
+  grpc::Status Call(const std::string& node, v1::SessionOp op, Clock::time_point deadline,
+                    v1::SessionResult* result);
 
   const ClusterConfig config_;
   const ClientOptions options_;
@@ -189,6 +249,15 @@ class TokenClient {
 
   Mutex rng_mu_;
   std::mt19937_64 rng_ GUARDED_BY(rng_mu_);
+
+  // Newer configurations learned from nodes, by token. The sets are interned (many tokens
+  // of one entry move together and share one) and live as long as the client: a
+  // TokenReplication handed out by Lookup may point to one while another thread replaces
+  // the token's override.
+  mutable Mutex overrides_mu_;
+  std::map<std::string, const ReplicaSet*, std::less<>> overrides_ GUARDED_BY(overrides_mu_);
+  std::map<uint64_t, std::vector<std::unique_ptr<ReplicaSet>>> interned_
+      GUARDED_BY(overrides_mu_);  // by fingerprint
 };
 
 // How long a read leaves a reader alone after its `failures`-th attempt that failed fast
