@@ -467,8 +467,17 @@ TokenReconfigResult ReconfigureToken(ReconfigNodes& nodes, const std::string& to
   TokenReconfigResult result;
   const std::vector<std::string> old_nodes = from.Replicas();
   const std::vector<std::string> new_nodes = to.Replicas();
-  auto fail = [&](const std::string& message) {
-    result.status = Status::Unavailable("token " + Quoted(token) + ": " + message);
+  // UNAVAILABLE when the nodes did not answer, else the code of the first refusal.
+  auto fail = [&](const std::string& message,
+                  const std::vector<std::pair<std::string, Status>>& errors) {
+    StatusCode code = StatusCode::kUnavailable;
+    for (const auto& [node, st] : errors) {
+      if (st.code() != StatusCode::kUnavailable && st.code() != StatusCode::kDeadlineExceeded) {
+        code = st.code();
+        break;
+      }
+    }
+    result.status = Status(code, "token " + Quoted(token) + ": " + message);
     return result;
   };
 
@@ -499,7 +508,8 @@ TokenReconfigResult ReconfigureToken(ReconfigNodes& nodes, const std::string& to
       return fail("no majority of " + ConfigString(from) + " was sealed (" +
                   std::to_string(sealed.ok.size()) + " of " + std::to_string(old_nodes.size()) +
                   " answered, " + std::to_string(from.Quorum()) +
-                  " needed): " + ErrorsString(sealed.errors));
+                  " needed): " + ErrorsString(sealed.errors),
+                  sealed.errors);
     }
     // M: the newest register among the answers, by (epoch, ts, origin).
     const Register* newest = nullptr;
@@ -521,7 +531,8 @@ TokenReconfigResult ReconfigureToken(ReconfigNodes& nodes, const std::string& to
                   std::to_string(installed.ok.size()) + " of " +
                   std::to_string(new_nodes.size()) + ", " + std::to_string(to.Quorum()) +
                   " needed): " + ErrorsString(installed.errors) +
-                  "; the token stays sealed until the same command is run again");
+                  "; the token stays sealed until the same command is run again",
+                  installed.errors);
     }
   }
 
@@ -549,7 +560,8 @@ TokenReconfigResult ReconfigureToken(ReconfigNodes& nodes, const std::string& to
     return fail("no majority of " + ConfigString(to) + " took the new configuration (" +
                 std::to_string(counted) + " of " + std::to_string(new_nodes.size()) + ", " +
                 std::to_string(to.Quorum()) + " needed): " + ErrorsString(active.errors) +
-                "; run the same command again");
+                "; run the same command again",
+                active.errors);
   }
   return result;
 }
@@ -636,6 +648,13 @@ ReconfigSummary RunReconfiguration(ReconfigNodes& nodes, const ReconfigPlan& pla
     } else {
       ++summary.failed;
       summary.failures.push_back(r.status.ToString());
+    }
+  }
+  summary.only_unreachable = summary.failed > 0;
+  for (const TokenReconfigResult& r : results) {
+    if (!r.status.ok() && r.status.code() != StatusCode::kUnavailable &&
+        r.status.code() != StatusCode::kDeadlineExceeded) {
+      summary.only_unreachable = false;
     }
   }
   summary.warnings = warnings.Lines();

@@ -171,6 +171,7 @@ struct ReconfigSummary {
   uint64_t resumed = 0;  // of moved: completed a previous run's activation
   uint64_t failed = 0;
   std::vector<std::string> failures;  // "token \"T\": ERROR", in plan order
+  bool only_unreachable = false;  // every failure was UNAVAILABLE or DEADLINE_EXCEEDED
   std::vector<std::string> warnings;  // ActivationWarnings::Lines()
 };
 
