@@ -29,8 +29,8 @@ std::string Join(const std::vector<std::string>& items) {
 
 std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* const* argv) {
   CLI::App app{
-      "token-admin: fail-silent emulation, inspection, backup and restore of token-replica "
-      "nodes"};
+      "token-admin: fail-silent emulation, inspection, backup, restore and online "
+      "reconfiguration of token-replica nodes"};
   app.name("token-admin");
   app.fallthrough();
   app.require_subcommand(1);
@@ -41,13 +41,14 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
   double timeout_s = 5;
   CLI::Option* config_opt = app.add_option(
       "--config", config_path,
-      "replication scheme (YAML): backup and restore need one, crash, revive and dump --node "
+      "replication scheme (YAML): backup, restore and reconfigure (the current one) need one, crash, revive and dump --node "
       "check --node and --token against it; default: $TOKENSTORE_CONFIG, else ./cluster.yaml, "
       "else /etc/tokenstore/cluster.yaml (dump --data-dir: only --config)");
   app.add_flag("--json", cmd.json, "print one JSON object per line");
   AddTlsOptions(app, cmd.tls);
   app.add_option("--timeout", timeout_s,
-                 "how long to wait for the node (backup, restore: for each token operation): a "
+                 "how long to wait for the node (backup, restore: for each token operation; "
+                 "reconfigure: for each call to a node): a "
                  "duration (500ms, 5s, 1m; a bare number is seconds)")
       ->transform(DurationSeconds())
       ->type_name("DURATION")
@@ -108,6 +109,31 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
         ->capture_default_str();
   }
 
+  CLI::App* reconfigure = app.add_subcommand(
+      "reconfigure",
+      "move every token whose writer or replicas differ in --to to its new configuration, "
+      "online (seal, transfer, activate)");
+  reconfigure->footer(
+      "--config is the file the cluster uses now. Prints the plan (per entry: the tokens, the "
+      "old and new writer and readers and epochs, the replicas added and removed), then moves "
+      "each changed token: seal on a majority of its old replicas, install the newest register "
+      "on a majority of its new ones, activate on every node of both (a majority of the new "
+      "ones must take it). Nodes that do not answer cost only their own answer; a node that "
+      "missed the activation is named: run the same command again later. An interrupted run "
+      "completes when run again. Tokens of --to that --config lacks are ignored; a token of "
+      "--config that --to lacks is an error. When every token moved, writes --out: the new file "
+      "with each moved entry's new epoch, to distribute to every node and client. Exit code 1 "
+      "(4 when nodes were unreachable) names the tokens that failed.");
+  reconfigure->add_option("--to", cmd.to, "the new replication scheme (YAML)")->required();
+  reconfigure->add_flag("--dry-run", cmd.dry_run, "print the plan and contact no node");
+  reconfigure->add_option("--out", cmd.file,
+                          "where to write the applied file (default: NEW.applied.yaml beside "
+                          "--to)");
+  reconfigure
+      ->add_option("--parallel", cmd.parallel,
+                   "tokens moved in parallel (1 to " + std::to_string(kMaxReconfigParallel) + ")")
+      ->capture_default_str();
+
   if (std::optional<CliExit> exit = ParseCommandLine(app, argc, argv, kProgram, kHint)) {
     return *exit;
   }
@@ -131,6 +157,17 @@ std::variant<AdminCommand, CliExit> ParseAdminCommandLine(int argc, const char* 
     if (cmd.bulk.concurrency < 1 || cmd.bulk.concurrency > kMaxBulkConcurrency) {
       return UsageError("--concurrency must be 1 to " + std::to_string(kMaxBulkConcurrency) +
                         ", got " + std::to_string(cmd.bulk.concurrency));
+    }
+  }
+  if (reconfigure->parsed()) {
+    cmd.op = AdminOp::kReconfigure;
+    if (cmd.to.empty()) return UsageError("--to must not be empty");
+    if (cmd.parallel < 1 || cmd.parallel > kMaxReconfigParallel) {
+      return UsageError("--parallel must be 1 to " + std::to_string(kMaxReconfigParallel) +
+                        ", got " + std::to_string(cmd.parallel));
+    }
+    if (reconfigure->get_option("--out")->count() > 0 && cmd.file.empty()) {
+      return UsageError("--out must not be empty");
     }
   }
   const bool has_node = cmd.op == AdminOp::kCrash || cmd.op == AdminOp::kRevive ||
@@ -157,9 +194,12 @@ StatusOr<std::optional<ConfigLocation>> AdminConfigLocation(const AdminCommand& 
   if (offline_dump && !lookup.flag) return std::optional<ConfigLocation>();
   StatusOr<ConfigLocation> found = FindConfigFile(lookup);
   if (found.ok()) return std::optional<ConfigLocation>(*found);
-  if (cmd.op == AdminOp::kBackup || cmd.op == AdminOp::kRestore) {
+  if (cmd.op == AdminOp::kBackup || cmd.op == AdminOp::kRestore ||
+      cmd.op == AdminOp::kReconfigure) {
     return found.status().WithContext(
-        std::string(cmd.op == AdminOp::kBackup ? "backup" : "restore") +
+        std::string(cmd.op == AdminOp::kBackup    ? "backup"
+                    : cmd.op == AdminOp::kRestore ? "restore"
+                                                  : "reconfigure") +
         " needs the cluster's replication scheme");
   }
   return std::optional<ConfigLocation>();  // crash, revive, dump --node: nothing to check

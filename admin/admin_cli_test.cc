@@ -185,6 +185,36 @@ TEST(AdminCli, BackupAndRestoreNeedAConfigAndAFile) {
 }
 
 // Where token-admin's configuration comes from (config/config_location.h), per subcommand.
+TEST(AdminCli, Reconfigure) {
+  AdminCommand c = ParseOk({"--config", "cur.yaml", "reconfigure", "--to", "new.yaml"});
+  EXPECT_EQ(c.op, AdminOp::kReconfigure);
+  EXPECT_EQ(c.to, "new.yaml");
+  EXPECT_FALSE(c.dry_run);
+  EXPECT_TRUE(c.file.empty());  // the default: new.applied.yaml
+  EXPECT_EQ(c.parallel, kDefaultReconfigParallel);
+  EXPECT_EQ(c.options.timeout, std::chrono::seconds(5));
+  AdminCommand d = ParseOk({"--config", "cur.yaml", "reconfigure", "--to", "new.yaml",
+                            "--dry-run", "--out", "o.yaml", "--parallel", "3", "--timeout",
+                            "2s"});
+  EXPECT_TRUE(d.dry_run);
+  EXPECT_EQ(d.file, "o.yaml");
+  EXPECT_EQ(d.parallel, 3);
+  EXPECT_EQ(d.options.timeout, std::chrono::seconds(2));
+  EXPECT_NE(UsageError({"reconfigure"}).find("--to is required"), std::string::npos);
+  EXPECT_NE(UsageError({"reconfigure", "--to", "n.yaml", "--parallel", "0"})
+                .find("--parallel must be 1 to 64, got 0"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"reconfigure", "--to", ""}).find("--to must not be empty"),
+            std::string::npos);
+  ConfigLookup none;
+  none.default_paths = {"/nonexistent/tokenstore/cluster.yaml"};
+  StatusOr<std::optional<ConfigLocation>> where = AdminConfigLocation(
+      ParseOk({"reconfigure", "--to", "new.yaml"}), none);
+  ASSERT_FALSE(where.ok());
+  EXPECT_EQ(where.status().message().rfind("reconfigure needs the cluster's replication scheme", 0),
+            0u);
+}
+
 TEST(AdminCli, ConfigFromFlagEnvironmentOrDefaultPath) {
   ConfigLookup none;  // no TOKENSTORE_CONFIG, no default path that exists
   none.default_paths = {"/nonexistent/tokenstore/cluster.yaml"};

@@ -6,6 +6,7 @@
 //   token-admin dump --data-dir data/n1              (offline, replica stopped)
 //   token-admin --config cluster.yaml backup --out tokens.jsonl
 //   token-admin --config other.yaml restore --in tokens.jsonl [--force]
+//   token-admin --config cluster.yaml reconfigure --to new.yaml [--dry-run] [--out FILE]
 //
 // Exit codes: client/README.md (client/exit_codes.h), shared with token-client.
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "admin/backup.h"
 #include "admin/dump_output.h"
 #include "admin/offline_dump.h"
+#include "admin/reconfigure.h"
 #include "admin/restore.h"
 #include "client/exit_codes.h"
 #include "common/json.h"
@@ -152,6 +154,52 @@ int RunRestore(const AdminCommand& cmd, const ClusterConfig& config) {
   return kExitOk;
 }
 
+// Prints the plan, moves the tokens, writes the applied file (docs/operations.md: changing
+// a replica set online).
+int RunReconfigure(const AdminCommand& cmd, const ClusterConfig& current) {
+  StatusOr<ClusterConfig> next =
+      LoadClusterConfigCached(cmd.to, ConfigCacheOptions{DefaultConfigCacheDir()});
+  if (!next.ok()) return Fail(next.status().WithContext("--to"), kExitUsage);
+  StatusOr<ReconfigPlan> plan = PlanReconfiguration(current, *next);
+  if (!plan.ok()) return Fail(plan.status(), kExitUsage);
+  std::fputs(FormatPlan(*plan, current, *next).c_str(), stdout);
+  std::fflush(stdout);
+  const std::string out = cmd.file.empty() ? DefaultAppliedPath(cmd.to) : cmd.file;
+  StatusOr<std::string> applied = AppliedConfigYaml(
+      current, *next,
+      "Written by token-admin reconfigure: " + next->source + " as moved from " + current.source +
+          "; each moved entry carries its new epoch.\nDistribute it to every node and client.");
+  if (!applied.ok()) return Fail(applied.status(), kExitFailed);
+  if (cmd.dry_run) {
+    std::printf("dry run: no node was contacted; a run would write %s\n", out.c_str());
+    return kExitOk;
+  }
+  ReconfigSummary summary;
+  {
+    GrpcReconfigNodes nodes(cmd.options);
+    ReconfigRunOptions options;
+    options.parallel = cmd.parallel;
+    options.interactive = ::isatty(STDERR_FILENO) == 1;
+    summary = RunReconfiguration(nodes, *plan, options);
+  }
+  for (const std::string& w : summary.warnings) {
+    std::fprintf(stderr, "token-admin: warning: %s\n", w.c_str());
+  }
+  if (summary.failed > 0) {
+    std::fprintf(stderr,
+                 "token-admin: %llu of %llu tokens could not be moved (the others were); %s was "
+                 "not written. Run the same command again to complete them:\n",
+                 static_cast<unsigned long long>(summary.failed),
+                 static_cast<unsigned long long>(summary.tokens), out.c_str());
+    ListOnStderr(summary.failures);
+    return summary.only_unreachable ? kExitUnreachable : kExitFailed;
+  }
+  if (Status st = WriteFileAtomically(out, *applied); !st.ok()) return Fail(st, kExitFailed);
+  std::printf("wrote %s: distribute it to every node and client (it carries the new epochs)\n",
+              out.c_str());
+  return kExitOk;
+}
+
 int Run(int argc, char** argv) {
   std::variant<AdminCommand, CliExit> parsed = ParseAdminCommandLine(argc, argv);
   if (auto* exit = std::get_if<CliExit>(&parsed)) {
@@ -186,6 +234,8 @@ int Run(int argc, char** argv) {
       return RunBackup(cmd, *config);  // the parser requires --config
     case AdminOp::kRestore:
       return RunRestore(cmd, *config);
+    case AdminOp::kReconfigure:
+      return RunReconfigure(cmd, *config);
     case AdminOp::kCrash:
     case AdminOp::kRevive:
       break;

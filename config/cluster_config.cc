@@ -1232,6 +1232,23 @@ std::vector<const ReplicaSet*> ClusterConfig::ReplicaSets() const {
   return sets;
 }
 
+void ClusterConfig::ForEachEntry(const std::function<void(const EntryIds&)>& fn) const {
+  for (const Entry& entry : entries_) {
+    EntryIds e;
+    e.set = &entry.set;
+    e.is_range = entry.is_range;
+    if (entry.is_range) {
+      e.prefix = entry.prefix;
+      e.from = entry.from;
+      e.to = entry.to;
+    } else {
+      e.ids.reserve(entry.end_id - entry.first_id);
+      for (size_t i = entry.first_id; i < entry.end_id; ++i) e.ids.push_back(ids_[i]);
+    }
+    fn(e);
+  }
+}
+
 namespace {
 
 constexpr std::string_view kEncodingMagic = "tokenstore-config/2\n";

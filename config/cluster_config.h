@@ -114,6 +114,19 @@ class ClusterConfig {
   // One per entry, in file order.
   std::vector<const ReplicaSet*> ReplicaSets() const;
 
+  // One entry's ids as the file names them: a range (prefix + n for n in [from, to]) or the
+  // ids named one by one (by "token" or a "tokens" list), for tools that write a file back.
+  struct EntryIds {
+    const ReplicaSet* set = nullptr;
+    bool is_range = false;
+    std::string_view prefix;
+    uint64_t from = 0;
+    uint64_t to = 0;
+    std::vector<std::string_view> ids;  // when !is_range, in file order
+  };
+  // Calls `fn` for every entry in file order. The EntryIds is valid only during the call.
+  void ForEachEntry(const std::function<void(const EntryIds&)>& fn) const;
+
  private:
   friend class ConfigBuilder;
   friend std::string EncodeClusterConfig(const ClusterConfig& config);

@@ -197,6 +197,29 @@ TEST(ClusterConfigTest, ExampleFileHasWhatTheDemoUses) {
   EXPECT_EQ(TokensOf(*config, kN2).size(), 12u);
 }
 
+// Entries as the file names their ids, for tools that write a file back.
+TEST(ClusterConfigTest, ForEachEntryGivesRangesAndLists) {
+  StatusOr<ClusterConfig> config = ParseClusterConfig(
+      "- tokens: {prefix: t, from: 3, to: 7}\n  writer: 127.0.0.1:1\n  readers: [127.0.0.1:1]\n"
+      "  epoch: 2\n"
+      "- tokens: [a, b]\n  writer: 127.0.0.1:2\n  readers: [127.0.0.1:2]\n"
+      "- token: c\n  writer: 127.0.0.1:2\n  readers: [127.0.0.1:2]\n",
+      "<inline>");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  std::vector<std::string> seen;
+  config->ForEachEntry([&seen](const ClusterConfig::EntryIds& e) {
+    std::string s = e.set->writer + " epoch " + std::to_string(e.set->epoch) + ": ";
+    if (e.is_range) {
+      s += std::string(e.prefix) + std::to_string(e.from) + ".." + std::to_string(e.to);
+    } else {
+      for (std::string_view id : e.ids) s += std::string(id) + " ";
+    }
+    seen.push_back(s);
+  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"127.0.0.1:1 epoch 2: t3..7", "127.0.0.1:2 epoch 0: a b ",
+                                            "127.0.0.1:2 epoch 0: c "}));
+}
+
 TEST(ClusterConfigTest, AcceptsIpv6AndComparesCanonically) {
   StatusOr<ClusterConfig> config = ParseClusterConfig(
       "- token: v6\n"

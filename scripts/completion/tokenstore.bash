@@ -25,11 +25,12 @@ _tokenstore_words() {
     "token-client batch") echo "--help --parallel" ;;
     "token-admin ")
       echo "--help --version --config --json --timeout $tls" \
-           "crash revive dump backup restore" ;;
+           "crash revive dump backup restore reconfigure" ;;
     "token-admin crash" | "token-admin revive") echo "--help --node --token --id" ;;
     "token-admin dump") echo "--help --node --data-dir --progress-every" ;;
     "token-admin backup") echo "--help --out --concurrency --progress-every" ;;
     "token-admin restore") echo "--help --in --force --concurrency --progress-every" ;;
+    "token-admin reconfigure") echo "--help --to --dry-run --out --parallel" ;;
     "token-replica ")
       echo "--help --version --config --listen --bind --data-dir --max-range --max-op-seconds" \
            "--hash-threads --no-op-log --metrics-listen --log-level --log-format --rebuild" \
@@ -42,7 +43,7 @@ _tokenstore_words() {
 _tokenstore_is_switch() {
   case "$1" in
     --help | -h | --version | --json | --force | --no-op-log | --rebuild | --new-cluster | \
-      --accept-data-loss) return 0 ;;
+      --accept-data-loss | --dry-run) return 0 ;;
   esac
   return 1
 }
@@ -80,7 +81,7 @@ _tokenstore_complete() {
   done
 
   case "$prev" in
-    --config | --tls-ca | --tls-cert | --tls-key | --in | --out)
+    --config | --tls-ca | --tls-cert | --tls-key | --in | --out | --to)
       COMPREPLY=($(compgen -f -- "$cur"))
       return ;;
     --data-dir)
