@@ -97,7 +97,7 @@ trap cleanup EXIT
 trap 'echo; echo "demo: interrupted; stopping the cluster"; exit 130' INT TERM
 
 nodes=(127.0.0.1:50051 127.0.0.1:50052 127.0.0.1:50053 127.0.0.1:50054 127.0.0.1:50055)
-for n in "${nodes[@]}"; do
+for n in "${nodes[@]}" 127.0.0.1:50056; do
   if (exec 3<>"/dev/tcp/${n%:*}/${n#*:}") 2>/dev/null; then
     echo "demo: $n is already in use; stop whatever listens there and run the demo again" >&2
     exit 1
@@ -113,8 +113,8 @@ client() { run "$bin/token-client" --config "$config" "$@"; }
 admin() { run "$bin/token-admin" "$@"; }
 
 start_node() {
-  local n=$1 dir="$work/data-${1#*:}"
-  "$bin/token-replica" --config "$config" --listen "$n" --data-dir "$dir" \
+  local n=$1 dir="$work/data-${1#*:}" file=${2:-$config}
+  "$bin/token-replica" --config "$file" --listen "$n" --data-dir "$dir" \
     >>"$work/log-${n#*:}.jsonl" 2>>"$work/log-${n#*:}.err" &
   pid[$n]=$!
 }
@@ -235,6 +235,39 @@ client create --token 3
 admin restore --config "$config" --in "$work/backup.jsonl"
 say "Token 3 has its value again, under a new timestamp (timestamps are not restored):"
 client read --token 3
+
+step "A replica set changed under load: token 3 moves off 127.0.0.1:50053 to a new node, 50056"
+say "new.yaml is the same file with token 3 at writer 50054, readers 50054, 50055 and the new"
+say "node 127.0.0.1:50056 (instead of writer 50053, readers 50053-50055):"
+sed -e '/^- token: 3$/,/^  readers:/{s/^  writer: .*/  writer: 127.0.0.1:50054/;s/^  readers: .*/  readers: [127.0.0.1:50054, 127.0.0.1:50055, 127.0.0.1:50056]/}' \
+  "$config" >"$work/new.yaml"
+grep -A2 '^- token: 3$' "$work/new.yaml" | sed 's/^/   /'
+say "The new node starts on an empty data dir with new.yaml; it waits for the move to serve token 3:"
+start_node 127.0.0.1:50056 "$work/new.yaml"
+sleep 1
+admin --config "$config" reconfigure --to "$work/new.yaml" --dry-run
+say "A client keeps writing token 3 with the OLD file while the move runs:"
+(
+  ok=0
+  for i in $(seq 1 40); do
+    if "$bin/token-client" --config "$config" write --token 3 --name "load-$i" --low 1 --mid 5 \
+      --high 50 >/dev/null 2>>"$work/load.err"; then ok=$((ok + 1)); fi
+  done
+  echo "$ok" >"$work/load.ok"
+) &
+load=$!
+sleep 0.3
+admin --config "$config" reconfigure --to "$work/new.yaml"
+wait "$load"
+say "The client's 40 writes during and after the move: $(cat "$work/load.ok") acknowledged; what it"
+say "was told, once (the client follows the new configuration on its own):"
+sort -u "$work/load.err" | grep -m 1 'moved to epoch' | sed 's/^/   /' || true
+wait_ready 127.0.0.1:50056
+say "The new node serves token 3 with the last write; the old writer no longer keeps it:"
+client read --token 3 --node 127.0.0.1:50056
+client read --token 3 --node 127.0.0.1:50053 --timeout 1s || say "(exit code $?: 50053 left token 3)"
+say "new.applied.yaml carries the new epoch; it is the file to distribute:"
+grep -A3 '^- token: 3$' "$work/new.applied.yaml" | sed 's/^/   /'
 
 step "An offline dump refuses politely while the replica holds its directory"
 admin dump --data-dir "$work/data-50051" || say "(exit code $?, as expected)"
