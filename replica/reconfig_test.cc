@@ -273,8 +273,15 @@ TEST(Reconfig, TheOldWritersOwnNodeDoesNotCountOnceItMovedOn) {
   m.Install({kA, kB, kD}, m.Seal({kA, kB}));
   m.Activate({kA, kB, kD});
   c.net().SetHeld(kC, kA, false);  // the recovery read completes with C's answer
+  c.net().SetHeld(kB, kA, false);  // and B's refusal (it has moved on)
   c.net().RunWhile([&] { return !pending->has_value(); });
-  c.net().SetHeld(kB, kA, false);
+  ASSERT_TRUE(pending->has_value());
+  // Its Stores went out: the outcome is unknown (UNAVAILABLE), never FAILED_PRECONDITION with
+  // the new configuration attached, which a client would take as "nothing started" and send
+  // again at the new writer (ReplicaCore::IssueError; without it this fails).
+  EXPECT_EQ((*pending)->code(), StatusCode::kUnavailable) << (*pending)->ToString();
+  EXPECT_NE((*pending)->message().find("may or may not have taken effect"), std::string::npos)
+      << (*pending)->ToString();
   c.net().SetDown(kA, true);
   auto r = c.Read(kB, "1");
   ASSERT_TRUE(r.ok()) << r.status().ToString();

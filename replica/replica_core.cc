@@ -191,6 +191,21 @@ Status ReplicaCore::CheckPeerCall(std::string_view token, std::string_view from,
   return Status::Ok();
 }
 
+Status ReplicaCore::IssueError(const TokenReplication& token, const Register& reg,
+                               const Status& st) const {
+  Status err = RoundError(token, st);
+  if (err.code() != StatusCode::kFailedPrecondition) return err;
+  // A refusal for another view after the value went out: if this node's own configuration
+  // of the token changed meanwhile (a reconfiguration), the answer must not look like an
+  // up-front refusal, which a client may resend at the new writer: the value may be stored
+  // at some replicas, so its outcome is unknown.
+  const StatusOr<TokenReplication> now = ActiveConfig(token.id);
+  if (now.ok() && now->Fingerprint() == token.Fingerprint()) return err;
+  return Status::Unavailable(Quoted(token.id) + ": the write at ts " + std::to_string(reg.ts) +
+                             " may or may not have taken effect: the token's configuration "
+                             "changed while it ran (" + err.message() + ")");
+}
+
 Status ReplicaCore::CheckView(std::string_view token, uint64_t fingerprint) const {
   if (fingerprint == 0) return Status::Ok();
   const StatusOr<TokenReplication> t = ActiveConfig(token);
@@ -581,7 +596,7 @@ void ReplicaCore::IssueAttempt(const TokenReplication& token, Register reg, cons
                  Status st, std::optional<Stamp> superseded) mutable {
                if (st.ok()) return done(reg.ts);
                if (!superseded || attempts <= 1 || !StopStatus(ctx).ok()) {
-                 return done(RoundError(token, st));
+                 return done(IssueError(token, reg, st));
                }
                // Replicas hold a newer stamp of another writer incarnation (this writer's
                // disk was lost or it moved): move above it and issue the value again. Taking a

@@ -274,6 +274,9 @@ class ReplicaCore {
   void StoreRound(const TokenReplication& token, const Register& reg, const OpContext& ctx,
                   bool writer_issue, std::function<void(Status, std::optional<Stamp>)> done);
   // A round's error, with this node's own view added when a replica disagreed on it.
+  // A failed issue of `reg`: RoundError, but UNAVAILABLE (outcome unknown) instead of
+  // FAILED_PRECONDITION when this node's configuration of the token changed meanwhile.
+  Status IssueError(const TokenReplication& token, const Register& reg, const Status& st) const;
   // FAILED_PRECONDITION when `fingerprint` (not 0) is not the node's view of `token` now.
   Status CheckView(std::string_view token, uint64_t fingerprint) const;
   Status RoundError(const TokenReplication& token, const Status& st) const;
