@@ -38,7 +38,8 @@ if [[ -z "$work" ]]; then
 fi
 mkdir -p "$work"
 
-# name  expect(clean|bug)  cc-optimization  spin defines
+# name  expect(clean|bug)  cc-optimization  [model file]  spin defines
+# (the model file is model/register.pml unless the fourth word names another one, *.pml)
 runs=(
   "ops-3       clean -O2 -DN=3 -DWRITES=2 -DREADS=2 -DCRASHES=0 -DMARKS=0"
   "marks-3r    clean -O0 -DN=3 -DWRITES=1 -DREADS=2 -DCRASHES=0 -DMARKS=1"
@@ -76,15 +77,19 @@ summary=()
 failed=0
 for r in "${selected[@]}"; do
   read -r name expect opt defines <<<"$r"
+  model=register.pml
+  if [[ "${defines%% *}" == *.pml ]]; then
+    read -r model defines <<<"$defines"
+  fi
   dir=$work/$name
   rm -rf "$dir"
   mkdir -p "$dir"
-  cp "$root/model/register.pml" "$dir/"
+  cp "$root/model/$model" "$dir/"
   echo
-  echo "--- $name ($expect): spin $defines"
+  echo "--- $name ($expect): spin $defines model/$model"
   start=$SECONDS
   # shellcheck disable=SC2086  # the defines are separate words
-  if ! (cd "$dir" && timeout 120 spin $defines -a register.pml >spin.log 2>&1 &&
+  if ! (cd "$dir" && timeout 120 spin $defines -a "$model" >spin.log 2>&1 &&
           timeout 180 gcc $opt -w -DCOLLAPSE -DSAFETY -DMEMLIM=2048 -o pan pan.c 2>gcc.log); then
     cat "$dir/spin.log" "$dir/gcc.log" 2>/dev/null || true
     echo "model.sh: $name: spin or gcc failed" >&2
@@ -104,20 +109,20 @@ for r in "${selected[@]}"; do
   if [[ "$expect" == clean ]]; then
     if ((rc != 0)) || [[ "$errors" != 0 ]] || grep -q 'Search not completed\|out of memory' "$out"; then
       result="FAILED: the clean model must verify"
-      if [[ -f "$dir/register.pml.trail" ]]; then
-        echo "    counterexample (spin -t $defines model/register.pml):"
+      if [[ -f "$dir/$model.trail" ]]; then
+        echo "    counterexample (spin -t $defines model/$model):"
         # shellcheck disable=SC2086
-        (cd "$dir" && timeout 60 spin -t $defines register.pml 2>&1 | grep -v '^\s*$' | sed 's/^/      /' | tail -60) || true
+        (cd "$dir" && timeout 60 spin -t $defines "$model" 2>&1 | grep -v '^\s*$' | sed 's/^/      /' | tail -60) || true
       fi
     fi
   else
-    if [[ -z "$errors" || "$errors" == 0 || ! -f "$dir/register.pml.trail" ]]; then
+    if [[ -z "$errors" || "$errors" == 0 || ! -f "$dir/$model.trail" ]]; then
       result="FAILED: no counterexample, the bug was not caught"
     else
       result="caught"
-      echo "    counterexample (replay: spin -t $defines model/register.pml):"
+      echo "    counterexample (replay: spin -t $defines model/$model):"
       # shellcheck disable=SC2086
-      (cd "$dir" && timeout 60 spin -t $defines register.pml 2>&1 |
+      (cd "$dir" && timeout 60 spin -t $defines "$model" 2>&1 |
         grep -Ev $'^\\s*$|^spin: trail ends|^#processes|process(es)? created|<valid end state>|^\t' |
         sed 's/^ *//; s/^/      /') || true
     fi
