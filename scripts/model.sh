@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The model checks of the register protocol (model/register.pml, docs/model.md), as the test
+# The model checks of the register protocol (model/register.pml) and of its online
+# reconfiguration (model/reconfig.pml, runs rc-* and four bugs; docs/model.md), as the test
 # command's `model` stage runs them. Installs spin (Debian package `spin`) when it is missing.
 #
 #   clean   the model as designed, exhaustively, in the bounds docs/model.md lists: no
 #           assertion may fail and no state may be a deadlock (LIVE: every operation completes)
 #   bugs    each deliberate bug of replica/unsafe_bug.h (skip-write-back, read-local,
 #           skip-rebuild, reuse-timestamp) and the rebuild as coded before its fix (REBUILD_AT_ONCE,
-#           docs/model.md "The rebuild race"): the checker must print a counterexample
+#           docs/model.md "The rebuild race"), and each broken variant of the reconfiguration
+#           (model/reconfig.pml: skip-transfer, no-epoch-in-stamp, seal-minority, sealed-serves):
+#           the checker must print a counterexample
 #
 #   scripts/model.sh            # both
 #   scripts/model.sh clean      # one of them
@@ -52,6 +55,15 @@ runs=(
   "skip-rebuild bug  -O0 -DN=3 -DWRITES=2 -DREADS=1 -DCRASHES=1 -DMARKS=0 -DBUG_SKIP_REBUILD"
   "reuse-timestamp bug -O0 -DN=3 -DWRITES=2 -DREADS=1 -DCRASHES=1 -DMARKS=0 -DBUG_REUSE_TIMESTAMP"
   "rebuild-at-once bug -O0 -DN=3 -DWRITES=2 -DREADS=1 -DCRASHES=1 -DMARKS=0 -DREBUILD_AT_ONCE"
+  "rc-move     clean -O2 reconfig.pml -DMOVE -DWRITES=2 -DREADS=1 -DOLDWRITES=1"
+  "rc-replace  clean -O0 reconfig.pml -DREPLACE -DWRITES=1 -DREADS=1"
+  "rc-replace-2w clean -O0 reconfig.pml -DREPLACE -DWRITES=2 -DREADS=0"
+  "rc-grow     clean -O0 reconfig.pml -DGROW -DWRITES=1 -DREADS=0"
+  "rc-live     clean -O0 reconfig.pml -DREPLACE -DWRITES=1 -DREADS=1 -DCRASHES=1 -DLIVE"
+  "skip-transfer bug -O0 reconfig.pml -DREPLACE -DWRITES=1 -DREADS=1 -DBUG_SKIP_TRANSFER"
+  "no-epoch-in-stamp bug -O0 reconfig.pml -DMOVE -DWRITES=2 -DREADS=1 -DOLDWRITES=1 -DBUG_NO_EPOCH_IN_STAMP"
+  "seal-minority bug -O0 reconfig.pml -DREPLACE -DWRITES=1 -DREADS=1 -DBUG_SEAL_MINORITY"
+  "sealed-serves bug -O0 reconfig.pml -DREPLACE -DWRITES=2 -DREADS=0 -DBUG_SEALED_SERVES"
 )
 
 selected=()
@@ -129,7 +141,7 @@ for r in "${selected[@]}"; do
   fi
   [[ "$result" == ok || "$result" == caught ]] || failed=1
   echo "--- $name: $result (${took}s)"
-  summary+=("$(printf '%-17s %-6s %-7s %12s states %8s s %9s MB  %s' "$name" "$expect" \
+  summary+=("$(printf '%-19s %-6s %-7s %12s states %8s s %9s MB  %s' "$name" "$expect" \
     "${result%%:*}" "${states:-?}" "${pantime:-?}" "${memory:-?}" "$defines")")
 done
 
