@@ -15,6 +15,9 @@
  * reordered or lost, an operation may time out and leave its Stores in flight.
  *
  * As in register.pml, one process runs a loop of guarded atomic steps (d_step), one per event.
+ * Unlike it, a GetRegister is delivered and answered in one step, and so is each of the tool's
+ * calls (a Store already was); reads do not time out; a round forgets who answered, keeping
+ * its counts. docs/model.md says why none of this loses an error.
  *
  * Compile-time switches:
  *   GROW REPLACE MOVE          the target configuration (above)
@@ -45,7 +48,7 @@
 #define CRASHES 0
 #endif
 #ifndef OLDWRITES
-#define OLDWRITES WRITES   /* of the writes, how many may run at epoch 0 (the others: 1) */
+#define OLDWRITES WRITES   /* of the writes, how many may run at epoch 0 (the others: at 1) */
 #endif
 
 #define W0 0           /* the writer of C0 */
@@ -89,7 +92,6 @@
 #define M_REQ 1
 #define M_ACK 2
 #define M_NAK 3
-#define M_DONE 4
 
 #define P_IDLE 0
 #define P_GET 1

@@ -55,7 +55,7 @@ runs=(
   "skip-rebuild bug  -O0 -DN=3 -DWRITES=2 -DREADS=1 -DCRASHES=1 -DMARKS=0 -DBUG_SKIP_REBUILD"
   "reuse-timestamp bug -O0 -DN=3 -DWRITES=2 -DREADS=1 -DCRASHES=1 -DMARKS=0 -DBUG_REUSE_TIMESTAMP"
   "rebuild-at-once bug -O0 -DN=3 -DWRITES=2 -DREADS=1 -DCRASHES=1 -DMARKS=0 -DREBUILD_AT_ONCE"
-  "rc-move     clean -O2 reconfig.pml -DMOVE -DWRITES=2 -DREADS=1 -DOLDWRITES=1"
+  "rc-move     clean -O1 reconfig.pml -DMOVE -DWRITES=2 -DREADS=1 -DOLDWRITES=1"
   "rc-replace  clean -O0 reconfig.pml -DREPLACE -DWRITES=1 -DREADS=1"
   "rc-replace-2w clean -O0 reconfig.pml -DREPLACE -DWRITES=2 -DREADS=0"
   "rc-grow     clean -O0 reconfig.pml -DGROW -DWRITES=1 -DREADS=0"
