@@ -4,7 +4,8 @@
 # command's `model` stage runs them. Installs spin (Debian package `spin`) when it is missing.
 #
 #   clean   the model as designed, exhaustively, in the bounds docs/model.md lists: no
-#           assertion may fail and no state may be a deadlock (LIVE: every operation completes)
+#           assertion may fail and no state may be a deadlock (LIVE: every operation completes;
+#           in reconfig.pml the reconfiguration completes)
 #   bugs    each deliberate bug of replica/unsafe_bug.h (skip-write-back, read-local,
 #           skip-rebuild, reuse-timestamp) and the rebuild as coded before its fix (REBUILD_AT_ONCE,
 #           docs/model.md "The rebuild race"), and each broken variant of the reconfiguration
