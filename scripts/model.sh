@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The model checks of the register protocol (model/register.pml, docs/model.md), as the test
+# The model checks of the register protocol (model/register.pml) and of its online
+# reconfiguration (model/reconfig.pml, runs rc-* and four bugs; docs/model.md), as the test
 # command's `model` stage runs them. Installs spin (Debian package `spin`) when it is missing.
 #
 #   clean   the model as designed, exhaustively, in the bounds docs/model.md lists: no
-#           assertion may fail and no state may be a deadlock (LIVE: every operation completes)
+#           assertion may fail and no state may be a deadlock (LIVE: every operation completes;
+#           in reconfig.pml the reconfiguration completes)
 #   bugs    each deliberate bug of replica/unsafe_bug.h (skip-write-back, read-local,
 #           skip-rebuild, reuse-timestamp) and the rebuild as coded before its fix (REBUILD_AT_ONCE,
-#           docs/model.md "The rebuild race"): the checker must print a counterexample
+#           docs/model.md "The rebuild race"), and each broken variant of the reconfiguration
+#           (model/reconfig.pml: skip-transfer, no-epoch-in-stamp, seal-minority, sealed-serves):
+#           the checker must print a counterexample
 #
 #   scripts/model.sh            # both
 #   scripts/model.sh clean      # one of them
@@ -38,7 +42,8 @@ if [[ -z "$work" ]]; then
 fi
 mkdir -p "$work"
 
-# name  expect(clean|bug)  cc-optimization  spin defines
+# name  expect(clean|bug)  cc-optimization  [model file]  spin defines
+# (the model file is model/register.pml unless the fourth word names another one, *.pml)
 runs=(
   "ops-3       clean -O2 -DN=3 -DWRITES=2 -DREADS=2 -DCRASHES=0 -DMARKS=0"
   "marks-3r    clean -O0 -DN=3 -DWRITES=1 -DREADS=2 -DCRASHES=0 -DMARKS=1"
@@ -51,6 +56,15 @@ runs=(
   "skip-rebuild bug  -O0 -DN=3 -DWRITES=2 -DREADS=1 -DCRASHES=1 -DMARKS=0 -DBUG_SKIP_REBUILD"
   "reuse-timestamp bug -O0 -DN=3 -DWRITES=2 -DREADS=1 -DCRASHES=1 -DMARKS=0 -DBUG_REUSE_TIMESTAMP"
   "rebuild-at-once bug -O0 -DN=3 -DWRITES=2 -DREADS=1 -DCRASHES=1 -DMARKS=0 -DREBUILD_AT_ONCE"
+  "rc-move     clean -O1 reconfig.pml -DMOVE -DWRITES=2 -DREADS=1 -DOLDWRITES=1"
+  "rc-replace  clean -O0 reconfig.pml -DREPLACE -DWRITES=1 -DREADS=1"
+  "rc-replace-2w clean -O0 reconfig.pml -DREPLACE -DWRITES=2 -DREADS=0"
+  "rc-grow     clean -O0 reconfig.pml -DGROW -DWRITES=1 -DREADS=0"
+  "rc-live     clean -O0 reconfig.pml -DREPLACE -DWRITES=1 -DREADS=1 -DCRASHES=1 -DLIVE"
+  "skip-transfer bug -O0 reconfig.pml -DREPLACE -DWRITES=1 -DREADS=1 -DBUG_SKIP_TRANSFER"
+  "no-epoch-in-stamp bug -O0 reconfig.pml -DMOVE -DWRITES=2 -DREADS=1 -DOLDWRITES=1 -DBUG_NO_EPOCH_IN_STAMP"
+  "seal-minority bug -O0 reconfig.pml -DREPLACE -DWRITES=1 -DREADS=1 -DBUG_SEAL_MINORITY"
+  "sealed-serves bug -O0 reconfig.pml -DREPLACE -DWRITES=2 -DREADS=0 -DBUG_SEALED_SERVES"
 )
 
 selected=()
@@ -76,15 +90,19 @@ summary=()
 failed=0
 for r in "${selected[@]}"; do
   read -r name expect opt defines <<<"$r"
+  model=register.pml
+  if [[ "${defines%% *}" == *.pml ]]; then
+    read -r model defines <<<"$defines"
+  fi
   dir=$work/$name
   rm -rf "$dir"
   mkdir -p "$dir"
-  cp "$root/model/register.pml" "$dir/"
+  cp "$root/model/$model" "$dir/"
   echo
-  echo "--- $name ($expect): spin $defines"
+  echo "--- $name ($expect): spin $defines model/$model"
   start=$SECONDS
   # shellcheck disable=SC2086  # the defines are separate words
-  if ! (cd "$dir" && timeout 120 spin $defines -a register.pml >spin.log 2>&1 &&
+  if ! (cd "$dir" && timeout 120 spin $defines -a "$model" >spin.log 2>&1 &&
           timeout 180 gcc $opt -w -DCOLLAPSE -DSAFETY -DMEMLIM=2048 -o pan pan.c 2>gcc.log); then
     cat "$dir/spin.log" "$dir/gcc.log" 2>/dev/null || true
     echo "model.sh: $name: spin or gcc failed" >&2
@@ -104,27 +122,27 @@ for r in "${selected[@]}"; do
   if [[ "$expect" == clean ]]; then
     if ((rc != 0)) || [[ "$errors" != 0 ]] || grep -q 'Search not completed\|out of memory' "$out"; then
       result="FAILED: the clean model must verify"
-      if [[ -f "$dir/register.pml.trail" ]]; then
-        echo "    counterexample (spin -t $defines model/register.pml):"
+      if [[ -f "$dir/$model.trail" ]]; then
+        echo "    counterexample (spin -t $defines model/$model):"
         # shellcheck disable=SC2086
-        (cd "$dir" && timeout 60 spin -t $defines register.pml 2>&1 | grep -v '^\s*$' | sed 's/^/      /' | tail -60) || true
+        (cd "$dir" && timeout 60 spin -t $defines "$model" 2>&1 | grep -v '^\s*$' | sed 's/^/      /' | tail -60) || true
       fi
     fi
   else
-    if [[ -z "$errors" || "$errors" == 0 || ! -f "$dir/register.pml.trail" ]]; then
+    if [[ -z "$errors" || "$errors" == 0 || ! -f "$dir/$model.trail" ]]; then
       result="FAILED: no counterexample, the bug was not caught"
     else
       result="caught"
-      echo "    counterexample (replay: spin -t $defines model/register.pml):"
+      echo "    counterexample (replay: spin -t $defines model/$model):"
       # shellcheck disable=SC2086
-      (cd "$dir" && timeout 60 spin -t $defines register.pml 2>&1 |
+      (cd "$dir" && timeout 60 spin -t $defines "$model" 2>&1 |
         grep -Ev $'^\\s*$|^spin: trail ends|^#processes|process(es)? created|<valid end state>|^\t' |
         sed 's/^ *//; s/^/      /') || true
     fi
   fi
   [[ "$result" == ok || "$result" == caught ]] || failed=1
   echo "--- $name: $result (${took}s)"
-  summary+=("$(printf '%-17s %-6s %-7s %12s states %8s s %9s MB  %s' "$name" "$expect" \
+  summary+=("$(printf '%-19s %-6s %-7s %12s states %8s s %9s MB  %s' "$name" "$expect" \
     "${result%%:*}" "${states:-?}" "${pantime:-?}" "${memory:-?}" "$defines")")
 done
 
