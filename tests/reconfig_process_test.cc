@@ -68,6 +68,7 @@ class History {
     e.time = std::chrono::duration_cast<std::chrono::nanoseconds>(
                  std::chrono::steady_clock::now() - start_)
                  .count();
+    e.line = static_cast<int>(events_.size()) + 1;  // its line in the file a failure writes
     events_.push_back(std::move(e));
   }
   std::vector<Event> events() {
