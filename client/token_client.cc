@@ -37,6 +37,17 @@ bool NotServingYet(const grpc::Status& st) {
          st.error_message().find(" does not serve ") != std::string::npos;
 }
 
+// An UNAVAILABLE that the node itself answered (its quorum round failed: too few replicas
+// acknowledged, some of them sealed or unreachable from it), not a transport failure of the
+// call to it: the node's own words say what happened, and the node is not "unreachable".
+bool AnsweredByTheNode(const grpc::Status& st) {
+  const std::string& m = st.error_message();
+  return st.error_code() == grpc::StatusCode::UNAVAILABLE &&
+         (m.find("replicas answered") != std::string::npos ||
+          m.find("may or may not have taken effect") != std::string::npos ||
+          m.find(" does not serve ") != std::string::npos);
+}
+
 // A node's message, with this client's own view of the token added when the node says the
 // two views differ (the node only knows the fingerprint of the client's).
 std::string NodeMessage(const grpc::Status& st, const TokenReplication& token,
@@ -243,6 +254,10 @@ Status TokenClient::WriterError(std::string_view op, const TokenReplication& tok
     }
     case grpc::StatusCode::UNAVAILABLE:
       if (NotServingYet(st)) return Status::Unavailable(subject + " at " + where + ": " + st.error_message());
+      if (AnsweredByTheNode(st)) {
+        return Status::Unavailable(subject + " at " + where + ": " + st.error_message() +
+                                   "; its outcome is unknown: it may still take effect");
+      }
       return Status::Unavailable(subject + ": " + where + " is unreachable (" +
                                  RpcFailureReason(st) + ")" +
                                  ": start token-replica there or check the address; writes only "
@@ -407,7 +422,7 @@ StatusOr<ReadResult> TokenClient::ReadPinned(TokenReplication token, const std::
       return Status::DeadlineExceeded(msg);
     }
     case grpc::StatusCode::UNAVAILABLE:
-      if (NotServingYet(st)) return Status::Unavailable(subject + " at " + node + ": " + st.error_message());
+      if (AnsweredByTheNode(st)) return Status::Unavailable(subject + " at " + node + ": " + st.error_message());
       return Status::Unavailable(subject + ": " + node + " is unreachable (" +
                                  RpcFailureReason(st) + ")" +
                                  ": start token-replica there, or leave out --node to use "

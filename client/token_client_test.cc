@@ -132,6 +132,10 @@ class FakeTokenService final : public v1::TokenService::CallbackService {
                          fail_code_.load() == grpc::StatusCode::ABORTED
                              ? address_ + " is sealed for token \"" + id +
                                    "\": it is being reconfigured; retry shortly"
+                         : fail_code_.load() == grpc::StatusCode::UNAVAILABLE
+                             // What a node answers when its own quorum round failed.
+                             ? "store of token \"" + id + "\" at ts 7: 1 of 3 replicas "
+                                   "answered, 2 needed (127.0.0.1:9: ABORTED: sealed)"
                              : address_ + " failed the operation");
       return Action::kFail;
     }
@@ -832,6 +836,14 @@ TEST_P(TokenClientTest, AWriteThatFailedOtherwiseIsNotRetried) {
     EXPECT_EQ(static_cast<int>(w.status().code()), static_cast<int>(code))
         << w.status().ToString();
     EXPECT_EQ(node.service().writes, before + 1);
+    if (code == grpc::StatusCode::UNAVAILABLE) {
+      // The node answered (its round failed): its words, not "unreachable" (which would
+      // blame a node that is up), and the outcome is unknown.
+      EXPECT_EQ(w.status().message().find("is unreachable"), std::string::npos)
+          << w.status().message();
+      EXPECT_NE(w.status().message().find("its outcome is unknown"), std::string::npos)
+          << w.status().message();
+    }
   }
 }
 
