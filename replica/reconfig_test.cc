@@ -334,6 +334,41 @@ TEST(Reconfig, AConcurrentReconfigurationIsRefusedNamingTheOther) {
   EXPECT_EQ(wrong.status().code(), StatusCode::kFailedPrecondition);
 }
 
+// A replica that left a token is added back by a later move, and one that missed a move (it
+// stayed sealed) takes a later configuration: both were refused before (the fault run found
+// the first: a token re-adding a retired node kept only two working replicas of three).
+TEST(Reconfig, ARetiredOrLaggingReplicaTakesALaterConfiguration) {
+  Cluster c(15, kFiveNodes);
+  ASSERT_TRUE(c.Write(kA, WriteArgs{"1", "x", 0, 1, 5}).ok());
+  const ReplicaSet e1 = Set(kA, {kA, kB, kD}, 1);  // C leaves
+  Mover m1(c, "1", Initial(), e1);
+  m1.Install({kA, kB, kD}, m1.Seal({kA, kB, kC}));
+  m1.Activate({kA, kB, kC, kD});
+  EXPECT_EQ(c.Read(kC, "1").status().code(), StatusCode::kFailedPrecondition) << "C retired";
+  const ReplicaSet e2 = Set(kA, {kA, kB, kC}, 2);  // C comes back, D leaves
+  Mover m2(c, "1", e1, e2);
+  m2.Install({kA, kB, kC}, m2.Seal({kA, kB, kD}));
+  m2.Activate({kA, kB, kC, kD});
+  ASSERT_TRUE(c.Write(kA, WriteArgs{"1", "y", 0, 1, 5}).ok());
+  c.net().SetDown(kB, true);  // the majority of e2 is now A and C
+  auto r = c.Read(kC, "1");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->value.name, "y");
+  c.net().SetDown(kB, false);
+
+  // D: sealed for e2 -> e3 but the activation of e3 missed it; e4 reaches it.
+  const ReplicaSet e3 = Set(kA, {kA, kB, kC, kD, kE}, 3);
+  Mover m3(c, "1", e2, e3);
+  m3.Install({kA, kB, kC, kD, kE}, m3.Seal({kA, kB, kC}));
+  m3.Activate({kA, kB, kC, kE});
+  const ReplicaSet e4 = Set(kA, {kA, kB, kD}, 4);
+  EXPECT_TRUE(c.core(kD).HandleActivate("1", e4).ok());
+  EXPECT_EQ(c.core(kD).HandleActivate("1", Set(kA, {kA, kB, kE}, 4)).status().code(),
+            StatusCode::kFailedPrecondition)
+      << "the same epoch with another set is a conflict";
+  EXPECT_TRUE(c.CheckHistory().linearizable) << Explain(c.CheckHistory());
+}
+
 TEST(Reconfig, RecordsSurviveARestartAndTheFileRuleHolds) {
   Cluster c(13, kFiveNodes);
   ASSERT_TRUE(c.Write(kA, WriteArgs{"1", "x", 0, 1, 5}).ok());

@@ -882,15 +882,19 @@ StatusOr<ReconfigAnswer> ReplicaCore::HandleActivate(std::string_view token,
   }
   const bool sealed = a.state == TokenConfigState::kSealed;
   const bool retired = a.state == TokenConfigState::kRetired;
-  if ((sealed || retired) && !SameConfig(*a.target, to)) {
+  // A configuration later than the one a sealed or retired node moves or moved to: the node
+  // missed the moves in between (it was down or cut off), or is being added back. It takes
+  // it like any node that is behind: a replica that may lag, which the protocol tolerates.
+  const bool later = (sealed || retired) && to.epoch > a.target->epoch;
+  if ((sealed || retired) && !later && !SameConfig(*a.target, to)) {
     return Status::FailedPrecondition(options_.self + " is " +
                                       TokenConfigStateName(*a.state) + " for " + Quoted(token) +
                                       " towards " + EpochView(*a.target) + ", not " +
                                       EpochView(to));
   }
-  if (retired) {
+  if (retired && !later) {
     // done before
-  } else if (!sealed && SameConfig(a.current, to)) {
+  } else if (!sealed && !retired && SameConfig(a.current, to)) {
     if (!a.state && member) {
       // The file already says `to` (a node restarted with the new file): record it, so an
       // older file given later does not take the token back.
@@ -898,7 +902,7 @@ StatusOr<ReconfigAnswer> ReplicaCore::HandleActivate(std::string_view token,
           records_.Put(token, TokenConfigRecord{TokenConfigState::kActive, records_.Intern(to)}));
       a.state = TokenConfigState::kActive;
     }
-  } else if (a.current.epoch >= to.epoch) {
+  } else if (!later && a.current.epoch >= to.epoch) {
     return Status::FailedPrecondition(options_.self + " has " + Quoted(token) + " at " +
                                       EpochView(a.current) + ", past or beside " +
                                       EpochView(to));
@@ -911,10 +915,12 @@ StatusOr<ReconfigAnswer> ReplicaCore::HandleActivate(std::string_view token,
     LogInfo("activated " + Quoted(token) + " at its new configuration",
             {{"token", std::string(token)}, {"config", EpochView(to)}});
   } else {
+    const ReplicaSet& last = retired ? *a.target : a.current;  // the last one it knew
     TOKENSTORE_RETURN_IF_ERROR(records_.Put(
-        token, TokenConfigRecord{TokenConfigState::kRetired, records_.Intern(a.current),
+        token, TokenConfigRecord{TokenConfigState::kRetired, records_.Intern(last),
                                  records_.Intern(to)}));
     a.state = TokenConfigState::kRetired;
+    a.current = last;
     a.target = to;
     LogInfo("retired from " + Quoted(token) + ": it moved to other replicas",
             {{"token", std::string(token)}, {"config", EpochView(to)}});
