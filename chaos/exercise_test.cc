@@ -111,6 +111,30 @@ TEST(Exercise, FaultShortfallsIgnoreOperationsAndClearOnceEveryKindHealedEnough)
   EXPECT_EQ(FaultShortfalls(e.requested, e.faults, 1, Minimums(0, 0, 2)).size(), 1u);
 }
 
+// Online reconfiguration is a fault kind like the others: by name, and tallied.
+TEST(FaultKind, EveryKindRoundTripsByNameReconfigureIncluded) {
+  for (FaultKind k : kAllFaultKinds) EXPECT_EQ(ParseFaultKind(FaultKindName(k)), k);
+  EXPECT_STREQ(FaultKindName(FaultKind::kReconfigure), "reconfigure");
+  EXPECT_EQ(ParseFaultKind("reconfigure"), FaultKind::kReconfigure);
+  EXPECT_EQ(ParseFaultKind("reconfig"), std::nullopt);
+  EXPECT_EQ(kAll.count(FaultKind::kReconfigure), 1u);
+}
+
+TEST(Exercise, AReconfigurationMovedButNotMovedBackIsShort) {
+  Exercise e = RunOf(1000, 1000, 2);
+  e.faults[FaultKind::kReconfigure] = {.injected = 2, .healed = 1};
+  EXPECT_EQ(FaultShortfalls(e.requested, e.faults, std::nullopt, Minimums(0, 0, 2)),
+            (std::vector<std::string>{
+                "reconfigure: injected 2, healed 1; at least 2 of each needed"}));
+  EXPECT_FALSE(Exercised(e, Minimums(10, 1, 2)));
+  e.faults[FaultKind::kReconfigure] = {.injected = 3, .healed = 3};
+  EXPECT_TRUE(Exercised(e, Minimums(10, 1, 2)));
+  // Not asked for: not needed.
+  e.requested.erase(FaultKind::kReconfigure);
+  e.faults.erase(FaultKind::kReconfigure);
+  EXPECT_TRUE(Exercised(e, Minimums(10, 1, 2)));
+}
+
 TEST(Exercise, PartitionsWithoutNamespacesCannotRun) {
   const std::optional<std::string> why = CannotRun(kAll, false, "--loopback given");
   ASSERT_TRUE(why.has_value());

@@ -17,6 +17,8 @@ const char* FaultKindName(FaultKind k) {
       return "wipe";
     case FaultKind::kRestore:
       return "restore";
+    case FaultKind::kReconfigure:
+      return "reconfigure";
   }
   return "?";
 }

@@ -8,10 +8,10 @@
 
 namespace tokenstore::chaos {
 
-enum class FaultKind { kCrashStop, kKill, kPause, kPartition, kWipe, kRestore };
-inline constexpr FaultKind kAllFaultKinds[] = {FaultKind::kCrashStop, FaultKind::kKill,
-                                               FaultKind::kPause,     FaultKind::kPartition,
-                                               FaultKind::kWipe,      FaultKind::kRestore};
+enum class FaultKind { kCrashStop, kKill, kPause, kPartition, kWipe, kRestore, kReconfigure };
+inline constexpr FaultKind kAllFaultKinds[] = {
+    FaultKind::kCrashStop, FaultKind::kKill,    FaultKind::kPause,      FaultKind::kPartition,
+    FaultKind::kWipe,      FaultKind::kRestore, FaultKind::kReconfigure};
 const char* FaultKindName(FaultKind k);
 // The kind named `name` ("crash-stop", ...), or nullopt.
 std::optional<FaultKind> ParseFaultKind(std::string_view name);

@@ -2,7 +2,8 @@
 //
 // Starts N replicas (each in its own network namespace when run as root), runs concurrent
 // client workers that record a Jepsen-style history, injects faults with a nemesis (crash-stop
-// marks, kill -9, SIGSTOP, network partitions, wiped and restored data directories), heals
+// marks, kill -9, SIGSTOP, network partitions, wiped and restored data directories, online
+// reconfigurations of a token's replica set), heals
 // everything, stops everything, then checks the history for linearizability per token.
 //
 // Besides linearizability it checks every returned hash (a write's partial, a read's final)
@@ -64,9 +65,10 @@ struct Args {
   int tokens = 3;
   int workers = 6;
   double write_fraction = 0.3;
-  std::string faults = "crash-stop,kill,pause,partition,wipe,restore";
+  std::string faults = "crash-stop,kill,pause,partition,wipe,restore,reconfigure";
   std::string bias = "none";
   bool loopback = false;
+  bool reconfigure_readd = false;
   std::string work_dir;
   // Unset: DefaultMinimums(duration_s).
   std::optional<uint64_t> min_ok_ops, min_ok_ops_per_worker;
@@ -162,7 +164,8 @@ int Run(const Args& a) {
       const std::optional<FaultKind> kind = ParseFaultKind(k);
       if (!kind) {
         return SetupError("--faults: unknown kind \"" + k +
-                          "\" (use crash-stop, kill, pause, partition, wipe, restore or none)");
+                          "\" (use crash-stop, kill, pause, partition, wipe, restore, reconfigure "
+                          "or none)");
       }
       kinds.insert(*kind);
     }
@@ -287,6 +290,9 @@ int Run(const Args& a) {
   nopts.kinds = kinds;
   nopts.bias = bias;
   nopts.seed = a.seed;
+  nopts.config = &*config;  // reconfigure: where each token starts
+  nopts.config_path = config_path;  // reconfigure: rewritten after each move
+  nopts.reconfigure_readd = a.reconfigure_readd;
   Nemesis nemesis(nopts, replicas, use_netns ? &network : nullptr, token_nodes, clock,
                   fault_log ? std::vector<std::FILE*>{stdout, fault_log}
                             : std::vector<std::FILE*>{stdout},
@@ -359,6 +365,10 @@ int Run(const Args& a) {
   PrintOperations(exercise, minimums);
   PrintFaults(exercise, minimums);
   std::printf("%s\n", healed ? "all faults healed" : "NOT all faults could be healed");
+  if (nemesis.failed_moves() > 0) {
+    std::printf("UNEXPECTED reconfigurations that did not complete: %d (see faults.log in %s)\n",
+                nemesis.failed_moves(), dir.c_str());
+  }
   if (nemesis.unexpected_exits() > 0) {
     std::printf("UNEXPECTED replica exits: %d (see the replica logs in %s)\n",
                 nemesis.unexpected_exits(), dir.c_str());
@@ -449,12 +459,15 @@ int main(int argc, char** argv) {
   app.add_option("--workers", a.workers, "client threads")->check(CLI::Range(1, 64));
   app.add_option("--write-fraction", a.write_fraction, "share of writes")->check(CLI::Range(0.0, 1.0));
   app.add_option("--faults", a.faults,
-                 "comma list of crash-stop,kill,pause,partition,wipe,restore (or none); "
-                 "default: all");
+                 "comma list of crash-stop,kill,pause,partition,wipe,restore,reconfigure (or "
+                 "none); default: all");
   app.add_option("--bias", a.bias,
                  "lag-then-lose-data: repeat kill L; at once wipe or restore X; pause a third "
                  "(issue 10, scenario 1) instead of random faults")
       ->check(CLI::IsMember({"none", "lag-then-lose-data"}));
+  app.add_flag("--reconfigure-readd", a.reconfigure_readd,
+               "reconfigure: also shrink, and add back a replica that left a token (today such "
+               "a replica refuses to rejoin: docs/chaos.md)");
   app.add_flag("--loopback", a.loopback,
                "no namespaces: 127.0.0.1, no partitions (leave partition out of --faults)");
   app.add_option("--dir", a.work_dir, "run directory (kept); default: a temporary one, removed on success");

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
+#include <iterator>
 #include <thread>
 
 namespace tokenstore::chaos {
@@ -36,6 +38,18 @@ Nemesis::Nemesis(NemesisOptions options, ReplicaSet& replicas, Network* network,
       clients_(clients),
       rng_(options_.seed) {
   next_injection_s_ = NowSeconds() + Uniform(options_.min_gap_s, options_.max_gap_s);
+  for (int i = 0; i < replicas_.size(); ++i) node_of_[replicas_.spec(i).address] = i;
+  if (options_.kinds.count(FaultKind::kReconfigure)) {
+    assert(options_.config != nullptr && !options_.config_path.empty());
+    options_.config->ForEach([this](const TokenReplication& t) {
+      ::tokenstore::ReplicaSet s = *t.set;
+      s.fingerprint = s.ComputeFingerprint();
+      configs_[t.id] = std::move(s);
+      return true;
+    });
+    reconfig_nodes_ =
+        std::make_unique<GrpcReconfigNodes>(AdminOptions{std::chrono::milliseconds(2000)});
+  }
 }
 
 void Nemesis::Log(const std::string& what) {
@@ -64,6 +78,7 @@ void Nemesis::Step() {
     }
   }
   PollStarting();
+  FinishUnfinishedMoves();
   const double now = NowSeconds();
   if (options_.bias == Bias::kLagThenLoseData) {
     StepScenario(now);  // first: it heals L's kill itself, with the clients held
@@ -110,6 +125,12 @@ Nemesis::Active Nemesis::RandomFault(FaultKind kind) {
     case FaultKind::kRestore:
       f.node = Pick(n);
       break;
+    case FaultKind::kReconfigure: {
+      const double until = f.until_s;
+      f = RandomMove();
+      f.until_s = until;
+      break;
+    }
     case FaultKind::kPartition: {
       std::vector<int> order(n);
       for (int i = 0; i < n; ++i) order[i] = i;
@@ -163,6 +184,10 @@ std::optional<FaultState> Nemesis::After(const Active& f) const {
         if (next.cuts.count(link)) return std::nullopt;
       }
       next.cuts.insert(f.cut.begin(), f.cut.end());
+      break;
+    case FaultKind::kReconfigure:
+      // No node becomes faulty; the move itself must keep the rule.
+      if (f.token.empty() || !MoveAllowed(f.token, f.to)) return std::nullopt;
       break;
   }
   if (!EveryTokenHasHealthyMajority(next, tokens_)) return std::nullopt;
@@ -248,6 +273,9 @@ bool Nemesis::Inject(Active f) {
       Log("partition: cut" + links);
       break;
     }
+    case FaultKind::kReconfigure:
+      f.took_effect = Move(f.token, f.to, "");
+      break;
   }
   state_ = std::move(*next);
   if (f.took_effect) faults_[f.kind].injected++;
@@ -480,16 +508,254 @@ bool Nemesis::Heal(const Active& f) {
       if (restored) faults_[f.kind].healed++;
       return true;
     }
+    case FaultKind::kReconfigure: {
+      if (unfinished_.count(f.token)) return false;  // its move completes first
+      if (!f.took_effect) return true;  // nothing was moved: nothing to move back
+      const ::tokenstore::ReplicaSet& now = configs_.at(f.token);
+      bool readds = false;
+      for (int n : NodesOf(f.from)) readds |= left_[f.token].count(n) > 0;
+      if (!options_.reconfigure_readd && readds) {
+        Log("reconfigure token " + f.token + ": stays at " + SetString(now) +
+            " (moving back would add a replica that left it; see --reconfigure-readd)");
+      } else if (!SameReplication(now, f.from)) {
+        if (!MoveAllowed(f.token, f.from)) return false;  // not now: a later step
+        if (!Move(f.token, f.from, " back")) return false;
+      } else {
+        Log("reconfigure token " + f.token + ": already back at " + SetString(now));
+      }
+      faults_[f.kind].healed++;
+      return true;
+    }
   }
   return true;
 }
 
+Nemesis::Active Nemesis::RandomMove() {
+  Active f;
+  f.kind = FaultKind::kReconfigure;
+  if (configs_.empty()) return f;
+  std::vector<std::string> ids;
+  for (const auto& [id, s] : configs_) {
+    if (!unfinished_.count(id)) ids.push_back(id);
+  }
+  if (ids.empty()) return f;
+  const std::string& id = ids[Pick(static_cast<int>(ids.size()))];
+  const ::tokenstore::ReplicaSet& cur = configs_.at(id);
+  const std::vector<std::string> members = cur.Replicas();  // writer first
+  std::vector<std::string> readers, outside;                // readers: other than the writer
+  for (const std::string& m : members) {
+    if (m != cur.writer) readers.push_back(m);
+  }
+  for (int i = 0; i < replicas_.size(); ++i) {
+    const std::string& a = replicas_.spec(i).address;
+    if (!options_.reconfigure_readd && left_[id].count(i)) continue;  // it would not rejoin
+    if (std::find(members.begin(), members.end(), a) == members.end()) outside.push_back(a);
+  }
+  // Never below 3 replicas (2 with 3 nodes: else a 3-node cluster could only move writers).
+  const size_t min_size = replicas_.size() <= 3 ? 2 : 3;
+  enum Kind { kWriter, kSwap, kGrow, kShrink };
+  std::vector<Kind> kinds;
+  if (!readers.empty()) kinds.push_back(kWriter);
+  if (!readers.empty() && !outside.empty()) kinds.push_back(kSwap);
+  if (!outside.empty()) kinds.push_back(kGrow);
+  // A shrink only when the heal can move the replica back.
+  if (options_.reconfigure_readd && members.size() > min_size && !readers.empty()) {
+    kinds.push_back(kShrink);
+  }
+  if (kinds.empty()) return f;
+  // The new set: the writer is always one of the readers too (as the run's file has it).
+  std::string writer = cur.writer;
+  std::vector<std::string> set = members;
+  switch (kinds[Pick(static_cast<int>(kinds.size()))]) {
+    case kWriter:
+      writer = readers[Pick(static_cast<int>(readers.size()))];
+      break;
+    case kSwap: {
+      const std::string& gone = readers[Pick(static_cast<int>(readers.size()))];
+      std::replace(set.begin(), set.end(), gone, outside[Pick(static_cast<int>(outside.size()))]);
+      break;
+    }
+    case kGrow:
+      set.push_back(outside[Pick(static_cast<int>(outside.size()))]);
+      break;
+    case kShrink:
+      std::erase(set, readers[Pick(static_cast<int>(readers.size()))]);
+      break;
+  }
+  f.token = id;
+  f.from = cur;
+  f.to.writer = writer;
+  f.to.readers = set;
+  return f;
+}
+
+std::vector<int> Nemesis::NodesOf(const ::tokenstore::ReplicaSet& s) const {
+  std::vector<int> out;
+  for (const std::string& a : s.Replicas()) {
+    const auto it = node_of_.find(a);
+    out.push_back(it == node_of_.end() ? -1 : it->second);
+  }
+  return out;
+}
+
+std::string Nemesis::SetString(const ::tokenstore::ReplicaSet& s) const {
+  std::vector<int> nodes = NodesOf(s);
+  std::sort(nodes.begin(), nodes.end());
+  std::string out = "writer " + std::string(node_of_.count(s.writer)
+                                                ? "n" + std::to_string(node_of_.at(s.writer) + 1)
+                                                : s.writer) +
+                    " replicas [";
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    out += (i ? " n" : "n") + std::to_string(nodes[i] + 1);
+  }
+  return out + "] epoch " + std::to_string(s.epoch);
+}
+
+bool Nemesis::MoveAllowed(const std::string& token, const ::tokenstore::ReplicaSet& to) const {
+  const auto it = configs_.find(token);
+  if (it == configs_.end() || unfinished_.count(token)) return false;
+  const ::tokenstore::ReplicaSet& from = it->second;
+  if (SameReplication(from, to)) return false;
+  const std::vector<int> old_nodes = NodesOf(from), new_nodes = NodesOf(to);
+  if (std::count(new_nodes.begin(), new_nodes.end(), -1)) return false;
+  if (!options_.reconfigure_readd) {
+    const auto gone = left_.find(token);
+    for (int n : new_nodes) {
+      if (gone != left_.end() && gone->second.count(n)) return false;
+    }
+  }
+  // The new writer and every added replica run, serve, and are not crash-stopped for the
+  // token: the writes go on at once, and the install reaches the added ones.
+  const auto healthy = [&](int n) {
+    return !state_.NodeFaulty(n) && !state_.marks.count({n, token});
+  };
+  if (!healthy(node_of_.at(to.writer))) return false;
+  // No replica of either set is restarting (rebuilding): it refuses the install and does not
+  // learn the move, and its rebuild is then refused by peers at the newer epoch ("disagree on
+  // its replication") for as long as the moves go on (a 45 s run: 67 s NOT_SERVING).
+  for (const std::vector<int>* nodes : {&old_nodes, &new_nodes}) {
+    for (int n : *nodes) {
+      if (state_.starting.count(n) || state_.lost_data.count(n)) return false;
+    }
+  }
+  for (int n : new_nodes) {
+    if (std::find(old_nodes.begin(), old_nodes.end(), n) == old_nodes.end() && !healthy(n)) {
+      return false;
+    }
+  }
+  // Every node keeps some token: one named by no token of the file cannot (re)start.
+  std::set<int> kept;
+  for (const auto& [id, s] : configs_) {
+    for (int n : NodesOf(id == token ? to : s)) kept.insert(n);
+  }
+  if (static_cast<int>(kept.size()) != replicas_.size()) return false;
+  // Seal: a healthy, connected majority of the old set; install and activate: of the new.
+  return EveryTokenHasHealthyMajority(state_, {{token, old_nodes}, {token, new_nodes}});
+}
+
+bool Nemesis::Move(const std::string& token, const ::tokenstore::ReplicaSet& target,
+                   const std::string& why) {
+  const ::tokenstore::ReplicaSet from = configs_.at(token);
+  ::tokenstore::ReplicaSet to;
+  to.writer = target.writer;
+  to.readers = target.readers;
+  to.epoch = from.epoch + 1;
+  to.fingerprint = to.ComputeFingerprint();
+  // What changes, for the log.
+  std::string change;
+  if (from.writer != to.writer) {
+    change += "writer moves n" + std::to_string(node_of_.at(from.writer) + 1) + " -> n" +
+              std::to_string(node_of_.at(to.writer) + 1);
+  }
+  {
+    std::vector<int> a = NodesOf(from), b = NodesOf(to);
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    std::vector<int> added, removed;
+    std::set_difference(b.begin(), b.end(), a.begin(), a.end(), std::back_inserter(added));
+    std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(removed));
+    for (int n : added) change += (change.empty() ? "" : ", ") + ("adds n" + std::to_string(n + 1));
+    for (int n : removed) {
+      change += (change.empty() ? "" : ", ") + ("removes n" + std::to_string(n + 1));
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  constexpr int kAttempts = 3;
+  TokenReconfigResult r;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    r = ReconfigureToken(*reconfig_nodes_, token, from, to, warnings_);
+    if (r.status.ok()) break;
+    Log("reconfigure token " + token + why + ": attempt " + std::to_string(attempt) +
+        " failed: " + r.status.ToString());
+    if (attempt < kAttempts) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  const long long took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count();
+  if (!r.status.ok()) {
+    if (!unfinished_.count(token)) ++failed_moves_;
+    unfinished_[token] = to;
+    Log("UNEXPECTED: reconfigure token " + token + why + " " + SetString(from) + " -> " +
+        SetString(to) + " did not complete after " + std::to_string(kAttempts) +
+        " attempts (" + std::to_string(took_ms) + " ms); tried again at each step");
+    return false;
+  }
+  unfinished_.erase(token);
+  {
+    const std::vector<int> a = NodesOf(from), b = NodesOf(to);
+    for (int n : a) {
+      if (std::find(b.begin(), b.end(), n) == b.end()) left_[token].insert(n);
+    }
+  }
+  configs_[token] = to;
+  for (TokenNodes& t : tokens_) {
+    if (t.token == token) t.nodes = NodesOf(to);
+  }
+  std::string file = "";
+  if (Status st = WriteConfigFile(); !st.ok()) file = " (replicas' file NOT rewritten: " + st.ToString() + ")";
+  Log("reconfigure token " + token + why + ": " + SetString(from) + " -> " + SetString(to) +
+      " (" + change + "), took " + std::to_string(took_ms) + " ms" +
+      (r.resumed ? " (resumed a previous attempt)" : "") + file);
+  return true;
+}
+
+void Nemesis::FinishUnfinishedMoves() {
+  const auto unfinished = unfinished_;
+  for (const auto& [token, to] : unfinished) {
+    const std::vector<int> old_nodes = NodesOf(configs_.at(token)), new_nodes = NodesOf(to);
+    // Only when it can succeed, so that a step is not held up by calls bound to time out.
+    if (!EveryTokenHasHealthyMajority(state_, {{token, old_nodes}, {token, new_nodes}})) continue;
+    Move(token, to, " (completing)");
+  }
+}
+
+Status Nemesis::WriteConfigFile() {
+  std::string yaml =
+      "# token-chaos: the run's configuration after its online reconfigurations (epochs)\n";
+  for (const TokenNodes& t : tokens_) {
+    if (t.token.empty()) continue;
+    const ::tokenstore::ReplicaSet& s = configs_.at(t.token);
+    yaml += "- token: " + t.token + "\n  writer: " + s.writer + "\n  readers: [";
+    for (size_t i = 0; i < s.readers.size(); ++i) yaml += (i ? ", " : "") + s.readers[i];
+    yaml += "]\n";
+    if (s.epoch != 0) yaml += "  epoch: " + std::to_string(s.epoch) + "\n";
+  }
+  StatusOr<ClusterConfig> parsed = ParseClusterConfig(yaml, options_.config_path);
+  if (!parsed.ok()) return parsed.status();
+  return WriteFileAtomically(options_.config_path, yaml);
+}
+
 bool Nemesis::HealAll() {
   HoldClients(false);
-  // Node-level faults first: a crash-stop mark can only be revived on a running node.
-  std::stable_partition(active_.begin(), active_.end(),
-                        [](const Active& f) { return f.kind != FaultKind::kCrashStop; });
-  for (int round = 0; round < 3 && !active_.empty(); ++round) {
+  // Node-level faults first: a crash-stop mark can only be revived on a running node; then
+  // the marks; reconfigurations last (moving back needs healthy majorities).
+  const auto order = [](const Active& f) {
+    return f.kind == FaultKind::kReconfigure ? 2 : f.kind == FaultKind::kCrashStop ? 1 : 0;
+  };
+  std::stable_sort(active_.begin(), active_.end(),
+                   [&](const Active& a, const Active& b) { return order(a) < order(b); });
+  for (int round = 0; round < 3 && (!active_.empty() || !unfinished_.empty()); ++round) {
+    FinishUnfinishedMoves();
     for (auto it = active_.begin(); it != active_.end();) {
       it = Heal(*it) ? active_.erase(it) : it + 1;
     }
@@ -504,7 +770,12 @@ bool Nemesis::HealAll() {
     Log(std::to_string(state_.starting.size()) + " restarted replica(s) never reported SERVING");
   }
   if (!active_.empty()) Log(std::to_string(active_.size()) + " fault(s) could not be healed");
-  return active_.empty() && state_.starting.empty();
+  if (!unfinished_.empty()) {
+    Log(std::to_string(unfinished_.size()) + " reconfiguration(s) could not be completed");
+  }
+  // Replicas that did not take an activation (the moves completed on a majority without them).
+  for (const std::string& line : warnings_.Lines()) Log("reconfigure: " + line);
+  return active_.empty() && state_.starting.empty() && unfinished_.empty();
 }
 
 }  // namespace tokenstore::chaos

@@ -7,6 +7,19 @@
 //   wipe        SIGKILL of a replica and its data directory removed; restarted on nothing;
 //   restore     SIGKILL of a replica and its data directory replaced by the copy taken the
 //               last time it was stopped by kill or wipe; restarted on that older state;
+//   reconfigure an online reconfiguration of one token (admin/reconfigure.h, in-process over
+//               gRPC): its writer moves to another replica of its set, a reader is swapped
+//               for a replica outside the set, or the set grows or shrinks by one (never
+//               below 3 replicas, 2 with 3 nodes); healed by a second reconfiguration back to
+//               the writer and replicas it had before (at a new epoch). A replica that left
+//               a token is never added back to it unless NemesisOptions::reconfigure_readd
+//               (see there): so by default no shrinks, and the heal of a swap is a no-op. The move needs a
+//               healthy, connected majority of the old set (seal) and of the new one
+//               (install, activate), so both are checked against the faults in place, and
+//               the new writer and any added replica must be healthy. After each move the
+//               replicas' configuration file is rewritten with the new epochs (as
+//               docs/operations.md asks of an operator), so a replica restarted later starts
+//               on it; the clients keep the original file and follow the nodes' answers;
 // each healed after a random time, and never more than fault_model.h allows: every token
 // keeps a healthy, connected majority. A restarted replica counts as faulty until its gRPC
 // health reports SERVING (a wiped or restored one rebuilds from the others first). Every
@@ -29,6 +42,7 @@
 #include <cstdio>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <set>
@@ -36,6 +50,7 @@
 #include <vector>
 
 #include "admin/admin_client.h"
+#include "admin/reconfigure.h"
 #include "chaos/exercise.h"
 #include "chaos/fault_kind.h"
 #include "chaos/fault_model.h"
@@ -54,6 +69,15 @@ struct NemesisOptions {
   double min_gap_s = 0.5, max_gap_s = 3.0;      // between two injections
   double min_length_s = 1.0, max_length_s = 6.0;  // how long a fault lasts
   uint64_t seed = 1;
+  // kReconfigure REQUIRES both: the run's configuration (every token of the TokenNodes, at
+  // its addresses) and the file the replicas start with, rewritten after each move.
+  const ClusterConfig* config = nullptr;
+  std::string config_path;
+  // Reconfigure: also add back a replica that left the token by an earlier move (shrinks,
+  // and moves back over a shrink or swap). Off by default: such a replica refuses to rejoin
+  // (it stays RETIRED for the older target, replica/replica_core.cc HandleActivate), so the
+  // token silently runs one replica short, and a later move that needs it stays sealed.
+  bool reconfigure_readd = false;
 };
 
 class Nemesis {
@@ -74,6 +98,9 @@ class Nemesis {
   // reconnected; a restarted replica once it reports SERVING).
   std::map<FaultKind, FaultTally> faults() const { return faults_; }
   int unexpected_exits() const { return unexpected_exits_; }
+  // Reconfigurations that did not complete after their retries (each a finding: the
+  // token's majorities were healthy by the fault model).
+  int failed_moves() const { return failed_moves_; }
   // Bias::kLagThenLoseData: how many times the scenario reached its last step (the pause).
   int scenarios() const { return scenarios_; }
 
@@ -83,6 +110,9 @@ class Nemesis {
     int node = -1;                         // crash-stop, kill, pause
     std::string token;                     // crash-stop
     std::vector<std::pair<int, int>> cut;  // partition
+    // reconfigure: `token` moved from `from` to `to` (the heal moves it back to `from`'s
+    // writer and replicas, at the token's next epoch)
+    ::tokenstore::ReplicaSet from, to;
     double until_s = 0;
     // False when a step of the injection failed (an admin call, a cut, a data dir change):
     // it is healed as usual but counts neither as injected nor as healed.
@@ -102,6 +132,19 @@ class Nemesis {
   std::optional<FaultState> After(const Active& f) const;
   // Injects `f` if After(f) allows it. False: nothing was done.
   bool Inject(Active f);
+  // Reconfigure: a random move of a random token from its current configuration (f.token
+  // empty when no move is possible).
+  Active RandomMove();
+  // Whether moving `token` to `to` (writer, readers) keeps the rule: see the class comment.
+  bool MoveAllowed(const std::string& token, const ::tokenstore::ReplicaSet& to) const;
+  // Moves `token` from its current configuration to `to`'s writer and readers at the next
+  // epoch (retried a few times: each phase is idempotent); on success the tracked
+  // configuration and the replicas' file follow. `why` goes to the log.
+  bool Move(const std::string& token, const ::tokenstore::ReplicaSet& to, const std::string& why);
+  std::vector<int> NodesOf(const ::tokenstore::ReplicaSet& s) const;
+  std::string SetString(const ::tokenstore::ReplicaSet& s) const;  // "n1 [n1 n2 n3] e2"
+  Status WriteConfigFile();
+  void FinishUnfinishedMoves();  // one more try of each move in unfinished_ that can succeed
   bool TryInject();  // a few random candidates of each kind, the least injected kinds first
   // Bias::kLagThenLoseData, one phase each (see the class comment).
   void StepScenario(double now);
@@ -125,7 +168,7 @@ class Nemesis {
   const NemesisOptions options_;
   ReplicaSet& replicas_;
   Network* network_;
-  const std::vector<TokenNodes> tokens_;
+  std::vector<TokenNodes> tokens_;  // a reconfiguration changes a token's nodes
   const RunClock& clock_;
   const std::vector<std::FILE*> logs_;  // stdout and the run's faults.log
   Workload* const clients_;
@@ -146,6 +189,17 @@ class Nemesis {
   int lagging_ = -1, losing_ = -1;  // L and X of the scenario
   int scenarios_ = 0;
   bool holding_ = false;  // clients held
+  // Reconfigure: each token's configuration now, by id; the replicas' addresses by index.
+  std::map<std::string, ::tokenstore::ReplicaSet> configs_;
+  std::map<std::string, int> node_of_;
+  std::map<std::string, std::set<int>> left_;  // by token: nodes a completed move removed
+  int failed_moves_ = 0;
+  // Moves that failed after their retries, by token: the target, tried again at each step
+  // until it completes (the token may be sealed for it; no other move of it meanwhile).
+  std::map<std::string, ::tokenstore::ReplicaSet> unfinished_;
+  // Declared before the nodes: their in-flight activations report to it until they end.
+  ActivationWarnings warnings_;
+  std::unique_ptr<GrpcReconfigNodes> reconfig_nodes_;
 };
 
 }  // namespace tokenstore::chaos

@@ -30,6 +30,9 @@ Workload::Workload(const ClusterConfig& config, HistoryRecorder& history,
     base.attempt_timeout = options_.timeout;
     base.seed = options_.seed + t;
     base.transport = t == 0 ? ClientOptions::Transport::kUnary : ClientOptions::Transport::kSession;
+    base.on_config_change = [this](const std::string& token, const ::tokenstore::ReplicaSet& newer) {
+      Learned(token, newer);
+    };
     clients_[t].writer = std::make_unique<TokenClient>(config_, base);
     // Reads are pinned to the reader the worker picked, so that a stale reader is asked on
     // its own rather than hidden by the client's failover.
@@ -62,6 +65,18 @@ void Workload::Hold(bool on) {
   while (in_flight_ > 0 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+}
+
+void Workload::Learned(const std::string& token, const ::tokenstore::ReplicaSet& newer) {
+  MutexLock lock(&views_mu_);
+  const auto it = views_.find(token);
+  if (it == views_.end() || it->second.epoch < newer.epoch) views_[token] = newer;
+}
+
+std::vector<std::string> Workload::ReadersOf(const TokenReplication& token) const {
+  MutexLock lock(&views_mu_);
+  const auto it = views_.find(token.id);
+  return it == views_.end() ? token.readers() : it->second.readers;
 }
 
 std::vector<ClientCounts> Workload::counts() const {
@@ -124,7 +139,8 @@ void Workload::Run(int worker) {
       }
     } else {
       ev.f = OpFunction::kRead;
-      const std::string& node = token.readers()[uniform(token.readers().size())];
+      const std::vector<std::string> readers = ReadersOf(token);
+      const std::string node = readers[uniform(readers.size())];
       ev.type = EventType::kInvoke;
       history_.Record(ev);
       StatusOr<ReadResult> r = clients_[worker % 2].readers.at(node)->Read(token.id);

@@ -9,6 +9,10 @@
 // read's write-back only ever stores a value some write already issued, so a failed read
 // changes no value the history can observe.
 //
+// The clients start on the run's original file and follow online reconfigurations on their
+// own (client/token_client.h); what they learn also steers the workers' choice of reader, so
+// reads go to the token's replicas now rather than to the ones the file names.
+//
 // Thread-safety: Start/Stop from one thread; the counters may be read after Stop.
 #pragma once
 
@@ -82,6 +86,10 @@ class Workload {
 
  private:
   void Run(int worker);
+  // The replicas a read of `token` picks from: the newest configuration any of the clients
+  // adopted for it (online reconfiguration), else the file's.
+  std::vector<std::string> ReadersOf(const TokenReplication& token) const;
+  void Learned(const std::string& token, const ::tokenstore::ReplicaSet& newer);
   void Count(int worker, checker::OpFunction f, checker::EventType t);
 
   const ClusterConfig& config_;
@@ -99,6 +107,9 @@ class Workload {
   std::atomic<int64_t> next_process_{0};
   std::atomic<uint64_t> next_name_{0};
   std::vector<std::thread> threads_;
+  mutable Mutex views_mu_;
+  // By token. Spelled in full: chaos::ReplicaSet (replicas.h) is the replica processes.
+  std::map<std::string, ::tokenstore::ReplicaSet> views_ GUARDED_BY(views_mu_);
   mutable Mutex counts_mu_;
   std::vector<ClientCounts> counts_ GUARDED_BY(counts_mu_);  // one per worker
 };
