@@ -144,3 +144,30 @@ TEST(Simulation, AFailingSeedIsReportedAsAShortReadableHistory) {
 
 }  // namespace
 }  // namespace tokenstore::sim
+
+namespace tokenstore::sim {
+namespace {
+TEST(ScratchDebug, PrintReconfigTraces) {
+  const char* env = std::getenv("SIM_DEBUG_SEEDS");
+  if (env == nullptr) GTEST_SKIP();
+  for (uint64_t seed = 1; seed <= std::stoull(env); ++seed) {
+    SimOptions o;
+    o.seed = seed;
+    o.replicas = std::getenv("SIM_DEBUG_REPLICAS") ? std::atoi(std::getenv("SIM_DEBUG_REPLICAS")) : 5;
+    o.reconfigure = true;
+    o.admin_skips_install = std::getenv("SIM_DEBUG_SKIP") != nullptr;
+    const SimResult r = RunSimulation(o);
+    if (r.stats.refusals == 0 && r.stats.stuck_replicas == 0 && !r.violation()) continue;
+    std::cout << "=== seed " << seed << " refusals " << r.stats.refusals << " stuck "
+              << r.stats.stuck_replicas << " violation " << r.violation() << "\n";
+    const char* grep = std::getenv("SIM_DEBUG_ALL");
+    for (const TraceLine& t : r.trace) {
+      if (grep || t.what.find("refused") != std::string::npos || t.what.find("at the end") != std::string::npos) {
+        std::cout << t.time / 1000000.0 << " " << t.what << "\n";
+      }
+    }
+    if (r.violation()) std::cout << FailureReport(r) << "\n";
+  }
+}
+}  // namespace
+}  // namespace tokenstore::sim

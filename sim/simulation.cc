@@ -822,6 +822,14 @@ bool Simulation::PlanReconfig(const std::string& token, Reconfig& rc) {
   size_t up = 0;
   for (const std::string& a : next) up += nodes_.at(a).core ? 1 : 0;
   if (up < to.Quorum()) return false;
+  // The new set keeps the fault budget: at most a minority of it lost its data (and is not
+  // serving since) or is crash-stopped for the token.
+  size_t lost = 0, marked = 0;
+  for (const std::string& a : next) {
+    lost += nodes_.at(a).lost_data ? 1 : 0;
+    marked += marks_.count({token, a});
+  }
+  if (lost > (next.size() - 1) / 2 || marked > (next.size() - 1) / 2) return false;
   rc.to = std::move(to);
   return true;
 }
