@@ -99,7 +99,7 @@ void PrintSummary(const Args& a, const Totals& t, double seconds) {
     o.Add("unknown", t.unknown).Add("faults", t.faults).Add("refusals", t.refusals);
     o.Add("restores", t.restores).Add("copies_detected", t.copies_detected);
     o.Add("unsafe_bug", a.unsafe_bug);
-    if (a.reconfigure) {
+    if (a.reconfigure || a.admin_skips_install) {
       o.Add("reconfigs_started", t.reconfigs_started)
           .Add("reconfigs_completed", t.reconfigs_completed)
           .Add("stuck_replicas", t.stuck_replicas);

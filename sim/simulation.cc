@@ -882,6 +882,7 @@ void Simulation::RunPhase(const std::string& token, uint64_t run, Phase phase, i
   const ReplicaSet from = it->second.from;
   const ReplicaSet to = it->second.to;
   static const char* const kNames[] = {"seal", "install", "activate"};
+  static const char* const kDone[] = {"sealed", "installed", "activated"};
   const std::string name = kNames[static_cast<int>(phase)];
   // Who is asked, and whose answers make the majority the phase needs.
   const ReplicaSet& needed = phase == Phase::kSeal ? from : to;
@@ -901,7 +902,8 @@ void Simulation::RunPhase(const std::string& token, uint64_t run, Phase phase, i
   };
   auto tally = std::make_shared<Tally>();
   tally->highest = highest;
-  auto answer = [this, tally, token, run, phase, name, from, to, asked, attempt](
+  const std::string done = kDone[static_cast<int>(phase)];
+  auto answer = [this, tally, token, run, phase, name, done, from, to](
                     const std::string& node, StatusOr<ReconfigAnswer> a) {
     if (tally->decided) return;
     if (!a.ok()) {
@@ -924,7 +926,7 @@ void Simulation::RunPhase(const std::string& token, uint64_t run, Phase phase, i
     tally->ok.insert(node);
     if (tally->ok.size() < needed.Quorum()) return;
     tally->decided = true;
-    std::string what = "reconfigure " + token + ": " + name + "ed at " +
+    std::string what = "reconfigure " + token + ": " + done + " at " +
                        std::to_string(tally->ok.size()) + " of " +
                        std::to_string(needed.Replicas().size());
     if (phase == Phase::kSeal) {
