@@ -830,6 +830,16 @@ bool Simulation::PlanReconfig(const std::string& token, Reconfig& rc) {
     marked += marks_.count({token, a});
   }
   if (lost > (next.size() - 1) / 2 || marked > (next.size() - 1) / 2) return false;
+  // Every node keeps some token: a node in no set has no peers, and one that then starts on
+  // an empty dir founds a cluster of its own (a brand-new node cannot join yet:
+  // docs/operations.md), which its old peers refuse, and they wait for it forever.
+  for (const std::string& a : all) {
+    bool keeps = to.RoleOf(a) != Role::kNone;
+    for (const auto& [other, set] : current_) {
+      if (other != token && set.RoleOf(a) != Role::kNone) keeps = true;
+    }
+    if (!keeps) return false;
+  }
   rc.to = std::move(to);
   return true;
 }
