@@ -414,6 +414,7 @@ void ReplicaCore::FinishRead(const TokenReplication& token, QuorumReadOutcome ou
   CoreReadResult result;
   result.ts = outcome.reg.ts;
   result.origin = outcome.reg.origin;
+  result.epoch = outcome.reg.epoch;
   const Stamp stamp = outcome.reg.stamp();
   result.value = std::move(outcome.reg.value);
   result.fast_path = outcome.fast_path;

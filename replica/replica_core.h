@@ -82,6 +82,7 @@ struct CoreWriteResult {
 struct CoreReadResult {
   uint64_t ts = 0;
   uint64_t origin = 0;               // with ts, the stamp of the register read
+  uint64_t epoch = 0;                // and its configuration epoch (Stamp{epoch, ts, origin})
   TokenValue value;                  // kind is kDefined or kUndefined (dropped is NOT_FOUND)
   std::optional<HashMin> final_min;  // set when defined
   bool fast_path = false;            // the majority agreed; no write-back was needed

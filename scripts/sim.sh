@@ -3,8 +3,9 @@
 # `sim` stage runs them:
 #
 #   fixed   the same seeds every time: 3 replicas seeds 1-4000, 5 replicas 1-1000,
-#           7 replicas 1-500 (about a minute on 2 cores). A failure here is caused by the
-#           change under test, never by luck.
+#           7 replicas 1-500 (about a minute on 2 cores), and with online reconfigurations
+#           (--reconfigure) 3 replicas 1-500, 5 replicas 1-300, 7 replicas 1-200 (about 15 s).
+#           A failure here is caused by the change under test, never by luck.
 #   fresh   1000 seeds (3 replicas) and 200 (5 replicas) from a first seed drawn now, printed
 #           before the run, so a failure it finds can be replayed exactly:
 #             build/dev/bin/token-sim --seeds 1 --first-seed S [--replicas R] --history h.jsonl
@@ -31,16 +32,19 @@ case "$what" in
   *) echo "usage: scripts/sim.sh [fixed|fresh|both]" >&2; exit 2 ;;
 esac
 
-# run SEEDS FIRST REPLICAS: one token-sim run, its JSON totals on stdout.
+# run SEEDS FIRST REPLICAS [FLAGS...]: one token-sim run, its JSON totals on stdout.
 run() {
-  echo "\$ token-sim --seeds $1 --first-seed $2 --replicas $3 --json"
-  "$sim" --seeds "$1" --first-seed "$2" --replicas "$3" --json
+  echo "\$ token-sim --seeds $1 --first-seed $2 --replicas $3 ${*:4} --json"
+  "$sim" --seeds "$1" --first-seed "$2" --replicas "$3" "${@:4}" --json
 }
 
 if [[ "$what" != fresh ]]; then
   run 4000 1 3
   run 1000 1 5
   run 500 1 7
+  run 500 1 3 --reconfigure
+  run 300 1 5 --reconfigure
+  run 200 1 7 --reconfigure
 fi
 if [[ "$what" != fixed ]]; then
   # 40 random bits: far from the fixed range, small enough to type.

@@ -1,7 +1,7 @@
 // token-sim: deterministic simulation of a whole cluster, one seed per run (sim/simulation.h).
 //
 //   token-sim --seeds N [--first-seed S] [--replicas R] [--ops M] [--unsafe-bug NAME]
-//             [--history FILE] [--json]
+//             [--reconfigure] [--admin-skips-install] [--history FILE] [--json]
 //
 // Exit codes as token-chaos's (chaos/run_outcome.h): 0 every seed linearizable with no broken
 // invariant, 1 a violation, 2 a usage error or a malformed history, 3 the checker's budget ran
@@ -15,6 +15,7 @@
 
 #include "common/cli.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "sim/report.h"
 #include "sim/simulation.h"
 
@@ -29,12 +30,15 @@ struct Args {
   std::string unsafe_bug = "none";
   std::string history;
   bool json = false;
+  bool reconfigure = false;
+  bool admin_skips_install = false;
 };
 
 struct Totals {
   uint64_t seeds = 0, ops = 0, violations = 0, unknown = 0, malformed = 0, faults = 0;
   uint64_t refusals = 0;  // nodes whose lifecycle refused to start (not a violation)
   uint64_t restores = 0, copies_detected = 0;
+  uint64_t reconfigs_started = 0, reconfigs_completed = 0, stuck_replicas = 0;
   std::optional<uint64_t> first_failing;
 };
 
@@ -52,6 +56,9 @@ void Count(const SimResult& r, Totals& t) {
   t.refusals += r.stats.refusals;
   t.restores += r.stats.restores;
   t.copies_detected += r.stats.copies_detected;
+  t.reconfigs_started += r.stats.reconfigs_started;
+  t.reconfigs_completed += r.stats.reconfigs_completed;
+  t.stuck_replicas += r.stats.stuck_replicas;
   switch (r.outcome) {
     case chaos::RunOutcome::kViolation:
       ++t.violations;
@@ -92,6 +99,11 @@ void PrintSummary(const Args& a, const Totals& t, double seconds) {
     o.Add("unknown", t.unknown).Add("faults", t.faults).Add("refusals", t.refusals);
     o.Add("restores", t.restores).Add("copies_detected", t.copies_detected);
     o.Add("unsafe_bug", a.unsafe_bug);
+    if (a.reconfigure || a.admin_skips_install) {
+      o.Add("reconfigs_started", t.reconfigs_started)
+          .Add("reconfigs_completed", t.reconfigs_completed)
+          .Add("stuck_replicas", t.stuck_replicas);
+    }
     o.Add("seconds", seconds).Add("ops_per_minute", per_minute);
     std::cout << o.str() << "\n";
     return;
@@ -120,6 +132,8 @@ int Run(const Args& a, const SimOptions& base) {
       std::cerr << FailureReport(r) << "Replay: token-sim --seeds 1 --first-seed " << r.seed
                 << " --replicas " << a.replicas << " --ops " << a.ops
                 << (a.unsafe_bug != "none" ? " --unsafe-bug " + a.unsafe_bug : "")
+                << (a.admin_skips_install ? " --admin-skips-install"
+                                          : a.reconfigure ? " --reconfigure" : "")
                 << " --history FILE\n\n";
     }
     Count(r, totals);
@@ -159,15 +173,27 @@ int main(int argc, char** argv) {
                  "write the history (JSON Lines) of the first failing seed, or of the first "
                  "seed when none fails");
   app.add_flag("--json", a.json, "print one JSON object with the totals");
+  app.add_flag("--reconfigure", a.reconfigure,
+               "the nemesis also reconfigures tokens online (seal, install, activate)");
+  app.add_flag("--admin-skips-install", a.admin_skips_install,
+               "with --reconfigure: a deliberate bug of the simulated admin, which skips the "
+               "transfer (Install) phase");
   if (std::optional<CliExit> exit = ParseCommandLine(app, argc, argv, "token-sim",
                                                      "Run token-sim --help for usage.")) {
     std::cout << exit->out;
     std::cerr << exit->err;
     return exit->code;
   }
+  // The simulated nodes' own log lines (a reconfiguration's seals, a stale file) are not the
+  // run's output: the trace is.
+  LogOptions log;
+  log.level = LogLevel::kError;
+  ConfigureLog(log);
   sim::SimOptions base;
   base.replicas = a.replicas;
   base.ops = a.ops;
+  base.reconfigure = a.reconfigure || a.admin_skips_install;
+  base.admin_skips_install = a.admin_skips_install;
   base.bug = ParseUnsafeBug(a.unsafe_bug).value_or(UnsafeBug::kNone);
   return sim::Run(a, base);
 }

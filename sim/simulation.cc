@@ -23,6 +23,17 @@ using Duration = testing::SimNetwork::Duration;
 constexpr Duration kClientTimeout = 200ms;  // every client operation's deadline
 constexpr Duration kBringUpLimit = 10s;     // for the first start of every node
 constexpr Duration kDrainLimit = 30s;       // after the last operation, for what is left
+// The simulated admin (token-admin reconfigure): each phase's calls wait this long for a
+// majority, a phase is tried this many times in one run, and an interrupted run is resumed
+// (the same target) at most this many times.
+constexpr Duration kAdminCallTimeout = 30ms;
+constexpr int kAdminPhaseAttempts = 6;
+constexpr uint64_t kAdminMaxRuns = 40;
+const char kAdmin[] = "admin";
+
+bool SameConfig(const ReplicaSet& a, const ReplicaSet& b) {
+  return a.epoch == b.epoch && a.Fingerprint() == b.Fingerprint();
+}
 
 std::string NodeAddress(int i) { return "127.0.0.1:" + std::to_string(7001 + i); }
 
@@ -39,6 +50,7 @@ struct ClientOp {
   bool dispatched = false;    // a core started it
   uint64_t core_process = 0;  // which process of `node` ran it
   int callbacks = 0;          // times the core's callback ran
+  uint64_t view = 0;          // the fingerprint of the client's view of the token
 };
 
 struct Node {
@@ -122,9 +134,45 @@ class Simulation {
 
   void CheckCallbacks();
 
+  // ---- online reconfiguration (SimOptions::reconfigure; docs/simulation.md) ----
+  enum class Phase { kSeal, kInstall, kActivate };
+  struct Reconfig {
+    ReplicaSet from, to;
+    std::string kind;       // what it changes, for the trace
+    uint64_t runs = 0;      // runs of the admin so far (the first and every resumption)
+    bool running = false;   // false: interrupted; a later run resumes it, same target
+  };
+  // The file a process starts with: the last applied file (the operator distributes the file
+  // token-admin wrote once a reconfiguration completed), the run's first file before any.
+  const ClusterConfig& File() const { return files_.empty() ? config_ : *files_.back(); }
+  std::string FileYaml() const;
+  void Reconfigure();  // the nemesis's fault
+  bool PlanReconfig(const std::string& token, Reconfig& rc);
+  void StartRun(const std::string& token);
+  void RunPhase(const std::string& token, uint64_t run, Phase phase, int attempt,
+                Register highest);
+  void StopRun(const std::string& token, const std::string& why);
+  void Complete(const std::string& token, const std::set<std::string>& activated);
+  void TellStragglers(const std::string& token, const ReplicaSet& to,
+                      std::shared_ptr<std::set<std::string>> pending, int left);
+  // Whether `node` is in the old or the new set of a reconfiguration in progress.
+  bool Reconfiguring(const std::string& node) const;
+  // The sets whose minority a fault about `token` must respect: its set, and while it is
+  // reconfigured both the old and the new one.
+  std::vector<std::vector<std::string>> SetsOf(const std::string& token) const;
+  // A client's view of `token` (the run's first file until it adopts a newer one).
+  const ReplicaSet& ViewOf(const std::string& client, const std::string& token);
+  void Adopt(const std::string& client, const std::string& token,
+             const std::optional<ReplicaSet>& attached);
+  void CheckFinalConfigs();
+
   const SimOptions options_;
   std::mt19937_64 rng_;
   ClusterConfig config_;
+  std::vector<std::unique_ptr<ClusterConfig>> files_;  // applied files; cores point into them
+  std::map<std::string, ReplicaSet> current_;           // token -> its last completed config
+  std::map<std::string, Reconfig> reconfigs_;           // token -> its reconfiguration under way
+  std::map<std::string, std::map<std::string, ReplicaSet>> views_;  // client -> token -> view
   std::vector<std::string> tokens_;
   std::map<std::string, std::vector<std::string>> replicas_;  // token -> its replica set
   InlineExecutor inline_;
@@ -156,6 +204,7 @@ Simulation::Simulation(const SimOptions& options)
   config_.ForEach([this](const TokenReplication& t) {
     tokens_.push_back(t.id);
     replicas_[t.id] = t.Replicas();
+    current_[t.id] = *t.set;
     return true;
   });
   // Faults of the network, fixed for the run.
@@ -193,7 +242,7 @@ void Simulation::StartNode(Node& n) {
   // Wait for every peer's Hello before serving on an existing dir: a peer that heard of a
   // later start is then always asked (docs/design.md, "Limits").
   o.lifecycle.start_rounds = 1'000'000;
-  n.core = std::make_unique<ReplicaCore>(config_, o, *n.disk, net_.TransportOf(n.address),
+  n.core = std::make_unique<ReplicaCore>(File(), o, *n.disk, net_.TransportOf(n.address),
                                          *n.storage, inline_, net_);
   if (Status st = n.core->Start(); !st.ok()) {
     invariants_.Report(n.address + " failed to start: " + st.ToString());
@@ -262,6 +311,10 @@ bool Simulation::AllServing() const {
 }
 
 bool Simulation::MayLoseData(const Node& n) const {
+  // A seal is a durable record: a sealed replica that loses its disk is unsealed (it starts
+  // again at its file's configuration), so no replica of either set of a reconfiguration
+  // under way loses its data until the reconfiguration completed.
+  if (Reconfiguring(n.address)) return false;
   if (n.lost_data) return true;
   for (const auto& [token, replicas] : replicas_) {
     if (std::find(replicas.begin(), replicas.end(), n.address) == replicas.end()) continue;
@@ -284,11 +337,12 @@ std::shared_ptr<ClientOp> Simulation::NewOp(const std::string& client) {
   auto op = std::make_shared<ClientOp>();
   op->client = client;
   op->args.id = tokens_[Rand(tokens_.size())];
-  const TokenReplication t = *config_.Find(op->args.id);
+  const ReplicaSet& t = ViewOf(client, op->args.id);
+  op->view = t.Fingerprint();
   const uint64_t r = Rand(100);
   op->kind = r < 50 ? OpKind::kRead : r < 88 ? OpKind::kWrite : r < 95 ? OpKind::kCreate
                                                                         : OpKind::kDrop;
-  op->node = op->kind == OpKind::kRead ? t.readers()[Rand(t.readers().size())] : t.writer();
+  op->node = op->kind == OpKind::kRead ? t.readers[Rand(t.readers.size())] : t.writer;
   if (op->kind == OpKind::kWrite) {
     op->args.name = "w" + std::to_string(++seq_);
     op->args.low = Rand(4);
@@ -329,7 +383,8 @@ void Simulation::Arrive(const std::shared_ptr<ClientOp>& op, Clock::time_point d
   op->dispatched = true;
   op->core_process = n.process;
   if (op->kind != OpKind::kRead) ++n.writes_in_flight;
-  Dispatch(op, *n.core, OpContext{deadline, std::make_shared<std::atomic<bool>>(false), 0});
+  Dispatch(op, *n.core,
+           OpContext{deadline, std::make_shared<std::atomic<bool>>(false), op->view});
 }
 
 void Simulation::Dispatch(const std::shared_ptr<ClientOp>& op, ReplicaCore& core,
@@ -338,28 +393,54 @@ void Simulation::Dispatch(const std::shared_ptr<ClientOp>& op, ReplicaCore& core
   switch (op->kind) {
     case OpKind::kRead:
       return core.Read(op->args.id, ctx, [this, op, c](StatusOr<CoreReadResult> r) {
-        if (Answered(*op, *c)) Reply(op, [this, op, r] { RecordRead(*op, r); });
+        if (!Answered(*op, *c)) return;
+        std::optional<ReplicaSet> attached;
+        if (r.status().code() == StatusCode::kFailedPrecondition) {
+          attached = c->ConfigToAttach(op->args.id);
+        }
+        Reply(op, [this, op, r, attached] {
+          Adopt(op->client, op->args.id, attached);
+          RecordRead(*op, r);
+        });
       });
     case OpKind::kWrite:
       return core.Write(op->args, ctx, [this, op, c](StatusOr<CoreWriteResult> r) {
         if (!Answered(*op, *c)) return;
         const StatusCode code = r.status().code();
-        Reply(op, [this, op, code] {
+        std::optional<ReplicaSet> attached;
+        if (code == StatusCode::kFailedPrecondition) attached = c->ConfigToAttach(op->args.id);
+        Reply(op, [this, op, code, attached] {
+          Adopt(op->client, op->args.id, attached);
           if (code == StatusCode::kOk) return history_.WriteOk(op->process);
-          // Refused because the token is dropped: the writer issued nothing.
-          if (code == StatusCode::kNotFound) return history_.Failed(op->process);
+          // Refused because the token is dropped, or sealed (ABORTED: a reconfiguration is
+          // under way): the writer issued nothing.
+          if (code == StatusCode::kNotFound || code == StatusCode::kAborted) {
+            return history_.Failed(op->process);
+          }
           history_.Unknown(op->process);
         });
       });
     case OpKind::kCreate:
     case OpKind::kDrop: {
-      auto done = [this, op, c](StatusOr<uint64_t> ts) {
+      // The epoch the writer issues at: its configuration of the token now, which the core
+      // checks as the call begins (CheckWriter) and issues the value at.
+      const std::optional<ReplicaSet> at = core.ConfigToAttach(op->args.id);
+      const uint64_t epoch = at ? at->epoch : 0;
+      auto done = [this, op, c, epoch](StatusOr<uint64_t> ts) {
         // Ground truth, whatever the client hears: the value at this stamp is this one.
-        if (ts.ok()) history_.NameStamp(op->args.id, Stamp{0, *ts, c->lifecycle().origin()}, op->args.name);
+        if (ts.ok()) {
+          history_.NameStamp(op->args.id, Stamp{epoch, *ts, c->lifecycle().origin()},
+                             op->args.name);
+        }
         if (!Answered(*op, *c)) return;
-        const bool ok = ts.ok();
-        Reply(op, [this, op, ok] {
-          ok ? history_.WriteOk(op->process) : history_.Unknown(op->process);
+        const StatusCode code = ts.status().code();
+        std::optional<ReplicaSet> attached;
+        if (code == StatusCode::kFailedPrecondition) attached = c->ConfigToAttach(op->args.id);
+        Reply(op, [this, op, code, attached] {
+          Adopt(op->client, op->args.id, attached);
+          if (code == StatusCode::kOk) return history_.WriteOk(op->process);
+          if (code == StatusCode::kAborted) return history_.Failed(op->process);
+          history_.Unknown(op->process);
         });
       };
       if (op->kind == OpKind::kCreate) return core.Create(op->args.id, ctx, std::move(done));
@@ -398,7 +479,7 @@ void Simulation::RecordRead(const ClientOp& op, const StatusOr<CoreReadResult>& 
     if (r->final_min) final_value = r->final_min->value;
     return history_.ReadDefined(op.process, r->value.name, final_value);
   }
-  history_.ReadUndefined(op.process, Stamp{0, r->ts, r->origin});
+  history_.ReadUndefined(op.process, Stamp{r->epoch, r->ts, r->origin});
 }
 
 // ---- nemesis ----
@@ -416,6 +497,8 @@ void Simulation::Nemesis() {
     Partition();
   } else if (r < 85) {
     MarkCrashStopped();
+  } else if (r < 95 && options_.reconfigure) {
+    Reconfigure();
   }
   net_.After(Between(2ms, 20ms), [this] { Nemesis(); });
 }
@@ -582,14 +665,18 @@ void Simulation::Cut(const std::vector<std::string>& side, const std::vector<std
 void Simulation::MarkCrashStopped() {
   const std::string& token = tokens_[Rand(tokens_.size())];
   const std::vector<std::string>& replicas = replicas_.at(token);
-  size_t marked = 0;
-  for (const std::string& r : replicas) marked += marks_.count({token, r});
-  if (marked + 1 > (replicas.size() - 1) / 2) return;  // a majority keeps answering
-  const std::string& node = replicas[Rand(replicas.size())];
+  const std::vector<std::vector<std::string>> sets = SetsOf(token);
+  for (const std::vector<std::string>& set : sets) {
+    size_t marked = 0;
+    for (const std::string& r : set) marked += marks_.count({token, r});
+    if (marked + 1 > (set.size() - 1) / 2) return;  // a majority keeps answering
+  }
+  const std::string node = replicas[Rand(replicas.size())];
   Node& n = nodes_.at(node);
   if (!n.core || marks_.count({token, node})) return;
+  // Refused where the node does not keep the token now (sealed, retired).
+  if (!n.core->SetCrashed(token, true).ok()) return;
   ++stats_.faults;
-  (void)n.core->SetCrashed(token, true);
   marks_.insert({token, node});
   Trace("crash-stop " + node + " for token " + token);
   net_.After(Between(5ms, 80ms), [this, token, node] { Revive(token, node); });
@@ -602,9 +689,379 @@ void Simulation::Revive(const std::string& token, const std::string& node) {
     net_.After(10ms, [this, token, node] { Revive(token, node); });
     return;
   }
-  (void)n.core->SetCrashed(token, false);
+  if (!n.core->SetCrashed(token, false).ok()) {
+    // Sealed or retired meanwhile: the operator tries again later (the mark stays on disk).
+    net_.After(10ms, [this, token, node] { Revive(token, node); });
+    return;
+  }
   marks_.erase({token, node});
   Trace("revive " + node + " for token " + token);
+}
+
+// ---- online reconfiguration ----
+
+std::string Simulation::FileYaml() const {
+  std::string yaml;
+  for (const std::string& token : tokens_) {
+    const ReplicaSet& s = current_.at(token);
+    std::string readers;
+    for (const std::string& r : s.readers) readers += (readers.empty() ? "" : ", ") + r;
+    yaml += "- token: " + token + "\n  writer: " + s.writer + "\n  readers: [" + readers +
+            "]\n  epoch: " + std::to_string(s.epoch) + "\n";
+  }
+  return yaml;
+}
+
+bool Simulation::Reconfiguring(const std::string& node) const {
+  for (const auto& [token, rc] : reconfigs_) {
+    if (rc.from.RoleOf(node) != Role::kNone || rc.to.RoleOf(node) != Role::kNone) return true;
+  }
+  return false;
+}
+
+std::vector<std::vector<std::string>> Simulation::SetsOf(const std::string& token) const {
+  std::vector<std::vector<std::string>> sets = {replicas_.at(token)};
+  auto it = reconfigs_.find(token);
+  if (it != reconfigs_.end()) sets.push_back(it->second.to.Replicas());
+  return sets;
+}
+
+const ReplicaSet& Simulation::ViewOf(const std::string& client, const std::string& token) {
+  std::map<std::string, ReplicaSet>& views = views_[client];
+  auto it = views.find(token);
+  if (it == views.end()) it = views.emplace(token, *config_.Find(token)->set).first;
+  return it->second;
+}
+
+void Simulation::Adopt(const std::string& client, const std::string& token,
+                       const std::optional<ReplicaSet>& attached) {
+  if (!attached) return;
+  ReplicaSet& view = const_cast<ReplicaSet&>(ViewOf(client, token));
+  if (attached->epoch <= view.epoch) return;  // an older one is not adopted (client library)
+  view = *attached;
+  ++stats_.views_adopted;
+}
+
+bool Simulation::PlanReconfig(const std::string& token, Reconfig& rc) {
+  std::vector<std::string> all;
+  for (const auto& [address, n] : nodes_) all.push_back(address);
+  const ReplicaSet& from = rc.from;
+  std::string writer = from.writer;
+  std::vector<std::string> readers = from.readers;
+  const std::vector<std::string> in = from.Replicas();
+  std::vector<std::string> out;
+  for (const std::string& a : all) {
+    if (from.RoleOf(a) == Role::kNone) out.push_back(a);
+  }
+  auto is_reader = [&](const std::string& a) {
+    return std::find(readers.begin(), readers.end(), a) != readers.end();
+  };
+  switch (Rand(5)) {
+    case 0:  // add a reader
+      if (out.empty()) return false;
+      rc.kind = "add " + out[Rand(out.size())];
+      readers.push_back(rc.kind.substr(4));
+      break;
+    case 1: {  // remove a reader (not the writer)
+      std::vector<std::string> removable;
+      for (const std::string& r : readers) {
+        if (r != writer) removable.push_back(r);
+      }
+      if (removable.empty()) return false;
+      const std::string gone = removable[Rand(removable.size())];
+      readers.erase(std::find(readers.begin(), readers.end(), gone));
+      rc.kind = "remove " + gone;
+      break;
+    }
+    case 2: {  // replace a replica (often one that is down) by a node outside the set
+      if (out.empty()) return false;
+      std::vector<std::string> down;
+      for (const std::string& a : in) {
+        if (!nodes_.at(a).core) down.push_back(a);
+      }
+      const std::string old = !down.empty() && Chance(0.5) ? down[Rand(down.size())]
+                                                            : in[Rand(in.size())];
+      const std::string neu = out[Rand(out.size())];
+      if (writer == old) writer = neu;
+      for (std::string& r : readers) {
+        if (r == old) r = neu;
+      }
+      rc.kind = "replace " + old + " by " + neu;
+      break;
+    }
+    case 3: {  // move the writer to another replica
+      std::vector<std::string> others;
+      for (const std::string& a : in) {
+        if (a != writer) others.push_back(a);
+      }
+      const std::string old = writer;
+      writer = others[Rand(others.size())];
+      if (!is_reader(writer)) readers.push_back(writer);
+      if (!is_reader(old)) readers.push_back(old);  // the old writer stays, as a reader
+      rc.kind = "move the writer from " + old + " to " + writer;
+      break;
+    }
+    default:  // the writer stops or starts being a reader
+      if (is_reader(writer)) {
+        readers.erase(std::find(readers.begin(), readers.end(), writer));
+        rc.kind = "the writer " + writer + " stops reading";
+      } else {
+        readers.push_back(writer);
+        rc.kind = "the writer " + writer + " reads too";
+      }
+      break;
+  }
+  ReplicaSet to;
+  to.writer = writer;
+  to.readers = readers;
+  to.epoch = from.epoch + 1;
+  const std::vector<std::string> next = to.Replicas();
+  if (readers.empty() || next.size() < 3 || next.size() > all.size()) return false;
+  to.fingerprint = to.ComputeFingerprint();
+  // A majority of the new set up (else it could not complete soon); one node may be down.
+  size_t up = 0;
+  for (const std::string& a : next) up += nodes_.at(a).core ? 1 : 0;
+  if (up < to.Quorum()) return false;
+  // The new set keeps the fault budget: at most a minority of it lost its data (and is not
+  // serving since) or is crash-stopped for the token.
+  size_t lost = 0, marked = 0;
+  for (const std::string& a : next) {
+    lost += nodes_.at(a).lost_data ? 1 : 0;
+    marked += marks_.count({token, a});
+  }
+  if (lost > (next.size() - 1) / 2 || marked > (next.size() - 1) / 2) return false;
+  // Every node keeps some token: a node in no set has no peers, and one that then starts on
+  // an empty dir founds a cluster of its own (a brand-new node cannot join yet:
+  // docs/operations.md), which its old peers refuse, and they wait for it forever.
+  for (const std::string& a : all) {
+    bool keeps = to.RoleOf(a) != Role::kNone;
+    for (const auto& [other, set] : current_) {
+      if (other != token && set.RoleOf(a) != Role::kNone) keeps = true;
+    }
+    if (!keeps) return false;
+  }
+  rc.to = std::move(to);
+  return true;
+}
+
+void Simulation::Reconfigure() {
+  if (!reconfigs_.empty()) return;  // one at a time in the whole cluster
+  const std::string token = tokens_[Rand(tokens_.size())];
+  Reconfig rc;
+  rc.from = current_.at(token);
+  bool planned = false;
+  for (int tries = 0; tries < 4 && !planned; ++tries) planned = PlanReconfig(token, rc);
+  if (!planned) return;
+  ++stats_.faults;
+  ++stats_.reconfigs_started;
+  Trace("reconfigure " + token + " (" + rc.kind + "): epoch " + std::to_string(rc.from.epoch) +
+        " " + rc.from.ViewString() + " -> epoch " + std::to_string(rc.to.epoch) + " " +
+        rc.to.ViewString());
+  reconfigs_[token] = std::move(rc);
+  StartRun(token);
+}
+
+void Simulation::StartRun(const std::string& token) {
+  auto it = reconfigs_.find(token);
+  if (it == reconfigs_.end() || it->second.running) return;
+  Reconfig& rc = it->second;
+  if (rc.runs >= kAdminMaxRuns) {
+    Trace("reconfigure " + token + ": the admin stops trying after " + std::to_string(rc.runs) +
+          " runs; the token stays sealed");
+    return;
+  }
+  ++rc.runs;
+  rc.running = true;
+  ++stats_.reconfig_runs;
+  if (rc.runs > 1) Trace("reconfigure " + token + ": run " + std::to_string(rc.runs) + " (same target)");
+  RunPhase(token, rc.runs, Phase::kSeal, 0, Register{});
+}
+
+void Simulation::StopRun(const std::string& token, const std::string& why) {
+  auto it = reconfigs_.find(token);
+  if (it == reconfigs_.end()) return;
+  it->second.running = false;
+  Trace("reconfigure " + token + ": " + why + "; a later run completes it");
+  net_.After(Between(10ms, 80ms), [this, token] { StartRun(token); });
+}
+
+void Simulation::RunPhase(const std::string& token, uint64_t run, Phase phase, int attempt,
+                          Register highest) {
+  auto it = reconfigs_.find(token);
+  if (it == reconfigs_.end() || it->second.runs != run || !it->second.running) return;
+  const ReplicaSet from = it->second.from;
+  const ReplicaSet to = it->second.to;
+  static const char* const kNames[] = {"seal", "install", "activate"};
+  static const char* const kDone[] = {"sealed", "installed", "activated"};
+  const std::string name = kNames[static_cast<int>(phase)];
+  // Who is asked, and whose answers make the majority the phase needs.
+  const ReplicaSet& needed = phase == Phase::kSeal ? from : to;
+  std::vector<std::string> asked = needed.Replicas();
+  if (phase == Phase::kActivate) {
+    for (const std::string& a : from.Replicas()) {
+      if (to.RoleOf(a) == Role::kNone) asked.push_back(a);  // told to retire, best effort
+    }
+  }
+  struct Tally {
+    std::set<std::string> ok;     // of the needed set
+    std::set<std::string> all_ok;
+    Register highest;
+    bool activated = false;       // a replica is at `to` already: skip to the activation
+    bool decided = false;
+    std::string first_error;
+  };
+  auto tally = std::make_shared<Tally>();
+  tally->highest = highest;
+  const std::string done = kDone[static_cast<int>(phase)];
+  auto answer = [this, tally, token, run, phase, name, done, from, to](
+                    const std::string& node, StatusOr<ReconfigAnswer> a) {
+    if (tally->decided) return;
+    if (!a.ok()) {
+      if (tally->first_error.empty()) tally->first_error = node + ": " + a.status().ToString();
+      return;
+    }
+    tally->all_ok.insert(node);
+    if (phase == Phase::kSeal) {
+      const bool at_to = (a->state == TokenConfigState::kActive && SameConfig(a->current, to)) ||
+                         (a->state == TokenConfigState::kRetired && a->target &&
+                          SameConfig(*a->target, to));
+      if (at_to) {
+        tally->activated = true;
+      } else if (tally->highest.stamp() < a->reg.stamp()) {
+        tally->highest = a->reg;
+      }
+    }
+    const ReplicaSet& needed = phase == Phase::kSeal ? from : to;
+    if (needed.RoleOf(node) == Role::kNone) return;
+    tally->ok.insert(node);
+    if (tally->ok.size() < needed.Quorum()) return;
+    tally->decided = true;
+    std::string what = "reconfigure " + token + ": " + done + " at " +
+                       std::to_string(tally->ok.size()) + " of " +
+                       std::to_string(needed.Replicas().size());
+    if (phase == Phase::kSeal) {
+      what += tally->activated ? " (a replica is at the target already)"
+                               : ", highest stamp " + StampString(tally->highest.stamp());
+    }
+    Trace(what);
+    if (phase == Phase::kActivate) {
+      // The stragglers are told later; the calls of this attempt may still land.
+      return Complete(token, tally->all_ok);
+    }
+    if (Chance(0.1)) return StopRun(token, "the admin is interrupted after the " + name);
+    const bool skip = phase == Phase::kSeal &&
+                      (tally->activated || options_.admin_skips_install);
+    const Phase next = phase == Phase::kSeal && !skip ? Phase::kInstall : Phase::kActivate;
+    RunPhase(token, run, next, 0, tally->highest);
+  };
+  for (const std::string& node : asked) {
+    net_.Send(kAdmin, node, [this, token, phase, from, to, node, answer, highest] {
+      Node& n = nodes_.at(node);
+      if (!n.core || !n.core->MayAnswer(token)) return;  // down or fail-silent: no answer
+      const uint64_t process = n.process;
+      // Each call may sync a record or a register: on the node's storage executor.
+      n.storage->Submit([this, &n, process, token, phase, from, to, node, answer, highest] {
+        if (n.process != process || !n.core) return;
+        StatusOr<ReconfigAnswer> a =
+            phase == Phase::kSeal      ? n.core->HandleSeal(token, from, to)
+            : phase == Phase::kInstall ? n.core->HandleInstall(token, to, highest)
+                                       : n.core->HandleActivate(token, to);
+        if (!n.core->MayAnswer(token)) return;
+        net_.Send(node, kAdmin, [answer, node, a] { answer(node, a); });
+      });
+    });
+  }
+  net_.After(kAdminCallTimeout, [this, tally, token, run, phase, name, attempt] {
+    if (tally->decided) return;
+    tally->decided = true;
+    if (attempt + 1 < kAdminPhaseAttempts) {
+      return net_.After(Between(1ms, 20ms), [this, token, run, phase, attempt, tally] {
+        RunPhase(token, run, phase, attempt + 1, tally->highest);
+      });
+    }
+    StopRun(token, "the admin gives up in the " + name + " (" + std::to_string(tally->ok.size()) +
+                       " answered; " +
+                       (tally->first_error.empty() ? "the others were silent" : tally->first_error) +
+                       ")");
+  });
+}
+
+void Simulation::Complete(const std::string& token, const std::set<std::string>& activated) {
+  auto it = reconfigs_.find(token);
+  if (it == reconfigs_.end()) return;
+  const Reconfig rc = it->second;
+  reconfigs_.erase(it);
+  ++stats_.reconfigs_completed;
+  current_[token] = rc.to;
+  replicas_[token] = rc.to.Replicas();
+  // The operator distributes the file token-admin wrote: processes start with it from now on.
+  StatusOr<ClusterConfig> file = ParseClusterConfig(FileYaml(), "sim.yaml");
+  if (!file.ok()) {
+    invariants_.Report("the applied file does not load: " + file.status().ToString());
+    return;
+  }
+  files_.push_back(std::make_unique<ClusterConfig>(std::move(file).value()));
+  Trace("reconfigure " + token + ": done at epoch " + std::to_string(rc.to.epoch));
+  auto pending = std::make_shared<std::set<std::string>>();
+  for (const std::vector<std::string>& set : {rc.from.Replicas(), rc.to.Replicas()}) {
+    for (const std::string& a : set) {
+      if (!activated.count(a)) pending->insert(a);
+    }
+  }
+  net_.After(kAdminCallTimeout, [this, token, to = rc.to, pending] {
+    TellStragglers(token, to, pending, 10);
+  });
+}
+
+void Simulation::TellStragglers(const std::string& token, const ReplicaSet& to,
+                                std::shared_ptr<std::set<std::string>> pending, int left) {
+  if (pending->empty() || left == 0 || current_.at(token).epoch != to.epoch ||
+      reconfigs_.count(token)) {
+    return;
+  }
+  for (const std::string& node : *pending) {
+    net_.Send(kAdmin, node, [this, token, to, node, pending] {
+      Node& n = nodes_.at(node);
+      if (!n.core || !n.core->MayAnswer(token)) return;
+      const uint64_t process = n.process;
+      n.storage->Submit([this, &n, process, token, to, node, pending] {
+        if (n.process != process || !n.core) return;
+        const bool ok = n.core->HandleActivate(token, to).ok();
+        if (!n.core->MayAnswer(token)) return;
+        net_.Send(node, kAdmin, [pending, node, ok] {
+          if (ok) pending->erase(node);
+        });
+      });
+    });
+  }
+  net_.After(Between(20ms, 60ms), [this, token, to, pending, left] {
+    TellStragglers(token, to, pending, left - 1);
+  });
+}
+
+void Simulation::CheckFinalConfigs() {
+  for (const auto& [token, rc] : reconfigs_) {
+    Trace("reconfigure " + token + " to epoch " + std::to_string(rc.to.epoch) +
+          " never completed (" + std::to_string(rc.runs) + " runs)");
+  }
+  for (const std::string& token : tokens_) {
+    const ReplicaSet& set = current_.at(token);
+    for (const std::string& node : set.Replicas()) {
+      Node& n = nodes_.at(node);
+      if (!n.core) continue;
+      StatusOr<ReconfigAnswer> a = n.core->HandleTokenState(token);
+      if (a.ok() && a->state != TokenConfigState::kSealed &&
+          a->state != TokenConfigState::kRetired && SameConfig(a->current, set)) {
+        continue;
+      }
+      ++stats_.stuck_replicas;
+      Trace("at the end " + node + " does not serve " + token + " at epoch " +
+            std::to_string(set.epoch) + ": " +
+            (a.ok() ? std::string(a->state ? TokenConfigStateName(*a->state) : "file") +
+                          " at epoch " + std::to_string(a->current.epoch)
+                    : a.status().ToString()));
+    }
+  }
 }
 
 // ---- the run ----
@@ -634,6 +1091,7 @@ SimResult Simulation::Run() {
   const Duration end = net_.elapsed() + kDrainLimit;
   net_.RunWhile([&] { return !invariants_.violated() && net_.elapsed() < end; }, SIZE_MAX);
   if (!invariants_.violated()) CheckCallbacks();
+  if (options_.reconfigure) CheckFinalConfigs();
 
   SimResult result;
   result.seed = options_.seed;

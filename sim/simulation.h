@@ -35,6 +35,12 @@ struct SimOptions {
   uint64_t ops = 1000;    // client operations to issue
   int clients = 12;       // simulated clients, each with one operation at a time
   UnsafeBug bug = UnsafeBug::kNone;  // given to every replica
+  // The nemesis also reconfigures tokens online (docs/reconfiguration.md): a simulated admin
+  // seals, transfers and activates a new configuration of a token over the simulated network.
+  bool reconfigure = false;
+  // A deliberate bug of the simulated admin (with `reconfigure`): it skips the transfer
+  // (Install) phase, so the new set may not hold the latest value.
+  bool admin_skips_install = false;
 };
 
 // What the nemesis and the nodes' lifecycles did, in virtual time, for a person reading a
@@ -53,6 +59,16 @@ struct SimStats {
   uint64_t reads_unresolved = 0;  // reads of undefined values no create could be named for
   uint64_t messages = 0;          // sent between nodes and clients
   uint64_t invariant_checks = 0;  // registers compared by the invariants
+  // Online reconfigurations (with SimOptions::reconfigure): started (a new target), runs of
+  // the admin (a first run and every resumption of an interrupted one, same target), and
+  // completed (a majority of the new set activated).
+  uint64_t reconfigs_started = 0;
+  uint64_t reconfig_runs = 0;
+  uint64_t reconfigs_completed = 0;
+  uint64_t views_adopted = 0;     // clients that took a newer configuration a node attached
+  // After the drain: up replicas of a token's final configuration that do not serve it at
+  // that configuration (liveness only; the run stays judged by its safety checks).
+  uint64_t stuck_replicas = 0;
   double virtual_seconds = 0;
 };
 
