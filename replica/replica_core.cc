@@ -782,6 +782,17 @@ StatusOr<ReconfigAnswer> ReplicaCore::HandleSeal(std::string_view token, const R
   StatusOr<ReconfigAnswer> state = StateOf(token);
   if (!state.ok()) return state.status();
   ReconfigAnswer a = *std::move(state);
+  const bool moved_already =
+      ((!a.state || *a.state == TokenConfigState::kActive) && SameConfig(a.current, to)) ||
+      (a.state == TokenConfigState::kRetired && SameConfig(*a.target, to));
+  if (!moved_already && !lifecycle_.Serves(token)) {
+    // A node that lost its disk and is rebuilding holds a register that may lack acknowledged
+    // writes: it must not count in the seal's majority, whose highest register is what the
+    // transfer carries (the simulator found the lost write: seed 1497, 5 replicas).
+    return Status::Unavailable(options_.self + " does not serve " + Quoted(token) +
+                               " yet (it is " + NodeStateName(lifecycle_.state()) +
+                               "): its register does not count in a seal; ask the others");
+  }
   if (!a.state || *a.state == TokenConfigState::kActive) {
     if (SameConfig(a.current, to)) {
       // Activated already (a run that is being completed): nothing to seal.
