@@ -6,7 +6,8 @@
 #           7 replicas 1-500 (about a minute on 2 cores), and with online reconfigurations
 #           (--reconfigure) 3 replicas 1-500, 5 replicas 1-300, 7 replicas 1-200 (about 15 s).
 #           A failure here is caused by the change under test, never by luck.
-#   fresh   1000 seeds (3 replicas) and 200 (5 replicas) from a first seed drawn now, printed
+#   fresh   1000 seeds (3 replicas), 200 (5 replicas) and 300 (5 replicas, --reconfigure) from
+#           a first seed drawn now, printed
 #           before the run, so a failure it finds can be replayed exactly:
 #             build/dev/bin/token-sim --seeds 1 --first-seed S [--replicas R] --history h.jsonl
 #
@@ -52,4 +53,5 @@ if [[ "$what" != fixed ]]; then
   echo "sim.sh: fresh seeds from $first (replay one: $sim --seeds 1 --first-seed SEED --history h.jsonl)"
   run 1000 "$first" 3
   run 200 "$first" 5
+  run 300 "$first" 5 --reconfigure
 fi
