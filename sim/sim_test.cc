@@ -165,11 +165,14 @@ TEST(Simulation, ReconfigurationsHappenAndEveryHistoryStaysLinearizable) {
 }
 
 // The simulated admin's deliberate bug: without the transfer, the new set may not hold the
-// last acknowledged value. Caught first at seed 24 of 7 replicas (4 of seeds 1-200; 1 of
-// 1-200 with 5 replicas, none with 3, where every set is the whole cluster).
-TEST(Simulation, AnAdminThatSkipsTheInstallIsCaught) {  // [24]
+// last acknowledged value. It shows only when a move's new replicas make up part of the next
+// read's majority before a write reaches them, so few seeds catch it: since the fixes of the
+// seal (refused while rebuilding) and of later activations, seeds 118 and one more of 1-400
+// with 7 replicas, 2 of 1-400 with 5 (first 179), none with 3 (every set is the whole
+// cluster). The scan stops at the first catch; it allows for the draws shifting with changes.
+TEST(Simulation, AnAdminThatSkipsTheInstallIsCaught) {  // [118]
   uint64_t first = 0;
-  for (uint64_t seed = 1; seed <= 60 && first == 0; ++seed) {
+  for (uint64_t seed = 1; seed <= 600 && first == 0; ++seed) {
     SimOptions o;
     o.seed = seed;
     o.replicas = 7;
