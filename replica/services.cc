@@ -684,22 +684,22 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Reconfig(
   return call;
 }
 
+// The requests are decoded inside `run`, after Reconfig's admin check: a caller that may not
+// make admin calls learns nothing about its request's contents.
 grpc::ServerUnaryReactor* AdminServiceImpl::Seal(grpc::CallbackServerContext* ctx,
                                                  const v1::SealRequest* req,
                                                  v1::ReconfigReply* resp) {
-  StatusOr<ReplicaSet> from = FromProto(req->from(), "the seal's current configuration");
-  StatusOr<ReplicaSet> to = FromProto(req->to(), "the seal's target");
-  const std::string token = req->to().token();
-  if (!from.ok() || !to.ok() || req->from().token() != token) {
-    auto* call = new ServerCall();
-    return call->FinishNow(ToGrpc(!from.ok() ? from.status()
-                                  : !to.ok() ? to.status()
-                                             : Status::InvalidArgument(
-                                                   "the seal names two tokens")));
-  }
-  return Reconfig(ctx, "seal", token,
-                  [this, token, from = *std::move(from), to = *std::move(to)] {
-                    return core_.HandleSeal(token, from, to);
+  return Reconfig(ctx, "seal", req->to().token(),
+                  [this, req = *req]() -> StatusOr<ReconfigAnswer> {
+                    StatusOr<ReplicaSet> from =
+                        FromProto(req.from(), "the seal's current configuration");
+                    if (!from.ok()) return from.status();
+                    StatusOr<ReplicaSet> to = FromProto(req.to(), "the seal's target");
+                    if (!to.ok()) return to.status();
+                    if (req.from().token() != req.to().token()) {
+                      return Status::InvalidArgument("the seal names two tokens");
+                    }
+                    return core_.HandleSeal(req.to().token(), *from, *to);
                   },
                   resp);
 }
@@ -707,16 +707,13 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Seal(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* AdminServiceImpl::Install(grpc::CallbackServerContext* ctx,
                                                     const v1::InstallRequest* req,
                                                     v1::ReconfigReply* resp) {
-  StatusOr<ReplicaSet> to = FromProto(req->to(), "the install's target");
-  StatusOr<Register> reg = FromProto(req->reg());
-  if (!to.ok() || !reg.ok()) {
-    auto* call = new ServerCall();
-    return call->FinishNow(ToGrpc(!to.ok() ? to.status() : reg.status()));
-  }
-  const std::string token = req->to().token();
-  return Reconfig(ctx, "install", token,
-                  [this, token, to = *std::move(to), reg = *std::move(reg)] {
-                    return core_.HandleInstall(token, to, reg);
+  return Reconfig(ctx, "install", req->to().token(),
+                  [this, req = *req]() -> StatusOr<ReconfigAnswer> {
+                    StatusOr<ReplicaSet> to = FromProto(req.to(), "the install's target");
+                    if (!to.ok()) return to.status();
+                    StatusOr<Register> reg = FromProto(req.reg());
+                    if (!reg.ok()) return reg.status();
+                    return core_.HandleInstall(req.to().token(), *to, *reg);
                   },
                   resp);
 }
@@ -724,14 +721,12 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Install(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* AdminServiceImpl::Activate(grpc::CallbackServerContext* ctx,
                                                      const v1::ActivateRequest* req,
                                                      v1::ReconfigReply* resp) {
-  StatusOr<ReplicaSet> to = FromProto(req->to(), "the activation's target");
-  if (!to.ok()) {
-    auto* call = new ServerCall();
-    return call->FinishNow(ToGrpc(to.status()));
-  }
-  const std::string token = req->to().token();
-  return Reconfig(ctx, "activate", token,
-                  [this, token, to = *std::move(to)] { return core_.HandleActivate(token, to); },
+  return Reconfig(ctx, "activate", req->to().token(),
+                  [this, req = *req]() -> StatusOr<ReconfigAnswer> {
+                    StatusOr<ReplicaSet> to = FromProto(req.to(), "the activation's target");
+                    if (!to.ok()) return to.status();
+                    return core_.HandleActivate(req.to().token(), *to);
+                  },
                   resp);
 }
 
