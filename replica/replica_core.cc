@@ -121,7 +121,7 @@ StatusOr<TokenReplication> ReplicaCore::ActiveConfig(std::string_view id) const 
   return *std::move(yaml);
 }
 
-Status ReplicaCore::CheckKeeps(std::string_view token) const {
+StatusOr<TokenReplication> ReplicaCore::KeptConfig(std::string_view token) const {
   TOKENSTORE_RETURN_IF_ERROR(ValidateTokenId("token", token, options_.limits));
   StatusOr<TokenReplication> t = ActiveConfig(token);
   if (!t.ok()) return t.status();
@@ -129,7 +129,17 @@ Status ReplicaCore::CheckKeeps(std::string_view token) const {
     return Status::NotFound(options_.self + " does not keep " + Quoted(token) +
                             "; its replicas are " + JoinNodes(t->Replicas()));
   }
-  return Status::Ok();
+  return t;
+}
+
+Status ReplicaCore::CheckKeeps(std::string_view token, uint64_t fingerprint) const {
+  const StatusOr<TokenReplication> t = KeptConfig(token);
+  if (!t.ok()) return t.status();
+  if (fingerprint == 0 || fingerprint == t->Fingerprint()) return Status::Ok();
+  return Status::FailedPrecondition(Quoted(token) + ": the call was made for another "
+                                    "configuration than " + options_.self + "'s, " +
+                                    t->ViewString() + " (fingerprint " + Hex(t->Fingerprint()) +
+                                    ")");
 }
 
 StatusOr<TokenReplication> ReplicaCore::CheckWriter(std::string_view id,
@@ -177,8 +187,7 @@ Status ReplicaCore::CheckServes(const TokenReplication& token, const OpContext& 
 
 Status ReplicaCore::CheckPeerCall(std::string_view token, std::string_view from,
                                   uint64_t fingerprint) const {
-  TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token));
-  const StatusOr<TokenReplication> t = ActiveConfig(token);
+  const StatusOr<TokenReplication> t = KeptConfig(token);
   if (!t.ok()) return t.status();
   if (fingerprint != 0 && fingerprint != t->Fingerprint()) {
     return Status::FailedPrecondition(
@@ -204,17 +213,6 @@ Status ReplicaCore::IssueError(const TokenReplication& token, const Register& re
   return Status::Unavailable(Quoted(token.id) + ": the write at ts " + std::to_string(reg.ts) +
                              " may or may not have taken effect: the token's configuration "
                              "changed while it ran (" + err.message() + ")");
-}
-
-Status ReplicaCore::CheckView(std::string_view token, uint64_t fingerprint) const {
-  if (fingerprint == 0) return Status::Ok();
-  const StatusOr<TokenReplication> t = ActiveConfig(token);
-  if (!t.ok()) return t.status();
-  if (fingerprint == t->Fingerprint()) return Status::Ok();
-  return Status::FailedPrecondition(Quoted(token) + ": the call was made for another "
-                                    "configuration than " + options_.self + "'s, " +
-                                    t->ViewString() + " (fingerprint " + Hex(t->Fingerprint()) +
-                                    ")");
 }
 
 Status ReplicaCore::RoundError(const TokenReplication& token, const Status& st) const {
@@ -616,8 +614,7 @@ void ReplicaCore::IssueAttempt(const TokenReplication& token, Register reg, cons
 // ---- replica side ----
 
 StatusOr<Register> ReplicaCore::HandleGetRegister(std::string_view token, uint64_t fingerprint) {
-  TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token));
-  TOKENSTORE_RETURN_IF_ERROR(CheckView(token, fingerprint));
+  TOKENSTORE_RETURN_IF_ERROR(CheckKeeps(token, fingerprint));
   if (!lifecycle_.Serves(token)) {
     return Status::Unavailable(options_.self + " is " + NodeStateName(lifecycle_.state()) +
                                ": its register of " + Quoted(token) + " does not count yet");
@@ -655,8 +652,7 @@ std::vector<StatusOr<Stamp>> ReplicaCore::HandleStoreBatch(std::span<const Store
   const bool fresh = lifecycle_.state() == NodeState::kFresh;
   const bool acknowledges = lifecycle_.Acknowledges();
   for (size_t i = 0; i < items.size(); ++i) {
-    Status st = CheckKeeps(items[i].token);
-    if (st.ok()) st = CheckView(items[i].token, items[i].config_fingerprint);
+    Status st = CheckKeeps(items[i].token, items[i].config_fingerprint);
     if (st.ok()) st = ValidateRegister(items[i].reg, options_.limits);
     if (st.ok() && fresh) {
       st = Status::Unavailable(options_.self + " is starting on an empty data dir and "

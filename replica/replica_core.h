@@ -213,8 +213,10 @@ class ReplicaCore {
 
   // ---- Validation shared with the adapters. ----
   // OK when `token` is configured and this node keeps it at its current configuration;
-  // NOT_FOUND otherwise, UNAVAILABLE while it is sealed, FAILED_PRECONDITION once retired.
-  Status CheckKeeps(std::string_view token) const;
+  // NOT_FOUND otherwise, ABORTED while it is sealed, FAILED_PRECONDITION once retired, and
+  // FAILED_PRECONDITION when `fingerprint` (the caller's view; 0: not checked) is not the
+  // node's view of the token now.
+  Status CheckKeeps(std::string_view token, uint64_t fingerprint = 0) const;
 
  private:
   struct WriterState {
@@ -278,8 +280,8 @@ class ReplicaCore {
   // A failed issue of `reg`: RoundError, but UNAVAILABLE (outcome unknown) instead of
   // FAILED_PRECONDITION when this node's configuration of the token changed meanwhile.
   Status IssueError(const TokenReplication& token, const Register& reg, const Status& st) const;
-  // FAILED_PRECONDITION when `fingerprint` (not 0) is not the node's view of `token` now.
-  Status CheckView(std::string_view token, uint64_t fingerprint) const;
+  // ValidateTokenId, ActiveConfig, and this node must be one of its replicas (NOT_FOUND).
+  StatusOr<TokenReplication> KeptConfig(std::string_view token) const;
   Status RoundError(const TokenReplication& token, const Status& st) const;
   // Read-impose: the highest register of a majority, written back unless they all agreed.
   void QuorumRead(const TokenReplication& token, const OpContext& ctx,
